@@ -1,0 +1,2 @@
+// STUB: the BSON core helper replaces this file with the real front door.
+export { BSONError } from "../errors.ts";

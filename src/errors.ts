@@ -1,0 +1,81 @@
+/**
+ * Every error class of the driver. This file imports nothing, so each layer
+ * (bson, wire, net, topology, client) can throw the driver's own types.
+ *
+ * @module
+ */
+
+/**
+ * The base class of every error this driver throws.
+ *
+ * @example Catch any driver error
+ * ```ts
+ * import { MongoError } from "@zerodep/mongo";
+ *
+ * try {
+ *   throw new MongoError("boom");
+ * } catch (e) {
+ *   if (e instanceof MongoError) console.log(e.name, e.message);
+ * }
+ * ```
+ */
+export class MongoError extends Error {
+  /** Creates the error; `options.cause` keeps the underlying error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * Bytes that are not valid BSON, or a value that cannot be encoded as BSON.
+ * `offset` is the byte offset in the input where decoding failed (when known).
+ *
+ * @example
+ * ```ts
+ * import { BSONError, decode } from "@zerodep/mongo";
+ *
+ * try {
+ *   decode(new Uint8Array([5, 0, 0, 0]));
+ * } catch (e) {
+ *   if (e instanceof BSONError) console.log(e.offset, e.message);
+ * }
+ * ```
+ */
+export class BSONError extends MongoError {
+  /** Byte offset in the input where the problem was found, if known. */
+  readonly offset: number | undefined;
+  /** Creates the error; `options.offset` is the byte offset of the problem. */
+  constructor(message: string, options?: ErrorOptions & { offset?: number }) {
+    super(options?.offset === undefined ? message : `${message} (at offset ${options.offset})`, options);
+    this.offset = options?.offset;
+  }
+}
+
+/**
+ * A connection string, seed list or option that is malformed or of the wrong type.
+ * The message names the part that is wrong.
+ *
+ * @example
+ * ```ts
+ * import { ConfigurationError } from "@zerodep/mongo";
+ *
+ * const e = new ConfigurationError("maxPoolSize must be a non-negative integer, got \"x\"");
+ * console.log(e.name); // "ConfigurationError"
+ * ```
+ */
+export class ConfigurationError extends MongoError {}
+
+/**
+ * No server suitable for the operation was found within `serverSelectionTimeoutMS`.
+ * The message says what was wanted and what the topology looked like.
+ *
+ * @example
+ * ```ts
+ * import { ServerSelectionError } from "@zerodep/mongo";
+ *
+ * const e = new ServerSelectionError("no secondary available");
+ * console.log(e instanceof Error); // true
+ * ```
+ */
+export class ServerSelectionError extends MongoError {}

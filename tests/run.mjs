@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+// Runs the whole suite on Deno and on Bun (the binaries come from npm as
+// devDependencies) and prints one closing line summed over both runtimes.
+// A failure, a crash or an empty run on either runtime fails the whole run.
+//
+//   node tests/run.mjs                 both runtimes, every tests/**/*_test.ts
+//   node tests/run.mjs tests/bson      only files under a path
+//   TEST_RUNTIMES=deno node tests/run.mjs
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const bin = (name) => join(root, "node_modules", ".bin", name);
+const out = join(root, ".test-results");
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+
+const paths = process.argv.slice(2);
+const targets = paths.length > 0 ? paths : ["tests/"];
+const runtimes = (process.env.TEST_RUNTIMES ?? "deno,bun").split(",").map((s) => s.trim()).filter(Boolean);
+
+for (const r of runtimes) {
+  if (!existsSync(bin(r))) {
+    console.error(`tests/run.mjs: ${bin(r)} is missing: run \`npm ci\` first`);
+    process.exit(2);
+  }
+}
+
+function run(cmd, args) {
+  console.log(`\n$ ${[cmd, ...args].join(" ")}`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", env: { ...process.env, NO_COLOR: "1" } });
+  if (r.error) throw r.error;
+  return r.status ?? 1;
+}
+
+/** Counts leaf test cases in a JUnit file (Deno also lists each describe() group as a case). */
+function countJUnit(file) {
+  if (!existsSync(file)) return null;
+  const xml = readFileSync(file, "utf8");
+  const cases = [];
+  const re = /<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g;
+  for (const m of xml.matchAll(re)) {
+    const name = /\bname="([^"]*)"/.exec(m[1])?.[1] ?? "";
+    const body = m[3] ?? "";
+    cases.push({ name, failed: /<failure\b|<error\b/.test(body), skipped: /<skipped\b/.test(body) });
+  }
+  const names = cases.map((c) => c.name);
+  const leaves = cases.filter((c) => !names.some((n) => n.startsWith(`${c.name} &gt; `)));
+  const failed = leaves.filter((c) => c.failed).length;
+  const skipped = leaves.filter((c) => c.skipped && !c.failed).length;
+  return { passed: leaves.length - failed - skipped, failed, skipped };
+}
+
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const lines = [];
+let bad = false;
+
+if (runtimes.includes("deno")) {
+  // The published module must type-check on its own; tests run without a
+  // second type-check pass to keep the suite fast.
+  const checkStatus = run(bin("deno"), ["check", "mod.ts"]);
+  if (checkStatus !== 0) {
+    lines.push("deno check mod.ts: FAILED");
+    totals.failed += 1;
+    bad = true;
+  }
+}
+
+for (const rt of runtimes) {
+  const junit = join(out, `${rt}.xml`);
+  const status = rt === "deno"
+    ? run(bin("deno"), ["test", "-A", "--no-check", "--reporter=dot", `--junit-path=${junit}`, ...targets])
+    : run(bin("bun"), ["test", "--timeout=120000", "--reporter=junit", `--reporter-outfile=${junit}`, ...targets.map((t) => (t.startsWith(".") || t.startsWith("/")) ? t : `./${t}`)]);
+  const c = countJUnit(junit);
+  if (c === null) {
+    lines.push(`${rt}: no test report (exit ${status})`);
+    totals.failed += 1;
+    bad = true;
+    continue;
+  }
+  lines.push(`${rt}: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped (exit ${status})`);
+  totals.passed += c.passed;
+  totals.failed += c.failed;
+  totals.skipped += c.skipped;
+  if (status !== 0 || c.failed > 0 || c.passed === 0) {
+    if (status !== 0 && c.failed === 0) totals.failed += 1; // a crash outside any test still fails the run
+    bad = true;
+  }
+}
+
+console.log("\n" + lines.join("\n"));
+console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+process.exit(bad ? 1 : 0);
