@@ -11,7 +11,6 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
 
 /** The four sets of `bench/data/`, in the order the table lists them. */
 const SETS = ["flat", "deep", "full", "full_ext"] as const;
@@ -20,6 +19,14 @@ const SETS = ["flat", "deep", "full", "full_ext"] as const;
 const TARGETS = { encode: 1.5, decode: 1.0 } as const;
 
 type Op = keyof typeof TARGETS;
+
+/** The parts of the globals this script touches, typed once for both runtimes. */
+interface Host {
+  Deno?: { args: string[]; exit(code: number): never; version: { deno: string; v8: string } };
+  Bun?: { version: string };
+  process?: { argv: string[]; exit(code: number): never };
+}
+const host = globalThis as unknown as Host;
 type Doc = Record<string, unknown>;
 
 interface Codec {
@@ -38,29 +45,21 @@ interface Plan {
 }
 
 function args(): string[] {
-  const d = (globalThis as { Deno?: { args: string[] } }).Deno;
-  if (d) return d.args;
-  return globalThis.process?.argv?.slice(2) ?? [];
+  return host.Deno?.args ?? host.process?.argv.slice(2) ?? [];
 }
 
 function runtimeLabel(): string {
-  const g = globalThis as {
-    Deno?: { version: { deno: string; v8: string; typescript: string } };
-    Bun?: { version: string; revision?: string };
-  };
-  if (g.Bun) return `Bun ${g.Bun.version}`;
-  if (g.Deno) return `Deno ${g.Deno.version.deno} (V8 ${g.Deno.version.v8})`;
+  if (host.Bun) return `Bun ${host.Bun.version}`;
+  if (host.Deno) return `Deno ${host.Deno.version.deno} (V8 ${host.Deno.version.v8})`;
   return `unknown runtime (${globalThis.navigator?.userAgent ?? "no userAgent"})`;
 }
 
 function fail(message: string, cause?: unknown): never {
   const detail = cause instanceof Error ? `\n  cause: ${cause.stack ?? cause.message}` : cause === undefined ? "" : `\n  cause: ${String(cause)}`;
   console.error(`\n!!! BENCHMARK BROKEN: ${message}${detail}\n`);
-  // process.exit exists on both Deno 2 and Bun; Deno.exit is the fallback.
-  const p = globalThis.process;
-  if (p?.exit) p.exit(1);
-  (globalThis as unknown as { Deno: { exit(code: number): never } }).Deno.exit(1);
-  throw new Error("unreachable");
+  if (host.Deno) host.Deno.exit(1);
+  if (host.process) host.process.exit(1);
+  throw new Error(message);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -186,17 +185,21 @@ async function loadPeers(): Promise<{
   };
 }
 
-function readData(name: string): Uint8Array {
-  return new Uint8Array(readFileSync(new URL(`./data/${name}`, import.meta.url)));
-}
-
-function readText(name: string): string {
-  return new TextDecoder().decode(readData(name));
+/** Reads a file next to this script; both runtimes fetch `file:` URLs. */
+async function readBytes(path: string): Promise<Uint8Array> {
+  const url = new URL(path, import.meta.url);
+  try {
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`status ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  } catch (e) {
+    fail(`cannot read ${url.pathname}`, e);
+  }
 }
 
 async function main(): Promise<void> {
   const isQuick = args().includes("--quick");
-  const plan: Plan = isQuick ? { warmupRounds: 2, rounds: 5, sampleMs: 20 } : { warmupRounds: 3, rounds: 15, sampleMs: 120 };
+  const plan: Plan = isQuick ? { warmupRounds: 2, rounds: 5, sampleMs: 20 } : { warmupRounds: 3, rounds: 25, sampleMs: 70 };
   console.log(`# BSON benchmark: ours vs js-bson`);
   console.log(`runtime: ${runtimeLabel()}${isQuick ? " (--quick)" : ""}`);
 
@@ -204,14 +207,15 @@ async function main(): Promise<void> {
   const { ours, theirs } = peers;
   let jsbVersion = "?";
   try {
-    jsbVersion = JSON.parse(readFileSync(new URL("../node_modules/bson/package.json", import.meta.url), "utf8")).version;
+    jsbVersion = JSON.parse(new TextDecoder().decode(await readBytes("../node_modules/bson/package.json"))).version;
   } catch { /* the version is informational only */ }
   console.log(`peer: js-bson ${jsbVersion}; ${plan.warmupRounds} warm-up + ${plan.rounds} measured rounds per cell, median reported`);
   console.log(`MB = reference .bson bytes x iterations / 1e6\n`);
 
-  const inputs = SETS.map((set) => {
-    const bytes = readData(`${set}.bson`);
-    const text = readText(`${set}.json`);
+  const inputs = [];
+  for (const set of SETS) {
+    const bytes = await readBytes(`./data/${set}.bson`);
+    const text = new TextDecoder().decode(await readBytes(`./data/${set}.json`));
     let ourDoc: Doc, theirDoc: Doc;
     try {
       ourDoc = peers.ourParse(text);
@@ -223,8 +227,8 @@ async function main(): Promise<void> {
     } catch (e) {
       fail(`${set}: js-bson EJSON.parse rejected ${set}.json`, e);
     }
-    return { set, bytes, ourDoc, theirDoc };
-  });
+    inputs.push({ set, bytes, ourDoc, theirDoc });
+  }
 
   // Correctness first: a fast codec that writes the wrong bytes is not a result.
   for (const { set, bytes, ourDoc, theirDoc } of inputs) {

@@ -7,15 +7,16 @@
 //   node tests/run.mjs tests/bson      only files under a path
 //   TEST_RUNTIMES=deno node tests/run.mjs
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = (name) => join(root, "node_modules", ".bin", name);
-const out = join(root, ".test-results");
-rmSync(out, { recursive: true, force: true });
-mkdirSync(out, { recursive: true });
+// A private folder per run, so concurrent runs never read each other's reports.
+const out = mkdtempSync(join(tmpdir(), "zerodep-mongo-tests-"));
+process.on("exit", () => rmSync(out, { recursive: true, force: true }));
 
 const paths = process.argv.slice(2);
 const targets = paths.length > 0 ? paths : ["tests/"];
@@ -71,7 +72,7 @@ if (runtimes.includes("deno")) {
 for (const rt of runtimes) {
   const junit = join(out, `${rt}.xml`);
   const status = rt === "deno"
-    ? run(bin("deno"), ["test", "-A", "--no-check", "--reporter=dot", `--junit-path=${junit}`, ...targets])
+    ? run(bin("deno"), ["test", "-A", "--no-check", `--junit-path=${junit}`, ...targets])
     : run(bin("bun"), ["test", "--timeout=120000", "--reporter=junit", `--reporter-outfile=${junit}`, ...targets.map((t) => (t.startsWith(".") || t.startsWith("/")) ? t : `./${t}`)]);
   const c = countJUnit(junit);
   if (c === null) {

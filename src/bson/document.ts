@@ -1,0 +1,13 @@
+/**
+ * A BSON document as JavaScript sees it: a plain object with string keys.
+ * `encode` also accepts a `Map` with string keys.
+ *
+ * @example
+ * ```ts
+ * import type { Document } from "./document.ts";
+ *
+ * const doc: Document = { name: "Ada", born: new Date(Date.UTC(1815, 11, 10)) };
+ * console.log(Object.keys(doc)); // ["name", "born"]
+ * ```
+ */
+export type Document = { [key: string]: unknown };

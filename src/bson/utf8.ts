@@ -1,0 +1,81 @@
+/**
+ * UTF-8 helpers for the codec's slow paths (the ASCII fast paths are inlined
+ * in the encoder and decoder).
+ *
+ * @module
+ */
+
+/**
+ * Writes `s` from UTF-16 index `from` as UTF-8 into `buf` at `pos` and returns
+ * the position after it. The caller guarantees room for 3 bytes per UTF-16
+ * unit. A lone surrogate becomes U+FFFD (EF BF BD), exactly as `TextEncoder`
+ * does, so every JavaScript string encodes and the output is always valid UTF-8.
+ *
+ * @example
+ * ```ts
+ * import { writeUtf8 } from "./utf8.ts";
+ *
+ * const buf = new Uint8Array(8);
+ * console.log(writeUtf8(buf, 0, "é", 0)); // 2
+ * ```
+ */
+export function writeUtf8(buf: Uint8Array, pos: number, s: string, from: number): number {
+  const len = s.length;
+  for (let i = from; i < len; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) {
+      buf[pos++] = c;
+    } else if (c < 0x800) {
+      buf[pos++] = 0xc0 | (c >> 6);
+      buf[pos++] = 0x80 | (c & 0x3f);
+    } else if (c < 0xd800 || c > 0xdfff) {
+      buf[pos++] = 0xe0 | (c >> 12);
+      buf[pos++] = 0x80 | ((c >> 6) & 0x3f);
+      buf[pos++] = 0x80 | (c & 0x3f);
+    } else {
+      const d = c <= 0xdbff && i + 1 < len ? s.charCodeAt(i + 1) : 0;
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        i++;
+        buf[pos++] = 0xf0 | (c >> 18);
+        buf[pos++] = 0x80 | ((c >> 12) & 0x3f);
+        buf[pos++] = 0x80 | ((c >> 6) & 0x3f);
+        buf[pos++] = 0x80 | (c & 0x3f);
+      } else {
+        buf[pos++] = 0xef;
+        buf[pos++] = 0xbf;
+        buf[pos++] = 0xbd;
+      }
+    }
+  }
+  return pos;
+}
+
+/**
+ * Number of UTF-8 bytes `writeUtf8` produces for `s`.
+ *
+ * @example
+ * ```ts
+ * import { utf8Length } from "./utf8.ts";
+ *
+ * console.log(utf8Length("a☆")); // 4
+ * ```
+ */
+export function utf8Length(s: string): number {
+  let n = 0;
+  const len = s.length;
+  for (let i = 0; i < len; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c < 0xd800 || c > 0xdfff) n += 3;
+    else {
+      const d = c <= 0xdbff && i + 1 < len ? s.charCodeAt(i + 1) : 0;
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    }
+  }
+  return n;
+}

@@ -1,0 +1,85 @@
+/**
+ * The topology layer as pure logic: connection strings and seeds, client
+ * options, server and topology descriptions (SDAM), read preferences and
+ * server selection. Timers and sockets live in the monitor and in `src/net/`.
+ *
+ * @module
+ */
+export {
+  type ConnectionString,
+  type HostAddress,
+  hostAddressToString,
+  type HostType,
+  parseConnectionString,
+  type ParseConnectionStringOptions,
+  parseHostAddress,
+  type ParseHostAddressOptions,
+} from "./connection_string.ts";
+export {
+  type ClientOptions,
+  resolveClientOptions,
+  type ResolveClientOptionsOptions,
+  type ResolvedClientOptions,
+  validateClientOptions,
+  type ValidateClientOptionsOptions,
+} from "./options.ts";
+export { type ParsedSeeds, parseSeeds, type ParseSeedsOptions, type Seeds } from "./seeds.ts";
+export {
+  type HedgeOptions,
+  type LegacyReadPreferenceName,
+  ReadPreference,
+  type ReadPreferenceDocument,
+  type ReadPreferenceLike,
+  type ReadPreferenceMode,
+  type ReadPreferenceOptions,
+  type TagSet,
+} from "./read_preference.ts";
+export { updateRoundTripTime } from "./rtt.ts";
+export {
+  type ApplicationError,
+  type ApplicationErrorOutcome,
+  type CommandErrorReply,
+  handleApplicationError,
+  type HandleApplicationErrorOptions,
+  isNodeIsRecoveringError,
+  isNotPrimaryError,
+  isShutdownError,
+  isStateChangeError,
+} from "./sdam_errors.ts";
+export { type SdamEvent, topologyDescriptionEquals, topologyEvents } from "./sdam_events.ts";
+export { selectServer, type SelectServerOptions, type TopologySource } from "./select_loop.ts";
+export {
+  compareTopologyVersion,
+  loadBalancerServerDescription,
+  normalizeAddress,
+  type ServerDescription,
+  serverDescriptionEquals,
+  serverDescriptionFromHello,
+  type ServerDescriptionOptions,
+  type ServerType,
+  type TopologyVersion,
+  unknownServerDescription,
+} from "./server_description.ts";
+export {
+  chooseServer,
+  type ChooseServerOptions,
+  DEFAULT_LOCAL_THRESHOLD_MS,
+  IDLE_WRITE_PERIOD_MS,
+  type ServerSelectionResult,
+  type ServerSelector,
+  selectServers,
+  type SelectServersOptions,
+  SMALLEST_MAX_STALENESS_SECONDS,
+} from "./server_selection.ts";
+export {
+  applyServerDescription,
+  initialTopologyDescription,
+  type InitialTopologyOptions,
+  isDataBearing,
+  MAX_SUPPORTED_WIRE_VERSION,
+  MIN_SUPPORTED_WIRE_VERSION,
+  type TopologyDescription,
+  type TopologyType,
+  type TopologyUpdate,
+  updateTopology,
+} from "./topology_description.ts";
