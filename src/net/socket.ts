@@ -1,0 +1,141 @@
+/**
+ * The byte stream every layer above `src/net` talks to, and `connectSocket()`,
+ * which opens one with the runtime's own sockets: `Deno.connect` /
+ * `Deno.startTls` on Deno, `Bun.connect` on Bun, `node:net` / `node:tls`
+ * elsewhere. Nothing above this file knows which runtime it runs on.
+ *
+ * @module
+ */
+
+import { connectBunSocket } from "./socket_bun.ts";
+import { connectDenoSocket } from "./socket_deno.ts";
+import { connectNodeSocket } from "./socket_node.ts";
+
+/**
+ * Where and how to connect. With `path` set, the socket is a Unix domain
+ * socket and `host`/`port` are ignored.
+ *
+ * @example
+ * ```ts
+ * import type { SocketOptions } from "./socket.ts";
+ *
+ * const options: SocketOptions = { host: "db1.example.com", port: 27017, tls: true, connectTimeoutMS: 5000 };
+ * ```
+ */
+export interface SocketOptions {
+  /** Host name or IP literal (IPv6 with or without brackets). Ignored when `path` is set. */
+  host: string;
+  /** TCP port, 1 to 65535. Ignored when `path` is set. */
+  port: number;
+  /** When set, connect to this Unix domain socket instead of `host:port` (TLS is then refused). */
+  path?: string;
+  /** Wrap the connection in TLS. Default `false`. */
+  tls?: boolean;
+  /**
+   * The name sent as SNI and checked against the certificate. Default: `host`.
+   * SNI is never sent for an IP literal (RFC 6066); the certificate is then checked against the IP.
+   */
+  servername?: string;
+  /**
+   * A PEM file of the certificate authorities to trust for this connection, in addition to the
+   * runtime's defaults. Read with the runtime's file API; an unreadable file is a `ConfigurationError`.
+   */
+  tlsCAFile?: string;
+  /**
+   * Accept any certificate and any host name. On Bun and node:tls this is complete. On Deno 2 it
+   * only disables the host-name check: Deno has no per-connection switch for chain validation
+   * (only the process-wide `--unsafely-ignore-certificate-errors` flag), so an untrusted chain
+   * still fails unless its CA is given in `tlsCAFile` or that flag is set.
+   */
+  tlsAllowInvalidCertificates?: boolean;
+  /** Limit on TCP connect plus TLS handshake, in ms; 0 means none. Default 10000. */
+  connectTimeoutMS?: number;
+  /**
+   * Aborts the connection attempt. A connect aborted this way rejects with `signal.reason` as is
+   * (like `fetch`), so `AbortSignal.timeout()` still gives its `TimeoutError`. Once connected,
+   * the signal has no effect: call `close()`.
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * An open byte stream to one server. Reads are pulled: `read()` resolves with
+ * the next chunk the peer sent (any size, in order), or `null` once the stream
+ * has ended: the peer closed it, or `close()` was called. A pull method is the
+ * cheapest shape on all three runtimes (Deno reads straight into a buffer;
+ * Bun and node push into a small queue) and it leaves timeouts to the caller:
+ * race `read()` against a timer or signal and call `close()` when it fires,
+ * which settles the pending read with `null`. One read at a time; a second
+ * concurrent `read()` is rejected.
+ *
+ * Errors are `ConnectionFailure`s (`NetworkTimeout` for timeouts) naming the
+ * address. A failed read or write closes the socket.
+ *
+ * @example Send bytes and read the reply
+ * ```ts ignore
+ * import { connectSocket } from "./socket.ts";
+ *
+ * const socket = await connectSocket({ host: "127.0.0.1", port: 27017 });
+ * await socket.write(new Uint8Array([1, 2, 3]));
+ * const chunk = await socket.read(); // Uint8Array, or null at end of stream
+ * socket.close();
+ * await socket.closed;
+ * ```
+ */
+export interface Socket {
+  /** The address connected to, as given: `host:port`, `[ipv6]:port`, or the Unix socket path. */
+  readonly remoteAddress: string;
+  /**
+   * Sends `bytes`. Resolves once they are handed to the operating system; writes are sent in call
+   * order, and a caller that awaits each write never buffers more than one in user space. Do not
+   * modify `bytes` before the promise settles. Rejects with `ConnectionFailure` when the socket is
+   * closed (before or during the write) or the write fails.
+   */
+  write(bytes: Uint8Array): Promise<void>;
+  /**
+   * The next chunk from the peer, or `null` at end of stream (peer closed, or `close()` called).
+   * The returned bytes belong to the caller and are never reused. Rejects with `ConnectionFailure`
+   * when the connection breaks (reset, TLS error).
+   */
+  read(): Promise<Uint8Array | null>;
+  /** Closes at once and releases the file descriptor. Idempotent. Pending reads get `null`, pending writes reject. */
+  close(): void;
+  /**
+   * Settles when the socket is closed, for any reason. Never rejects. A close by the peer is seen
+   * at once on Bun and node, and on Deno by the next `read()` (Deno has no close event).
+   */
+  readonly closed: Promise<void>;
+}
+
+/**
+ * Opens a socket with the current runtime's own API: Deno when `globalThis.Deno`
+ * exists, else Bun when `globalThis.Bun` exists, else `node:net`/`node:tls`
+ * (loaded only then, by dynamic import).
+ *
+ * Rejects with `ConfigurationError` for invalid options or an unreadable
+ * `tlsCAFile`, `NetworkTimeout` when `connectTimeoutMS` passes before the TCP
+ * connection and TLS handshake are done, `ConnectionFailure` for anything else
+ * that stops the connection (refused, unknown host, TLS verification), and
+ * `signal.reason` when `signal` aborts. A failed attempt leaves no timer or
+ * handle behind.
+ *
+ * @example Connect with TLS and a private CA
+ * ```ts ignore
+ * import { connectSocket } from "./socket.ts";
+ *
+ * const socket = await connectSocket({
+ *   host: "db1.example.com",
+ *   port: 27017,
+ *   tls: true,
+ *   tlsCAFile: "/etc/ssl/mongo-ca.pem",
+ *   connectTimeoutMS: 5000,
+ * });
+ * socket.close();
+ * ```
+ */
+export function connectSocket(options: SocketOptions): Promise<Socket> {
+  const g = globalThis as { Deno?: unknown; Bun?: unknown };
+  if (g.Deno !== undefined) return connectDenoSocket(options);
+  if (g.Bun !== undefined) return connectBunSocket(options);
+  return connectNodeSocket(options);
+}
