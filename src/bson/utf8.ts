@@ -50,32 +50,3 @@ export function writeUtf8(buf: Uint8Array, pos: number, s: string, from: number)
   }
   return pos;
 }
-
-/**
- * Number of UTF-8 bytes `writeUtf8` produces for `s`.
- *
- * @example
- * ```ts
- * import { utf8Length } from "./utf8.ts";
- *
- * console.log(utf8Length("a☆")); // 4
- * ```
- */
-export function utf8Length(s: string): number {
-  let n = 0;
-  const len = s.length;
-  for (let i = 0; i < len; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c < 0xd800 || c > 0xdfff) n += 3;
-    else {
-      const d = c <= 0xdbff && i + 1 < len ? s.charCodeAt(i + 1) : 0;
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n += 4;
-        i++;
-      } else n += 3;
-    }
-  }
-  return n;
-}
