@@ -96,10 +96,20 @@ export class ServerSelectionError extends MongoError {}
 export class ConnectionFailure extends MongoError {
   /** The server the connection was for: `host:port`, `[ipv6]:port` or a Unix socket path. */
   readonly address: string;
+  /**
+   * Set by a `Connection` on every error that closed it: whether the handshake
+   * had completed. `undefined` on errors that did not come from a connection
+   * (a bare socket, a pool that timed out waiting). See {@linkcode HandshakePhase}.
+   */
+  when: HandshakePhase | undefined;
+  /** Set with `when`: the pool generation of the connection that failed. */
+  generation: number | undefined;
   /** Creates the error; the message is prefixed with `options.address`. */
-  constructor(message: string, options: ErrorOptions & { address: string }) {
+  constructor(message: string, options: ErrorOptions & NetworkErrorContext) {
     super(`${options.address}: ${message}`, options);
     this.address = options.address;
+    this.when = options.when;
+    this.generation = options.generation;
   }
 }
 
@@ -134,4 +144,202 @@ export class NetworkTimeout extends ConnectionFailure {}
  * console.log(e instanceof MongoError, e.name); // true "WireProtocolError"
  * ```
  */
-export class WireProtocolError extends MongoError {}
+export class WireProtocolError extends MongoError {
+  /**
+   * Set by a `Connection` when the bad bytes came from the server (the
+   * connection is then closed): its address. `undefined` for a message that
+   * could not be encoded, which leaves the connection usable.
+   */
+  address: string | undefined;
+  /** Set with `address`: whether the connection's handshake had completed. */
+  when: HandshakePhase | undefined;
+  /** Set with `address`: the pool generation of the connection. */
+  generation: number | undefined;
+  /** Creates the error; `options` may carry where it happened. */
+  constructor(message: string, options?: ErrorOptions & Partial<NetworkErrorContext>) {
+    super(message, options);
+    this.address = options?.address;
+    this.when = options?.when;
+    this.generation = options?.generation;
+  }
+}
+
+// ---- Connection, command and pool errors (src/net) --------------------------
+
+/**
+ * When a network error happened in a connection's life, in the words of the
+ * SDAM specification: before the handshake completed (connect, TLS, the
+ * `isMaster`/`hello` exchange) or after it. SDAM treats the two differently:
+ * a failure before the handshake changes nothing, one after it (that is not a
+ * timeout) marks the server Unknown and clears its pool.
+ *
+ * @example
+ * ```ts
+ * import type { HandshakePhase } from "@zerodep/mongo";
+ *
+ * const phase: HandshakePhase = "afterHandshakeCompletes";
+ * ```
+ */
+export type HandshakePhase = "beforeHandshakeCompletes" | "afterHandshakeCompletes";
+
+/**
+ * Where a network error happened: the options of {@linkcode ConnectionFailure}
+ * and the fields every network error from a `Connection` carries.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionFailure, type NetworkErrorContext } from "@zerodep/mongo";
+ *
+ * const ctx: NetworkErrorContext = { address: "db1:27017", when: "afterHandshakeCompletes", generation: 0 };
+ * console.log(new ConnectionFailure("reset by peer", ctx).when); // "afterHandshakeCompletes"
+ * ```
+ */
+export interface NetworkErrorContext {
+  /** The server: `host:port`, `[ipv6]:port` or a Unix socket path. */
+  address: string;
+  /** Whether the connection had completed its handshake, when known. */
+  when?: HandshakePhase;
+  /** The pool generation of the connection, when known. */
+  generation?: number;
+}
+
+/**
+ * The failover error of the client layer, named after PyMongo's: the server an
+ * operation was sent to could not be reached or went away (a closed socket, a
+ * timeout, a reply that made no sense), the driver has marked it for a new
+ * check, and a retry may reach the new primary.
+ *
+ * The net layer never throws it: its network errors are plain
+ * {@linkcode ConnectionFailure} / {@linkcode NetworkTimeout} /
+ * {@linkcode WireProtocolError} with `when` and `generation` set. The client
+ * layer hands those to SDAM (`type: "network"`, or `"timeout"` for
+ * `NetworkTimeout`) and then throws an `AutoReconnect` with the original
+ * error as `cause`.
+ *
+ * @example
+ * ```ts
+ * import { AutoReconnect, ConnectionFailure } from "@zerodep/mongo";
+ *
+ * const e = new AutoReconnect("primary went away", { address: "db1:27017" });
+ * console.log(e instanceof ConnectionFailure); // true
+ * ```
+ */
+export class AutoReconnect extends ConnectionFailure {}
+
+/**
+ * No connection of a pool became free within `waitQueueTimeoutMS` (PyMongo's
+ * name). The server itself may be fine: this is not a network error, so it
+ * carries no `when` and must not mark the server Unknown.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionFailure, WaitQueueTimeoutError } from "@zerodep/mongo";
+ *
+ * const e = new WaitQueueTimeoutError("all 10 connections busy for 100 ms", { address: "db1:27017" });
+ * console.log(e instanceof ConnectionFailure, e.when); // true undefined
+ * ```
+ */
+export class WaitQueueTimeoutError extends ConnectionFailure {}
+
+/**
+ * A connection was asked of a pool that has been closed, or a wait for one was
+ * cut short by `close()`. Not a network error (no `when`).
+ *
+ * @example
+ * ```ts
+ * import { PoolClosedError } from "@zerodep/mongo";
+ *
+ * const e = new PoolClosedError("the pool was closed", { address: "db1:27017" });
+ * console.log(e.name); // "PoolClosedError"
+ * ```
+ */
+export class PoolClosedError extends ConnectionFailure {}
+
+/**
+ * Options of {@linkcode OperationFailure}: the parts of the server's reply.
+ *
+ * @example
+ * ```ts
+ * import type { OperationFailureOptions } from "@zerodep/mongo";
+ *
+ * const o: OperationFailureOptions = { code: 26, codeName: "NamespaceNotFound", response: { ok: 0, code: 26 } };
+ * ```
+ */
+export interface OperationFailureOptions extends ErrorOptions {
+  /** The server's numeric error code, if it sent one. */
+  code?: number;
+  /** The server's name for the code (e.g. `"NotWritablePrimary"`), if it sent one. */
+  codeName?: string;
+  /** The error labels (e.g. `"RetryableWriteError"`), default none. */
+  errorLabels?: readonly string[];
+  /** The whole reply document the error was read from. */
+  response: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The server answered a command with an error: `ok: 0` in the reply, or the
+ * QueryFailure flag (`$err`) of a legacy OP_REPLY. The connection is fine and
+ * stays in use. `response` is the whole reply, so SDAM can look at it.
+ *
+ * @example
+ * ```ts
+ * import { OperationFailure } from "@zerodep/mongo";
+ *
+ * const e = new OperationFailure("ns not found", { code: 26, codeName: "NamespaceNotFound", response: { ok: 0 } });
+ * console.log(e.code, e.codeName, e.errmsg); // 26 "NamespaceNotFound" "ns not found"
+ * ```
+ */
+export class OperationFailure extends MongoError {
+  /** The server's error code, if any. */
+  readonly code: number | undefined;
+  /** The server's name for `code`, if any. */
+  readonly codeName: string | undefined;
+  /** The server's error message, as sent. */
+  readonly errmsg: string;
+  /** The error labels of the reply (empty when none). */
+  readonly errorLabels: readonly string[];
+  /** The whole reply document. */
+  readonly response: Readonly<Record<string, unknown>>;
+  /** Creates the error; the message adds the code and code name to `errmsg`. */
+  constructor(errmsg: string, options: OperationFailureOptions) {
+    const tag = options.code === undefined
+      ? ""
+      : ` (code ${options.code}${options.codeName === undefined ? "" : `, ${options.codeName}`})`;
+    super(`${errmsg}${tag}`, options);
+    this.errmsg = errmsg;
+    this.code = options.code;
+    this.codeName = options.codeName;
+    this.errorLabels = options.errorLabels ?? [];
+    this.response = options.response;
+  }
+
+  /** Whether the reply carried `label` among its error labels. */
+  hasErrorLabel(label: string): boolean {
+    return this.errorLabels.includes(label);
+  }
+}
+
+/**
+ * A write was applied but its write concern was not satisfied: an `ok: 1`
+ * reply with a `writeConcernError`. `code`, `codeName` and `errmsg` come from
+ * the `writeConcernError` document; `response` and `result` are the whole
+ * reply (`result` names it as the write's outcome: `n`, `nModified`, ...).
+ *
+ * @example
+ * ```ts
+ * import { OperationFailure, WriteConcernError } from "@zerodep/mongo";
+ *
+ * const reply = { ok: 1, n: 1, writeConcernError: { code: 64, codeName: "WriteConcernFailed", errmsg: "timed out" } };
+ * const e = new WriteConcernError("timed out", { code: 64, codeName: "WriteConcernFailed", response: reply });
+ * console.log(e instanceof OperationFailure, e.result.n); // true 1
+ * ```
+ */
+export class WriteConcernError extends OperationFailure {
+  /** The whole reply: the write's result (the same object as `response`). */
+  readonly result: Readonly<Record<string, unknown>>;
+  /** Creates the error; see {@linkcode OperationFailure}. */
+  constructor(errmsg: string, options: OperationFailureOptions) {
+    super(errmsg, options);
+    this.result = options.response;
+  }
+}

@@ -1,0 +1,508 @@
+/**
+ * A pool of connections to one server, after the connection monitoring and
+ * pooling (CMAP) specification: a size limit, a wait queue, and a generation
+ * counter that retires every connection made before a `clear()`.
+ *
+ * @module
+ */
+import { ConfigurationError, MongoError, PoolClosedError, WaitQueueTimeoutError } from "../errors.ts";
+import { Connection, type ConnectionOptions, type ServerAddress } from "./connection.ts";
+
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Options of {@linkcode ConnectionPool}: the pool's own settings plus the
+ * {@linkcode ConnectionOptions} every new connection gets.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectionPoolOptions } from "./pool.ts";
+ *
+ * const options: ConnectionPoolOptions = { maxPoolSize: 10, waitQueueTimeoutMS: 2000, appName: "inventory" };
+ * ```
+ */
+export interface ConnectionPoolOptions extends Omit<ConnectionOptions, "signal" | "generation"> {
+  /** Most connections at once, in use, idle or being opened; 0 means no limit. Default 100. */
+  maxPoolSize?: number;
+  /** Connections kept open in the background, best effort. Default 0. */
+  minPoolSize?: number;
+  /** Longest wait in ms for a free connection; 0 (the default) waits until the signal, if any, aborts. */
+  waitQueueTimeoutMS?: number;
+  /** Idle connections older than this many ms are closed instead of reused; 0 (the default) means never. */
+  maxIdleTimeMS?: number;
+  /**
+   * Most connections being opened at once (the CMAP specification's
+   * `maxConnecting`), so a burst of callers does not open a burst of sockets;
+   * the others wait for one of those or for a connection to come back. Default 2.
+   */
+  maxConnecting?: number;
+  /**
+   * Opens one connection (default {@linkcode Connection.connect}). A hook for
+   * tests and for callers that wrap connections (e.g. to authenticate).
+   */
+  connect?: (address: ServerAddress, options: ConnectionOptions) => Promise<Connection>;
+}
+
+/**
+ * Options of {@linkcode ConnectionPool.checkOut} and
+ * {@linkcode ConnectionPool.withConnection}.
+ *
+ * @example
+ * ```ts
+ * import type { CheckOutOptions } from "./pool.ts";
+ *
+ * const options: CheckOutOptions = { signal: AbortSignal.timeout(1000) };
+ * ```
+ */
+export interface CheckOutOptions {
+  /** Gives up waiting (or connecting): rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+interface Waiter {
+  /** Hands over `conn`; false when the waiter already gave up (the caller keeps `conn`). */
+  resolve(conn: Connection): boolean;
+  reject(error: unknown): void;
+}
+
+/**
+ * Connections to one server. Connections are opened lazily, when a
+ * `checkOut()` finds none idle and the pool is below `maxPoolSize`; beyond
+ * that, callers wait in line (first come, first served) for one to come back,
+ * up to `waitQueueTimeoutMS`. A connect or handshake failure rejects only the
+ * `checkOut()` that caused it, and frees its place.
+ *
+ * `clear()` adds one to {@linkcode ConnectionPool.generation}: idle
+ * connections are closed at once, and those in use are closed when they come
+ * back, so nothing made before the clear is used again. A connection that
+ * comes back closed (a failed round trip closes it) is dropped.
+ *
+ * The pool sets no timer except while a caller waits with
+ * `waitQueueTimeoutMS`, so it never keeps a process alive.
+ *
+ * @example
+ * ```ts ignore
+ * import { ConnectionPool } from "./pool.ts";
+ *
+ * await using pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 }, { maxPoolSize: 10 });
+ * const reply = await pool.withConnection((conn) => conn.command("admin", { ping: 1 }));
+ * console.log(reply.ok); // 1
+ * ```
+ */
+export class ConnectionPool {
+  /** The server, as `host:port`, `[ipv6]:port` or a socket path. */
+  readonly address: string;
+  #server: ServerAddress;
+  #options: ConnectionPoolOptions;
+  #connect: (address: ServerAddress, options: ConnectionOptions) => Promise<Connection>;
+  #maxPoolSize: number;
+  #minPoolSize: number;
+  #waitQueueTimeoutMS: number;
+  #maxIdleTimeMS: number;
+  #maxConnecting: number;
+  #generation = 0;
+  #idle: { conn: Connection; since: number }[] = [];
+  #checkedOut = new Set<Connection>();
+  #pending = 0;
+  #waiters: Waiter[] = [];
+  #closed = false;
+  #filling = false;
+  #fillError: unknown = undefined;
+
+  /**
+   * Creates the pool; no connection is opened here unless `minPoolSize` > 0,
+   * which starts a background fill.
+   *
+   * @throws {ConfigurationError} for an invalid option.
+   */
+  constructor(address: ServerAddress, options: ConnectionPoolOptions = {}) {
+    if (address === null || typeof address !== "object") {
+      throw new ConfigurationError(`address must be {host, port} or {path}, got ${String(address)}`);
+    }
+    if (options === null || typeof options !== "object") {
+      throw new ConfigurationError(`pool options must be an object, got ${String(options)}`);
+    }
+    this.#server = address;
+    const path = (address as { path?: string }).path;
+    const { host, port } = address as { host?: string; port?: number };
+    this.address = path !== undefined
+      ? path
+      : typeof host === "string" && host.includes(":") && !host.startsWith("[")
+      ? `[${host}]:${port}`
+      : `${host}:${port}`;
+    this.#options = options;
+    this.#connect = options.connect ?? ((a, o) => Connection.connect(a, o));
+    this.#maxPoolSize = count(options.maxPoolSize ?? 100, "maxPoolSize");
+    this.#minPoolSize = count(options.minPoolSize ?? 0, "minPoolSize");
+    if (this.#maxPoolSize !== 0 && this.#minPoolSize > this.#maxPoolSize) {
+      throw new ConfigurationError(
+        `minPoolSize (${this.#minPoolSize}) must not exceed maxPoolSize (${this.#maxPoolSize})`,
+      );
+    }
+    this.#waitQueueTimeoutMS = millis(options.waitQueueTimeoutMS ?? 0, "waitQueueTimeoutMS");
+    this.#maxIdleTimeMS = millis(options.maxIdleTimeMS ?? 0, "maxIdleTimeMS");
+    this.#maxConnecting = count(options.maxConnecting ?? 2, "maxConnecting");
+    if (this.#maxConnecting === 0) throw new ConfigurationError("maxConnecting must be at least 1, got 0");
+    this.#fill();
+  }
+
+  /** Goes up by one on every `clear()`; connections from an older generation are retired. */
+  get generation(): number {
+    return this.#generation;
+  }
+  /** Connections that exist: idle, checked out, or being opened. */
+  get totalConnectionCount(): number {
+    return this.#idle.length + this.#checkedOut.size + this.#pending;
+  }
+  /** Idle connections ready to be checked out. */
+  get availableConnectionCount(): number {
+    return this.#idle.length;
+  }
+  /** Connections currently checked out. */
+  get checkedOutCount(): number {
+    return this.#checkedOut.size;
+  }
+  /** Callers waiting for a connection. */
+  get pendingWaiters(): number {
+    return this.#waiters.length;
+  }
+  /** Whether `close()` was called. */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+  /** The last error of the background `minPoolSize` fill, if its last attempt failed. */
+  get lastFillError(): unknown {
+    return this.#fillError;
+  }
+
+  /**
+   * Takes a connection for exclusive use; give it back with `checkIn()`.
+   *
+   * @throws {PoolClosedError} when the pool is closed (or closes while waiting).
+   * @throws {WaitQueueTimeoutError} after `waitQueueTimeoutMS` without a free connection.
+   * @throws {ConnectionFailure} / {NetworkTimeout} / {OperationFailure} when
+   * opening a new connection fails (its place is freed).
+   * @example
+   * ```ts ignore
+   * import { ConnectionPool } from "./pool.ts";
+   *
+   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 });
+   * const conn = await pool.checkOut({ signal: AbortSignal.timeout(5000) });
+   * try {
+   *   await conn.command("admin", { ping: 1 });
+   * } finally {
+   *   pool.checkIn(conn);
+   * }
+   * ```
+   */
+  checkOut(options: CheckOutOptions = {}): Promise<Connection> {
+    const signal = options?.signal;
+    if (this.#closed) return Promise.reject(this.#closedError("checkOut on a closed pool"));
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#waiters.length === 0) {
+      const conn = this.#takeIdle();
+      if (conn !== undefined) return Promise.resolve(this.#lend(conn));
+      if (this.#canOpen()) return this.#open(signal);
+    }
+    return this.#wait(signal);
+  }
+
+  /**
+   * Gives back a connection from `checkOut()`. A closed connection, one from
+   * an older generation, or any connection after `close()` is closed and
+   * dropped; otherwise it goes to the next waiter or back to the idle set.
+   *
+   * @example
+   * ```ts ignore
+   * import { ConnectionPool } from "./pool.ts";
+   *
+   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 });
+   * const conn = await pool.checkOut();
+   * pool.checkIn(conn);
+   * ```
+   */
+  checkIn(conn: Connection): void {
+    if (!this.#checkedOut.delete(conn)) {
+      throw new MongoError(`${this.address}: checkIn of a connection this pool did not check out`);
+    }
+    this.#release(conn);
+  }
+
+  /**
+   * Checks out a connection, runs `fn` with it, and checks it in. A failed
+   * round trip has already closed the connection, so it is dropped on return;
+   * an error reply (`OperationFailure`) leaves it in the pool. If `fn` throws
+   * anything else while a round trip is still running, the connection is
+   * closed rather than reused.
+   *
+   * @example
+   * ```ts ignore
+   * import { ConnectionPool } from "./pool.ts";
+   *
+   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 });
+   * const reply = await pool.withConnection((conn) => conn.command("admin", { ping: 1 }));
+   * ```
+   */
+  async withConnection<T>(fn: (conn: Connection) => Promise<T>, options: CheckOutOptions = {}): Promise<T> {
+    const conn = await this.checkOut(options);
+    try {
+      return await fn(conn);
+    } catch (error) {
+      // A round trip left running by fn could still write to the socket later.
+      if (conn.inUse) conn.close();
+      throw error;
+    } finally {
+      this.checkIn(conn);
+    }
+  }
+
+  /**
+   * Retires every connection: the generation goes up by one, idle connections
+   * are closed now, checked-out ones when they are checked in. Waiters keep
+   * waiting and get new connections.
+   *
+   * @example
+   * ```ts ignore
+   * import { ConnectionPool } from "./pool.ts";
+   *
+   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 });
+   * pool.clear();
+   * console.log(pool.generation); // 1
+   * ```
+   */
+  clear(): void {
+    this.#generation++;
+    for (const { conn } of this.#idle.splice(0)) conn.close();
+    this.#serveWaiters();
+    this.#fill();
+  }
+
+  /**
+   * Closes the pool: waiters are rejected with `PoolClosedError`, idle
+   * connections are closed now and checked-out ones when they come back.
+   * Idempotent.
+   *
+   * @example
+   * ```ts ignore
+   * import { ConnectionPool } from "./pool.ts";
+   *
+   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 });
+   * await pool.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#generation++;
+    for (const w of this.#waiters.splice(0)) {
+      w.reject(this.#closedError("the pool was closed while waiting for a connection"));
+    }
+    const idle = this.#idle.splice(0);
+    for (const { conn } of idle) conn.close();
+    await Promise.all(idle.map(({ conn }) => conn.closed));
+  }
+
+  /** Closes the pool (for `await using`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // ---- internals ------------------------------------------------------------
+
+  #hasRoom(): boolean {
+    return this.#maxPoolSize === 0 || this.totalConnectionCount < this.#maxPoolSize;
+  }
+
+  #canOpen(): boolean {
+    return this.#pending < this.#maxConnecting && this.#hasRoom();
+  }
+
+  #lend(conn: Connection): Connection {
+    this.#checkedOut.add(conn);
+    return conn;
+  }
+
+  // The most recently used idle connection that is still fit; unfit ones are closed on the way.
+  #takeIdle(): Connection | undefined {
+    const now = Date.now();
+    while (this.#idle.length > 0) {
+      const { conn, since } = this.#idle.pop()!;
+      if (this.#perished(conn, since, now)) {
+        conn.close();
+        continue;
+      }
+      return conn;
+    }
+    return undefined;
+  }
+
+  #perished(conn: Connection, since: number, now: number): boolean {
+    return conn.isClosed || conn.generation !== this.#generation ||
+      (this.#maxIdleTimeMS > 0 && now - since >= this.#maxIdleTimeMS);
+  }
+
+  #release(conn: Connection): void {
+    // A connection mid-stream (moreToCome) cannot take a new request either.
+    if (this.#closed || conn.isClosed || conn.inUse || conn.moreToCome || conn.generation !== this.#generation) {
+      conn.close();
+      this.#serveWaiters();
+      this.#fill();
+      return;
+    }
+    for (let waiter = this.#waiters.shift(); waiter !== undefined; waiter = this.#waiters.shift()) {
+      if (waiter.resolve(conn)) {
+        this.#lend(conn);
+        return;
+      }
+    }
+    this.#idle.push({ conn, since: Date.now() });
+  }
+
+  // Opens a connection for a caller; its place is counted from now on.
+  #open(signal: AbortSignal | undefined): Promise<Connection> {
+    this.#pending++;
+    const generation = this.#generation;
+    return this.#connect(this.#server, { ...this.#connectionOptions(), generation, signal }).then(
+      (conn) => {
+        this.#pending--;
+        conn.generation = generation;
+        // A connecting slot is free again: a waiter may open the next one.
+        queueMicrotask(() => this.#serveWaiters());
+        if (this.#closed) {
+          conn.close();
+          throw this.#closedError("the pool was closed while a connection was being opened");
+        }
+        return this.#lend(conn);
+      },
+      (error) => {
+        this.#pending--;
+        this.#serveWaiters();
+        throw error;
+      },
+    );
+  }
+
+  // Waiters first in line get an idle connection, or a new one while there is room.
+  #serveWaiters(): void {
+    while (this.#waiters.length > 0 && !this.#closed) {
+      const conn = this.#takeIdle();
+      if (conn !== undefined) {
+        if (this.#waiters.shift()!.resolve(conn)) this.#lend(conn);
+        else this.#idle.push({ conn, since: Date.now() });
+        continue;
+      }
+      if (!this.#canOpen()) return;
+      const waiter = this.#waiters.shift()!;
+      // The waiter may give up while the connection opens; then the connection goes back to the pool.
+      this.#open(undefined).then((c) => {
+        if (!waiter.resolve(c)) this.checkIn(c);
+      }, (e) => waiter.reject(e));
+    }
+  }
+
+  #wait(signal: AbortSignal | undefined): Promise<Connection> {
+    return new Promise<Connection>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let settled = false;
+      const done = () => {
+        settled = true;
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const leave = (error: unknown) => {
+        if (settled) return;
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        done();
+        reject(error);
+      };
+      const waiter: Waiter = {
+        resolve: (conn) => {
+          if (settled) return false;
+          done();
+          resolve(conn);
+          return true;
+        },
+        reject: (error) => {
+          if (settled) return;
+          done();
+          reject(error);
+        },
+      };
+      const onAbort = () => leave(signal!.reason);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (this.#waitQueueTimeoutMS > 0) {
+        const ms = this.#waitQueueTimeoutMS;
+        timer = setTimeout(() =>
+          leave(
+            new WaitQueueTimeoutError(
+              `no connection became available within waitQueueTimeoutMS ${ms} ms ` +
+                `(maxPoolSize ${this.#maxPoolSize}, ${this.#checkedOut.size} in use, ` +
+                `${this.#pending} opening, ${this.#waiters.length - 1} other callers waiting)`,
+              { address: this.address },
+            ),
+          ), ms);
+      }
+      this.#waiters.push(waiter);
+      // A waiter queued behind others may still be servable at once (e.g. room freed meanwhile).
+      this.#serveWaiters();
+    });
+  }
+
+  // Background fill up to minPoolSize: one connection at a time, stops at the first failure.
+  #fill(): void {
+    if (this.#filling || this.#closed || this.#minPoolSize === 0) return;
+    if (this.totalConnectionCount >= this.#minPoolSize || !this.#canOpen()) return;
+    this.#filling = true;
+    this.#pending++;
+    const generation = this.#generation;
+    this.#connect(this.#server, { ...this.#connectionOptions(), generation }).then(
+      (conn) => {
+        this.#pending--;
+        this.#filling = false;
+        this.#fillError = undefined;
+        conn.generation = generation;
+        this.#checkedOut.add(conn);
+        this.checkIn(conn);
+        this.#fill();
+      },
+      (error) => {
+        this.#pending--;
+        this.#filling = false;
+        this.#fillError = error;
+        this.#serveWaiters();
+      },
+    );
+  }
+
+  #connectionOptions(): ConnectionOptions {
+    const {
+      connect: _connect,
+      maxPoolSize: _maxPoolSize,
+      minPoolSize: _minPoolSize,
+      waitQueueTimeoutMS: _waitQueueTimeoutMS,
+      maxIdleTimeMS: _maxIdleTimeMS,
+      maxConnecting: _maxConnecting,
+      ...rest
+    } = this.#options;
+    return rest;
+  }
+
+  #closedError(message: string): PoolClosedError {
+    return new PoolClosedError(message, { address: this.address });
+  }
+}
+
+function count(value: unknown, name: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
+    throw new ConfigurationError(`${name} must be a non-negative integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+function millis(value: unknown, name: string): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > MAX_TIMER_MS) {
+    throw new ConfigurationError(`${name} must be a number of ms from 0 to ${MAX_TIMER_MS}, got ${String(value)}`);
+  }
+  return value;
+}
