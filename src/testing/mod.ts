@@ -1,0 +1,33 @@
+/**
+ * A simulated MongoDB replica set for tests: N members on loopback ports that
+ * speak the wire protocol (OP_MSG and the legacy OP_QUERY family), keep an
+ * in-memory store with a useful subset of the query language, replicate with
+ * a configurable lag, hold elections when the primary is killed, steps down
+ * or is partitioned away, start uninitialized until `replSetInitiate` if
+ * asked to, inject faults, and log every request they receive. No runtime
+ * dependencies; runs on Deno, Bun and Node.
+ *
+ * @example Fail over under a test
+ * ```ts ignore
+ * import { startReplicaSet } from "@zerodep/mongo/testing";
+ *
+ * await using rs = await startReplicaSet({ members: 3, name: "foo", electionDelayMS: 200 });
+ * // point a driver at rs.uri ...
+ * const old = await rs.waitForPrimary();
+ * await rs.kill(old);
+ * const next = await rs.waitForPrimary();
+ * console.log(old.host !== next.host); // true
+ * ```
+ *
+ * @module
+ */
+export {
+  type MemberConfig,
+  type MemberRef,
+  ReplicaSet,
+  type ReplicaSetOptions,
+  startReplicaSet,
+} from "./replica_set.ts";
+export type { FaultOptions, Member, MemberState, RequestLogEntry } from "./member.ts";
+export { listen, type Listener, type ListenerConnection, type ListenOptions } from "./listener.ts";
+export type { Document } from "../bson/mod.ts";

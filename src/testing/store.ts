@@ -1,0 +1,367 @@
+/**
+ * The in-memory data of one simulated member: databases of collections of
+ * documents, the low-level changes that replication replays (oplog entries),
+ * and server-side cursors.
+ *
+ * @example
+ * ```ts
+ * import { Store } from "./store.ts";
+ *
+ * const store = new Store();
+ * store.apply({ op: "i", ns: "test.people", doc: { _id: 1, name: "Ada" } });
+ * console.log(store.documents("test.people").length); // 1
+ * ```
+ *
+ * @module
+ */
+import { type Document, encode, ObjectId } from "../bson/mod.ts";
+import { cloneValue, isPlainDocument, numericValue } from "./query.ts";
+import { serverError } from "./_server_error.ts";
+
+/**
+ * One replicated change, as the primary logs it and secondaries replay it.
+ * Updates are logged as the whole new document, so replaying is idempotent.
+ *
+ * @example
+ * ```ts
+ * import type { OplogChange } from "./store.ts";
+ *
+ * const change: OplogChange = { op: "d", ns: "test.people", id: 1 };
+ * ```
+ */
+export type OplogChange =
+  | { op: "i"; ns: string; doc: Document }
+  | { op: "u"; ns: string; id: unknown; doc: Document }
+  | { op: "d"; ns: string; id: unknown }
+  | { op: "create"; ns: string }
+  | { op: "createIndex"; ns: string; index: Document }
+  | { op: "drop"; ns: string }
+  | { op: "dropDatabase"; db: string }
+  | { op: "n" };
+
+/** An index specification as `listIndexes` returns it. */
+export type IndexSpec = Document & { name: string; key: Document };
+
+/**
+ * A collection: its documents in insertion order, and an `_id` lookup.
+ *
+ * @example
+ * ```ts
+ * import { Collection } from "./store.ts";
+ *
+ * const c = new Collection();
+ * c.insert({ _id: 1 });
+ * console.log(c.has(1)); // true
+ * ```
+ */
+export class Collection {
+  #docs: Document[] = [];
+  #byId = new Map<string, Document>();
+  /** The indexes, the `_id` one first. */
+  readonly indexes: IndexSpec[] = [{ v: 2, key: { _id: 1 }, name: "_id_" }];
+
+  /** The documents, in insertion order (do not modify). */
+  get documents(): readonly Document[] {
+    return this.#docs;
+  }
+
+  /** Whether a document with this `_id` exists. */
+  has(id: unknown): boolean {
+    return this.#byId.has(idKey(id));
+  }
+
+  /** The document with this `_id`, if any. */
+  get(id: unknown): Document | undefined {
+    return this.#byId.get(idKey(id));
+  }
+
+  /** Adds a document that has an `_id` not yet present. */
+  insert(doc: Document): void {
+    const key = idKey(doc._id);
+    if (this.#byId.has(key)) throw new Error(`duplicate _id ${key}`);
+    this.#docs.push(doc);
+    this.#byId.set(key, doc);
+  }
+
+  /** Replaces the document with this `_id` in place (keeps its position). */
+  replace(id: unknown, doc: Document): void {
+    const key = idKey(id);
+    const old = this.#byId.get(key);
+    if (old === undefined) {
+      this.insert(doc);
+      return;
+    }
+    this.#docs[this.#docs.indexOf(old)] = doc;
+    this.#byId.set(key, doc);
+  }
+
+  /** Removes the document with this `_id`; false when there was none. */
+  remove(id: unknown): boolean {
+    const key = idKey(id);
+    const old = this.#byId.get(key);
+    if (old === undefined) return false;
+    this.#docs.splice(this.#docs.indexOf(old), 1);
+    this.#byId.delete(key);
+    return true;
+  }
+}
+
+/**
+ * A key for `_id` values under which equal values (in the server's sense:
+ * `1`, `1.0` and `NumberLong(1)` are the same key) collide.
+ *
+ * @example
+ * ```ts
+ * import { Double } from "../bson/mod.ts";
+ * import { idKey } from "./store.ts";
+ *
+ * console.log(idKey(1) === idKey(new Double(1))); // true
+ * ```
+ */
+export function idKey(id: unknown): string {
+  const n = numericValue(id);
+  if (n !== undefined) return `n:${typeof n === "bigint" && Number(n).toString() !== n.toString() ? n : Number(n)}`;
+  if (typeof id === "string") return `s:${id}`;
+  if (id instanceof ObjectId) return `o:${id.toHexString()}`;
+  if (isPlainDocument(id) || Array.isArray(id)) return `d:${canonicalKey(id)}`;
+  const bytes = encode({ v: id });
+  let s = "b:";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
+}
+
+function canonicalKey(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalKey).join(",")}]`;
+  if (isPlainDocument(v)) {
+    return `{${Object.keys(v).map((k) => `${JSON.stringify(k)}:${canonicalKey(v[k])}`).join(",")}}`;
+  }
+  return idKey(v);
+}
+
+/**
+ * Splits `"db.coll.name"` into `["db", "coll.name"]`.
+ *
+ * @example
+ * ```ts
+ * import { splitNamespace } from "./store.ts";
+ *
+ * console.log(splitNamespace("test.a.b")); // ["test", "a.b"]
+ * ```
+ */
+export function splitNamespace(ns: string): [string, string] {
+  const dot = ns.indexOf(".");
+  return dot < 0 ? [ns, ""] : [ns.slice(0, dot), ns.slice(dot + 1)];
+}
+
+/**
+ * All databases of one member.
+ *
+ * @example
+ * ```ts
+ * import { Store } from "./store.ts";
+ *
+ * const store = new Store();
+ * store.apply({ op: "create", ns: "test.empty" });
+ * console.log(store.collectionNames("test")); // ["empty"]
+ * ```
+ */
+export class Store {
+  #dbs = new Map<string, Map<string, Collection>>();
+
+  /** The collection at `ns`, or `undefined`. */
+  collection(ns: string): Collection | undefined {
+    const [db, coll] = splitNamespace(ns);
+    return this.#dbs.get(db)?.get(coll);
+  }
+
+  /** The documents at `ns` (empty when the collection does not exist). */
+  documents(ns: string): readonly Document[] {
+    return this.collection(ns)?.documents ?? [];
+  }
+
+  /** Names of the databases that hold at least one collection. */
+  databaseNames(): string[] {
+    return [...this.#dbs.keys()].filter((d) => (this.#dbs.get(d)?.size ?? 0) > 0).sort();
+  }
+
+  /** Names of the collections of `db`. */
+  collectionNames(db: string): string[] {
+    return [...(this.#dbs.get(db)?.keys() ?? [])].sort();
+  }
+
+  /** Rough BSON size of a database, for `listDatabases`. */
+  sizeOf(db: string): number {
+    let size = 0;
+    for (const c of this.#dbs.get(db)?.values() ?? []) {
+      for (const d of c.documents) size += encode(d).length;
+    }
+    return size;
+  }
+
+  /** Drops everything (a rollback replays the oplog onto an empty store). */
+  clear(): void {
+    this.#dbs.clear();
+  }
+
+  #ensure(ns: string): Collection {
+    const [db, coll] = splitNamespace(ns);
+    let colls = this.#dbs.get(db);
+    if (colls === undefined) this.#dbs.set(db, colls = new Map());
+    let c = colls.get(coll);
+    if (c === undefined) colls.set(coll, c = new Collection());
+    return c;
+  }
+
+  /** Applies one change; the primary and every secondary go through here. */
+  apply(change: OplogChange): void {
+    switch (change.op) {
+      case "i":
+        this.#ensure(change.ns).insert(cloneValue(change.doc));
+        return;
+      case "u":
+        this.#ensure(change.ns).replace(change.id, cloneValue(change.doc));
+        return;
+      case "d":
+        this.collection(change.ns)?.remove(change.id);
+        return;
+      case "create":
+        this.#ensure(change.ns);
+        return;
+      case "createIndex": {
+        const c = this.#ensure(change.ns);
+        if (!c.indexes.some((i) => i.name === change.index.name)) c.indexes.push(cloneValue(change.index) as IndexSpec);
+        return;
+      }
+      case "drop": {
+        const [db, coll] = splitNamespace(change.ns);
+        this.#dbs.get(db)?.delete(coll);
+        return;
+      }
+      case "dropDatabase":
+        this.#dbs.delete(change.db);
+        return;
+      case "n":
+        return;
+    }
+  }
+}
+
+/**
+ * A server-side cursor: what is left of a result set.
+ *
+ * @example
+ * ```ts
+ * import type { ServerCursor } from "./store.ts";
+ *
+ * const cursor: ServerCursor = { id: 5n, ns: "test.c", docs: [], position: 0 };
+ * ```
+ */
+export interface ServerCursor {
+  /** The cursor id (positive int64). */
+  id: bigint;
+  /** `"db.coll"`. */
+  ns: string;
+  /** The documents not yet returned. */
+  docs: Document[];
+  /** How many documents were returned so far (OP_REPLY's `startingFrom`). */
+  position: number;
+  /** Remaining documents allowed by the query's limit, if any. */
+  limit?: number;
+}
+
+/**
+ * The open cursors of one member.
+ *
+ * @example
+ * ```ts
+ * import { CursorRegistry } from "./store.ts";
+ *
+ * const cursors = new CursorRegistry();
+ * const { batch, id } = cursors.open("test.c", [{ a: 1 }, { a: 2 }], { batchSize: 1 });
+ * console.log(batch.length, id > 0n); // 1 true
+ * ```
+ */
+export class CursorRegistry {
+  #cursors = new Map<bigint, ServerCursor>();
+
+  /** How many cursors are open. */
+  get size(): number {
+    return this.#cursors.size;
+  }
+
+  /**
+   * Starts a result set: returns the first batch and the cursor id (0n when
+   * the batch holds everything).
+   */
+  open(
+    ns: string,
+    docs: Document[],
+    options: { batchSize?: number; singleBatch?: boolean; limit?: number } = {},
+  ): { batch: Document[]; id: bigint } {
+    const size = options.batchSize === undefined || options.batchSize < 0 ? 101 : options.batchSize;
+    let all = docs;
+    if (options.limit !== undefined && options.limit > 0) all = all.slice(0, options.limit);
+    const batch = all.slice(0, size);
+    if (options.singleBatch === true || (batch.length >= all.length && size > 0)) return { batch, id: 0n };
+    const id = this.#newId();
+    this.#cursors.set(id, { id, ns, docs: all.slice(size), position: batch.length });
+    return { batch, id };
+  }
+
+  /**
+   * The next batch of a cursor; the cursor closes once exhausted (then `id`
+   * is 0n).
+   *
+   * @throws {MongoError} carrying CursorNotFound (43) for an unknown id.
+   */
+  next(
+    id: bigint,
+    batchSize: number | undefined,
+    ns?: string,
+  ): { batch: Document[]; id: bigint; startingFrom: number } {
+    const cursor = this.#cursors.get(id);
+    if (cursor === undefined) throw serverError(43, "CursorNotFound", `cursor id ${id} not found`);
+    if (ns !== undefined && cursor.ns !== ns) {
+      throw serverError(
+        13,
+        "Unauthorized",
+        `Requested getMore on namespace '${ns}', but cursor belongs to a different namespace ${cursor.ns}`,
+      );
+    }
+    const size = batchSize === undefined || batchSize <= 0 ? cursor.docs.length : batchSize;
+    const batch = cursor.docs.splice(0, size);
+    const startingFrom = cursor.position;
+    cursor.position += batch.length;
+    if (cursor.docs.length === 0) {
+      this.#cursors.delete(id);
+      return { batch, id: 0n, startingFrom };
+    }
+    return { batch, id, startingFrom };
+  }
+
+  /** The namespace of an open cursor. */
+  namespaceOf(id: bigint): string | undefined {
+    return this.#cursors.get(id)?.ns;
+  }
+
+  /** Closes a cursor; false when it did not exist. */
+  kill(id: bigint): boolean {
+    return this.#cursors.delete(id);
+  }
+
+  /** Closes every cursor. */
+  clear(): void {
+    this.#cursors.clear();
+  }
+
+  #newId(): bigint {
+    const bytes = new Uint8Array(8);
+    for (;;) {
+      crypto.getRandomValues(bytes);
+      bytes[7] &= 0x7f; // positive int64, little-endian
+      let id = 0n;
+      for (let i = 7; i >= 0; i--) id = (id << 8n) | BigInt(bytes[i]);
+      if (id !== 0n && !this.#cursors.has(id)) return id;
+    }
+  }
+}
