@@ -343,3 +343,101 @@ export class WriteConcernError extends OperationFailure {
     this.result = options.response;
   }
 }
+
+// ---- Write errors (src/client) ----------------------------------------------
+
+/**
+ * One failed write of a write command: which statement (`index`, counted in
+ * the whole `insertMany`, not in its batch), the server's `code` and `errmsg`,
+ * and `errInfo` when the server sent one (document validation details).
+ *
+ * @example
+ * ```ts
+ * import type { WriteErrorDetail } from "@zerodep/mongo";
+ *
+ * const d: WriteErrorDetail = { index: 1, code: 11000, errmsg: "E11000 duplicate key error" };
+ * ```
+ */
+export interface WriteErrorDetail {
+  /** Position of the failed statement among the statements of the operation. */
+  readonly index: number;
+  /** The server's error code (11000 for a duplicate key). */
+  readonly code: number | undefined;
+  /** The server's name for `code`, when it sent one. */
+  readonly codeName?: string;
+  /** The server's message. */
+  readonly errmsg: string;
+  /** Extra detail from the server, if any. */
+  readonly errInfo?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Options of {@linkcode WriteError}.
+ *
+ * @example
+ * ```ts
+ * import type { WriteErrorOptions } from "@zerodep/mongo";
+ *
+ * const o: WriteErrorOptions = {
+ *   writeErrors: [{ index: 0, code: 11000, errmsg: "E11000 duplicate key error" }],
+ *   result: { insertedCount: 0 },
+ *   response: { ok: 1, n: 0 },
+ * };
+ * ```
+ */
+export interface WriteErrorOptions extends ErrorOptions {
+  /** Every failed statement, in order. */
+  writeErrors: readonly WriteErrorDetail[];
+  /** The `writeConcernError` of the last reply, when there was one. */
+  writeConcernError?: Readonly<Record<string, unknown>>;
+  /** What the operation did achieve (e.g. `insertedCount`, `matchedCount`). */
+  result: Readonly<Record<string, unknown>>;
+  /** The last reply the server sent. */
+  response: Readonly<Record<string, unknown>>;
+  /** Error labels of that reply. */
+  errorLabels?: readonly string[];
+}
+
+/**
+ * A write command was accepted but some of its statements failed (a
+ * duplicate key, a document that fails validation, ...): the reply's
+ * `writeErrors`, the equivalent of other drivers' BulkWriteError. `code`,
+ * `codeName` and `errmsg` are those of the first failed statement;
+ * `writeErrors` lists them all; `result` says what was done anyway (an
+ * ordered `insertMany` stops at the first failure, an unordered one goes on).
+ *
+ * @example
+ * ```ts
+ * import { OperationFailure, WriteError } from "@zerodep/mongo";
+ *
+ * const e = new WriteError({
+ *   writeErrors: [{ index: 1, code: 11000, errmsg: "E11000 duplicate key error" }],
+ *   result: { insertedCount: 1 },
+ *   response: { ok: 1, n: 1 },
+ * });
+ * console.log(e instanceof OperationFailure, e.code, e.writeErrors.length); // true 11000 1
+ * ```
+ */
+export class WriteError extends OperationFailure {
+  /** Every failed statement, in order. */
+  readonly writeErrors: readonly WriteErrorDetail[];
+  /** The `writeConcernError` that came with them, if any. */
+  readonly writeConcernError: Readonly<Record<string, unknown>> | undefined;
+  /** What the operation achieved before or despite the failures. */
+  readonly result: Readonly<Record<string, unknown>>;
+  /** Creates the error from the failed statements and the partial result. */
+  constructor(options: WriteErrorOptions) {
+    const first = options.writeErrors[0];
+    const more = options.writeErrors.length > 1 ? ` (and ${options.writeErrors.length - 1} more write errors)` : "";
+    super(first === undefined ? "write failed" : `${first.errmsg}${more}`, {
+      code: first?.code,
+      codeName: first?.codeName,
+      errorLabels: options.errorLabels,
+      response: options.response,
+      cause: options.cause,
+    });
+    this.writeErrors = options.writeErrors;
+    this.writeConcernError = options.writeConcernError;
+    this.result = options.result;
+  }
+}

@@ -83,3 +83,36 @@ export {
   type TopologyUpdate,
   updateTopology,
 } from "./topology_description.ts";
+export { Monitor, type MonitorCheckResult, type MonitorOptions } from "./monitor.ts";
+export {
+  readPreferenceOnWire,
+  type ReadPreferenceOnWireOptions,
+  Server,
+  type ServerCommandOptions,
+  type ServerContext,
+  type WireReadPreference,
+  type WithConnectionOptions,
+} from "./server.ts";
+export {
+  type DescriptionListener,
+  Topology,
+  type TopologyConnectOptions,
+  type TopologyOptions,
+  type TopologySelectOptions,
+} from "./topology.ts";
+// Types of the layers below that the live topology's API mentions, re-exported
+// (the same bindings) so that this module's documentation is complete. The net
+// layer's `Connection` is renamed: the client layer exports PyMongo's `Connection`.
+export type { DecodeOptions, Document } from "../bson/mod.ts";
+export type { MongoError } from "../errors.ts";
+export type {
+  CommandOptions as WireCommandOptions,
+  Connection as WireConnection,
+  ConnectionOptions as WireConnectionOptions,
+  QueryOptions as WireQueryOptions,
+  ReadNextOptions as WireReadNextOptions,
+  RoundTripOptions as WireRoundTripOptions,
+  ServerAddress as WireServerAddress,
+  ServerApi as WireServerApi,
+} from "../net/mod.ts";
+export type { DocumentSequence, OP_REPLY, OpReply } from "../wire/mod.ts";

@@ -116,6 +116,8 @@ export interface FakeMongod {
   maxWireVersion: number;
   /** Connections accepted so far. */
   readonly accepted: number;
+  /** Connections still open (neither side has closed them yet). */
+  readonly openConnections: number;
   /** Requests other than the handshake, optionally of one command. */
   commands(name?: string): RequestInfo[];
   close(): Promise<void>;
@@ -125,6 +127,7 @@ export interface FakeMongod {
 export async function startFakeMongod(options: FakeMongodOptions = {}): Promise<FakeMongod> {
   const requests: RequestInfo[] = [];
   let connections = 0;
+  let open = 0;
   const state = {
     handler: options.handler,
     hello: options.hello ?? {},
@@ -133,7 +136,11 @@ export async function startFakeMongod(options: FakeMongodOptions = {}): Promise<
   const server: TcpServer = await startTcpServer({
     path: options.path,
     tls: options.tls,
-    onConnection: (conn) => serve(conn, ++connections, options.record === false ? null : requests, state),
+    onConnection: (conn) => {
+      open++;
+      conn.closed.then(() => open--);
+      return serve(conn, ++connections, options.record === false ? null : requests, state);
+    },
   });
   return {
     host: "127.0.0.1",
@@ -160,6 +167,9 @@ export async function startFakeMongod(options: FakeMongodOptions = {}): Promise<
     },
     get accepted() {
       return server.accepted;
+    },
+    get openConnections() {
+      return open;
     },
     commands(name?: string) {
       return requests.filter((r) => !r.isHello && (name === undefined || r.command === name));

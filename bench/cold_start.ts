@@ -1,0 +1,110 @@
+// Cold start: the wall time of a fresh process that imports the driver (and,
+// separately, imports it, connects to a replica set, pings and closes), this
+// module against the official Node driver (`mongodb`). The bench starts a
+// simulated 3-member set in-process and hands its URI to the children in
+// BENCH_URI. Children run on the bench's own runtime (`deno run -A` or
+// `bun`); an empty script gives the runtime's own start-up for reference.
+// One discarded warm-up run per script (it fills Deno's module cache and the
+// OS file cache: this measures a fresh process, not a fresh machine), then N
+// runs per script, interleaved; the table shows medians.
+//
+//   deno run -A bench/cold_start.ts [--runs 7]
+//   bun bench/cold_start.ts [--runs 7]
+//
+// Fails loudly if any child fails (a missing `mongodb` package included).
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { startReplicaSet } from "../src/testing/mod.ts";
+
+const g = globalThis as {
+  Deno?: { version: { deno: string }; execPath(): string; args: string[]; exit(c: number): never };
+  Bun?: { version: string };
+  process?: { execPath: string; argv: string[]; env: Record<string, string | undefined>; exit(c: number): never };
+};
+const args = g.Deno?.args ?? g.process?.argv.slice(2) ?? [];
+const runsAt = args.indexOf("--runs");
+const RUNS = runsAt >= 0 ? Number(args[runsAt + 1]) : 7;
+if (!Number.isInteger(RUNS) || RUNS < 1) die(`--runs must be a positive integer, got ${args[runsAt + 1]}`);
+const runtime = g.Deno !== undefined ? `Deno ${g.Deno.version.deno}` : `Bun ${g.Bun?.version}`;
+const dir = new URL("./cold/", import.meta.url).pathname;
+
+function die(message: string): never {
+  console.error(`\ncold_start FAILED: ${message}`);
+  if (g.Deno !== undefined) g.Deno.exit(1);
+  g.process?.exit(1);
+  throw new Error(message);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+function command(script: string): [string, string[]] {
+  const path = `${dir}${script}`;
+  return g.Deno !== undefined ? [g.Deno.execPath(), ["run", "-A", path]] : [g.process!.execPath, [path]];
+}
+
+/** Runs one child to its exit; resolves with its wall time in ms, or dies with its output. */
+function timeChild(script: string, uri: string): Promise<number> {
+  const [cmd, argv] = command(script);
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, argv, {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...g.process?.env, BENCH_URI: uri, NO_COLOR: "1" },
+    });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    child.on("exit", (code, signal) => {
+      const ms = performance.now() - t0;
+      if (code !== 0) die(`${script} exited with ${code ?? signal}:\n${out}`);
+      resolve(ms);
+    });
+  });
+}
+
+if (!existsSync(new URL("../node_modules/mongodb/package.json", import.meta.url))) {
+  die("the official Node driver is missing: run `npm ci` (it is a devDependency)");
+}
+
+const scripts = ["empty.ts", "ours_import.ts", "node_import.ts", "ours_connect.ts", "node_connect.ts"];
+const rs = await startReplicaSet({ members: 3, name: "cold" });
+const times = new Map<string, number[]>(scripts.map((s) => [s, []]));
+try {
+  for (const s of scripts) await timeChild(s, rs.uri); // warm-up, discarded
+  for (let r = 0; r < RUNS; r++) {
+    // Rotate the order so drift in the machine hits every script alike.
+    for (let i = 0; i < scripts.length; i++) {
+      const s = scripts[(i + r) % scripts.length];
+      times.get(s)!.push(await timeChild(s, rs.uri));
+    }
+  }
+} finally {
+  await rs.close();
+}
+
+const m = (s: string) => median(times.get(s)!);
+const base = m("empty.ts");
+const row = (label: string, ours: string, theirs: string, target: string, net: boolean) => {
+  const a = m(ours);
+  const b = m(theirs);
+  const ratio = a / b;
+  const netRatio = (a - base) / (b - base);
+  const judged = net ? netRatio : ratio;
+  const limit = Number(target.replace(/[^0-9.]/g, ""));
+  const met = target === "-" ? "-" : judged <= limit ? "yes" : "NO";
+  return `| ${label} | ${a.toFixed(0)} | ${b.toFixed(0)} | ${ratio.toFixed(2)}x | ${
+    Math.max(0, a - base).toFixed(0)
+  } | ${Math.max(0, b - base).toFixed(0)} | ${netRatio.toFixed(2)}x | ${target} | ${met} |`;
+};
+console.log(
+  `\ncold_start on ${runtime}: median wall ms of ${RUNS} fresh processes each (empty script: ${base.toFixed(0)} ms)`,
+);
+console.log(
+  "| script | ours ms | node driver ms | ratio | ours - empty | node - empty | ratio net of start-up | target | met? |",
+);
+console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
+console.log(row("import only", "ours_import.ts", "node_import.ts", "<= 0.2x (net)", true));
+console.log(row("import + connect + ping + close", "ours_connect.ts", "node_connect.ts", "-", false));

@@ -1,0 +1,281 @@
+// Internal plumbing of the client layer: the shapes of the live topology it
+// drives (structural, so unit tests can hand in a fake), how a read or a
+// write picks its server and when a read is retried, and small checks shared
+// by Database, Collection and Cursor. Nothing here is part of the public API.
+
+import {
+  AutoReconnect,
+  ConfigurationError,
+  ConnectionFailure,
+  MongoError,
+  NetworkTimeout,
+  OperationFailure,
+  PoolClosedError,
+  WaitQueueTimeoutError,
+  WireProtocolError,
+} from "../errors.ts";
+import type { Document } from "../bson/mod.ts";
+import type { Connection as WireConnection } from "../net/connection.ts";
+import type { DocumentSequence } from "../wire/mod.ts";
+import type { HostAddress } from "../topology/connection_string.ts";
+import type { ResolvedClientOptions } from "../topology/options.ts";
+import { ReadPreference } from "../topology/read_preference.ts";
+import type { ServerDescription } from "../topology/server_description.ts";
+import type { ServerSelector } from "../topology/server_selection.ts";
+import type { TopologyDescription } from "../topology/topology_description.ts";
+import type { WriteConcern } from "./write_concern.ts";
+
+/** What the client uses of a pooled connection (getMore, killCursors, legacy OP_QUERY, batching). */
+export type WireConnectionLike = Pick<
+  WireConnection,
+  "address" | "command" | "query" | "getMore" | "killCursors" | "maxWireVersion" | "maxWriteBatchSize"
+>;
+
+/** Options of a command sent through a selected server (the topology layer's contract). */
+export interface ServerCommandOptionsLike {
+  operation: "read" | "write";
+  readPreference?: ReadPreference;
+  signal?: AbortSignal;
+  sequences?: DocumentSequence[];
+  socketTimeoutMS?: number;
+}
+
+/** A selected server (src/topology/server.ts's `Server`, or a test fake). */
+export interface ServerLike {
+  readonly address: string;
+  readonly description: ServerDescription;
+  command(db: string, cmd: Document, options: ServerCommandOptionsLike): Promise<Document>;
+  withConnection<T>(fn: (conn: WireConnectionLike) => Promise<T>, options?: { signal?: AbortSignal }): Promise<T>;
+}
+
+/** The live topology (src/topology/topology.ts's `Topology`, or a test fake). */
+export interface TopologyLike {
+  connect(options?: { signal?: AbortSignal; readPreference?: ReadPreference }): Promise<void>;
+  readonly description: TopologyDescription;
+  selectServer(
+    selector: ServerSelector,
+    options?: { signal?: AbortSignal; deprioritized?: readonly string[] },
+  ): Promise<ServerLike>;
+  close(): Promise<void>;
+  readonly isClosed: boolean;
+}
+
+/** Builds the topology of a client; tests pass their own through {@link TOPOLOGY_FACTORY}. */
+export type TopologyFactory = (init: { seeds: HostAddress[]; options: ResolvedClientOptions }) => TopologyLike;
+
+/**
+ * Key of a hidden client option (not part of the documented options): a
+ * factory for the topology. Unit tests use it to drive the client with a
+ * fake topology that records commands.
+ */
+export const TOPOLOGY_FACTORY: unique symbol = Symbol("zerodep.mongo.topologyFactory");
+
+/** What Database, Collection and Cursor need of their client. */
+export interface ClientContext {
+  /** The topology; its monitors are started by `start()`. */
+  readonly topology: TopologyLike;
+  /** Starts discovery if it has not started (operations before `connect()` connect lazily). */
+  start(): void;
+  /** Throws when the client is closed. */
+  ensureOpen(): void;
+  readonly closed: boolean;
+  readonly retryReads: boolean;
+  readonly readPreference: ReadPreference;
+  readonly writeConcern: WriteConcern;
+  /** The client's printed form, for `Database.toString()`. */
+  describe(): string;
+}
+
+const contexts = new WeakMap<object, ClientContext>();
+
+/** Registers the context of a client object (called by the client's constructor). */
+export function registerContext(client: object, ctx: ClientContext): void {
+  contexts.set(client, ctx);
+}
+
+/** The context of a client object. */
+export function contextOf(client: object): ClientContext {
+  const ctx = contexts.get(client);
+  if (ctx === undefined) {
+    throw new ConfigurationError("expected a Connection or ReplicaSetConnection");
+  }
+  return ctx;
+}
+
+// Server error codes after which a read may be retried (retryable reads
+// specification); the state-change ones normally arrive as AutoReconnect
+// already, they are listed for servers that answer them without SDAM noticing.
+const RETRYABLE_READ_CODES = new Set([
+  11600, // InterruptedAtShutdown
+  11602, // InterruptedDueToReplStateChange
+  10107, // NotWritablePrimary
+  13435, // NotPrimaryNoSecondaryOk
+  13436, // NotPrimaryOrSecondary
+  189, // PrimarySteppedDown
+  91, // ShutdownInProgress
+  7, // HostNotFound
+  6, // HostUnreachable
+  89, // NetworkTimeout
+  9001, // SocketException
+  262, // ExceededTimeLimit
+  134, // ReadConcernMajorityNotAvailableYet
+]);
+
+/** Retryable reads need MongoDB 3.6+ (wire 6), as the specification says. */
+const RETRYABLE_READS_WIRE_VERSION = 6;
+
+/** Whether a failed read may be retried once on another server. */
+export function isRetryableReadError(error: unknown): boolean {
+  if (error instanceof AutoReconnect || error instanceof NetworkTimeout) return true;
+  if (error instanceof PoolClosedError || error instanceof WaitQueueTimeoutError) return false;
+  if (error instanceof ConnectionFailure) return error.when !== undefined;
+  if (error instanceof WireProtocolError) return error.address !== undefined;
+  if (error instanceof OperationFailure) {
+    return (error.code !== undefined && RETRYABLE_READ_CODES.has(error.code)) ||
+      error.hasErrorLabel("RetryableError");
+  }
+  return false;
+}
+
+/** Options of {@link runRead}. */
+export interface RunOptions {
+  signal?: AbortSignal;
+  /** `false` for operations the specification never retries (runCommand, getMore). */
+  retryable?: boolean;
+}
+
+async function select(
+  ctx: ClientContext,
+  selector: ServerSelector,
+  signal: AbortSignal | undefined,
+  deprioritized?: readonly string[],
+): Promise<ServerLike> {
+  ctx.ensureOpen();
+  signal?.throwIfAborted();
+  ctx.start();
+  return await ctx.topology.selectServer(selector, { signal, deprioritized });
+}
+
+/**
+ * Runs a read on a server selected by `readPreference`. With `retryReads` on
+ * (the default) and a retryable error from a 3.6+ server, the read runs once
+ * more on a newly selected server, the failed one deprioritized; if no server
+ * can be selected for that retry the first error is thrown.
+ */
+export async function runRead<T>(
+  ctx: ClientContext,
+  readPreference: ReadPreference,
+  fn: (server: ServerLike) => Promise<T>,
+  options: RunOptions = {},
+): Promise<T> {
+  const selector: ServerSelector = { operation: "read", readPreference };
+  const server = await select(ctx, selector, options.signal);
+  // Read before the attempt: a failure marks the server Unknown (wire 0).
+  const wireVersion = server.description.maxWireVersion;
+  try {
+    return await fn(server);
+  } catch (error) {
+    if (
+      options.retryable === false || !ctx.retryReads || ctx.closed || options.signal?.aborted === true ||
+      !isRetryableReadError(error) || wireVersion < RETRYABLE_READS_WIRE_VERSION
+    ) {
+      throw error;
+    }
+    let retryServer: ServerLike;
+    try {
+      retryServer = await select(ctx, selector, options.signal, [server.address]);
+    } catch {
+      throw error;
+    }
+    return await fn(retryServer);
+  }
+}
+
+/** Runs a write on the primary (or the one server of a direct connection). Never retried. */
+export async function runWrite<T>(
+  ctx: ClientContext,
+  fn: (server: ServerLike) => Promise<T>,
+  options: { signal?: AbortSignal } = {},
+): Promise<T> {
+  const server = await select(ctx, { operation: "write", readPreference: ReadPreference.PRIMARY }, options.signal);
+  return await fn(server);
+}
+
+/** Splits a server address into `[host, port]`; a Unix socket path has port 0. */
+export function splitAddress(address: string): [string, number] {
+  if (address.startsWith("[")) {
+    const end = address.indexOf("]");
+    return [address.slice(1, end), Number(address.slice(end + 2)) || 27017];
+  }
+  const colon = address.lastIndexOf(":");
+  if (colon < 0 || address.endsWith(".sock")) return [address, 0];
+  return [address.slice(0, colon), Number(address.slice(colon + 1))];
+}
+
+/** Describes a value for an error message. */
+export function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value);
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return `a ${value.constructor?.name ?? "object"}`;
+  return `${String(value)} (a ${typeof value})`;
+}
+
+/** Whether `value` is a document (a non-null, non-array object). */
+export function isDocument(value: unknown): value is Document {
+  return value !== null && typeof value === "object" && !Array.isArray(value) && !(value instanceof Uint8Array);
+}
+
+/** Throws a ConfigurationError unless `value` is a document. */
+export function checkDocument(value: unknown, what: string): Document {
+  if (!isDocument(value)) {
+    throw new ConfigurationError(`${what} must be a document (a plain object), got ${show(value)}`);
+  }
+  return value;
+}
+
+/** Throws unless `value` is undefined or an object (an options argument). */
+export function checkOptions<T extends object>(value: T | undefined, what: string): T {
+  if (value === undefined) return {} as T;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ConfigurationError(`${what} must be an object, got ${show(value)}`);
+  }
+  return value;
+}
+
+/** Throws unless `value` is undefined or an integer >= `min`. */
+export function checkInt(value: unknown, what: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw new ConfigurationError(`${what} must be an integer >= ${min}, got ${show(value)}`);
+  }
+  return value;
+}
+
+/** Throws unless `signal` is undefined or an AbortSignal. */
+export function checkSignal(signal: unknown): AbortSignal | undefined {
+  if (signal === undefined) return undefined;
+  if (!(signal instanceof AbortSignal)) {
+    throw new ConfigurationError(`signal must be an AbortSignal, got ${show(signal)}`);
+  }
+  return signal;
+}
+
+/** A reply field that should be a count: int32, int64 or double. */
+export function count(value: unknown): number {
+  if (typeof value === "number") return value;
+  if (typeof value === "bigint") return Number(value);
+  return 0;
+}
+
+/** A cursor id from a reply (int64 comes back as bigint; tolerate an int32). */
+export function cursorId(value: unknown): bigint {
+  if (typeof value === "bigint") return value;
+  if (typeof value === "number" && Number.isInteger(value)) return BigInt(value);
+  return 0n;
+}
+
+/** The error of an operation on a closed client. */
+export function closedError(label: string): MongoError {
+  return new MongoError(`${label} is closed; create a new one to reconnect`);
+}

@@ -1,0 +1,531 @@
+/**
+ * What {@linkcode Connection} and {@linkcode ReplicaSetConnection} share:
+ * seeds and options, the live topology, the members as currently known,
+ * default read preference and write concern, databases, and closing.
+ *
+ * @module
+ */
+
+import { ConfigurationError } from "../errors.ts";
+import type { Document } from "../bson/mod.ts";
+import { type HostAddress, hostAddressToString } from "../topology/connection_string.ts";
+import { type ClientOptions, resolveClientOptions, type ResolvedClientOptions } from "../topology/options.ts";
+import { parseSeeds, type Seeds } from "../topology/seeds.ts";
+import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
+import { Topology } from "../topology/topology.ts";
+import {
+  checkOptions,
+  checkSignal,
+  type ClientContext,
+  closedError,
+  contextOf,
+  isDocument,
+  registerContext,
+  runRead,
+  show,
+  splitAddress,
+  TOPOLOGY_FACTORY,
+  type TopologyFactory,
+  type TopologyLike,
+} from "./_internal.ts";
+import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
+import { Database, type DatabaseOptions } from "./database.ts";
+
+/**
+ * Options of {@linkcode Connection} and {@linkcode ReplicaSetConnection}:
+ * every URI option of the MongoDB URI Options specification by its camelCase
+ * name (they override the same options in a `mongodb://` seed string), plus
+ * a richer read preference, a write concern object, and PyMongo's
+ * `slaveOk`.
+ *
+ * @example
+ * ```ts
+ * import { type ClientConnectionOptions, ReadPreference } from "@zerodep/mongo";
+ *
+ * const options: ClientConnectionOptions = {
+ *   replicaSet: "foo",
+ *   readPreference: ReadPreference.SECONDARY,
+ *   writeConcern: { w: "majority", wtimeout: 5000 },
+ *   serverSelectionTimeoutMS: 5000,
+ * };
+ * ```
+ */
+export interface ClientConnectionOptions extends Omit<ClientOptions, "readPreference"> {
+  /**
+   * Default read preference: a {@linkcode ReadPreference} (e.g. the guide's
+   * `ReadPreference.SECONDARY`), a modern mode string (`"secondary"` never
+   * reads the primary), a PyMongo 2.1 name (`"SECONDARY_ONLY"`), or
+   * `{mode, tags, maxStalenessSeconds}`. Default primary.
+   */
+  readonly readPreference?: ReadPreferenceLike;
+  /** Default write concern; overrides `w`, `journal` and `wTimeoutMS`. */
+  readonly writeConcern?: WriteConcern;
+  /**
+   * PyMongo's `slave_okay`: reads may go to a secondary. It makes the
+   * default read preference `SECONDARY` (secondaryPreferred) unless
+   * `readPreference` is given. A direct connection reads from whatever
+   * member it is connected to in any case (the server-selection rules for a
+   * Single topology), so there it only changes what is sent with reads.
+   */
+  readonly slaveOk?: boolean;
+  /** The modern name of `slaveOk`. */
+  readonly secondaryOk?: boolean;
+  /** Receives warnings about options (unknown names, deprecated aliases); default `console.warn`. */
+  readonly onWarning?: (message: string) => void;
+}
+
+/**
+ * Options of `connect()`.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectOptions } from "@zerodep/mongo";
+ *
+ * const options: ConnectOptions = { signal: AbortSignal.timeout(5000) };
+ * ```
+ */
+export interface ConnectOptions {
+  /** Gives up waiting; `connect()` then rejects with `signal.reason` (the client stays usable). */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Options of {@linkcode ClientBase.listDatabases}.
+ *
+ * @example
+ * ```ts
+ * import type { ListDatabasesOptions } from "@zerodep/mongo";
+ *
+ * const options: ListDatabasesOptions = { nameOnly: true, filter: { name: /^app/ } };
+ * ```
+ */
+export interface ListDatabasesOptions {
+  /** Only the databases matching this filter (on the fields of {@linkcode DatabaseInfo}). */
+  readonly filter?: Document;
+  /** Return names only (cheaper: no size computation). */
+  readonly nameOnly?: boolean;
+  /** Cancels the operation. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * One database as listed by {@linkcode ClientBase.listDatabases}.
+ *
+ * @example
+ * ```ts
+ * import type { DatabaseInfo } from "@zerodep/mongo";
+ *
+ * const info: DatabaseInfo = { name: "test", sizeOnDisk: 8192, empty: false };
+ * ```
+ */
+export interface DatabaseInfo {
+  /** The database name. */
+  name: string;
+  /** Size on disk in bytes (absent with `nameOnly`). */
+  sizeOnDisk?: number | bigint;
+  /** Whether it holds no data (absent with `nameOnly`). */
+  empty?: boolean;
+  /** Other fields the server sends. */
+  [key: string]: unknown;
+}
+
+/** How a subclass wants its seeds and options interpreted. */
+interface ClientKind {
+  readonly className: string;
+  /** ReplicaSetConnection: a replica set name is required, no direct connection. */
+  readonly replicaSet: boolean;
+}
+
+const OWN_OPTIONS = new Set(["readPreference", "writeConcern", "slaveOk", "secondaryOk", "onWarning", "port"]);
+
+function quote(s: string): string {
+  return `'${s.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+}
+
+/**
+ * The base class of {@linkcode Connection} and {@linkcode ReplicaSetConnection}
+ * (not constructed directly). It holds the live topology, which monitors every
+ * member in the background once `connect()` (or a first operation) starts it,
+ * and hands out {@linkcode Database} objects.
+ *
+ * Read preference and write concern set here are the defaults of every
+ * database, collection and operation made from this client, unless one of
+ * those sets its own.
+ *
+ * @example
+ * ```ts ignore
+ * import { ClientBase, ReplicaSetConnection } from "@zerodep/mongo";
+ *
+ * await using c = await ReplicaSetConnection.connect("mongodb://localhost:27017/?replicaSet=foo");
+ * console.log(c instanceof ClientBase, c.hosts);
+ * ```
+ */
+export class ClientBase {
+  #kind: ClientKind;
+  #seeds: readonly HostAddress[];
+  #options: ResolvedClientOptions;
+  #topology: TopologyLike;
+  #readPreference: ReadPreference;
+  #writeConcern: WriteConcern;
+  #started = false;
+  #closed = false;
+  #databases = new Map<string, Database>();
+
+  /**
+   * Parses the seeds, validates the options and builds the topology. No I/O
+   * happens here.
+   *
+   * @param seeds The seeds, in any form `parseSeeds` accepts.
+   * @param port A port for seeds given without one.
+   * @param options The options; see {@linkcode ClientConnectionOptions}.
+   * @param kind Internal: how the subclass interprets seeds and options.
+   */
+  protected constructor(
+    seeds: Seeds | undefined,
+    port: number | undefined,
+    options: ClientConnectionOptions | undefined,
+    kind: ClientKind,
+  ) {
+    this.#kind = kind;
+    const given = checkOptions(options, `${kind.className} options`) as Record<string | symbol, unknown>;
+    const onWarning = given.onWarning as ((message: string) => void) | undefined;
+    if (onWarning !== undefined && typeof onWarning !== "function") {
+      throw new ConfigurationError(`onWarning must be a function, got ${show(onWarning)}`);
+    }
+    const parsed = parseSeeds(seeds ?? "localhost:27017", port, { onWarning });
+    if (parsed.uri?.scheme === "mongodb+srv") {
+      throw new ConfigurationError(
+        "mongodb+srv:// needs DNS SRV and TXT lookups, which this driver does not do: list the hosts in a mongodb:// URI",
+      );
+    }
+    this.#seeds = Object.freeze(
+      parsed.hosts.map((h) => Object.freeze(h.type === "unix" ? { ...h } : { ...h, port: h.port ?? 27017 })),
+    );
+
+    const codeOptions: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(given)) {
+      if (!OWN_OPTIONS.has(key)) codeOptions[key] = value;
+    }
+    // A read preference given as an object travels through option resolution
+    // as its three URI options, so its combination with the URI's is checked.
+    let readPreference: ReadPreference | undefined;
+    if (given.readPreference !== undefined) {
+      readPreference = ReadPreference.from(given.readPreference as ReadPreferenceLike);
+      codeOptions.readPreference = readPreference.mode;
+      codeOptions.readPreferenceTags = readPreference.tags.length > 0 ? readPreference.tags : undefined;
+      codeOptions.maxStalenessSeconds = readPreference.maxStalenessSeconds;
+    }
+    const slaveOk = given.slaveOk ?? given.secondaryOk;
+    if (slaveOk !== undefined && typeof slaveOk !== "boolean") {
+      throw new ConfigurationError(`slaveOk/secondaryOk must be a boolean, got ${show(slaveOk)}`);
+    }
+    const uriOptions = parsed.uri?.options ?? {};
+    const replicaSetGiven = (codeOptions.replicaSet ?? uriOptions.replicaSet) !== undefined;
+    const directGiven = codeOptions.directConnection ?? uriOptions.directConnection;
+    if (kind.replicaSet) {
+      if (!replicaSetGiven) {
+        throw new ConfigurationError(
+          `${kind.className} needs the replica set's name: pass { replicaSet: "<name>" } or add ` +
+            `?replicaSet=<name> to the mongodb:// URI (use Connection for a single server)`,
+        );
+      }
+      if (directGiven === true) {
+        throw new ConfigurationError(
+          `${kind.className} discovers the whole set and cannot take directConnection: true; ` +
+            "use Connection for a direct connection to one member",
+        );
+      }
+    } else if (directGiven === undefined && this.#seeds.length === 1 && !replicaSetGiven) {
+      // PyMongo's Connection to one host talks to that host whatever it is,
+      // which is what an uninitialized member needs for replSetInitiate.
+      codeOptions.directConnection = true;
+    }
+    this.#options = resolveClientOptions(uriOptions, codeOptions, {
+      hostCount: this.#seeds.length,
+      srv: false,
+      onWarning,
+    });
+    const resolved = this.#options;
+    this.#readPreference = readPreference ?? (
+      given.readPreference === undefined && slaveOk === true && resolved.readPreference === "primary"
+        ? ReadPreference.SECONDARY
+        : resolved.readPreferenceTags.length === 0 && resolved.maxStalenessSeconds === -1
+        ? ReadPreference.from(resolved.readPreference)
+        : new ReadPreference(resolved.readPreference, {
+          tags: resolved.readPreferenceTags,
+          maxStalenessSeconds: resolved.maxStalenessSeconds,
+        })
+    );
+    this.#writeConcern = given.writeConcern !== undefined
+      ? checkWriteConcern(given.writeConcern, "writeConcern")
+      : checkWriteConcern(
+        Object.fromEntries(
+          [["w", resolved.w], ["j", resolved.journal], ["wtimeout", resolved.wTimeoutMS]].filter(([, v]) =>
+            v !== undefined
+          ),
+        ),
+        "client options (w, journal, wTimeoutMS)",
+      );
+
+    const topologyOptions: ResolvedClientOptions = {
+      ...resolved,
+      readPreference: this.#readPreference.mode,
+      readPreferenceTags: this.#readPreference.tags,
+      maxStalenessSeconds: this.#readPreference.maxStalenessSeconds ?? -1,
+    };
+    const factory = given[TOPOLOGY_FACTORY] as TopologyFactory | undefined;
+    const init = { seeds: this.#seeds.map((h) => ({ ...h })), options: topologyOptions };
+    this.#topology = factory !== undefined ? factory(init) : new Topology(init);
+
+    const ctx = {
+      start: () => this.#start(),
+      ensureOpen: () => {
+        if (this.#closed) throw closedError(this.#kind.className);
+      },
+      describe: () => this.toString(),
+    } as ClientContext;
+    Object.defineProperties(ctx, {
+      topology: { get: () => this.#topology },
+      closed: { get: () => this.#closed },
+      retryReads: { get: () => this.#options.retryReads },
+      readPreference: { get: () => this.#readPreference },
+      writeConcern: { get: () => this.#writeConcern },
+    });
+    registerContext(this, ctx);
+  }
+
+  #start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    // Selection waits for discovery and reports its own timeout; this promise
+    // only needs its rejection observed.
+    this.#topology.connect().catch(() => {});
+  }
+
+  /**
+   * Starts monitoring the members and resolves once a server suitable for
+   * the default read preference is known (the primary, by default). Rejects
+   * with `ServerSelectionError` after `serverSelectionTimeoutMS`, or with
+   * `signal.reason` when aborted. Operations connect by themselves, so this
+   * is optional; it is the place to find out early that nothing answers.
+   *
+   * @example
+   * ```ts ignore
+   * import { ReplicaSetConnection } from "@zerodep/mongo";
+   *
+   * const c = new ReplicaSetConnection("localhost:27017", { replicaSet: "foo" });
+   * await c.connect({ signal: AbortSignal.timeout(10_000) });
+   * console.log(c.primary);
+   * await c.close();
+   * ```
+   */
+  async connect(options: ConnectOptions = {}): Promise<this> {
+    const signal = checkSignal(checkOptions(options, "connect options").signal);
+    if (this.#closed) throw closedError(this.#kind.className);
+    this.#started = true;
+    await this.#topology.connect({ signal, readPreference: this.#readPreference });
+    return this;
+  }
+
+  /**
+   * Stops monitoring and closes every connection. Operations in flight and
+   * later ones reject. Idempotent. No timer or socket of this client is left,
+   * so a script that closes its client exits at once.
+   *
+   * @example
+   * ```ts ignore
+   * import { ReplicaSetConnection } from "@zerodep/mongo";
+   *
+   * const c = await ReplicaSetConnection.connect("localhost:27017", { replicaSet: "foo" });
+   * await c.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#topology.close();
+  }
+
+  /** Closes the client at the end of an `await using` block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** Whether {@linkcode ClientBase.close} has been called. */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** The options in effect (URI options merged with code options, defaults filled in). */
+  get options(): ResolvedClientOptions {
+    return this.#options;
+  }
+
+  /**
+   * The seeds this client was given, as `[host, port]` pairs (port 27017
+   * when none was given; 0 for a Unix socket path).
+   */
+  get seeds(): [string, number][] {
+    return this.#seeds.map((h) => [h.host, h.port ?? 0]);
+  }
+
+  /**
+   * The members as currently known, as `"host:port"` strings: the seeds
+   * until a member has answered, then the set's members as its primary (or
+   * any member) lists them, arbiters excluded (see
+   * {@linkcode ClientBase.arbiters}).
+   */
+  get hosts(): string[] {
+    const servers = this.#topology.description.servers;
+    const out: string[] = [];
+    for (const [address, sd] of servers) if (sd.type !== "RSArbiter") out.push(address);
+    return servers.size > 0 ? out : this.#seeds.map(hostAddressToString);
+  }
+
+  /** The current primary as `[host, port]`, or `null` while there is none known. */
+  get primary(): [string, number] | null {
+    const td = this.#topology.description;
+    for (const sd of td.servers.values()) {
+      if (sd.type === "RSPrimary" || (td.type === "Single" && (sd.type === "Standalone" || sd.type === "Mongos"))) {
+        return splitAddress(sd.address);
+      }
+    }
+    return null;
+  }
+
+  /** The members currently known to be secondaries, as `[host, port]` pairs. */
+  get secondaries(): [string, number][] {
+    return this.#ofType("RSSecondary");
+  }
+
+  /** The members currently known to be arbiters, as `[host, port]` pairs. */
+  get arbiters(): [string, number][] {
+    return this.#ofType("RSArbiter");
+  }
+
+  #ofType(type: string): [string, number][] {
+    const out: [string, number][] = [];
+    for (const sd of this.#topology.description.servers.values()) {
+      if (sd.type === type) out.push(splitAddress(sd.address));
+    }
+    return out;
+  }
+
+  /**
+   * The host of the current primary (as in the guide: `c.host, c.port`), or
+   * `null` while there is none. On a direct connection: the one server's.
+   */
+  get host(): string | null {
+    return this.#current()?.[0] ?? null;
+  }
+
+  /** The port of the current primary, or `null` while there is none. On a direct connection: the one server's. */
+  get port(): number | null {
+    return this.#current()?.[1] ?? null;
+  }
+
+  #current(): [string, number] | null {
+    if (this.#topology.description.type === "Single") {
+      const only = this.#topology.description.servers.keys().next();
+      return only.done ? null : splitAddress(only.value);
+    }
+    return this.primary;
+  }
+
+  /** The default read preference of every database, collection and read made from this client. */
+  get readPreference(): ReadPreference {
+    return this.#readPreference;
+  }
+
+  /** Sets the default read preference (any form `ReadPreference.from` accepts); affects later operations. */
+  set readPreference(value: ReadPreferenceLike) {
+    this.#readPreference = ReadPreference.from(value);
+  }
+
+  /** The default write concern of every write made from this client (`{}` = the server's default). */
+  get writeConcern(): WriteConcern {
+    return this.#writeConcern;
+  }
+
+  /** Sets the default write concern; affects later operations. */
+  set writeConcern(value: WriteConcern) {
+    this.#writeConcern = checkWriteConcern(value, "writeConcern");
+  }
+
+  /**
+   * A database. Its read preference and write concern are this client's
+   * unless `options` gives its own. Without options the same object is
+   * returned for the same name.
+   *
+   * @example
+   * ```ts ignore
+   * import { ReadPreference, ReplicaSetConnection } from "@zerodep/mongo";
+   *
+   * const c = new ReplicaSetConnection("localhost:27017", { replicaSet: "foo" });
+   * const reports = c.db("reports", { readPreference: ReadPreference.SECONDARY });
+   * console.log(reports.name);
+   * ```
+   */
+  db(name: string, options?: DatabaseOptions): Database {
+    if (options === undefined) {
+      let db = this.#databases.get(name);
+      if (db === undefined) {
+        db = new Database(this, name);
+        this.#databases.set(name, db);
+      }
+      return db;
+    }
+    return new Database(this, name, options);
+  }
+
+  /** The `admin` database, where `replSetInitiate`, `replSetGetStatus` and `listDatabases` run. */
+  get admin(): Database {
+    return this.db("admin");
+  }
+
+  /**
+   * The databases on the server (the `listDatabases` command, on the
+   * primary; retried once like other reads).
+   *
+   * @example
+   * ```ts ignore
+   * import { ReplicaSetConnection } from "@zerodep/mongo";
+   *
+   * await using c = await ReplicaSetConnection.connect("localhost:27017", { replicaSet: "foo" });
+   * console.log((await c.listDatabases()).map((d) => d.name));
+   * ```
+   */
+  async listDatabases(options: ListDatabasesOptions = {}): Promise<DatabaseInfo[]> {
+    const opts = checkOptions(options, "listDatabases options");
+    const signal = checkSignal(opts.signal);
+    const cmd: Document = { listDatabases: 1 };
+    if (opts.filter !== undefined) {
+      if (!isDocument(opts.filter)) throw new ConfigurationError(`listDatabases filter must be a document`);
+      cmd.filter = opts.filter;
+    }
+    if (opts.nameOnly !== undefined) cmd.nameOnly = opts.nameOnly === true;
+    const ctx = { signal };
+    const reply = await runRead(
+      contextOf(this),
+      ReadPreference.PRIMARY,
+      (server) => server.command("admin", cmd, { operation: "read", readPreference: ReadPreference.PRIMARY, signal }),
+      ctx,
+    );
+    const list = reply.databases;
+    return Array.isArray(list) ? list.filter(isDocument) as DatabaseInfo[] : [];
+  }
+
+  /** The guide's printed form: `ReplicaSetConnection(['h:27019', 'h:27017', 'h:27018'])`. */
+  toString(): string {
+    return `${this.#kind.className}([${this.hosts.map(quote).join(", ")}])`;
+  }
+
+  /** Deno's `console.log` form: the same as `toString()`. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  /** Node's and Bun's `console.log` form: the same as `toString()`. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+}

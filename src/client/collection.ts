@@ -1,0 +1,802 @@
+/**
+ * A collection: CRUD with results shaped like today's drivers
+ * (`insertOne` -> `{acknowledged, insertedId}`, ...), cursors for `find` and
+ * `aggregate`, and the read preference and write concern it inherits from its
+ * database.
+ *
+ * @module
+ */
+
+import {
+  ConfigurationError,
+  OperationFailure,
+  WireProtocolError,
+  WriteConcernError,
+  WriteError,
+  type WriteErrorDetail,
+} from "../errors.ts";
+import { type Document, ObjectId } from "../bson/mod.ts";
+import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
+import {
+  checkDocument,
+  checkInt,
+  checkOptions,
+  checkSignal,
+  type ClientContext,
+  contextOf,
+  count,
+  isDocument,
+  runWrite,
+  type ServerLike,
+  show,
+  type WireConnectionLike,
+} from "./_internal.ts";
+import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
+import { type AggregateOptions, Cursor, type FindOptions } from "./cursor.ts";
+import type { Database } from "./database.ts";
+
+/**
+ * Options of {@linkcode Database.collection}.
+ *
+ * @example
+ * ```ts
+ * import { type CollectionOptions, ReadPreference } from "@zerodep/mongo";
+ *
+ * const options: CollectionOptions = { readPreference: ReadPreference.SECONDARY, writeConcern: { w: 1 } };
+ * ```
+ */
+export interface CollectionOptions {
+  /** Default read preference of this collection's reads (default: the database's). */
+  readonly readPreference?: ReadPreferenceLike;
+  /** Default write concern of this collection's writes (default: the database's). */
+  readonly writeConcern?: WriteConcern;
+}
+
+/**
+ * Options common to every write.
+ *
+ * @example
+ * ```ts
+ * import type { WriteOptions } from "@zerodep/mongo";
+ *
+ * const options: WriteOptions = { writeConcern: { w: "majority" }, signal: AbortSignal.timeout(5000) };
+ * ```
+ */
+export interface WriteOptions {
+  /** Write concern of this operation (default: the collection's). */
+  readonly writeConcern?: WriteConcern;
+  /** Skip the collection's document validation rules. */
+  readonly bypassDocumentValidation?: boolean;
+  /** Cancels the operation. The write may or may not have happened when it rejects. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Options of {@linkcode Collection.insertMany}.
+ *
+ * @example
+ * ```ts
+ * import type { InsertManyOptions } from "@zerodep/mongo";
+ *
+ * const options: InsertManyOptions = { ordered: false };
+ * ```
+ */
+export interface InsertManyOptions extends WriteOptions {
+  /** Stop at the first failed document (default `true`); `false` inserts every document it can. */
+  readonly ordered?: boolean;
+}
+
+/**
+ * Options of {@linkcode Collection.updateOne}, {@linkcode Collection.updateMany}
+ * and {@linkcode Collection.replaceOne}.
+ *
+ * @example
+ * ```ts
+ * import type { UpdateOptions } from "@zerodep/mongo";
+ *
+ * const options: UpdateOptions = { upsert: true };
+ * ```
+ */
+export interface UpdateOptions extends WriteOptions {
+  /** Insert a document when none matches. */
+  readonly upsert?: boolean;
+  /** Filters for the positional `$[<id>]` operator (not with `replaceOne`). */
+  readonly arrayFilters?: readonly Document[];
+  /** The index to use: its name or its key pattern. */
+  readonly hint?: string | Document;
+  /** Collation of the filter. */
+  readonly collation?: Document;
+}
+
+/**
+ * Options of {@linkcode Collection.deleteOne} and {@linkcode Collection.deleteMany}.
+ *
+ * @example
+ * ```ts
+ * import type { DeleteOptions } from "@zerodep/mongo";
+ *
+ * const options: DeleteOptions = { hint: { age: 1 } };
+ * ```
+ */
+export interface DeleteOptions extends WriteOptions {
+  /** The index to use: its name or its key pattern. */
+  readonly hint?: string | Document;
+  /** Collation of the filter. */
+  readonly collation?: Document;
+}
+
+/**
+ * Options of {@linkcode Collection.countDocuments}.
+ *
+ * @example
+ * ```ts
+ * import type { CountDocumentsOptions } from "@zerodep/mongo";
+ *
+ * const options: CountDocumentsOptions = { limit: 1000 };
+ * ```
+ */
+export interface CountDocumentsOptions {
+  /** Matching documents to skip before counting. */
+  readonly skip?: number;
+  /** Count at most this many. */
+  readonly limit?: number;
+  /** The index to use. */
+  readonly hint?: string | Document;
+  /** Server-side time limit in ms. */
+  readonly maxTimeMS?: number;
+  /** Where to read (default: the collection's read preference). */
+  readonly readPreference?: ReadPreferenceLike;
+  /** Cancels the operation. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Options of {@linkcode Collection.drop}.
+ *
+ * @example
+ * ```ts
+ * import type { DropCollectionOptions } from "@zerodep/mongo";
+ *
+ * const options: DropCollectionOptions = { writeConcern: { w: 1 } };
+ * ```
+ */
+export interface DropCollectionOptions {
+  /** Write concern of the drop (sent to MongoDB 3.4+ only). */
+  readonly writeConcern?: WriteConcern;
+  /** Cancels the operation. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * The result of {@linkcode Collection.insertOne}.
+ *
+ * @example
+ * ```ts
+ * import type { InsertOneResult } from "@zerodep/mongo";
+ *
+ * const r: InsertOneResult = { acknowledged: true, insertedId: 1 };
+ * ```
+ */
+export interface InsertOneResult {
+  /** Whether the server acknowledged the write (`false` with `w: 0`). */
+  acknowledged: boolean;
+  /** The document's `_id` (the generated ObjectId when it had none). */
+  insertedId: unknown;
+}
+
+/**
+ * The result of {@linkcode Collection.insertMany}.
+ *
+ * @example
+ * ```ts
+ * import type { InsertManyResult } from "@zerodep/mongo";
+ *
+ * const r: InsertManyResult = { acknowledged: true, insertedCount: 2, insertedIds: { 0: 1, 1: 2 } };
+ * ```
+ */
+export interface InsertManyResult {
+  /** Whether the server acknowledged the writes (`false` with `w: 0`). */
+  acknowledged: boolean;
+  /** Documents inserted, as the server counted them (0 when unacknowledged). */
+  insertedCount: number;
+  /** The `_id` of every document, by its position in the input. */
+  insertedIds: Record<number, unknown>;
+}
+
+/**
+ * The result of {@linkcode Collection.updateOne}, {@linkcode Collection.updateMany}
+ * and {@linkcode Collection.replaceOne}. Counts are 0 when unacknowledged.
+ *
+ * @example
+ * ```ts
+ * import type { UpdateResult } from "@zerodep/mongo";
+ *
+ * const r: UpdateResult = { acknowledged: true, matchedCount: 1, modifiedCount: 1, upsertedCount: 0, upsertedId: null };
+ * ```
+ */
+export interface UpdateResult {
+  /** Whether the server acknowledged the write. */
+  acknowledged: boolean;
+  /** Documents that matched the filter. */
+  matchedCount: number;
+  /** Documents actually changed. */
+  modifiedCount: number;
+  /** 1 when an upsert inserted a document, else 0. */
+  upsertedCount: number;
+  /** The `_id` of the upserted document, or `null`. */
+  upsertedId: unknown;
+}
+
+/**
+ * The result of {@linkcode Collection.deleteOne} and {@linkcode Collection.deleteMany}.
+ *
+ * @example
+ * ```ts
+ * import type { DeleteResult } from "@zerodep/mongo";
+ *
+ * const r: DeleteResult = { acknowledged: true, deletedCount: 3 };
+ * ```
+ */
+export interface DeleteResult {
+  /** Whether the server acknowledged the write. */
+  acknowledged: boolean;
+  /** Documents deleted (0 when unacknowledged). */
+  deletedCount: number;
+}
+
+/**
+ * A document to insert: `T` whose `_id` may be left out (an ObjectId is then
+ * generated on a copy; the caller's object is never modified).
+ *
+ * @example
+ * ```ts
+ * import type { OptionalId } from "@zerodep/mongo";
+ *
+ * interface Person { _id: string; name: string }
+ * const p: OptionalId<Person> = { name: "Ada" };
+ * ```
+ */
+export type OptionalId<T> = Omit<T, "_id"> & { _id?: T extends { _id: infer I } ? I : unknown };
+
+// Characters MongoDB does not allow in collection names.
+const BAD_COLLECTION_NAME = /[$\0]/;
+
+/** The documents of a write command, and how to read its reply. */
+interface WriteOutcome {
+  reply: Document;
+  /** Set when the reply had a writeConcernError (the connection threw it). */
+  concernError: WriteConcernError | undefined;
+}
+
+function parseWriteErrors(reply: Document, offset: number): WriteErrorDetail[] {
+  const list = reply.writeErrors;
+  if (!Array.isArray(list)) return [];
+  return list.filter(isDocument).map((e) => {
+    const detail: {
+      index: number;
+      code: number | undefined;
+      codeName?: string;
+      errmsg: string;
+      errInfo?: Record<string, unknown>;
+    } = {
+      index: count(e.index) + offset,
+      code: typeof e.code === "number" ? e.code : undefined,
+      errmsg: typeof e.errmsg === "string" ? e.errmsg : "write error",
+    };
+    if (typeof e.codeName === "string") detail.codeName = e.codeName;
+    if (isDocument(e.errInfo)) detail.errInfo = e.errInfo;
+    return detail;
+  });
+}
+
+/** Throws the typed error a write reply calls for, with `result` as what was achieved. */
+function throwIfFailed(outcome: WriteOutcome, result: Record<string, unknown>, offset = 0): void {
+  const writeErrors = parseWriteErrors(outcome.reply, offset);
+  const wce = isDocument(outcome.reply.writeConcernError) ? outcome.reply.writeConcernError : undefined;
+  if (writeErrors.length > 0) {
+    throw new WriteError({ writeErrors, writeConcernError: wce, result, response: outcome.reply });
+  }
+  if (outcome.concernError !== undefined) throw outcome.concernError;
+}
+
+function checkHint(hint: unknown): void {
+  if (hint !== undefined && typeof hint !== "string" && !isDocument(hint)) {
+    throw new ConfigurationError(`hint must be an index name or a key pattern document, got ${show(hint)}`);
+  }
+}
+
+/**
+ * A collection, typed by its documents. Get one with `db.collection<T>(name)`.
+ *
+ * Writes go to the primary and are never retried: when the primary goes
+ * away mid-write the operation rejects with `AutoReconnect` and the write may
+ * or may not have happened. Reads go where the read preference says and are
+ * retried once (on a newly selected server) after a network error or a
+ * "not primary" reply, unless `retryReads` is off.
+ *
+ * @example The guide's first steps
+ * ```ts ignore
+ * import { ReplicaSetConnection } from "@zerodep/mongo";
+ *
+ * await using c = await ReplicaSetConnection.connect("localhost:27017", { replicaSet: "foo" });
+ * const test = c.db("test").collection("test");
+ * await test.insertOne({ x: 1 });
+ * console.log(await test.findOne()); // { _id: ObjectId(...), x: 1 }
+ * ```
+ */
+export class Collection<T extends Document = Document> {
+  #db: Database;
+  #ctx: ClientContext;
+  #name: string;
+  #readPreference: ReadPreference | undefined;
+  #writeConcern: WriteConcern | undefined;
+
+  /**
+   * Prefer `db.collection(name, options)`.
+   *
+   * @throws {ConfigurationError} for an invalid collection name or option.
+   */
+  constructor(db: Database, name: string, options: CollectionOptions = {}) {
+    this.#db = db;
+    this.#ctx = contextOf(db.client);
+    if (typeof name !== "string" || name.length === 0 || BAD_COLLECTION_NAME.test(name)) {
+      throw new ConfigurationError(`invalid collection name ${show(name)}: a non-empty string without $ or NUL`);
+    }
+    this.#name = name;
+    const opts = checkOptions(options, "collection options");
+    this.#readPreference = opts.readPreference === undefined ? undefined : ReadPreference.from(opts.readPreference);
+    this.#writeConcern = opts.writeConcern === undefined ? undefined : checkWriteConcern(opts.writeConcern);
+  }
+
+  /** The collection name. */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** `"<database>.<collection>"`. */
+  get namespace(): string {
+    return `${this.#db.name}.${this.#name}`;
+  }
+
+  /** The database this collection belongs to. */
+  get database(): Database {
+    return this.#db;
+  }
+
+  /** This collection's read preference: its own, else the database's. */
+  get readPreference(): ReadPreference {
+    return this.#readPreference ?? this.#db.readPreference;
+  }
+
+  /** This collection's write concern: its own, else the database's. */
+  get writeConcern(): WriteConcern {
+    return this.#writeConcern ?? this.#db.writeConcern;
+  }
+
+  #concern(options: WriteOptions): WriteConcern {
+    return options.writeConcern === undefined ? this.writeConcern : checkWriteConcern(options.writeConcern);
+  }
+
+  #command(name: string, options: WriteOptions, wc: WriteConcern, extra: Document = {}): Document {
+    const cmd: Document = { [name]: this.#name, ...extra };
+    if (options.bypassDocumentValidation !== undefined) {
+      cmd.bypassDocumentValidation = options.bypassDocumentValidation === true;
+    }
+    if (Object.keys(wc).length > 0) cmd.writeConcern = { ...wc };
+    return cmd;
+  }
+
+  /** Sends one write command with its statements as a kind-1 sequence. */
+  async #write(
+    cmd: Document,
+    identifier: string,
+    statements: Document[],
+    signal: AbortSignal | undefined,
+  ): Promise<WriteOutcome> {
+    return await runWrite(this.#ctx, async (server: ServerLike) => {
+      try {
+        const reply = await server.command(this.#db.name, cmd, {
+          operation: "write",
+          sequences: [{ identifier, documents: statements }],
+          signal,
+        });
+        return { reply, concernError: undefined };
+      } catch (e) {
+        if (e instanceof WriteConcernError) return { reply: e.response as Document, concernError: e };
+        throw e;
+      }
+    }, { signal });
+  }
+
+  /**
+   * Inserts one document. A document without `_id` gets an ObjectId, on a
+   * copy: the caller's object is not modified.
+   *
+   * @throws {WriteError} for a duplicate key or a document the collection's validator rejects.
+   * @throws {WriteConcernError} when the write concern was not satisfied (the document was inserted).
+   * @throws {AutoReconnect} when the primary went away (the insert may or may not have happened).
+   *
+   * @example
+   * ```ts ignore
+   * const { insertedId } = await people.insertOne({ name: "Ada" });
+   * ```
+   */
+  async insertOne(doc: OptionalId<T>, options: WriteOptions = {}): Promise<InsertOneResult> {
+    const opts = checkOptions(options, "insertOne options");
+    const signal = checkSignal(opts.signal);
+    const toSend = withId(checkDocument(doc, "the document to insert"));
+    const wc = this.#concern(opts);
+    const outcome = await this.#write(this.#command("insert", opts, wc), "documents", [toSend], signal);
+    throwIfFailed(outcome, { insertedCount: count(outcome.reply.n) });
+    return { acknowledged: wc.w !== 0, insertedId: toSend._id };
+  }
+
+  /**
+   * Inserts documents in batches of the server's `maxWriteBatchSize` (and
+   * smaller when a batch would exceed the message size limit), each batch one
+   * `insert` command with the documents as an OP_MSG document sequence.
+   * Documents without `_id` get an ObjectId on a copy.
+   *
+   * @throws {WriteError} listing every failed document (its `index` in
+   * `docs`) and `result.insertedCount`; ordered inserts stop at the first.
+   * @throws {AutoReconnect} when the primary went away (earlier batches may have been inserted).
+   *
+   * @example
+   * ```ts ignore
+   * const r = await people.insertMany([{ name: "Ada" }, { name: "Grace" }]);
+   * console.log(r.insertedCount); // 2
+   * ```
+   */
+  async insertMany(docs: readonly OptionalId<T>[], options: InsertManyOptions = {}): Promise<InsertManyResult> {
+    const opts = checkOptions(options, "insertMany options");
+    const signal = checkSignal(opts.signal);
+    if (!Array.isArray(docs)) throw new ConfigurationError(`insertMany needs an array of documents, got ${show(docs)}`);
+    if (docs.length === 0) throw new ConfigurationError("insertMany needs at least one document");
+    if (opts.ordered !== undefined && typeof opts.ordered !== "boolean") {
+      throw new ConfigurationError(`ordered must be a boolean, got ${show(opts.ordered)}`);
+    }
+    const ordered = opts.ordered !== false;
+    const toSend = docs.map((d, i) => withId(checkDocument(d, `document ${i} of insertMany`)));
+    const insertedIds: Record<number, unknown> = {};
+    toSend.forEach((d, i) => insertedIds[i] = d._id);
+    const wc = this.#concern(opts);
+    const cmd = this.#command("insert", opts, wc, { ordered });
+    const dbName = this.#db.name;
+
+    const state = {
+      inserted: 0,
+      writeErrors: [] as WriteErrorDetail[],
+      concernError: undefined as WriteConcernError | undefined,
+      reply: {} as Document,
+    };
+    // True when an ordered insert must stop.
+    const send = async (
+      conn: WireConnectionLike,
+      start: number,
+      end: number,
+    ): Promise<boolean> => {
+      const batch = toSend.slice(start, end);
+      let reply: Document;
+      try {
+        reply = await conn.command(dbName, cmd, { sequences: [{ identifier: "documents", documents: batch }], signal });
+      } catch (e) {
+        if (e instanceof WriteConcernError) {
+          reply = e.response as Document;
+          state.concernError = e;
+        } else if (e instanceof WireProtocolError && e.address === undefined && batch.length > 1) {
+          // Too large to encode as one message: nothing was sent, so halve it.
+          const mid = start + Math.ceil(batch.length / 2);
+          return (await send(conn, start, mid)) || await send(conn, mid, end);
+        } else {
+          throw e;
+        }
+      }
+      state.reply = reply;
+      state.inserted += count(reply.n);
+      const errors = parseWriteErrors(reply, start);
+      state.writeErrors.push(...errors);
+      return ordered && errors.length > 0;
+    };
+    await runWrite(this.#ctx, (server) =>
+      server.withConnection(async (conn) => {
+        const max = conn.maxWriteBatchSize > 0 ? conn.maxWriteBatchSize : 1000;
+        for (let start = 0; start < toSend.length; start += max) {
+          if (await send(conn, start, Math.min(start + max, toSend.length))) break;
+        }
+      }, { signal }), { signal });
+
+    const result = { acknowledged: wc.w !== 0, insertedCount: state.inserted, insertedIds };
+    if (state.writeErrors.length > 0) {
+      throw new WriteError({
+        writeErrors: state.writeErrors,
+        writeConcernError: state.concernError?.response.writeConcernError as Document | undefined,
+        result,
+        response: state.reply,
+      });
+    }
+    if (state.concernError !== undefined) throw state.concernError;
+    return result;
+  }
+
+  /**
+   * Finds documents: a lazy {@linkcode Cursor} that sends `find` on first use.
+   *
+   * @example
+   * ```ts ignore
+   * for await (const p of people.find({ age: { $gt: 30 } }).sort({ age: -1 }).limit(10)) console.log(p.name);
+   * ```
+   */
+  find(filter: Document = {}, options: FindOptions = {}): Cursor<T> {
+    checkDocument(filter, "the find filter");
+    return new Cursor<T>(this as unknown as Collection<Document>, { kind: "find", filter, options });
+  }
+
+  /**
+   * The first document matching `filter`, or `null`.
+   *
+   * @example
+   * ```ts ignore
+   * const ada = await people.findOne({ name: "Ada" });
+   * ```
+   */
+  async findOne(
+    filter: Document = {},
+    options: Omit<FindOptions, "limit" | "batchSize" | "singleBatch"> = {},
+  ): Promise<T | null> {
+    const cursor = this.find(filter, { ...checkOptions(options, "findOne options"), limit: 1, singleBatch: true });
+    try {
+      return await cursor.next({ signal: options.signal });
+    } finally {
+      await cursor.close();
+    }
+  }
+
+  /**
+   * Runs an aggregation pipeline: a lazy {@linkcode Cursor} over its output.
+   * A pipeline ending in `$out` or `$merge` writes, so it runs on the primary.
+   *
+   * @example
+   * ```ts ignore
+   * const byAge = await people.aggregate([{ $group: { _id: "$age", n: { $sum: 1 } } }]).toArray();
+   * ```
+   */
+  aggregate<R extends Document = Document>(pipeline: readonly Document[], options: AggregateOptions = {}): Cursor<R> {
+    if (!Array.isArray(pipeline)) {
+      throw new ConfigurationError(`the pipeline must be an array of stages, got ${show(pipeline)}`);
+    }
+    pipeline.forEach((stage, i) => checkDocument(stage, `pipeline stage ${i}`));
+    return new Cursor<R>(this as unknown as Collection<Document>, { kind: "aggregate", pipeline, options });
+  }
+
+  /**
+   * Counts the documents matching `filter` exactly, with an aggregation
+   * (`$match`, `$skip`, `$limit`, `$group` with `$sum: 1`), as today's
+   * drivers do.
+   *
+   * @example
+   * ```ts ignore
+   * console.log(await people.countDocuments({ age: { $gte: 18 } }));
+   * ```
+   */
+  async countDocuments(filter: Document = {}, options: CountDocumentsOptions = {}): Promise<number> {
+    checkDocument(filter, "the countDocuments filter");
+    const opts = checkOptions(options, "countDocuments options");
+    const pipeline: Document[] = [{ $match: filter }];
+    const skip = checkInt(opts.skip, "skip", 0);
+    const limit = checkInt(opts.limit, "limit", 0);
+    if (skip !== undefined && skip > 0) pipeline.push({ $skip: skip });
+    if (limit !== undefined && limit > 0) pipeline.push({ $limit: limit });
+    pipeline.push({ $group: { _id: 1, n: { $sum: 1 } } });
+    checkHint(opts.hint);
+    const docs = await this.aggregate(pipeline, {
+      hint: opts.hint,
+      maxTimeMS: opts.maxTimeMS,
+      readPreference: opts.readPreference,
+      signal: opts.signal,
+    }).toArray();
+    return docs.length === 0 ? 0 : count(docs[0].n);
+  }
+
+  async #update(
+    what: string,
+    filter: Document,
+    update: Document | readonly Document[],
+    multi: boolean,
+    replace: boolean,
+    options: UpdateOptions,
+  ): Promise<UpdateResult> {
+    checkDocument(filter, `the ${what} filter`);
+    const opts = checkOptions(options, `${what} options`);
+    if (replace) {
+      checkDocument(update, "the replacement document");
+      const op = Object.keys(update).find((k) => k.startsWith("$"));
+      if (op !== undefined) {
+        throw new ConfigurationError(
+          `the replacement document must not contain update operators (found ${op}); use updateOne`,
+        );
+      }
+      if (opts.arrayFilters !== undefined) throw new ConfigurationError("replaceOne does not take arrayFilters");
+    } else if (Array.isArray(update)) {
+      if (update.length === 0) throw new ConfigurationError(`${what}: an update pipeline needs at least one stage`);
+      update.forEach((stage, i) => checkDocument(stage, `update pipeline stage ${i}`));
+    } else {
+      checkDocument(update, `the ${what} update`);
+      const keys = Object.keys(update);
+      if (keys.length === 0) throw new ConfigurationError(`${what}: the update document is empty`);
+      const plain = keys.find((k) => !k.startsWith("$"));
+      if (plain !== undefined) {
+        throw new ConfigurationError(
+          `${what}: the update document must use update operators such as $set (found field ${
+            JSON.stringify(plain)
+          }); use replaceOne to replace a document`,
+        );
+      }
+    }
+    checkHint(opts.hint);
+    const statement: Document = { q: filter, u: update, multi };
+    if (opts.upsert !== undefined) statement.upsert = opts.upsert === true;
+    if (opts.arrayFilters !== undefined) {
+      if (!Array.isArray(opts.arrayFilters)) throw new ConfigurationError("arrayFilters must be an array of documents");
+      statement.arrayFilters = opts.arrayFilters;
+    }
+    if (opts.hint !== undefined) statement.hint = opts.hint;
+    if (opts.collation !== undefined) statement.collation = checkDocument(opts.collation, "collation");
+    return await this.#runUpdate(statement, opts);
+  }
+
+  async #runUpdate(statement: Document, opts: UpdateOptions): Promise<UpdateResult> {
+    const signal = checkSignal(opts.signal);
+    const wc = this.#concern(opts);
+    const outcome = await this.#write(
+      this.#command("update", opts, wc, { ordered: true }),
+      "updates",
+      [statement],
+      signal,
+    );
+    const reply = outcome.reply;
+    const upserted = Array.isArray(reply.upserted) ? reply.upserted.filter(isDocument) : [];
+    const result: UpdateResult = {
+      acknowledged: wc.w !== 0,
+      matchedCount: Math.max(0, count(reply.n) - upserted.length),
+      modifiedCount: count(reply.nModified),
+      upsertedCount: upserted.length,
+      upsertedId: upserted.length > 0 ? upserted[0]._id : null,
+    };
+    throwIfFailed(outcome, { ...result });
+    return result;
+  }
+
+  /**
+   * Updates the first document matching `filter` with update operators
+   * (`{$set: ...}`) or an aggregation pipeline.
+   *
+   * @throws {ConfigurationError} for an update without operators (use `replaceOne`).
+   * @example
+   * ```ts ignore
+   * const r = await people.updateOne({ name: "Ada" }, { $inc: { age: 1 } });
+   * console.log(r.matchedCount, r.modifiedCount);
+   * ```
+   */
+  updateOne(
+    filter: Document,
+    update: Document | readonly Document[],
+    options: UpdateOptions = {},
+  ): Promise<UpdateResult> {
+    return this.#update("updateOne", filter, update, false, false, options);
+  }
+
+  /**
+   * Updates every document matching `filter`.
+   *
+   * @example
+   * ```ts ignore
+   * await people.updateMany({}, { $set: { checked: true } });
+   * ```
+   */
+  updateMany(
+    filter: Document,
+    update: Document | readonly Document[],
+    options: UpdateOptions = {},
+  ): Promise<UpdateResult> {
+    return this.#update("updateMany", filter, update, true, false, options);
+  }
+
+  /**
+   * Replaces the first document matching `filter` with `replacement` (which
+   * must not contain update operators).
+   *
+   * @example
+   * ```ts ignore
+   * await people.replaceOne({ name: "Ada" }, { name: "Ada Lovelace", age: 36 });
+   * ```
+   */
+  replaceOne(
+    filter: Document,
+    replacement: OptionalId<T>,
+    options: Omit<UpdateOptions, "arrayFilters"> = {},
+  ): Promise<UpdateResult> {
+    return this.#update("replaceOne", filter, replacement as Document, false, true, options);
+  }
+
+  async #delete(what: string, filter: Document, limit: 0 | 1, options: DeleteOptions): Promise<DeleteResult> {
+    checkDocument(filter, `the ${what} filter`);
+    const opts = checkOptions(options, `${what} options`);
+    const signal = checkSignal(opts.signal);
+    checkHint(opts.hint);
+    const statement: Document = { q: filter, limit };
+    if (opts.hint !== undefined) statement.hint = opts.hint;
+    if (opts.collation !== undefined) statement.collation = checkDocument(opts.collation, "collation");
+    const wc = this.#concern(opts);
+    const outcome = await this.#write(
+      this.#command("delete", opts, wc, { ordered: true }),
+      "deletes",
+      [statement],
+      signal,
+    );
+    const result: DeleteResult = { acknowledged: wc.w !== 0, deletedCount: count(outcome.reply.n) };
+    throwIfFailed(outcome, { ...result });
+    return result;
+  }
+
+  /**
+   * Deletes the first document matching `filter`.
+   *
+   * @example
+   * ```ts ignore
+   * const { deletedCount } = await people.deleteOne({ name: "Ada" });
+   * ```
+   */
+  deleteOne(filter: Document, options: DeleteOptions = {}): Promise<DeleteResult> {
+    return this.#delete("deleteOne", filter, 1, options);
+  }
+
+  /**
+   * Deletes every document matching `filter` (`{}` deletes them all).
+   *
+   * @example
+   * ```ts ignore
+   * await people.deleteMany({ age: { $lt: 0 } });
+   * ```
+   */
+  deleteMany(filter: Document, options: DeleteOptions = {}): Promise<DeleteResult> {
+    return this.#delete("deleteMany", filter, 0, options);
+  }
+
+  /**
+   * Drops the collection.
+   *
+   * @returns `true` when it was dropped, `false` when it did not exist.
+   * @example
+   * ```ts ignore
+   * await people.drop();
+   * ```
+   */
+  async drop(options: DropCollectionOptions = {}): Promise<boolean> {
+    const opts = checkOptions(options, "drop options");
+    const signal = checkSignal(opts.signal);
+    const wc = opts.writeConcern === undefined ? this.writeConcern : checkWriteConcern(opts.writeConcern);
+    try {
+      await runWrite(this.#ctx, (server) => {
+        const cmd: Document = { drop: this.#name };
+        if (server.description.maxWireVersion >= 5 && Object.keys(wc).length > 0) cmd.writeConcern = { ...wc };
+        return server.command(this.#db.name, cmd, { operation: "write", signal });
+      }, { signal });
+      return true;
+    } catch (e) {
+      // NamespaceNotFound: nothing to drop (older servers say it in errmsg only).
+      if (e instanceof OperationFailure && (e.code === 26 || e.errmsg === "ns not found")) return false;
+      throw e;
+    }
+  }
+
+  /** `Collection(Database(...), 'name')`, as PyMongo prints it. */
+  toString(): string {
+    return `Collection(${this.#db.toString()}, '${this.#name}')`;
+  }
+}
+
+/** The document as sent: `_id` first, generated on a copy when missing. */
+function withId(doc: Document): Document {
+  if (doc._id !== undefined) return doc;
+  return { _id: new ObjectId(), ...doc };
+}

@@ -1,0 +1,591 @@
+/**
+ * Cursors over `find` and `aggregate` results: async iterable, with the
+ * PyMongo-style builder methods, batches fetched with `getMore` from the
+ * server that ran the query, and server cursors closed when abandoned.
+ *
+ * @module
+ */
+
+import { ConfigurationError, MongoError, OperationFailure } from "../errors.ts";
+import type { Document } from "../bson/mod.ts";
+import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
+import {
+  checkDocument,
+  checkInt,
+  checkOptions,
+  checkSignal,
+  type ClientContext,
+  contextOf,
+  cursorId,
+  isDocument,
+  runRead,
+  type ServerLike,
+  type WireConnectionLike,
+} from "./_internal.ts";
+import type { Collection } from "./collection.ts";
+
+/**
+ * Options of {@linkcode Collection.find}; the builder methods of
+ * {@linkcode Cursor} set the same things.
+ *
+ * @example
+ * ```ts
+ * import type { FindOptions } from "@zerodep/mongo";
+ *
+ * const options: FindOptions = { projection: { name: 1 }, sort: { age: -1 }, limit: 10, batchSize: 5 };
+ * ```
+ */
+export interface FindOptions {
+  /** Fields to return (`{name: 1}`) or leave out (`{secret: 0}`). */
+  readonly projection?: Document;
+  /** Sort order, e.g. `{age: -1, name: 1}` (key order matters). */
+  readonly sort?: Document;
+  /** Matching documents to skip. */
+  readonly skip?: number;
+  /** Return at most this many documents in all (0 = no limit). */
+  readonly limit?: number;
+  /** Documents per batch (0 = the server's default). */
+  readonly batchSize?: number;
+  /** Return only the first batch and close the cursor (what `findOne` uses). */
+  readonly singleBatch?: boolean;
+  /** The index to use: its name or key pattern. */
+  readonly hint?: string | Document;
+  /** Server-side time limit of each round trip, in ms. */
+  readonly maxTimeMS?: number;
+  /** A comment to find the query by in the server's logs. */
+  readonly comment?: string;
+  /** Where to read (default: the collection's read preference). */
+  readonly readPreference?: ReadPreferenceLike;
+  /** Cancels every round trip of the cursor (a per-call `signal` of `next`/`toArray` wins). */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Options of {@linkcode Collection.aggregate}.
+ *
+ * @example
+ * ```ts
+ * import type { AggregateOptions } from "@zerodep/mongo";
+ *
+ * const options: AggregateOptions = { batchSize: 100, allowDiskUse: true };
+ * ```
+ */
+export interface AggregateOptions {
+  /** Documents per batch (0 = the server's default). */
+  readonly batchSize?: number;
+  /** Let stages spill to disk. */
+  readonly allowDiskUse?: boolean;
+  /** Server-side time limit in ms. */
+  readonly maxTimeMS?: number;
+  /** A comment to find the operation by in the server's logs. */
+  readonly comment?: string;
+  /** The index to use. */
+  readonly hint?: string | Document;
+  /** Variables for the pipeline (`$$name`). */
+  readonly let?: Document;
+  /** Where to read (default: the collection's; a `$out`/`$merge` pipeline always runs on the primary). */
+  readonly readPreference?: ReadPreferenceLike;
+  /** Cancels every round trip of the cursor. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * What a {@linkcode Cursor} runs: a `find` or an `aggregate`.
+ *
+ * @example
+ * ```ts
+ * import type { CursorSource } from "@zerodep/mongo";
+ *
+ * const source: CursorSource = { kind: "find", filter: { x: 1 }, options: { limit: 1 } };
+ * ```
+ */
+export type CursorSource =
+  | { readonly kind: "find"; readonly filter: Document; readonly options: FindOptions }
+  | { readonly kind: "aggregate"; readonly pipeline: readonly Document[]; readonly options: AggregateOptions };
+
+/**
+ * Options of {@linkcode Cursor.next} and {@linkcode Cursor.toArray}.
+ *
+ * @example
+ * ```ts
+ * import type { CursorReadOptions } from "@zerodep/mongo";
+ *
+ * const options: CursorReadOptions = { signal: AbortSignal.timeout(1000) };
+ * ```
+ */
+export interface CursorReadOptions {
+  /** Cancels this call's round trips (default: the signal given to `find`/`aggregate`). */
+  readonly signal?: AbortSignal;
+}
+
+// Below wire 4 (MongoDB 3.2) there is no find/getMore/killCursors command.
+const FIND_COMMAND_WIRE_VERSION = 4;
+
+/** The server-side part of a cursor; shared with the finalization registry, so it must not reference the Cursor. */
+interface ServerCursor {
+  id: bigint;
+  ns: string;
+  server: ServerLike | null;
+  legacy: boolean;
+  ctx: ClientContext;
+}
+
+async function killServerCursor(state: ServerCursor): Promise<void> {
+  const { id, server } = state;
+  state.id = 0n;
+  if (id === 0n || server === null || state.ctx.closed) return;
+  const dot = state.ns.indexOf(".");
+  const db = state.ns.slice(0, dot);
+  const coll = state.ns.slice(dot + 1);
+  try {
+    await server.withConnection(async (conn) => {
+      if (state.legacy) await conn.killCursors([id]);
+      else await conn.command(db, { killCursors: coll, cursors: [id] });
+    });
+  } catch {
+    // Best effort: the server reaps idle cursors after 10 minutes anyway.
+  }
+}
+
+// Cursors dropped without being exhausted or closed: their server cursors are
+// killed when the garbage collector notices (if ever, and not before the
+// client is closed, in which case the server reaps them).
+const abandoned: FinalizationRegistry<ServerCursor> | null = typeof FinalizationRegistry === "function"
+  ? new FinalizationRegistry<ServerCursor>((state) => void killServerCursor(state))
+  : null;
+
+/**
+ * A cursor over the results of `find` or `aggregate`. Nothing is sent until
+ * the first document is asked for; until then the builder methods
+ * (`batchSize`, `limit`, `skip`, `sort`, `project`) may change the query.
+ * The first batch comes from the server chosen by the read preference (the
+ * query is retried once on another server after a network error when
+ * `retryReads` is on); later batches come from the same server with
+ * `getMore`.
+ *
+ * The server-side cursor is killed (`killCursors`) when the cursor is closed
+ * before its end, when a `for await` loop over it exits early (`break`,
+ * `return` or a throw), and, best effort, when an abandoned cursor object is
+ * garbage-collected (through a `FinalizationRegistry`, which gives no timing
+ * guarantee: close cursors you do not read to the end).
+ *
+ * @example
+ * ```ts ignore
+ * import { ReplicaSetConnection } from "@zerodep/mongo";
+ *
+ * await using c = await ReplicaSetConnection.connect("localhost:27017", { replicaSet: "foo" });
+ * const people = c.db("test").collection<{ name: string; age: number }>("people");
+ * for await (const p of people.find({ age: { $gte: 18 } }).sort({ age: 1 }).batchSize(100)) {
+ *   if (p.age > 65) break; // the server cursor is killed here
+ *   console.log(p.name);
+ * }
+ * ```
+ */
+export class Cursor<T = Document> {
+  #collection: Collection<Document>;
+  #ctx: ClientContext;
+  #kind: "find" | "aggregate";
+  #filter: Document = {};
+  #pipeline: readonly Document[] = [];
+  #find: FindOptions = {};
+  #aggregate: AggregateOptions = {};
+  #batchSize = 0;
+  #limit = 0;
+  #skip = 0;
+  #sort: Document | undefined;
+  #projection: Document | undefined;
+  #readPreference: ReadPreference;
+  #signal: AbortSignal | undefined;
+
+  #started = false;
+  #closed = false;
+  #buffer: Document[] = [];
+  #position = 0;
+  #returned = 0;
+  #state: ServerCursor;
+  #pending: Promise<void> | null = null;
+
+  /**
+   * Prefer `collection.find()` and `collection.aggregate()`.
+   *
+   * @throws {ConfigurationError} for a bad option.
+   */
+  constructor(collection: Collection<Document>, source: CursorSource) {
+    this.#collection = collection;
+    this.#ctx = contextOf(collection.database.client);
+    this.#kind = source.kind;
+    let rp: ReadPreferenceLike | undefined;
+    if (source.kind === "find") {
+      const o = checkOptions(source.options, "find options");
+      this.#filter = checkDocument(source.filter, "the find filter");
+      this.#find = o;
+      if (o.batchSize !== undefined) this.batchSize(o.batchSize);
+      if (o.limit !== undefined) this.limit(o.limit);
+      if (o.skip !== undefined) this.skip(o.skip);
+      if (o.sort !== undefined) this.sort(o.sort);
+      if (o.projection !== undefined) this.project(o.projection);
+      checkInt(o.maxTimeMS, "maxTimeMS", 0);
+      rp = o.readPreference;
+      this.#signal = checkSignal(o.signal);
+    } else {
+      const o = checkOptions(source.options, "aggregate options");
+      this.#pipeline = source.pipeline;
+      this.#aggregate = o;
+      if (o.batchSize !== undefined) this.batchSize(o.batchSize);
+      checkInt(o.maxTimeMS, "maxTimeMS", 0);
+      rp = o.readPreference;
+      this.#signal = checkSignal(o.signal);
+    }
+    this.#readPreference = this.#writesOutput()
+      ? ReadPreference.PRIMARY
+      : rp === undefined
+      ? collection.readPreference
+      : ReadPreference.from(rp);
+    this.#state = { id: 0n, ns: collection.namespace, server: null, legacy: false, ctx: this.#ctx };
+  }
+
+  #writesOutput(): boolean {
+    if (this.#kind !== "aggregate" || this.#pipeline.length === 0) return false;
+    const last = this.#pipeline[this.#pipeline.length - 1];
+    return isDocument(last) && ("$out" in last || "$merge" in last);
+  }
+
+  #unstarted(method: string): void {
+    if (this.#started || this.#closed) {
+      throw new MongoError(`${method}() cannot change a cursor that has already been used or closed`);
+    }
+  }
+
+  /** Documents per batch (0 = the server's default). Returns the cursor; only before the first read. */
+  batchSize(n: number): this {
+    this.#unstarted("batchSize");
+    this.#batchSize = checkInt(n, "batchSize", 0)!;
+    return this;
+  }
+
+  /** Return at most `n` documents in all (0 = no limit). Returns the cursor; only before the first read. */
+  limit(n: number): this {
+    this.#unstarted("limit");
+    if (this.#kind !== "find") throw new ConfigurationError("limit() applies to find cursors; use a $limit stage");
+    this.#limit = checkInt(n, "limit", 0)!;
+    return this;
+  }
+
+  /** Skip the first `n` matching documents. Returns the cursor; only before the first read. */
+  skip(n: number): this {
+    this.#unstarted("skip");
+    if (this.#kind !== "find") throw new ConfigurationError("skip() applies to find cursors; use a $skip stage");
+    this.#skip = checkInt(n, "skip", 0)!;
+    return this;
+  }
+
+  /** Sort order, e.g. `{age: -1}`. Returns the cursor; only before the first read. */
+  sort(spec: Document): this {
+    this.#unstarted("sort");
+    if (this.#kind !== "find") throw new ConfigurationError("sort() applies to find cursors; use a $sort stage");
+    this.#sort = checkDocument(spec, "the sort specification");
+    return this;
+  }
+
+  /**
+   * Fields to return, e.g. `{name: 1}`; the result type changes to `U`.
+   * Returns the cursor; only before the first read.
+   */
+  project<U = Document>(projection: Document): Cursor<U> {
+    this.#unstarted("project");
+    if (this.#kind !== "find") throw new ConfigurationError("project() applies to find cursors; use a $project stage");
+    this.#projection = checkDocument(projection, "the projection");
+    return this as unknown as Cursor<U>;
+  }
+
+  /** Whether the cursor is closed (read to its end, or closed). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The server-side cursor id (`0n` before the first batch and once exhausted). */
+  get id(): bigint {
+    return this.#state.id;
+  }
+
+  /** The address of the server that runs the query, once known. */
+  get address(): string | null {
+    return this.#state.server?.address ?? null;
+  }
+
+  /**
+   * The next document, or `null` at the end.
+   *
+   * @example
+   * ```ts ignore
+   * const cursor = people.find();
+   * let doc;
+   * while ((doc = await cursor.next()) !== null) console.log(doc);
+   * ```
+   */
+  async next(options: CursorReadOptions = {}): Promise<T | null> {
+    const signal = checkSignal(checkOptions(options, "next options").signal) ?? this.#signal;
+    while (this.#position >= this.#buffer.length) {
+      if (this.#closed) return null;
+      if (this.#pending === null && this.#started && this.#state.id === 0n) {
+        this.#finish();
+        return null;
+      }
+      await this.#fetch(signal);
+    }
+    const doc = this.#buffer[this.#position++];
+    if (this.#position === this.#buffer.length) {
+      this.#buffer = [];
+      this.#position = 0;
+    }
+    return doc as T;
+  }
+
+  /**
+   * Whether another document is available (fetching the next batch if needed).
+   *
+   * @example
+   * ```ts ignore
+   * const cursor = people.find();
+   * while (await cursor.hasNext()) console.log(await cursor.next());
+   * ```
+   */
+  async hasNext(options: CursorReadOptions = {}): Promise<boolean> {
+    const signal = checkSignal(checkOptions(options, "hasNext options").signal) ?? this.#signal;
+    while (this.#position >= this.#buffer.length) {
+      if (this.#closed) return false;
+      if (this.#pending === null && this.#started && this.#state.id === 0n) {
+        this.#finish();
+        return false;
+      }
+      await this.#fetch(signal);
+    }
+    return true;
+  }
+
+  /**
+   * Every remaining document, in order; the cursor is then exhausted.
+   *
+   * @example
+   * ```ts ignore
+   * const adults = await people.find({ age: { $gte: 18 } }).toArray();
+   * ```
+   */
+  async toArray(options: CursorReadOptions = {}): Promise<T[]> {
+    const out: T[] = [];
+    try {
+      for (;;) {
+        const doc = await this.next(options);
+        if (doc === null) return out;
+        out.push(doc);
+      }
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Iterates the remaining documents. Leaving the loop early (`break`,
+   * `return`, a throw) closes the cursor and kills it on the server.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    try {
+      for (;;) {
+        const doc = await this.next();
+        if (doc === null) return;
+        yield doc;
+      }
+    } finally {
+      await this.close();
+    }
+  }
+
+  /**
+   * Closes the cursor; if the server still holds it, kills it there
+   * (`killCursors` on the server that ran the query). Idempotent; never
+   * throws (a failed kill is left to the server's idle timeout).
+   *
+   * @example
+   * ```ts ignore
+   * const cursor = people.find().batchSize(10);
+   * console.log(await cursor.next());
+   * await cursor.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    if (this.#pending !== null) {
+      try {
+        await this.#pending;
+      } catch {
+        // The fetch's own caller gets its error.
+      }
+    }
+    this.#started = true;
+    this.#closed = true;
+    this.#buffer = [];
+    this.#position = 0;
+    abandoned?.unregister(this);
+    await killServerCursor(this.#state);
+  }
+
+  /** An exhausted cursor: nothing left on the server. */
+  #finish(): void {
+    this.#closed = true;
+    this.#started = true;
+    abandoned?.unregister(this);
+  }
+
+  async #fetch(signal: AbortSignal | undefined): Promise<void> {
+    if (this.#pending !== null) {
+      // Another next() is fetching: wait for its batch (its caller gets its error).
+      await this.#pending.catch(() => {});
+      return;
+    }
+    this.#pending = this.#started ? this.#getMore(signal) : this.#initial(signal);
+    try {
+      await this.#pending;
+    } catch (e) {
+      // The server cursor may be gone (or unreachable); stop here.
+      const state = this.#state;
+      this.#finish();
+      if (!(e instanceof OperationFailure && e.code === 43)) void killServerCursor(state);
+      else state.id = 0n;
+      throw e;
+    } finally {
+      this.#pending = null;
+    }
+  }
+
+  #take(batch: unknown, id: unknown): void {
+    const docs = Array.isArray(batch) ? batch as Document[] : [];
+    this.#state.id = cursorId(id);
+    this.#returned += docs.length;
+    if (this.#limit > 0 && this.#returned >= this.#limit) {
+      // The server may not close a cursor that reached its limit exactly on a
+      // batch boundary (legacy OP_QUERY never does); the limit is ours to keep.
+      if (this.#returned > this.#limit) docs.length -= this.#returned - this.#limit;
+      if (this.#state.id !== 0n) void killServerCursor(this.#state);
+      this.#state.id = 0n;
+    }
+    this.#buffer = docs;
+    this.#position = 0;
+  }
+
+  async #initial(signal: AbortSignal | undefined): Promise<void> {
+    this.#started = true;
+    const readPreference = this.#readPreference;
+    const db = this.#collection.database.name;
+    await runRead(this.#ctx, readPreference, async (server) => {
+      this.#state.server = server;
+      if (this.#kind === "find" && server.description.maxWireVersion < FIND_COMMAND_WIRE_VERSION) {
+        await this.#legacyFind(server, signal);
+        return;
+      }
+      this.#state.legacy = server.description.maxWireVersion < FIND_COMMAND_WIRE_VERSION;
+      const cmd = this.#kind === "find" ? this.#findCommand() : this.#aggregateCommand(server);
+      const reply = await server.command(db, cmd, {
+        operation: this.#writesOutput() ? "write" : "read",
+        readPreference,
+        signal,
+      });
+      const cursor = isDocument(reply.cursor) ? reply.cursor : {};
+      if (typeof cursor.ns === "string" && cursor.ns.includes(".")) this.#state.ns = cursor.ns;
+      this.#take(cursor.firstBatch, cursor.id);
+    }, { signal });
+    if (this.#state.id !== 0n) abandoned?.register(this, this.#state, this);
+  }
+
+  #findCommand(): Document {
+    const o = this.#find;
+    const cmd: Document = { find: this.#collection.name, filter: this.#filter };
+    if (this.#sort !== undefined) cmd.sort = this.#sort;
+    if (this.#projection !== undefined) cmd.projection = this.#projection;
+    if (o.hint !== undefined) cmd.hint = o.hint;
+    if (this.#skip > 0) cmd.skip = this.#skip;
+    if (this.#limit > 0) cmd.limit = this.#limit;
+    if (this.#batchSize > 0) cmd.batchSize = this.#batchSize;
+    if (o.singleBatch === true) cmd.singleBatch = true;
+    if (o.maxTimeMS !== undefined) cmd.maxTimeMS = o.maxTimeMS;
+    if (o.comment !== undefined) cmd.comment = o.comment;
+    return cmd;
+  }
+
+  #aggregateCommand(server: ServerLike): Document {
+    const o = this.#aggregate;
+    const cursor: Document = {};
+    if (this.#batchSize > 0 && !this.#writesOutput()) cursor.batchSize = this.#batchSize;
+    const cmd: Document = { aggregate: this.#collection.name, pipeline: this.#pipeline, cursor };
+    if (o.allowDiskUse !== undefined) cmd.allowDiskUse = o.allowDiskUse === true;
+    if (o.maxTimeMS !== undefined) cmd.maxTimeMS = o.maxTimeMS;
+    if (o.comment !== undefined) cmd.comment = o.comment;
+    if (o.hint !== undefined) cmd.hint = o.hint;
+    if (o.let !== undefined) cmd.let = checkDocument(o.let, "let");
+    const wc = this.#collection.writeConcern;
+    if (this.#writesOutput() && server.description.maxWireVersion >= 5 && Object.keys(wc).length > 0) {
+      cmd.writeConcern = { ...wc };
+    }
+    return cmd;
+  }
+
+  /** How many documents to ask for next: the batch size, capped by what the limit leaves. */
+  #nextBatchSize(): number {
+    if (this.#limit === 0) return this.#batchSize;
+    const left = this.#limit - this.#returned;
+    return this.#batchSize === 0 ? left : Math.min(this.#batchSize, left);
+  }
+
+  /** OP_QUERY on the collection (servers below 3.2). */
+  async #legacyFind(server: ServerLike, signal: AbortSignal | undefined): Promise<void> {
+    const o = this.#find;
+    this.#state.legacy = true;
+    const modifiers: Document = {};
+    if (this.#sort !== undefined) modifiers.$orderby = this.#sort;
+    if (o.hint !== undefined) modifiers.$hint = o.hint;
+    if (o.maxTimeMS !== undefined) modifiers.$maxTimeMS = o.maxTimeMS;
+    if (o.comment !== undefined) modifiers.$comment = o.comment;
+    const query = Object.keys(modifiers).length > 0 ? { $query: this.#filter, ...modifiers } : this.#filter;
+    let numberToReturn = this.#nextBatchSize();
+    // A negative numberToReturn asks for one batch and no cursor.
+    if (o.singleBatch === true) numberToReturn = -Math.abs(numberToReturn || 1);
+    // Reads from a non-primary need the SecondaryOk bit; on a direct
+    // connection the one member answers whatever the preference.
+    const secondaryOk = this.#readPreference.mode !== "primary" || this.#ctx.topology.description.type === "Single";
+    const reply = await server.withConnection(
+      (conn) =>
+        conn.query(this.#state.ns, query, {
+          skip: this.#skip,
+          numberToReturn,
+          secondaryOk,
+          fields: this.#projection,
+          signal,
+        }),
+      { signal },
+    );
+    this.#take(reply.documents, o.singleBatch === true ? 0n : reply.cursorId);
+  }
+
+  async #getMore(signal: AbortSignal | undefined): Promise<void> {
+    const state = this.#state;
+    const server = state.server;
+    if (server === null || state.id === 0n) return;
+    this.#ctx.ensureOpen();
+    const dot = state.ns.indexOf(".");
+    const db = state.ns.slice(0, dot);
+    const coll = state.ns.slice(dot + 1);
+    const batchSize = this.#nextBatchSize();
+    const id = state.id;
+    await server.withConnection(async (conn: WireConnectionLike) => {
+      if (state.legacy) {
+        const reply = await conn.getMore(state.ns, id, batchSize, { signal });
+        this.#take(reply.documents, reply.cursorId);
+        return;
+      }
+      const cmd: Document = { getMore: id, collection: coll };
+      if (batchSize > 0) cmd.batchSize = batchSize;
+      const reply = await conn.command(db, cmd, { signal });
+      const cursor = isDocument(reply.cursor) ? reply.cursor : {};
+      this.#take(cursor.nextBatch, cursor.id);
+    }, { signal });
+  }
+}

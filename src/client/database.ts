@@ -1,0 +1,357 @@
+/**
+ * A database of a {@linkcode Connection} or {@linkcode ReplicaSetConnection}:
+ * commands (`admin.command("replSetInitiate", config)` as in the guide),
+ * collections, and the read preference and write concern they inherit.
+ *
+ * @module
+ */
+
+import { ConfigurationError } from "../errors.ts";
+import type { Document } from "../bson/mod.ts";
+import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
+import {
+  checkDocument,
+  checkOptions,
+  checkSignal,
+  type ClientContext,
+  contextOf,
+  cursorId,
+  isDocument,
+  runRead,
+  runWrite,
+  show,
+} from "./_internal.ts";
+import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
+import { Collection, type CollectionOptions } from "./collection.ts";
+import type { ClientBase } from "./client_base.ts";
+
+/**
+ * Options of {@linkcode ClientBase.db}: a read preference and a write concern
+ * for this database, overriding the client's.
+ *
+ * @example
+ * ```ts
+ * import { type DatabaseOptions, ReadPreference } from "@zerodep/mongo";
+ *
+ * const options: DatabaseOptions = { readPreference: ReadPreference.SECONDARY_ONLY, writeConcern: { w: 2 } };
+ * ```
+ */
+export interface DatabaseOptions {
+  /** Default read preference of this database's collections (default: the client's). */
+  readonly readPreference?: ReadPreferenceLike;
+  /** Default write concern of this database's collections (default: the client's). */
+  readonly writeConcern?: WriteConcern;
+}
+
+/**
+ * Options of {@linkcode Database.command}.
+ *
+ * @example
+ * ```ts
+ * import { type RunCommandOptions, ReadPreference } from "@zerodep/mongo";
+ *
+ * const options: RunCommandOptions = { readPreference: ReadPreference.SECONDARY, signal: AbortSignal.timeout(1000) };
+ * ```
+ */
+export interface RunCommandOptions {
+  /**
+   * Where the command may run. Default: the primary, whatever the client's
+   * or database's default is (the rule for generic commands, which may
+   * write). On a direct connection the one server runs it in any case.
+   */
+  readonly readPreference?: ReadPreferenceLike;
+  /** Cancels the command (its connection is closed; the server may still run it). */
+  readonly signal?: AbortSignal;
+  /** Limit on this round trip in ms (0 = none); default the client's `socketTimeoutMS`. */
+  readonly socketTimeoutMS?: number;
+}
+
+/**
+ * Options of {@linkcode Database.listCollections}.
+ *
+ * @example
+ * ```ts
+ * import type { ListCollectionsOptions } from "@zerodep/mongo";
+ *
+ * const options: ListCollectionsOptions = { nameOnly: true };
+ * ```
+ */
+export interface ListCollectionsOptions {
+  /** Names (and types) only. */
+  readonly nameOnly?: boolean;
+  /** Where to read (default: the database's read preference). */
+  readonly readPreference?: ReadPreferenceLike;
+  /** Cancels the operation. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * One collection as listed by {@linkcode Database.listCollections}.
+ *
+ * @example
+ * ```ts
+ * import type { CollectionInfo } from "@zerodep/mongo";
+ *
+ * const info: CollectionInfo = { name: "people", type: "collection" };
+ * ```
+ */
+export interface CollectionInfo {
+  /** The collection name. */
+  name: string;
+  /** `"collection"`, `"view"` or `"timeseries"`. */
+  type?: string;
+  /** Creation options, UUID and other fields the server sends. */
+  [key: string]: unknown;
+}
+
+/**
+ * Options of {@linkcode Database.drop}.
+ *
+ * @example
+ * ```ts
+ * import type { DropDatabaseOptions } from "@zerodep/mongo";
+ *
+ * const options: DropDatabaseOptions = { writeConcern: { w: "majority" } };
+ * ```
+ */
+export interface DropDatabaseOptions {
+  /** Write concern of the drop (default: the database's). Sent to MongoDB 3.4+ only. */
+  readonly writeConcern?: WriteConcern;
+  /** Cancels the operation. */
+  readonly signal?: AbortSignal;
+}
+
+// Characters MongoDB does not allow in database names.
+const BAD_DB_NAME = /[/\\. "$\0]/;
+
+/**
+ * A database. Get one with `conn.db(name)` or `conn.admin`.
+ *
+ * Read preference and write concern: an operation's own option wins, then
+ * the collection's, then this database's, then the client's.
+ *
+ * @example Initiate a set through a direct connection, as in the guide
+ * ```ts ignore
+ * import { Connection } from "@zerodep/mongo";
+ *
+ * await using c = new Connection("localhost", 27017, { slaveOk: true });
+ * const config = { _id: "foo", members: [
+ *   { _id: 0, host: "localhost:27017" },
+ *   { _id: 1, host: "localhost:27018" },
+ *   { _id: 2, host: "localhost:27019" },
+ * ] };
+ * console.log(await c.admin.command("replSetInitiate", config)); // { ok: 1, ... }
+ * ```
+ */
+export class Database {
+  #client: ClientBase;
+  #ctx: ClientContext;
+  #name: string;
+  #readPreference: ReadPreference | undefined;
+  #writeConcern: WriteConcern | undefined;
+
+  /**
+   * Prefer `conn.db(name, options)`.
+   *
+   * @throws {ConfigurationError} for an invalid database name or option.
+   */
+  constructor(client: ClientBase, name: string, options: DatabaseOptions = {}) {
+    this.#ctx = contextOf(client);
+    this.#client = client;
+    if (typeof name !== "string" || name.length === 0 || name.length > 64 || BAD_DB_NAME.test(name)) {
+      throw new ConfigurationError(
+        `invalid database name ${
+          show(name)
+        }: a non-empty string of at most 64 characters without / \\ . " $, space or NUL`,
+      );
+    }
+    this.#name = name;
+    const opts = checkOptions(options, "database options");
+    this.#readPreference = opts.readPreference === undefined ? undefined : ReadPreference.from(opts.readPreference);
+    this.#writeConcern = opts.writeConcern === undefined ? undefined : checkWriteConcern(opts.writeConcern);
+  }
+
+  /** The database name. */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** The client this database belongs to. */
+  get client(): ClientBase {
+    return this.#client;
+  }
+
+  /** This database's read preference: its own, else the client's (read at each use). */
+  get readPreference(): ReadPreference {
+    return this.#readPreference ?? this.#ctx.readPreference;
+  }
+
+  /** This database's write concern: its own, else the client's (read at each use). */
+  get writeConcern(): WriteConcern {
+    return this.#writeConcern ?? this.#ctx.writeConcern;
+  }
+
+  /**
+   * A collection of this database, typed by its documents. Its read
+   * preference and write concern are this database's unless `options` gives
+   * its own.
+   *
+   * @example
+   * ```ts ignore
+   * import { ReplicaSetConnection } from "@zerodep/mongo";
+   *
+   * interface Person { _id?: unknown; name: string; age: number }
+   * const c = new ReplicaSetConnection("localhost:27017", { replicaSet: "foo" });
+   * const people = c.db("test").collection<Person>("people");
+   * await people.insertOne({ name: "Ada", age: 36 });
+   * ```
+   */
+  collection<T extends Document = Document>(name: string, options?: CollectionOptions): Collection<T> {
+    return new Collection<T>(this, name, options);
+  }
+
+  /**
+   * Runs a command, PyMongo style: `command("ping")` sends `{ping: 1}`,
+   * `command("replSetInitiate", config)` sends `{replSetInitiate: config}`,
+   * and a document is sent as it is (its first key is the command name).
+   * Runs on the primary unless `options.readPreference` says otherwise, and
+   * is never retried (a generic command may write).
+   *
+   * @param cmd A command document, or a command name.
+   * @param value With a name: the command's value (default 1). With a document: the options.
+   * @param options With a name: see {@linkcode RunCommandOptions}.
+   * @returns The server's reply.
+   * @throws {OperationFailure} when the server answers `ok: 0` (code, codeName, errmsg).
+   * @throws {AutoReconnect} when the server went away (the command may or may not have run).
+   *
+   * @example
+   * ```ts ignore
+   * import { ReplicaSetConnection } from "@zerodep/mongo";
+   *
+   * const c = await ReplicaSetConnection.connect("localhost:27017", { replicaSet: "foo" });
+   * console.log((await c.admin.command("ping")).ok); // 1
+   * console.log(await c.admin.command({ replSetGetStatus: 1 }));
+   * await c.close();
+   * ```
+   */
+  command(cmd: Document, options?: RunCommandOptions): Promise<Document>;
+  /** Runs `{[name]: value}` (value default 1); see the document form. */
+  command(cmd: string, value?: unknown, options?: RunCommandOptions): Promise<Document>;
+  async command(cmd: Document | string, value?: unknown, options?: RunCommandOptions): Promise<Document> {
+    let body: Document;
+    let opts: RunCommandOptions;
+    if (typeof cmd === "string") {
+      if (cmd.length === 0) throw new ConfigurationError("the command name must not be empty");
+      body = { [cmd]: value === undefined ? 1 : value };
+      opts = checkOptions(options, "command options");
+    } else {
+      body = checkDocument(cmd, "the command");
+      if (Object.keys(body).length === 0) throw new ConfigurationError("the command document is empty");
+      if (options !== undefined) {
+        throw new ConfigurationError("command(document, options) takes two arguments; put the options second");
+      }
+      opts = checkOptions(value as RunCommandOptions | undefined, "command options");
+    }
+    const signal = checkSignal(opts.signal);
+    const readPreference = opts.readPreference === undefined
+      ? ReadPreference.PRIMARY
+      : ReadPreference.from(opts.readPreference);
+    return await runRead(
+      this.#ctx,
+      readPreference,
+      (server) =>
+        server.command(this.#name, body, {
+          operation: "read",
+          readPreference,
+          signal,
+          socketTimeoutMS: opts.socketTimeoutMS,
+        }),
+      { signal, retryable: false },
+    );
+  }
+
+  /**
+   * The collections (and views) of this database, read to the end.
+   *
+   * @example
+   * ```ts ignore
+   * import { ReplicaSetConnection } from "@zerodep/mongo";
+   *
+   * const c = await ReplicaSetConnection.connect("localhost:27017", { replicaSet: "foo" });
+   * console.log((await c.db("test").listCollections()).map((info) => info.name));
+   * await c.close();
+   * ```
+   */
+  async listCollections(filter: Document = {}, options: ListCollectionsOptions = {}): Promise<CollectionInfo[]> {
+    checkDocument(filter, "the listCollections filter");
+    const opts = checkOptions(options, "listCollections options");
+    const signal = checkSignal(opts.signal);
+    const readPreference = opts.readPreference === undefined
+      ? this.readPreference
+      : ReadPreference.from(opts.readPreference);
+    const cmd: Document = { listCollections: 1, filter, cursor: {} };
+    if (opts.nameOnly !== undefined) cmd.nameOnly = opts.nameOnly === true;
+    return await runRead(this.#ctx, readPreference, async (server) => {
+      const reply = await server.command(this.#name, cmd, { operation: "read", readPreference, signal });
+      const cursor = isDocument(reply.cursor) ? reply.cursor : {};
+      const out: CollectionInfo[] = [];
+      const take = (batch: unknown) => {
+        if (Array.isArray(batch)) { for (const d of batch) if (isDocument(d)) out.push(d as CollectionInfo); }
+      };
+      take(cursor.firstBatch);
+      let id = cursorId(cursor.id);
+      const ns = typeof cursor.ns === "string" ? cursor.ns : `${this.#name}.$cmd.listCollections`;
+      const coll = ns.slice(ns.indexOf(".") + 1);
+      while (id !== 0n) {
+        const more = await server.withConnection(
+          (conn) => conn.command(this.#name, { getMore: id, collection: coll }, { signal }),
+          { signal },
+        );
+        const c = isDocument(more.cursor) ? more.cursor : {};
+        take(c.nextBatch);
+        id = cursorId(c.id);
+      }
+      return out;
+    }, { signal });
+  }
+
+  /**
+   * Drops this database with all its collections (`dropDatabase`).
+   *
+   * @returns `true`.
+   * @example
+   * ```ts ignore
+   * import { ReplicaSetConnection } from "@zerodep/mongo";
+   *
+   * const c = await ReplicaSetConnection.connect("localhost:27017", { replicaSet: "foo" });
+   * await c.db("scratch").drop();
+   * await c.close();
+   * ```
+   */
+  async drop(options: DropDatabaseOptions = {}): Promise<boolean> {
+    const opts = checkOptions(options, "drop options");
+    const signal = checkSignal(opts.signal);
+    const wc = opts.writeConcern === undefined ? this.writeConcern : checkWriteConcern(opts.writeConcern);
+    await runWrite(this.#ctx, (server) => {
+      const cmd: Document = { dropDatabase: 1 };
+      if (server.description.maxWireVersion >= 5 && Object.keys(wc).length > 0) cmd.writeConcern = { ...wc };
+      return server.command(this.#name, cmd, { operation: "write", signal });
+    }, { signal });
+    return true;
+  }
+
+  /** `Database(ReplicaSetConnection(['h:27017', ...]), 'name')`, as PyMongo prints it. */
+  toString(): string {
+    return `Database(${this.#ctx.describe()}, '${this.#name}')`;
+  }
+
+  /** Deno's `console.log` form: the same as `toString()`. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  /** Node's and Bun's `console.log` form: the same as `toString()`. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The client API, after PyMongo 2.1's replica-set guide:
+ * {@linkcode ReplicaSetConnection} and {@linkcode Connection}, their
+ * {@linkcode Database}s and {@linkcode Collection}s, and {@linkcode Cursor}s.
+ *
+ * @example
+ * ```ts ignore
+ * import { ReplicaSetConnection } from "@zerodep/mongo";
+ *
+ * await using c = await ReplicaSetConnection.connect("mongodb://localhost:27017/?replicaSet=foo");
+ * await c.db("test").collection("test").insertOne({ x: 1 });
+ * console.log(await c.db("test").collection("test").findOne({ x: 1 }));
+ * ```
+ *
+ * @module
+ */
+export {
+  ClientBase,
+  type ClientConnectionOptions,
+  type ConnectOptions,
+  type DatabaseInfo,
+  type ListDatabasesOptions,
+} from "./client_base.ts";
+export { Connection } from "./connection.ts";
+export { ReplicaSetConnection } from "./replica_set_connection.ts";
+export {
+  type CollectionInfo,
+  Database,
+  type DatabaseOptions,
+  type DropDatabaseOptions,
+  type ListCollectionsOptions,
+  type RunCommandOptions,
+} from "./database.ts";
+export {
+  Collection,
+  type CollectionOptions,
+  type CountDocumentsOptions,
+  type DeleteOptions,
+  type DeleteResult,
+  type DropCollectionOptions,
+  type InsertManyOptions,
+  type InsertManyResult,
+  type InsertOneResult,
+  type OptionalId,
+  type UpdateOptions,
+  type UpdateResult,
+  type WriteOptions,
+} from "./collection.ts";
+export {
+  type AggregateOptions,
+  Cursor,
+  type CursorReadOptions,
+  type CursorSource,
+  type FindOptions,
+} from "./cursor.ts";
+export { checkWriteConcern, type WriteConcern } from "./write_concern.ts";

@@ -1,0 +1,394 @@
+/**
+ * The server monitor: one per server, on its own connection (never one from
+ * the pool), checking the server with `hello` (or legacy `isMaster`) every
+ * `heartbeatFrequencyMS` and reporting a new `ServerDescription` after each
+ * check. This driver only implements the polling protocol of the server
+ * monitoring specification; the streaming protocol (awaitable `hello` with
+ * `topologyVersion`, MongoDB 4.4+) is not used, whatever
+ * `serverMonitoringMode` says.
+ *
+ * @module
+ */
+import { ConfigurationError, ConnectionFailure, MongoError, WireProtocolError } from "../errors.ts";
+import type { Document } from "../bson/mod.ts";
+import { Connection, type ConnectionOptions, type ServerAddress } from "../net/mod.ts";
+import { serverAddressOf } from "./_address.ts";
+import {
+  normalizeAddress,
+  type ServerDescription,
+  serverDescriptionFromHello,
+  unknownServerDescription,
+} from "./server_description.ts";
+
+/** The SDAM specification's minHeartbeatFrequencyMS: the shortest gap between two checks of one server. */
+const MIN_HEARTBEAT_FREQUENCY_MS = 500;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * What one check of a server produced, as a {@linkcode Monitor} reports it.
+ *
+ * @example
+ * ```ts
+ * import type { MonitorCheckResult } from "@zerodep/mongo";
+ *
+ * function log(result: MonitorCheckResult): void {
+ *   const { address, type, roundTripTime } = result.description;
+ *   console.log(address, type, roundTripTime, result.error === undefined ? "ok" : "failed");
+ * }
+ * ```
+ */
+export interface MonitorCheckResult {
+  /** The server's new description (Unknown, with `error` set, when the check failed). */
+  readonly description: ServerDescription;
+  /**
+   * Why the check failed, when it did: a network error (`ConnectionFailure`,
+   * `NetworkTimeout`, `WireProtocolError`), an `OperationFailure` for an
+   * `ok: 0` reply, or a `MongoError` for a reply that is not a valid hello.
+   * The owner marks the server Unknown and clears its connection pool.
+   */
+  readonly error?: unknown;
+}
+
+/**
+ * Options of {@linkcode Monitor}.
+ *
+ * @example
+ * ```ts
+ * import { type MonitorOptions, unknownServerDescription } from "@zerodep/mongo";
+ *
+ * let current = unknownServerDescription("127.0.0.1:27017");
+ * const options: MonitorOptions = {
+ *   heartbeatFrequencyMS: 10_000,
+ *   connectTimeoutMS: 10_000,
+ *   description: () => current,
+ *   onCheck: (result) => (current = result.description),
+ * };
+ * ```
+ */
+export interface MonitorOptions {
+  /** Time between two regular checks, in ms (at least 500; the default of clients is 10000). */
+  heartbeatFrequencyMS: number;
+  /**
+   * Bounds each check: the connect and handshake of a new monitoring
+   * connection, and every later `hello` round trip (the monitoring
+   * connection's socket timeout). 0 means no limit.
+   */
+  connectTimeoutMS: number;
+  /** The server's current description in the topology: its RTT average, and whether it was known. */
+  description: () => ServerDescription;
+  /** Receives the outcome of every check, in order. */
+  onCheck: (result: MonitorCheckResult) => void;
+  /** Settings of the monitoring connection (TLS, appName, Stable API...); its timeouts come from `connectTimeoutMS`. */
+  connection?: Omit<ConnectionOptions, "signal" | "generation" | "connectTimeoutMS" | "socketTimeoutMS">;
+  /** Opens the monitoring connection (default {@linkcode Connection.connect}); a hook for tests. */
+  connect?: (address: ServerAddress, options: ConnectionOptions) => Promise<Connection>;
+}
+
+/**
+ * Monitors one server, following the polling protocol of the server
+ * monitoring specification:
+ *
+ * - the first check opens a dedicated connection (the handshake's reply is
+ *   the check's reply); later checks send `hello` on it when the handshake
+ *   reply said `helloOk` and the server speaks OP_MSG, legacy `isMaster`
+ *   otherwise;
+ * - each check's round-trip time (`performance.now()`, the connect included
+ *   for the first check on a new connection) is folded into the server's
+ *   average with `updateRoundTripTime`;
+ * - checks run every `heartbeatFrequencyMS`; {@linkcode Monitor.requestCheck}
+ *   brings the next one forward, but never to less than 500 ms after the end
+ *   of the previous one;
+ * - a failed check closes the monitoring connection and reports an Unknown
+ *   description with the error; after a network error on a server that was
+ *   known before, the next check starts at once (one retry, as the
+ *   specification asks), since one dropped connection does not mean the
+ *   server is down;
+ * - {@linkcode Monitor.close} stops everything: no timer or socket survives it.
+ *
+ * @example
+ * ```ts ignore
+ * import { Monitor, unknownServerDescription } from "@zerodep/mongo";
+ *
+ * let current = unknownServerDescription("127.0.0.1:27017");
+ * const monitor = new Monitor("127.0.0.1:27017", {
+ *   heartbeatFrequencyMS: 10_000,
+ *   connectTimeoutMS: 10_000,
+ *   description: () => current,
+ *   onCheck: ({ description }) => {
+ *     current = description;
+ *     console.log(description.type, description.roundTripTime);
+ *   },
+ * });
+ * monitor.start();
+ * // ...
+ * await monitor.close();
+ * ```
+ */
+export class Monitor {
+  /** The server's address, as the topology names it. */
+  readonly address: string;
+  #server: ServerAddress;
+  #heartbeatFrequencyMS: number;
+  #connectTimeoutMS: number;
+  #description: () => ServerDescription;
+  #onCheck: (result: MonitorCheckResult) => void;
+  #connectionOptions: MonitorOptions["connection"];
+  #connect: (address: ServerAddress, options: ConnectionOptions) => Promise<Connection>;
+  #conn: Connection | null = null;
+  #check: AbortController | null = null;
+  #loop: Promise<void> | null = null;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #wake: (() => void) | null = null;
+  #requested = false;
+  #closed = false;
+  #lastCheckEnd = -Infinity;
+  #checks = 0;
+
+  /**
+   * Creates the monitor; nothing runs until {@linkcode Monitor.start}.
+   *
+   * @param address The server ("host:port", "[v6]:port" or a socket path).
+   * @param options Timing, the description source and the result sink.
+   * @throws {ConfigurationError} For a bad address or option.
+   */
+  constructor(address: string, options: MonitorOptions) {
+    if (options === null || typeof options !== "object") {
+      throw new ConfigurationError("Monitor options must be an object");
+    }
+    this.address = normalizeAddress(address);
+    this.#server = serverAddressOf(this.address);
+    const { heartbeatFrequencyMS, connectTimeoutMS } = options;
+    if (
+      typeof heartbeatFrequencyMS !== "number" || !Number.isFinite(heartbeatFrequencyMS) ||
+      heartbeatFrequencyMS < MIN_HEARTBEAT_FREQUENCY_MS || heartbeatFrequencyMS > MAX_TIMER_MS
+    ) {
+      throw new ConfigurationError(
+        `heartbeatFrequencyMS must be a number from ${MIN_HEARTBEAT_FREQUENCY_MS} to ${MAX_TIMER_MS}, got ${
+          String(heartbeatFrequencyMS)
+        }`,
+      );
+    }
+    if (
+      typeof connectTimeoutMS !== "number" || !Number.isFinite(connectTimeoutMS) || connectTimeoutMS < 0 ||
+      connectTimeoutMS > MAX_TIMER_MS
+    ) {
+      throw new ConfigurationError(
+        `connectTimeoutMS must be a number from 0 (no limit) to ${MAX_TIMER_MS}, got ${String(connectTimeoutMS)}`,
+      );
+    }
+    if (typeof options.description !== "function" || typeof options.onCheck !== "function") {
+      throw new ConfigurationError("Monitor options need description() and onCheck() functions");
+    }
+    this.#heartbeatFrequencyMS = heartbeatFrequencyMS;
+    this.#connectTimeoutMS = connectTimeoutMS;
+    this.#description = options.description;
+    this.#onCheck = options.onCheck;
+    this.#connectionOptions = options.connection;
+    this.#connect = options.connect ?? ((a, o) => Connection.connect(a, o));
+  }
+
+  /** How many checks have started so far. */
+  get checkCount(): number {
+    return this.#checks;
+  }
+
+  /** Whether {@linkcode Monitor.close} was called. */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Starts checking: the first check at once, then every
+   * `heartbeatFrequencyMS`. Idempotent; does nothing after `close()`.
+   *
+   * @example
+   * ```ts ignore
+   * monitor.start();
+   * ```
+   */
+  start(): void {
+    if (this.#closed || this.#loop !== null) return;
+    this.#loop = this.#run();
+  }
+
+  /**
+   * Asks for a check as soon as allowed: at once when the previous check
+   * ended 500 ms ago or more, otherwise 500 ms after it ended (a request
+   * during a check is kept for after it). Several requests before that check
+   * count as one.
+   *
+   * @example
+   * ```ts ignore
+   * monitor.requestCheck(); // e.g. after a "not primary" error
+   * ```
+   */
+  requestCheck(): void {
+    if (this.#closed) return;
+    this.#requested = true;
+    if (this.#wake !== null) this.#schedule();
+  }
+
+  /**
+   * Abandons the check in progress, if any, and closes the monitoring
+   * connection (SDAM: after a network error on an application connection, the
+   * monitor's connection is likely dead too). The abandoned check reports
+   * nothing; the next one runs on schedule on a new connection.
+   *
+   * @example
+   * ```ts ignore
+   * monitor.cancelCheck();
+   * ```
+   */
+  cancelCheck(): void {
+    this.#check?.abort();
+    this.#conn?.close();
+    this.#conn = null;
+  }
+
+  /**
+   * Stops the monitor: clears its timer, abandons the check in progress and
+   * closes its connection, then waits for its loop to end. Idempotent.
+   *
+   * @example
+   * ```ts ignore
+   * await monitor.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      const wake = this.#wake;
+      this.#wake = null;
+      wake?.();
+      this.cancelCheck();
+    }
+    await this.#loop;
+  }
+
+  /** Closes the monitor (for `await using`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // ---- internals ------------------------------------------------------------
+
+  async #run(): Promise<void> {
+    while (!this.#closed) {
+      const outcome = await this.#checkOnce();
+      if (this.#closed) break;
+      if (outcome === "retry") continue;
+      await this.#sleep();
+    }
+    this.#conn?.close();
+    this.#conn = null;
+  }
+
+  /** Waits until the next check is due, a requested check is allowed, or close(). */
+  #sleep(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#wake = resolve;
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    clearTimeout(this.#timer);
+    // Both delays count from the end of the previous check (server monitoring specification).
+    const due = this.#lastCheckEnd + (this.#requested ? MIN_HEARTBEAT_FREQUENCY_MS : this.#heartbeatFrequencyMS);
+    const delay = Math.min(Math.max(0, due - performance.now()), MAX_TIMER_MS);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      const wake = this.#wake;
+      this.#wake = null;
+      wake?.();
+    }, delay);
+  }
+
+  /** One check; "retry" asks for the next one at once. */
+  async #checkOnce(): Promise<"ok" | "retry" | "failed" | "cancelled"> {
+    const previous = this.#description();
+    const controller = new AbortController();
+    this.#check = controller;
+    this.#requested = false;
+    this.#checks++;
+    const start = performance.now();
+    let reply: Document;
+    try {
+      try {
+        if (this.#conn === null || this.#conn.isClosed) {
+          this.#conn?.close();
+          this.#conn = null;
+          const conn = await this.#connect(this.#server, {
+            ...this.#connectionOptions,
+            connectTimeoutMS: this.#connectTimeoutMS,
+            socketTimeoutMS: this.#connectTimeoutMS,
+            signal: controller.signal,
+          });
+          if (controller.signal.aborted) {
+            conn.close();
+            return "cancelled";
+          }
+          this.#conn = conn;
+          reply = conn.hello;
+        } else {
+          const conn = this.#conn;
+          // `hello` must never go over OP_QUERY, and only servers that said helloOk (or
+          // that accepted a Stable API handshake, which is a hello) know it.
+          const helloOk = conn.hello.helloOk === true || this.#connectionOptions?.serverApi !== undefined;
+          const cmd = helloOk && conn.usesOpMsg ? { hello: 1 } : { isMaster: 1 };
+          reply = await conn.command("admin", cmd, {
+            raw: true,
+            signal: controller.signal,
+            socketTimeoutMS: this.#connectTimeoutMS,
+          });
+        }
+      } finally {
+        this.#lastCheckEnd = performance.now();
+        if (this.#check === controller) this.#check = null;
+      }
+    } catch (error) {
+      this.#conn?.close();
+      this.#conn = null;
+      if (controller.signal.aborted || this.#closed) return "cancelled";
+      this.#report({ description: unknownServerDescription(this.address, describeError(error)), error });
+      const known = previous.type !== "Unknown" && previous.type !== "PossiblePrimary";
+      return known && isNetworkError(error) ? "retry" : "failed";
+    }
+    if (this.#closed) return "cancelled";
+    const description = serverDescriptionFromHello(this.address, reply, {
+      roundTripTime: this.#lastCheckEnd - start,
+      previousRoundTripTime: previous.roundTripTime,
+    });
+    if (description.type === "Unknown") {
+      // An ok:0 or malformed reply: a command error, which the specification treats like a failed check.
+      this.#conn?.close();
+      this.#conn = null;
+      this.#report({
+        description,
+        error: new MongoError(`${this.address}: ${description.error ?? "hello failed"}`),
+      });
+      return "failed";
+    }
+    this.#report({ description });
+    return "ok";
+  }
+
+  #report(result: MonitorCheckResult): void {
+    try {
+      this.#onCheck(result);
+    } catch {
+      // A faulty listener must not stop the heartbeats.
+    }
+  }
+}
+
+function isNetworkError(error: unknown): boolean {
+  return error instanceof ConnectionFailure || (error instanceof WireProtocolError && error.address !== undefined);
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
