@@ -351,6 +351,33 @@ describe("Topology: read preference on the wire", () => {
     }
   });
 
+  test("withConnection: a legacy OP_QUERY find with readPreferenceFor's flag; errors mapped as for command()", async () => {
+    const rs = await startFakeReplicaSet({
+      maxWireVersion: 3,
+      handler: (_c, info) => (info.ns === "test.gone" ? "close" : undefined),
+    });
+    const topology = topologyOf([rs.addresses[0]]);
+    try {
+      await topology.connect({ readPreference: ReadPreference.SECONDARY_ONLY });
+      const secondary = await topology.selectServer(read(ReadPreference.SECONDARY_ONLY));
+      const index = rs.addresses.indexOf(secondary.address);
+      const reply = await secondary.withConnection((conn) => {
+        const { secondaryOk } = secondary.readPreferenceFor(conn, "read", ReadPreference.SECONDARY_ONLY);
+        return conn.query("test.c", {}, { secondaryOk });
+      });
+      assert.deepEqual(reply.documents, []);
+      const query = rs.members[index].requests.filter((r) => r.ns === "test.c").at(-1)!;
+      assert.equal(query.opName, "OP_QUERY");
+      assert.equal(query.flags & 4, 4);
+      const error = await rejectsWith(secondary.withConnection((conn) => conn.query("test.gone", {})), AutoReconnect);
+      assert.equal(error.address, secondary.address);
+      assert.equal(topology.description.servers.get(secondary.address)?.type, "Unknown");
+    } finally {
+      await topology.close();
+      await rs.close();
+    }
+  });
+
   test("readPreferenceOnWire follows the server selection spec's table", () => {
     const rs = (
       topologyType: "ReplicaSetWithPrimary" | "Single" | "Sharded",
