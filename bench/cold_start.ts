@@ -95,9 +95,9 @@ const row = (label: string, ours: string, theirs: string, target: string, net: b
   const judged = net ? netRatio : ratio;
   const limit = Number(target.replace(/[^0-9.]/g, ""));
   const met = target === "-" ? "-" : judged <= limit ? "yes" : "NO";
-  return `| ${label} | ${a.toFixed(0)} | ${b.toFixed(0)} | ${ratio.toFixed(2)}x | ${
+  return `| ${label} | ${a.toFixed(0)} | ${b.toFixed(0)} | ${ratio.toFixed(3)}x | ${
     Math.max(0, a - base).toFixed(0)
-  } | ${Math.max(0, b - base).toFixed(0)} | ${netRatio.toFixed(2)}x | ${target} | ${met} |`;
+  } | ${Math.max(0, b - base).toFixed(0)} | ${netRatio.toFixed(3)}x | ${target} | ${met} |`;
 };
 console.log(
   `\ncold_start on ${runtime}: median wall ms of ${RUNS} fresh processes each (empty script: ${base.toFixed(0)} ms)`,

@@ -30,6 +30,7 @@ const g = globalThis as {
   Deno?: {
     version: { deno: string };
     env: { get(name: string): string | undefined };
+    permissions: { querySync(d: { name: "env"; variable: string }): { state: string } };
   };
   Bun?: { version: string };
   process?: { env: Record<string, string | undefined> };
@@ -39,7 +40,17 @@ const runtime = g.Deno !== undefined
   : g.Bun !== undefined
   ? `Bun ${g.Bun.version}`
   : "?";
-const uriFromEnv = (g.Deno !== undefined ? g.Deno.env.get("MONGODB_URI") : g.process?.env.MONGODB_URI) || undefined;
+
+/** MONGODB_URI, if set; on Deno only when --allow-env lets us read it (else the simulator is used, with a note). */
+function readUri(): string | undefined {
+  if (g.Deno === undefined) return g.process?.env.MONGODB_URI || undefined;
+  if (g.Deno.permissions.querySync({ name: "env", variable: "MONGODB_URI" }).state !== "granted") {
+    console.log("# (no --allow-env=MONGODB_URI: not looking for MONGODB_URI)");
+    return undefined;
+  }
+  return g.Deno.env.get("MONGODB_URI") || undefined;
+}
+const uriFromEnv = readUri();
 
 // Short heartbeats so the failover shows in about a second instead of the
 // default 10 s; everything else is the driver's defaults.
@@ -182,6 +193,7 @@ try {
   say(
     "\n## Using the connection (retryReads: false, so failures show as the guide shows them)",
   );
+  say(`> const c = await ReplicaSetConnection.connect("${hosts[0]}", { replicaSet: "${setName}", retryReads: false })`);
   client = await ReplicaSetConnection.connect(hosts[0], {
     replicaSet: setName,
     retryReads: false,

@@ -6,7 +6,9 @@
 // (finds only, or completely); close() with operations in flight (and a child
 // process that must exit on its own afterwards); retryReads; seeds outside the
 // set dropped; heartbeat polling; immediate re-checks after "not primary";
-// and the guide example run to completion, simulated and with MONGODB_URI.
+// RTTs and the latency window; a direct Connection to a secondary; cursors
+// pinned to their member; the error classes exported; and the guide example
+// run to completion, simulated and with MONGODB_URI.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -16,7 +18,7 @@ import { startReplicaSet } from "../../src/testing/mod.ts";
 import type { Member, ReplicaSet, RequestLogEntry } from "../../src/testing/mod.ts";
 import { AutoReconnect, MongoError, ServerSelectionError } from "../../src/errors.ts";
 import { ReadPreference } from "../../src/topology/read_preference.ts";
-import { ReplicaSetConnection } from "../../src/client/mod.ts";
+import { Connection, ReplicaSetConnection } from "../../src/client/mod.ts";
 
 const FAST = {
   serverSelectionTimeoutMS: 5000,
@@ -653,6 +655,67 @@ describe("failover, hangs, close and retries against the simulated set", () => {
     }
     assert.equal(root.ReplicaSetConnection, ReplicaSetConnection, "the client is exported from mod.ts");
   });
+
+  for (const wire of [17, 5]) {
+    test(`a direct Connection to a secondary reads from it by the Single-topology rules (wire ${wire})`, async () => {
+      await using rs = await startReplicaSet({ members: 3, name: `direct${wire}`, maxWireVersion: wire });
+      const s = rs.secondaries[0];
+      const cases = [
+        [{}, { mode: "primaryPreferred" }],
+        [{ slaveOk: true }, { mode: "secondaryPreferred" }],
+        [{ readPreference: "secondary" as const }, { mode: "secondary" }],
+      ] as const;
+      for (const [options, sent] of cases) {
+        await using c = new Connection(s.host.slice(0, s.host.lastIndexOf(":")), s.port, { ...FAST, ...options });
+        rs.clearLog();
+        assert.equal(await c.db("t").collection("c").findOne({}), null);
+        const f = finds(s);
+        assert.equal(f.length, 1, JSON.stringify(options));
+        if (wire >= 6) {
+          // OP_MSG to a non-mongos member of a Single topology: primary becomes primaryPreferred.
+          assert.deepEqual(f[0].readPreference, sent, JSON.stringify(options));
+        } else {
+          assert.equal(f[0].flags & 0x4, 0x4, `secondaryOk always set on a direct OP_QUERY read`);
+          assert.equal(f[0].readPreference, undefined);
+        }
+        await assert.rejects(c.db("t").collection("c").insertOne({ a: 1 }), (e: unknown) => {
+          assert.ok(e instanceof AutoReconnect && /not (primary|master)/.test(e.message), String(e));
+          return true;
+        });
+      }
+    });
+  }
+
+  for (const wire of [17, 5]) {
+    test(`a cursor's getMores and killCursors go to the member that ran its find (wire ${wire})`, async () => {
+      await using rs = await startReplicaSet({ members: 3, name: `cur${wire}`, maxWireVersion: wire });
+      await using c = await ReplicaSetConnection.connect(rs.uri, { ...FAST, localThresholdMS: 1000 });
+      const coll = c.db("k").collection("c");
+      await coll.insertMany(Array.from({ length: 10 }, (_, i) => ({ _id: i })));
+      await rs.waitForReplication();
+      await until(() => c.secondaries.length === 2, "two secondaries known");
+      const byCommand = (command: string) =>
+        rs.members.filter((m) => m.requests.some((r) => r.command === command)).map((m) => m.host);
+      for (let round = 0; round < 6; round++) {
+        rs.clearLog();
+        const all = await coll.find({}, { readPreference: ReadPreference.SECONDARY_ONLY }).batchSize(3).toArray();
+        assert.equal(all.length, 10);
+        const [where] = byCommand("find");
+        assert.deepEqual(byCommand("getMore"), [where], "every getMore on the find's member");
+        assert.notEqual(where, rs.primary!.host);
+
+        // A loop left early kills its server cursor, on the same member.
+        rs.clearLog();
+        let seen = 0;
+        for await (const _ of coll.find({}, { readPreference: ReadPreference.SECONDARY_ONLY }).batchSize(2)) {
+          if (++seen === 3) break;
+        }
+        const [from] = byCommand("find");
+        await until(() => byCommand("killCursors").length > 0, "killCursors sent after break");
+        assert.deepEqual(byCommand("killCursors"), [from], "killCursors on the find's member");
+      }
+    });
+  }
 
   test("the guide example runs to completion and prints what the guide shows", async () => {
     const { code, signal, stdout, stderr } = await runExample({});
