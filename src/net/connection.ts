@@ -296,6 +296,9 @@ export class Connection {
   #api: Document | undefined;
   #busy = false;
   #isClosed = false;
+  // Set only by close(): the socket's own end also marks the connection closed,
+  // and an error message must not blame the caller for the server's hang-up.
+  #closedByCaller = false;
   #closed: Promise<void>;
   #resolveClosed!: () => void;
 
@@ -659,6 +662,7 @@ export class Connection {
   /** Closes the socket at once. Idempotent; a round trip in progress fails with `ConnectionFailure`. */
   close(): void {
     if (this.#isClosed) return;
+    this.#closedByCaller = true;
     this.#markClosed();
     this.#socket.close();
   }
@@ -892,7 +896,7 @@ export class Connection {
       const chunk = await this.#socket.read();
       if (chunk === null) {
         const partial = this.#reader.bufferedBytes;
-        const who = this.#isClosed ? "closed by close() during a round trip" : "closed by the server";
+        const who = this.#closedByCaller ? "closed by close() during a round trip" : "closed by the server";
         throw new ConnectionFailure(
           partial > 0
             ? `connection ${who} in the middle of a reply (${partial} bytes of it received)`
