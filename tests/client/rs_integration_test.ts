@@ -9,9 +9,9 @@
 // RTTs and the latency window; a direct Connection to a secondary; cursors
 // pinned to their member; the error classes exported; and the guide example
 // run to completion, simulated and with MONGODB_URI.
+import { assertExitsOnItsOwn, type ChildResult, runChild } from "../helpers/run_child.ts";
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 
 import { startReplicaSet } from "../../src/testing/mod.ts";
@@ -394,36 +394,8 @@ describe("failover, hangs, close and retries against the simulated set", () => {
   });
 
   test("close() with operations in flight leaves no timer or socket: a child process exits on its own", async () => {
-    const child = join(
-      import.meta.dirname ?? ".",
-      "fixtures",
-      "close_exit_child.ts",
-    );
-    const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
-    const [cmd, args] = deno !== undefined ? [deno.execPath(), ["run", "-A", "--no-check", child]] : [
-      (globalThis as unknown as { process: { execPath: string } }).process
-        .execPath,
-      [child],
-    ];
-    const proc = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    proc.stdout.on("data", (d) => (stdout += d));
-    proc.stderr.on("data", (d) => (stderr += d));
-    // Not a duration assertion: a leaked handle fails the test instead of hanging it.
-    const killer = setTimeout(() => proc.kill("SIGKILL"), 45_000);
-    const [code, signal] = await new Promise<[number | null, string | null]>((
-      resolve,
-    ) => proc.on("exit", (c, s) => resolve([c, s])));
-    clearTimeout(killer);
-    assert.equal(
-      signal,
-      null,
-      `child was killed: an open handle kept it alive\n${stdout}\n${stderr}`,
-    );
-    assert.equal(code, 0, `child failed\n${stdout}\n${stderr}`);
+    const stdout = await assertExitsOnItsOwn(join(import.meta.dirname ?? ".", "fixtures", "close_exit_child.ts"), 45_000);
     assert.match(stdout, /^rejected: 4 of 4$/m);
-    assert.match(stdout, /^done$/m);
   });
 
   test("retryReads: true retries a read once elsewhere; false shows the AutoReconnect; writes are never retried", async () => {
@@ -762,29 +734,12 @@ function discovered(lines: string[]): number {
 }
 
 /** Runs examples/replica_set_guide.ts on this runtime with `extraEnv` (and no inherited MONGODB_URI). */
-async function runExample(
-  extraEnv: Record<string, string>,
-): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+function runExample(extraEnv: Record<string, string>): Promise<ChildResult> {
   const script = join(import.meta.dirname ?? ".", "..", "..", "examples", "replica_set_guide.ts");
-  const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
-  const [cmd, args] = deno !== undefined
-    ? [deno.execPath(), ["run", "--allow-net", "--allow-env=MONGODB_URI", "--no-check", script]]
-    : [(globalThis as unknown as { process: { execPath: string } }).process.execPath, [script]];
   const env: Record<string, string> = {
     ...(globalThis as unknown as { process: { env: Record<string, string> } }).process.env,
   };
   delete env.MONGODB_URI;
   Object.assign(env, extraEnv);
-  const proc = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env });
-  let stdout = "";
-  let stderr = "";
-  proc.stdout.on("data", (d) => (stdout += d));
-  proc.stderr.on("data", (d) => (stderr += d));
-  // Not a duration assertion: a guard so that a hang fails the test instead of stalling the suite.
-  const killer = setTimeout(() => proc.kill("SIGKILL"), 90_000);
-  const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
-    proc.on("exit", (c, s) => resolve([c, s]))
-  );
-  clearTimeout(killer);
-  return { code, signal, stdout, stderr };
+  return runChild(script, { denoPermissions: ["--allow-net", "--allow-env=MONGODB_URI"], env, guardMS: 90_000 });
 }

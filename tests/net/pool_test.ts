@@ -1,5 +1,6 @@
 // ConnectionPool against the loopback fake mongod: size limit, wait queue,
 // generations, close, background fill, idle expiry.
+import { assertExitsOnItsOwn } from "../helpers/run_child.ts";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 
@@ -275,26 +276,7 @@ describe("ConnectionPool", () => {
 
 describe("no leftover timers or sockets", () => {
   test("a process that used and closed pools exits on its own", async () => {
-    const { spawn } = await import("node:child_process");
     const { join } = await import("node:path");
-    const child = join(import.meta.dirname ?? ".", "fixtures", "pool_exit_child.ts");
-    const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
-    const [cmd, args] = deno !== undefined
-      ? [deno.execPath(), ["run", "-A", "--no-check", child]]
-      : [(globalThis as unknown as { process: { execPath: string } }).process.execPath, [child]];
-    const proc = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    proc.stdout.on("data", (d) => (stdout += d));
-    proc.stderr.on("data", (d) => (stderr += d));
-    // Not a duration assertion: a guard so that a leaked handle fails the test instead of hanging it.
-    const guard = setTimeout(() => proc.kill("SIGKILL"), 30_000);
-    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
-      proc.on("exit", (c, s) => resolve([c, s]))
-    );
-    clearTimeout(guard);
-    assert.equal(signal, null, `child was killed: an open handle kept it alive\n${stdout}\n${stderr}`);
-    assert.equal(code, 0, `child failed\n${stdout}\n${stderr}`);
-    assert.match(stdout, /^done$/m);
+    await assertExitsOnItsOwn(join(import.meta.dirname ?? ".", "fixtures", "pool_exit_child.ts"), 30_000);
   });
 });

@@ -2,9 +2,9 @@
 // listener. Every case runs twice: with the runtime's native adapter (through
 // connectSocket) and with the node:net/node:tls adapter, which Deno and Bun
 // can both run through their node compatibility.
+import { assertExitsOnItsOwn } from "../helpers/run_child.ts";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -493,24 +493,6 @@ for (const [name, connect] of adapters) {
 
 describe("socket lifecycle leaves nothing behind", () => {
   test("a child process that connects, times out, aborts and closes exits on its own", async () => {
-    const child = join(import.meta.dirname ?? ".", "fixtures", "socket_exit_child.ts");
-    const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
-    const [cmd, args] = deno !== undefined
-      ? [deno.execPath(), ["run", "-A", "--no-check", child]]
-      : [process.execPath, [child]];
-    const proc = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    proc.stdout.on("data", (d) => (stdout += d));
-    proc.stderr.on("data", (d) => (stderr += d));
-    // Not a duration assertion: a guard so that a leaked handle fails the test instead of hanging it.
-    const guard = setTimeout(() => proc.kill("SIGKILL"), 60_000);
-    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
-      proc.on("exit", (c, s) => resolve([c, s]))
-    );
-    clearTimeout(guard);
-    assert.equal(signal, null, `child was killed: an open handle kept it alive\n${stdout}\n${stderr}`);
-    assert.equal(code, 0, `child failed\n${stdout}\n${stderr}`);
-    assert.match(stdout, /^done$/m);
+    await assertExitsOnItsOwn(join(import.meta.dirname ?? ".", "fixtures", "socket_exit_child.ts"), 60_000);
   });
 });

@@ -1,6 +1,7 @@
 // The live topology against a set of loopback fake mongods answering hello as
 // replica set "foo": discovery from one seed, selection, read preference on
 // the wire (OP_MSG and OP_QUERY), failover, heartbeats, error mapping, close.
+import { assertExitsOnItsOwn } from "../helpers/run_child.ts";
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 
@@ -836,26 +837,7 @@ describe("Topology: close", () => {
   });
 
   test("a process that connects and closes exits on its own (no timer or socket left)", async () => {
-    const { spawn } = await import("node:child_process");
     const { join } = await import("node:path");
-    const child = join(import.meta.dirname ?? ".", "fixtures", "topology_exit_child.ts");
-    const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
-    const [cmd, args] = deno !== undefined
-      ? [deno.execPath(), ["run", "-A", "--no-check", child]]
-      : [(globalThis as unknown as { process: { execPath: string } }).process.execPath, [child]];
-    const proc = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    proc.stdout.on("data", (d) => (stdout += d));
-    proc.stderr.on("data", (d) => (stderr += d));
-    // Not a duration assertion: a guard so that a leaked handle fails the test instead of hanging it.
-    const guard = setTimeout(() => proc.kill("SIGKILL"), 30_000);
-    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
-      proc.on("exit", (c, s) => resolve([c, s]))
-    );
-    clearTimeout(guard);
-    assert.equal(signal, null, `child was killed: an open handle kept it alive\n${stdout}\n${stderr}`);
-    assert.equal(code, 0, `child failed\n${stdout}\n${stderr}`);
-    assert.match(stdout, /^done$/m);
+    await assertExitsOnItsOwn(join(import.meta.dirname ?? ".", "fixtures", "topology_exit_child.ts"), 30_000);
   });
 });
