@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { args, fail, median, packageVersion, readBytes, runtimeLabel } from "./_common.ts";
 
 /** The four sets of `bench/data/`, in the order the table lists them. */
 const SETS = ["flat", "deep", "full", "full_ext"] as const;
@@ -20,13 +21,6 @@ const TARGETS = { encode: 1.5, decode: 1.0 } as const;
 
 type Op = keyof typeof TARGETS;
 
-/** The parts of the globals this script touches, typed once for both runtimes. */
-interface Host {
-  Deno?: { args: string[]; exit(code: number): never; version: { deno: string; v8: string } };
-  Bun?: { version: string };
-  process?: { argv: string[]; exit(code: number): never };
-}
-const host = globalThis as unknown as Host;
 type Doc = Record<string, unknown>;
 
 interface Codec {
@@ -44,24 +38,6 @@ interface Plan {
   sampleMs: number;
 }
 
-function args(): string[] {
-  return host.Deno?.args ?? host.process?.argv.slice(2) ?? [];
-}
-
-function runtimeLabel(): string {
-  if (host.Bun) return `Bun ${host.Bun.version}`;
-  if (host.Deno) return `Deno ${host.Deno.version.deno} (V8 ${host.Deno.version.v8})`;
-  return `unknown runtime (${globalThis.navigator?.userAgent ?? "no userAgent"})`;
-}
-
-function fail(message: string, cause?: unknown): never {
-  const detail = cause instanceof Error ? `\n  cause: ${cause.stack ?? cause.message}` : cause === undefined ? "" : `\n  cause: ${String(cause)}`;
-  console.error(`\n!!! BENCHMARK BROKEN: ${message}${detail}\n`);
-  if (host.Deno) host.Deno.exit(1);
-  if (host.process) host.process.exit(1);
-  throw new Error(message);
-}
-
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -74,12 +50,6 @@ function firstDiff(a: Uint8Array, b: Uint8Array): string {
   while (i < n && a[i] === b[i]) i++;
   const hex = (u: Uint8Array) => Array.from(u.subarray(Math.max(0, i - 8), i + 8), (x) => x.toString(16).padStart(2, "0")).join(" ");
   return `lengths ${a.length} vs ${b.length}; first difference at byte ${i}\n    got: ${hex(a)}\n   want: ${hex(b)}`;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 // Results flow into this so no engine can prove the work dead and drop it.
@@ -185,30 +155,15 @@ async function loadPeers(): Promise<{
   };
 }
 
-/** Reads a file next to this script; both runtimes fetch `file:` URLs. */
-async function readBytes(path: string): Promise<Uint8Array> {
-  const url = new URL(path, import.meta.url);
-  try {
-    const res = await fetch(url);
-    if (!res.ok) throw new Error(`status ${res.status}`);
-    return new Uint8Array(await res.arrayBuffer());
-  } catch (e) {
-    fail(`cannot read ${url.pathname}`, e);
-  }
-}
-
 async function main(): Promise<void> {
   const isQuick = args().includes("--quick");
   const plan: Plan = isQuick ? { warmupRounds: 2, rounds: 5, sampleMs: 20 } : { warmupRounds: 3, rounds: 25, sampleMs: 70 };
   console.log(`# BSON benchmark: ours vs js-bson`);
-  console.log(`runtime: ${runtimeLabel()}${isQuick ? " (--quick)" : ""}`);
+  console.log(`runtime: ${runtimeLabel({ engine: true })}${isQuick ? " (--quick)" : ""}`);
 
   const peers = await loadPeers();
   const { ours, theirs } = peers;
-  let jsbVersion = "?";
-  try {
-    jsbVersion = JSON.parse(new TextDecoder().decode(await readBytes("../node_modules/bson/package.json"))).version;
-  } catch { /* the version is informational only */ }
+  const jsbVersion = await packageVersion("bson");
   console.log(`peer: js-bson ${jsbVersion}; ${plan.warmupRounds} warm-up + ${plan.rounds} measured rounds per cell, median reported`);
   console.log(`MB = reference .bson bytes x iterations / 1e6\n`);
 
@@ -277,7 +232,7 @@ async function main(): Promise<void> {
   console.log(`| set | op | ours MB/s | js-bson MB/s | ratio ours/js-bson | target | met? |`);
   console.log(`|---|---|---:|---:|---:|---:|---|`);
   for (const r of rows) console.log(r);
-  console.log(`\n${missed === 0 ? "all targets met" : `${missed} of ${rows.length} targets missed`} (${runtimeLabel()})`);
+  console.log(`\n${missed === 0 ? "all targets met" : `${missed} of ${rows.length} targets missed`} (${runtimeLabel({ engine: true })})`);
   if (sink === -1) console.log(sink); // keeps `sink` observable
 }
 

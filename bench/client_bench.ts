@@ -13,33 +13,15 @@
 import { MongoClient } from "mongodb";
 import { ReplicaSetConnection } from "../mod.ts";
 import { startReplicaSet } from "../src/testing/mod.ts";
+import { args, fail, median, nodeDriverVersion, runtimeLabel } from "./_common.ts";
 
-const args = (globalThis as { Deno?: { args: string[] } }).Deno?.args ??
-  (globalThis as unknown as { process: { argv: string[] } }).process.argv.slice(2);
-const quick = args.includes("--quick");
+const quick = args().includes("--quick");
 const ROUNDS = quick ? 3 : 7;
 const FINDS_PER_ROUND = quick ? 500 : 2000;
 const BATCHES_PER_ROUND = quick ? 2 : 5;
 const BATCH = 1000;
 
-const g = globalThis as { Deno?: { version: { deno: string } }; Bun?: { version: string } };
-const runtime = g.Deno !== undefined
-  ? `Deno ${g.Deno.version.deno}`
-  : g.Bun !== undefined
-  ? `Bun ${g.Bun.version}`
-  : "unknown";
-
-function die(message: string, error?: unknown): never {
-  console.error(`\nclient_bench FAILED: ${message}${error === undefined ? "" : `\n  ${String(error)}`}`);
-  if (g.Deno !== undefined) (globalThis as unknown as { Deno: { exit(c: number): never } }).Deno.exit(1);
-  (globalThis as unknown as { process?: { exit(code: number): never } }).process?.exit(1);
-  throw new Error(message);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
+const runtime = runtimeLabel();
 
 function makeDocs(prefix: string): Record<string, unknown>[] {
   return Array.from({ length: BATCH }, (_, i) => ({
@@ -63,16 +45,16 @@ try {
     await ours.connect();
     await ours.db("bench").collection("people").insertMany(seed.map((d) => ({ ...d })));
     const d = await ours.db("bench").collection("people").findOne({ _id: 7 });
-    if (d?.n !== 7) die(`our findOne returned ${JSON.stringify(d)}`);
+    if (d?.n !== 7) fail(`our findOne returned ${JSON.stringify(d)}`);
   } catch (error) {
-    die("this driver could not connect to / insert into / read from the simulated set", error);
+    fail("this driver could not connect to / insert into / read from the simulated set", error);
   }
   try {
     await theirs.connect();
     const d = await theirs.db("bench").collection("people").findOne({ _id: 7 });
-    if (d?.n !== 7) die(`the Node driver's findOne returned ${JSON.stringify(d)}`);
+    if (d?.n !== 7) fail(`the Node driver's findOne returned ${JSON.stringify(d)}`);
   } catch (error) {
-    die("the official Node driver (mongodb) could not connect to / read from the simulated set", error);
+    fail("the official Node driver (mongodb) could not connect to / read from the simulated set", error);
   }
 
   const oursPeople = ours.db("bench").collection("people");
@@ -82,14 +64,14 @@ try {
     ours: {
       findOne: async (n: number) => {
         for (let i = 0; i < n; i++) {
-          if ((await oursPeople.findOne({ _id: i % 1000 }))?.n !== i % 1000) die("our findOne: wrong document");
+          if ((await oursPeople.findOne({ _id: i % 1000 }))?.n !== i % 1000) fail("our findOne: wrong document");
         }
       },
       insertMany: async (n: number) => {
         for (let i = 0; i < n; i++) {
           const coll = ours.db("bench").collection(`ins${batchNo++}`);
           const r = await coll.insertMany(makeDocs("o"));
-          if (r.insertedCount !== BATCH) die(`our insertMany inserted ${r.insertedCount}`);
+          if (r.insertedCount !== BATCH) fail(`our insertMany inserted ${r.insertedCount}`);
           await coll.drop();
         }
       },
@@ -97,14 +79,14 @@ try {
     theirs: {
       findOne: async (n: number) => {
         for (let i = 0; i < n; i++) {
-          if ((await theirPeople.findOne({ _id: i % 1000 }))?.n !== i % 1000) die("their findOne: wrong document");
+          if ((await theirPeople.findOne({ _id: i % 1000 }))?.n !== i % 1000) fail("their findOne: wrong document");
         }
       },
       insertMany: async (n: number) => {
         for (let i = 0; i < n; i++) {
           const coll = theirs.db("bench").collection(`ins${batchNo++}`);
           const r = await coll.insertMany(makeDocs("t"));
-          if (r.insertedCount !== BATCH) die(`their insertMany inserted ${r.insertedCount}`);
+          if (r.insertedCount !== BATCH) fail(`their insertMany inserted ${r.insertedCount}`);
           await coll.drop();
         }
       },
@@ -151,14 +133,4 @@ try {
   await ours.close().catch(() => {});
   await theirs.close().catch(() => {});
   await rs.close();
-}
-
-async function nodeDriverVersion(): Promise<string> {
-  try {
-    const { readFileSync } = await import("node:fs");
-    const url = new URL("../node_modules/mongodb/package.json", import.meta.url);
-    return JSON.parse(readFileSync(url, "utf8")).version;
-  } catch {
-    return "?";
-  }
 }

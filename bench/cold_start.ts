@@ -15,30 +15,18 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { startReplicaSet } from "../src/testing/mod.ts";
+import { args, fail, median, runtimeLabel } from "./_common.ts";
 
 const g = globalThis as {
-  Deno?: { version: { deno: string }; execPath(): string; args: string[]; exit(c: number): never };
-  Bun?: { version: string };
-  process?: { execPath: string; argv: string[]; env: Record<string, string | undefined>; exit(c: number): never };
+  Deno?: { execPath(): string };
+  process?: { execPath: string; env: Record<string, string | undefined> };
 };
-const args = g.Deno?.args ?? g.process?.argv.slice(2) ?? [];
-const runsAt = args.indexOf("--runs");
-const RUNS = runsAt >= 0 ? Number(args[runsAt + 1]) : 7;
-if (!Number.isInteger(RUNS) || RUNS < 1) die(`--runs must be a positive integer, got ${args[runsAt + 1]}`);
-const runtime = g.Deno !== undefined ? `Deno ${g.Deno.version.deno}` : `Bun ${g.Bun?.version}`;
+const cli = args();
+const runsAt = cli.indexOf("--runs");
+const RUNS = runsAt >= 0 ? Number(cli[runsAt + 1]) : 7;
+if (!Number.isInteger(RUNS) || RUNS < 1) fail(`--runs must be a positive integer, got ${cli[runsAt + 1]}`);
+const runtime = runtimeLabel();
 const dir = new URL("./cold/", import.meta.url).pathname;
-
-function die(message: string): never {
-  console.error(`\ncold_start FAILED: ${message}`);
-  if (g.Deno !== undefined) g.Deno.exit(1);
-  g.process?.exit(1);
-  throw new Error(message);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
 
 function command(script: string): [string, string[]] {
   const path = `${dir}${script}`;
@@ -59,14 +47,14 @@ function timeChild(script: string, uri: string): Promise<number> {
     child.stderr.on("data", (d) => (out += d));
     child.on("exit", (code, signal) => {
       const ms = performance.now() - t0;
-      if (code !== 0) die(`${script} exited with ${code ?? signal}:\n${out}`);
+      if (code !== 0) fail(`${script} exited with ${code ?? signal}:\n${out}`);
       resolve(ms);
     });
   });
 }
 
 if (!existsSync(new URL("../node_modules/mongodb/package.json", import.meta.url))) {
-  die("the official Node driver is missing: run `npm ci` (it is a devDependency)");
+  fail("the official Node driver is missing: run `npm ci` (it is a devDependency)");
 }
 
 const scripts = ["empty.ts", "ours_import.ts", "node_import.ts", "ours_connect.ts", "node_connect.ts"];

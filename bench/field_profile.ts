@@ -11,9 +11,9 @@
  */
 import * as Ours from "../src/bson/mod.ts";
 import { BSON } from "bson";
+import { args, median, readBytes } from "./_common.ts";
 
-const host = globalThis as unknown as { Deno?: { args: string[] }; process?: { argv: string[] } };
-const argv = host.Deno?.args ?? host.process?.argv.slice(2) ?? [];
+const argv = args();
 const set = argv.find((a) => !a.startsWith("-") && a !== "encode" && a !== "decode") ?? "full_ext";
 const op = argv.includes("encode") ? "encode" : "decode";
 const COPIES = 20;
@@ -29,12 +29,10 @@ function nsPerCall(f: () => unknown, n: number): number {
   for (let w = 0; w < 3; w++) time(f, n);
   const rounds: number[] = [];
   for (let r = 0; r < 7; r++) rounds.push(time(f, n));
-  rounds.sort((a, b) => a - b);
-  return (rounds[3] / n) * 1e6;
+  return (median(rounds) / n) * 1e6;
 }
 
-// Both runtimes fetch `file:` URLs.
-const text = await (await fetch(new URL(`./data/${set}.json`, import.meta.url))).text();
+const text = new TextDecoder().decode(await readBytes(`./data/${set}.json`));
 const ourDoc = Ours.EJSON.parse(text, { relaxed: false }) as Record<string, unknown>;
 const theirDoc = BSON.EJSON.parse(text, { relaxed: false }) as Record<string, unknown>;
 

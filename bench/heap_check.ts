@@ -12,25 +12,17 @@
  *
  * @module
  */
+import { args, exit, fail, readBytes, runtimeLabel } from "./_common.ts";
+
 /** The parts of the globals this script touches, typed once for both runtimes. */
 interface Runtime {
-  Deno?: { args: string[]; version: { deno: string }; memoryUsage(): { heapUsed: number; external: number }; exit(code: number): never };
-  Bun?: { version: string; gc(force: boolean): void };
-  process?: { argv: string[]; exit(code: number): never; memoryUsage(): { heapUsed: number; external: number } };
+  Deno?: { memoryUsage(): { heapUsed: number; external: number } };
+  Bun?: { gc(force: boolean): void };
+  process?: { memoryUsage(): { heapUsed: number; external: number } };
   gc?: () => void;
 }
 
 const g = globalThis as unknown as Runtime;
-
-function args(): string[] {
-  return g.Deno?.args ?? g.process?.argv.slice(2) ?? [];
-}
-
-function runtimeLabel(): string {
-  if (g.Bun) return `Bun ${g.Bun.version}`;
-  if (g.Deno) return `Deno ${g.Deno.version.deno}`;
-  return "unknown runtime";
-}
 
 /** The strongest "collect now" each runtime offers, or null when none is exposed. */
 function gcHook(): (() => void) | null {
@@ -43,19 +35,6 @@ function memory(): { heapUsed: number; external: number } {
   if (g.Deno) return g.Deno.memoryUsage();
   const m = g.process!.memoryUsage();
   return { heapUsed: m.heapUsed, external: m.external };
-}
-
-function exit(code: number): never {
-  if (g.Deno) g.Deno.exit(code);
-  if (g.process) g.process.exit(code);
-  throw new Error(`exit ${code}`);
-}
-
-/** Reads a file next to this script; both runtimes fetch `file:` URLs. */
-async function readBytes(path: string): Promise<Uint8Array> {
-  const res = await fetch(new URL(path, import.meta.url));
-  if (!res.ok) throw new Error(`cannot read ${path}: status ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
 }
 
 function parseIterations(a: string[]): number {
@@ -78,8 +57,7 @@ async function main(): Promise<void> {
   try {
     mine = await import("../src/bson/mod.ts");
   } catch (e) {
-    console.error(`!!! HEAP CHECK BROKEN: cannot import src/bson/mod.ts\n${e instanceof Error ? e.stack : e}`);
-    exit(1);
+    fail("cannot import src/bson/mod.ts", e);
   }
   const { encode, EJSON } = mine;
   const doc = EJSON.parse(new TextDecoder().decode(await readBytes("./data/flat.json")), { relaxed: false }) as Record<
@@ -93,8 +71,7 @@ async function main(): Promise<void> {
   // loop below encodes the right thing.
   const first = encode(doc).slice();
   if (first.length !== reference.length || first.some((b, i) => b !== reference[i])) {
-    console.error("!!! HEAP CHECK BROKEN: encode(flat) does not produce bench/data/flat.bson");
-    exit(1);
+    fail("encode(flat) does not produce bench/data/flat.bson");
   }
 
   const gc = gcHook();

@@ -11,33 +11,14 @@
 import { MongoClient } from "mongodb";
 import { ConnectionPool } from "../src/net/mod.ts";
 import { startFakeMongod } from "../tests/helpers/fake_mongod.ts";
+import { args, fail, median, nodeDriverVersion, runtimeLabel } from "./_common.ts";
 
-const args = (globalThis as { Deno?: { args: string[] } }).Deno?.args ??
-  (globalThis as unknown as { process: { argv: string[] } }).process.argv.slice(2);
-const quick = args.includes("--quick");
+const quick = args().includes("--quick");
 const ROUNDS = quick ? 3 : 7;
 const PINGS_PER_ROUND = quick ? 1000 : 4000;
 const INSERTS_PER_ROUND = quick ? 200 : 800;
 
-const g = globalThis as { Deno?: { version: { deno: string } }; Bun?: { version: string } };
-const runtime = g.Deno !== undefined
-  ? `Deno ${g.Deno.version.deno}`
-  : g.Bun !== undefined
-  ? `Bun ${g.Bun.version}`
-  : "unknown";
-
-function die(message: string, error?: unknown): never {
-  console.error(`\nwire_bench FAILED: ${message}${error === undefined ? "" : `\n  ${String(error)}`}`);
-  const p = (globalThis as unknown as { process?: { exit(code: number): never } }).process;
-  if (g.Deno !== undefined) (globalThis as unknown as { Deno: { exit(c: number): never } }).Deno.exit(1);
-  p?.exit(1);
-  throw new Error(message);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
+const runtime = runtimeLabel();
 
 const docs = Array.from({ length: 100 }, (_, i) => ({
   _id: i,
@@ -66,24 +47,24 @@ const client = new MongoClient(`mongodb://127.0.0.1:${server.port}/?directConnec
 try {
   try {
     const r = await pool.withConnection((c) => c.command("admin", { ping: 1 }));
-    if (r.ok !== 1) die(`our ping returned ${JSON.stringify(r)}`);
+    if (r.ok !== 1) fail(`our ping returned ${JSON.stringify(r)}`);
     const ins = await pool.withConnection((c) =>
       c.command("bench", { insert: "people", ordered: true }, {
         sequences: [{ identifier: "documents", documents: docs }],
       })
     );
-    if (ins.n !== 100) die(`our insert returned n=${String(ins.n)}`);
+    if (ins.n !== 100) fail(`our insert returned n=${String(ins.n)}`);
   } catch (error) {
-    die("this driver could not run ping/insert against the loopback server", error);
+    fail("this driver could not run ping/insert against the loopback server", error);
   }
   try {
     await client.connect();
     const r = await client.db("admin").command({ ping: 1 });
-    if (r.ok !== 1) die(`the Node driver's ping returned ${JSON.stringify(r)}`);
+    if (r.ok !== 1) fail(`the Node driver's ping returned ${JSON.stringify(r)}`);
     const ins = await client.db("bench").collection("people").insertMany(docs.map((d) => ({ ...d })));
-    if (ins.insertedCount !== 100) die(`the Node driver's insert returned ${ins.insertedCount}`);
+    if (ins.insertedCount !== 100) fail(`the Node driver's insert returned ${ins.insertedCount}`);
   } catch (error) {
-    die("the official Node driver (mongodb) could not connect to / run commands on the loopback server", error);
+    fail("the official Node driver (mongodb) could not connect to / run commands on the loopback server", error);
   }
 
   const nodeDb = client.db("admin");
@@ -152,14 +133,4 @@ try {
   await client.close().catch(() => {});
   await pool.close();
   await server.close();
-}
-
-async function nodeDriverVersion(): Promise<string> {
-  try {
-    const { readFileSync } = await import("node:fs");
-    const url = new URL("../node_modules/mongodb/package.json", import.meta.url);
-    return JSON.parse(readFileSync(url, "utf8")).version;
-  } catch {
-    return "?";
-  }
 }
