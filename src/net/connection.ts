@@ -243,6 +243,10 @@ export interface RoundTripOptions {
   socketTimeoutMS?: number;
 }
 
+// Each connection builds its outgoing frames in its own writer.
+const WRITER_INITIAL_CAPACITY = 4096;
+const WRITER_KEEP_CAPACITY = 1024 * 1024;
+
 /**
  * One socket to one server, after a successful handshake.
  *
@@ -280,7 +284,7 @@ export class Connection {
   generation: number;
   #socket: Socket;
   #reader: MessageReader;
-  #writer = new ByteWriter(4096);
+  #writer = new ByteWriter(WRITER_INITIAL_CAPACITY);
   #socketTimeoutMS: number;
   #decode: DecodeOptions | undefined;
   #hello: Document = {};
@@ -816,6 +820,10 @@ export class Connection {
     timeoutMS: number,
     stream = false,
   ): Promise<Uint8Array | null> {
+    // The frame is already copied out of the writer. A writer that grew for one
+    // large message would otherwise stay that large for the connection's whole
+    // life in the pool (up to maxPoolSize of them), so a large one is dropped.
+    if (this.#writer.capacity > WRITER_KEEP_CAPACITY) this.#writer = new ByteWriter(WRITER_INITIAL_CAPACITY);
     // Nothing has been sent yet, so the connection is still in step: no need to close it.
     if (signal?.aborted) throw signal.reason;
     let failure: { error: unknown } | undefined;

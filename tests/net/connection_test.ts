@@ -173,6 +173,21 @@ for (const wire of [5, 17]) {
       }
     });
 
+    test("a message over 1 MiB, then small ones, on the same connection (its frame buffer is replaced)", async () => {
+      await using conn = await connect(server);
+      const big = "x".repeat(2 * 1024 * 1024);
+      const documents = [{ _id: "big", big }];
+      assert.equal((await conn.command("test", { insert: "big" }, { sequences: [{ identifier: "documents", documents }] })).n, 1);
+      const req = server.commands("insert").at(-1)!;
+      const sent = wire >= 6 ? req.sequences[0].documents : (req.body.documents as typeof documents);
+      assert.equal(sent[0].big.length, big.length);
+      await conn.command("admin", { ping: 1 });
+      await conn.command("test", { insert: "small" }, { sequences: [{ identifier: "documents", documents: [{ _id: 1 }] }] });
+      const last = server.commands("insert").at(-1)!;
+      const lastDocs = wire >= 6 ? last.sequences[0].documents : last.body.documents;
+      assert.deepEqual(lastDocs, [{ _id: 1 }]);
+    });
+
     test("ok: 0 is an OperationFailure with code, codeName, errmsg, labels; connection stays usable", async () => {
       server.handler = (_cmd, info) =>
         info.command === "drop"
