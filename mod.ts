@@ -4,10 +4,15 @@
  * discover the whole set, route reads by read preference, and survive failover
  * with `AutoReconnect`.
  *
- * Also here: the BSON codec (published alone as `@zerodep/mongo/bson`), the
- * topology logic (connection strings and seeds, SDAM descriptions, server
- * selection) and every error class. The simulated replica set for tests lives
- * in `@zerodep/mongo/testing`.
+ * Also here: the BSON codec (published alone as `@zerodep/mongo/bson`),
+ * `ReadPreference` and every error class. The spec machinery under the client
+ * (connection strings and options, SDAM descriptions, server selection, the
+ * live `Topology`) is `@zerodep/mongo/topology`; the simulated replica set for
+ * tests is `@zerodep/mongo/testing`.
+ *
+ * Importing this module loads the client's classes, the codec and option
+ * parsing only; the network stack (monitors, pools, sockets) is loaded by a
+ * client's first `connect()` or operation.
  *
  * @example Connect to a replica set and read from a secondary
  * ```ts ignore
@@ -32,5 +37,29 @@
  */
 export * from "./src/errors.ts";
 export * from "./src/bson/mod.ts";
-export * from "./src/topology/mod.ts";
 export * from "./src/client/mod.ts";
+export {
+  type HedgeOptions,
+  type LegacyReadPreferenceName,
+  ReadPreference,
+  type ReadPreferenceDocument,
+  type ReadPreferenceLike,
+  type ReadPreferenceMode,
+  type ReadPreferenceOptions,
+  type TagSet,
+} from "./src/topology/read_preference.ts";
+// Types the client's API mentions; the functions behind them are in
+// `@zerodep/mongo/topology`. Type-only: nothing of that module is loaded here.
+export type {
+  ClientOptions,
+  ConnectionString,
+  HostAddress,
+  HostType,
+  ResolvedClientOptions,
+  Seeds,
+  ServerDescription,
+  ServerType,
+  TopologyDescription,
+  TopologyType,
+  TopologyVersion,
+} from "./src/topology/mod.ts";

@@ -72,10 +72,13 @@ export const TOPOLOGY_FACTORY: unique symbol = Symbol("zerodep.mongo.topologyFac
 
 /** What Database, Collection and Cursor need of their client. */
 export interface ClientContext {
-  /** The topology; its monitors are started by `start()`. */
-  readonly topology: TopologyLike;
-  /** Starts discovery if it has not started (operations before `connect()` connect lazily). */
-  start(): void;
+  /** The topology's current description (every seed Unknown before the first connect). */
+  readonly description: TopologyDescription;
+  /**
+   * The live topology, discovery started (operations before `connect()`
+   * connect lazily; the first one loads the network stack).
+   */
+  start(): Promise<TopologyLike>;
   /** Throws when the client is closed. */
   ensureOpen(): void;
   readonly closed: boolean;
@@ -152,8 +155,8 @@ async function select(
 ): Promise<ServerLike> {
   ctx.ensureOpen();
   signal?.throwIfAborted();
-  ctx.start();
-  return await ctx.topology.selectServer(selector, { signal, deprioritized });
+  const topology = await ctx.start();
+  return await topology.selectServer(selector, { signal, deprioritized });
 }
 
 /**

@@ -12,7 +12,7 @@ import { type HostAddress, hostAddressToString } from "../topology/connection_st
 import { type ClientOptions, resolveClientOptions, type ResolvedClientOptions } from "../topology/options.ts";
 import { parseSeeds, type Seeds } from "../topology/seeds.ts";
 import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
-import { Topology } from "../topology/topology.ts";
+import { initialTopologyDescription, type TopologyDescription } from "../topology/topology_description.ts";
 import {
   checkOptions,
   checkSignal,
@@ -164,9 +164,15 @@ export class ClientBase {
   #kind: ClientKind;
   #seeds: readonly HostAddress[];
   #options: ResolvedClientOptions;
-  #topology: TopologyLike;
+  /** The live topology, once loaded (at the first connect or operation). */
+  #topology: TopologyLike | undefined;
+  /** Loading the live topology: `src/topology/topology.ts` and the net layer under it. */
+  #loading: Promise<TopologyLike> | undefined;
+  /** The description before the live topology exists: every seed Unknown. */
+  #initial: TopologyDescription;
   #readPreference: ReadPreference;
   #writeConcern: WriteConcern;
+  #init: { seeds: HostAddress[]; options: ResolvedClientOptions } | undefined;
   #started = false;
   #closed = false;
   #databases = new Map<string, Database>();
@@ -273,9 +279,22 @@ export class ClientBase {
       readPreferenceTags: this.#readPreference.tags,
       maxStalenessSeconds: this.#readPreference.maxStalenessSeconds ?? -1,
     };
+    // Built here, as the live topology builds it, so that options that cannot
+    // go together fail in the constructor and the getters answer before connecting.
+    this.#initial = initialTopologyDescription(this.#seeds.map(hostAddressToString), {
+      replicaSet: topologyOptions.replicaSet ?? null,
+      directConnection: topologyOptions.directConnection,
+      loadBalanced: topologyOptions.loadBalanced,
+      heartbeatFrequencyMS: topologyOptions.heartbeatFrequencyMS,
+      localThresholdMS: topologyOptions.localThresholdMS,
+    });
     const factory = given[TOPOLOGY_FACTORY] as TopologyFactory | undefined;
     const init = { seeds: this.#seeds.map((h) => ({ ...h })), options: topologyOptions };
-    this.#topology = factory !== undefined ? factory(init) : new Topology(init);
+    if (factory !== undefined) {
+      this.#topology = factory(init);
+    } else {
+      this.#init = init;
+    }
 
     const ctx = {
       start: () => this.#start(),
@@ -285,7 +304,7 @@ export class ClientBase {
       describe: () => this.toString(),
     } as ClientContext;
     Object.defineProperties(ctx, {
-      topology: { get: () => this.#topology },
+      description: { get: () => this.#description },
       closed: { get: () => this.#closed },
       retryReads: { get: () => this.#options.retryReads },
       readPreference: { get: () => this.#readPreference },
@@ -294,12 +313,35 @@ export class ClientBase {
     registerContext(this, ctx);
   }
 
-  #start(): void {
-    if (this.#started) return;
-    this.#started = true;
-    // Selection waits for discovery and reports its own timeout; this promise
-    // only needs its rejection observed.
-    this.#topology.connect().catch(() => {});
+  get #description(): TopologyDescription {
+    return this.#topology?.description ?? this.#initial;
+  }
+
+  /**
+   * The live topology. The module behind it (monitors, pools, sockets) is
+   * loaded here, at the first connect or operation, not when this module is
+   * imported: a script that imports the driver pays for the network stack only
+   * once it uses it.
+   */
+  #live(): Promise<TopologyLike> {
+    if (this.#topology !== undefined) return Promise.resolve(this.#topology);
+    this.#loading ??= import("../topology/topology.ts").then(({ Topology }) => {
+      if (this.#closed) throw closedError(this.#kind.className);
+      this.#topology = new Topology(this.#init!);
+      return this.#topology;
+    });
+    return this.#loading;
+  }
+
+  async #start(): Promise<TopologyLike> {
+    const topology = await this.#live();
+    if (!this.#started) {
+      this.#started = true;
+      // Selection waits for discovery and reports its own timeout; this
+      // promise only needs its rejection observed.
+      topology.connect().catch(() => {});
+    }
+    return topology;
   }
 
   /**
@@ -322,8 +364,9 @@ export class ClientBase {
   async connect(options: ConnectOptions = {}): Promise<this> {
     const signal = checkSignal(checkOptions(options, "connect options").signal);
     if (this.#closed) throw closedError(this.#kind.className);
+    const topology = await this.#live();
     this.#started = true;
-    await this.#topology.connect({ signal, readPreference: this.#readPreference });
+    await topology.connect({ signal, readPreference: this.#readPreference });
     return this;
   }
 
@@ -342,7 +385,9 @@ export class ClientBase {
    */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#topology.close();
+    // A topology still loading is never built once closed (see #live).
+    const topology = this.#topology ?? await this.#loading?.catch(() => undefined);
+    await topology?.close();
   }
 
   /** Closes the client at the end of an `await using` block. */
@@ -375,7 +420,7 @@ export class ClientBase {
    * {@linkcode ClientBase.arbiters}).
    */
   get hosts(): string[] {
-    const servers = this.#topology.description.servers;
+    const servers = this.#description.servers;
     const out: string[] = [];
     for (const [address, sd] of servers) if (sd.type !== "RSArbiter") out.push(address);
     return servers.size > 0 ? out : this.#seeds.map(hostAddressToString);
@@ -383,7 +428,7 @@ export class ClientBase {
 
   /** The current primary as `[host, port]`, or `null` while there is none known. */
   get primary(): [string, number] | null {
-    const td = this.#topology.description;
+    const td = this.#description;
     for (const sd of td.servers.values()) {
       if (sd.type === "RSPrimary" || (td.type === "Single" && (sd.type === "Standalone" || sd.type === "Mongos"))) {
         return splitAddress(sd.address);
@@ -404,7 +449,7 @@ export class ClientBase {
 
   #ofType(type: string): [string, number][] {
     const out: [string, number][] = [];
-    for (const sd of this.#topology.description.servers.values()) {
+    for (const sd of this.#description.servers.values()) {
       if (sd.type === type) out.push(splitAddress(sd.address));
     }
     return out;
@@ -424,8 +469,8 @@ export class ClientBase {
   }
 
   #current(): [string, number] | null {
-    if (this.#topology.description.type === "Single") {
-      const only = this.#topology.description.servers.keys().next();
+    if (this.#description.type === "Single") {
+      const only = this.#description.servers.keys().next();
       return only.done ? null : splitAddress(only.value);
     }
     return this.primary;

@@ -550,7 +550,7 @@ export class Cursor<T = Document> {
     if (o.singleBatch === true) numberToReturn = -Math.abs(numberToReturn || 1);
     // Reads from a non-primary need the SecondaryOk bit; on a direct
     // connection the one member answers whatever the preference.
-    const secondaryOk = this.#readPreference.mode !== "primary" || this.#ctx.topology.description.type === "Single";
+    const secondaryOk = this.#readPreference.mode !== "primary" || this.#ctx.description.type === "Single";
     const reply = await server.withConnection(
       (conn) =>
         conn.query(this.#state.ns, query, {

@@ -1,7 +1,20 @@
 /**
- * The topology layer as pure logic: connection strings and seeds, client
- * options, server and topology descriptions (SDAM), read preferences and
- * server selection. Timers and sockets live in the monitor and in `src/net/`.
+ * `@zerodep/mongo/topology`: the machinery under the client. Pure logic:
+ * connection strings and seeds, client options, server and topology
+ * descriptions (SDAM), read preferences and server selection. Live: the
+ * `Topology` that monitors a deployment (`Monitor`) and runs commands on its
+ * servers (`Server`), on the net layer's pools and sockets.
+ *
+ * Applications use the client in `@zerodep/mongo`; this entry is for tools
+ * and tests that drive the specifications' state machines themselves.
+ *
+ * @example Parse a connection string
+ * ```ts
+ * import { hostAddressToString, parseConnectionString } from "@zerodep/mongo/topology";
+ *
+ * const cs = parseConnectionString("mongodb://a:27017,b:27017/?replicaSet=rs");
+ * console.log(cs.hosts.map(hostAddressToString), cs.options.replicaSet); // [ "a:27017", "b:27017" ] rs
+ * ```
  *
  * @module
  */
@@ -65,10 +78,10 @@ export {
   type ChooseServerOptions,
   DEFAULT_LOCAL_THRESHOLD_MS,
   IDLE_WRITE_PERIOD_MS,
-  type ServerSelectionResult,
-  type ServerSelector,
   selectServers,
   type SelectServersOptions,
+  type ServerSelectionResult,
+  type ServerSelector,
   SMALLEST_MAX_STALENESS_SECONDS,
 } from "./server_selection.ts";
 export {

@@ -29,7 +29,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  *
  * @example
  * ```ts
- * import type { MonitorCheckResult } from "@zerodep/mongo";
+ * import type { MonitorCheckResult } from "@zerodep/mongo/topology";
  *
  * function log(result: MonitorCheckResult): void {
  *   const { address, type, roundTripTime } = result.description;
@@ -54,7 +54,7 @@ export interface MonitorCheckResult {
  *
  * @example
  * ```ts
- * import { type MonitorOptions, unknownServerDescription } from "@zerodep/mongo";
+ * import { type MonitorOptions, unknownServerDescription } from "@zerodep/mongo/topology";
  *
  * let current = unknownServerDescription("127.0.0.1:27017");
  * const options: MonitorOptions = {
@@ -107,7 +107,7 @@ export interface MonitorOptions {
  *
  * @example
  * ```ts ignore
- * import { Monitor, unknownServerDescription } from "@zerodep/mongo";
+ * import { Monitor, unknownServerDescription } from "@zerodep/mongo/topology";
  *
  * let current = unknownServerDescription("127.0.0.1:27017");
  * const monitor = new Monitor("127.0.0.1:27017", {

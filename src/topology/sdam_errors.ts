@@ -336,7 +336,12 @@ export function handleApplicationError(
       };
     }
     const unknown = { ...unknownServerDescription(address, message), topologyVersion };
-    return { topology: applyServerDescription(topology, unknown).topology, ...effects, action: "markedUnknown", reason };
+    return {
+      topology: applyServerDescription(topology, unknown).topology,
+      ...effects,
+      action: "markedUnknown",
+      reason,
+    };
   };
 
   const before = error.when === "beforeHandshakeCompletes";

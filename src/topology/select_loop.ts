@@ -17,7 +17,7 @@ import { chooseServer, selectServers, type ServerSelector } from "./server_selec
  *
  * @example A source over a fixed description
  * ```ts
- * import type { TopologyDescription, TopologySource } from "@zerodep/mongo";
+ * import type { TopologyDescription, TopologySource } from "@zerodep/mongo/topology";
  *
  * function fixed(description: TopologyDescription): TopologySource {
  *   return {
@@ -46,7 +46,7 @@ export interface TopologySource {
  *
  * @example
  * ```ts
- * import type { SelectServerOptions } from "@zerodep/mongo";
+ * import type { SelectServerOptions } from "@zerodep/mongo/topology";
  *
  * const options: SelectServerOptions = { serverSelectionTimeoutMS: 30_000, signal: AbortSignal.timeout(5_000) };
  * ```
@@ -144,7 +144,7 @@ function describeWanted(selector: ServerSelector): string {
  *
  * @example
  * ```ts
- * import { ReadPreference, selectServer, type TopologyDescription, type TopologySource } from "@zerodep/mongo";
+ * import { ReadPreference, selectServer, type TopologyDescription, type TopologySource } from "@zerodep/mongo/topology";
  *
  * const description: TopologyDescription = {
  *   type: "Sharded", setName: null, maxSetVersion: null, maxElectionId: null, compatible: true,

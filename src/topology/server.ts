@@ -31,7 +31,7 @@ import type { TopologyType } from "./topology_description.ts";
  *
  * @example
  * ```ts
- * import { ReadPreference, type ServerCommandOptions } from "@zerodep/mongo";
+ * import { ReadPreference, type ServerCommandOptions } from "@zerodep/mongo/topology";
  *
  * const read: ServerCommandOptions = { operation: "read", readPreference: ReadPreference.SECONDARY };
  * const write: ServerCommandOptions = {
@@ -58,7 +58,7 @@ export interface ServerCommandOptions {
  *
  * @example
  * ```ts
- * import type { WithConnectionOptions } from "@zerodep/mongo";
+ * import type { WithConnectionOptions } from "@zerodep/mongo/topology";
  *
  * const options: WithConnectionOptions = { signal: AbortSignal.timeout(5_000) };
  * ```
@@ -75,7 +75,7 @@ export interface WithConnectionOptions {
  *
  * @example
  * ```ts
- * import type { WireReadPreference } from "@zerodep/mongo";
+ * import type { WireReadPreference } from "@zerodep/mongo/topology";
  *
  * const onMongosOpQuery: WireReadPreference = { secondaryOk: true, readPreference: { mode: "nearest" } };
  * ```
@@ -92,7 +92,7 @@ export interface WireReadPreference {
  *
  * @example
  * ```ts
- * import type { ReadPreferenceOnWireOptions } from "@zerodep/mongo";
+ * import type { ReadPreferenceOnWireOptions } from "@zerodep/mongo/topology";
  *
  * const o: ReadPreferenceOnWireOptions = { topologyType: "ReplicaSetWithPrimary", serverType: "RSSecondary", opMsg: true };
  * ```
@@ -130,7 +130,7 @@ export interface ReadPreferenceOnWireOptions {
  *
  * @example
  * ```ts
- * import { ReadPreference, readPreferenceOnWire } from "@zerodep/mongo";
+ * import { ReadPreference, readPreferenceOnWire } from "@zerodep/mongo/topology";
  *
  * const rp = readPreferenceOnWire("read", ReadPreference.PRIMARY, {
  *   topologyType: "Single", serverType: "RSSecondary", opMsg: true,
@@ -171,7 +171,7 @@ export function readPreferenceOnWire(
  *
  * @example
  * ```ts
- * import { type ServerContext, unknownServerDescription } from "@zerodep/mongo";
+ * import { type ServerContext, unknownServerDescription } from "@zerodep/mongo/topology";
  *
  * const context: ServerContext = {
  *   description: (address) => unknownServerDescription(address),
@@ -219,7 +219,7 @@ export interface ServerContext {
  *
  * @example
  * ```ts ignore
- * import { ReadPreference, Topology } from "@zerodep/mongo";
+ * import { ReadPreference, Topology } from "@zerodep/mongo/topology";
  *
  * const server = await topology.selectServer({ operation: "read", readPreference: ReadPreference.SECONDARY });
  * const reply = await server.command("test", { find: "people", filter: {} }, {

@@ -29,7 +29,7 @@ const MAX_STALENESS_WIRE_VERSION = 5;
  *
  * @example
  * ```ts
- * import { ReadPreference, type ServerSelector } from "@zerodep/mongo";
+ * import { ReadPreference, type ServerSelector } from "@zerodep/mongo/topology";
  *
  * const selector: ServerSelector = { operation: "read", readPreference: ReadPreference.SECONDARY };
  * ```
@@ -46,7 +46,7 @@ export interface ServerSelector {
  *
  * @example
  * ```ts
- * import type { SelectServersOptions } from "@zerodep/mongo";
+ * import type { SelectServersOptions } from "@zerodep/mongo/topology";
  *
  * const options: SelectServersOptions = { localThresholdMS: 30, deprioritized: ["a:27017"] };
  * ```
@@ -73,7 +73,7 @@ export interface SelectServersOptions {
  *
  * @example
  * ```ts
- * import type { ServerSelectionResult } from "@zerodep/mongo";
+ * import type { ServerSelectionResult } from "@zerodep/mongo/topology";
  *
  * function addresses(r: ServerSelectionResult): string[] {
  *   return r.inLatencyWindow.map((s) => s.address);
@@ -92,7 +92,7 @@ export interface ServerSelectionResult {
  *
  * @example
  * ```ts
- * import type { ChooseServerOptions } from "@zerodep/mongo";
+ * import type { ChooseServerOptions } from "@zerodep/mongo/topology";
  *
  * const inFlight = new Map<string, number>();
  * const options: ChooseServerOptions = { operationCount: (address) => inFlight.get(address) ?? 0 };
@@ -284,7 +284,7 @@ function latencyWindow(suitable: ServerDescription[], localThresholdMS: number):
  *
  * @example
  * ```ts
- * import { ReadPreference, selectServers, type ServerDescription, type TopologyDescription } from "@zerodep/mongo";
+ * import { ReadPreference, selectServers, type ServerDescription, type TopologyDescription } from "@zerodep/mongo/topology";
  *
  * function member(address: string, type: ServerDescription["type"], roundTripTime: number): ServerDescription {
  *   return {
@@ -309,8 +309,10 @@ export function selectServers(
   selector: ServerSelector,
   options: SelectServersOptions = {},
 ): ServerSelectionResult {
-  if (selector === null || typeof selector !== "object" ||
-    (selector.operation !== "read" && selector.operation !== "write")) {
+  if (
+    selector === null || typeof selector !== "object" ||
+    (selector.operation !== "read" && selector.operation !== "write")
+  ) {
     throw new ConfigurationError(`the server selector's operation must be "read" or "write"`);
   }
   if (selector.readPreference === null || typeof selector.readPreference !== "object") {
@@ -347,7 +349,7 @@ export function selectServers(
  *
  * @example
  * ```ts
- * import { chooseServer, type ServerDescription } from "@zerodep/mongo";
+ * import { chooseServer, type ServerDescription } from "@zerodep/mongo/topology";
  *
  * function mongos(address: string): ServerDescription {
  *   return {

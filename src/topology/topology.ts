@@ -43,7 +43,7 @@ import {
  *
  * @example
  * ```ts
- * import { parseHostAddress, resolveClientOptions, type TopologyOptions } from "@zerodep/mongo";
+ * import { parseHostAddress, resolveClientOptions, type TopologyOptions } from "@zerodep/mongo/topology";
  *
  * const options: TopologyOptions = {
  *   seeds: [parseHostAddress("localhost:27017", { percentEncoded: false })],
@@ -73,7 +73,7 @@ export interface TopologyOptions {
  *
  * @example
  * ```ts
- * import { ReadPreference, type TopologyConnectOptions } from "@zerodep/mongo";
+ * import { ReadPreference, type TopologyConnectOptions } from "@zerodep/mongo/topology";
  *
  * const options: TopologyConnectOptions = { readPreference: ReadPreference.SECONDARY, signal: AbortSignal.timeout(5000) };
  * ```
@@ -90,7 +90,7 @@ export interface TopologyConnectOptions {
  *
  * @example
  * ```ts
- * import type { TopologySelectOptions } from "@zerodep/mongo";
+ * import type { TopologySelectOptions } from "@zerodep/mongo/topology";
  *
  * const options: TopologySelectOptions = { deprioritized: ["a:27017"] };
  * ```
@@ -108,7 +108,7 @@ export interface TopologySelectOptions {
  *
  * @example
  * ```ts
- * import type { DescriptionListener } from "@zerodep/mongo";
+ * import type { DescriptionListener } from "@zerodep/mongo/topology";
  *
  * const log: DescriptionListener = (previous, next) => console.log(previous.type, "->", next.type);
  * ```
@@ -143,7 +143,7 @@ interface Waiter {
  *
  * @example
  * ```ts ignore
- * import { parseHostAddress, ReadPreference, resolveClientOptions, Topology } from "@zerodep/mongo";
+ * import { parseHostAddress, ReadPreference, resolveClientOptions, Topology } from "@zerodep/mongo/topology";
  *
  * await using topology = new Topology({
  *   seeds: [parseHostAddress("localhost:27017", { percentEncoded: false })],
