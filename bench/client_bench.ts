@@ -13,6 +13,9 @@
 import { MongoClient } from "mongodb";
 import { ReplicaSetConnection } from "../mod.ts";
 import { startReplicaSet } from "../src/testing/mod.ts";
+
+/** The documents of this bench: numeric or string `_id`s (the Node driver types `_id` as ObjectId unless told). */
+type IdDoc = { _id: number | string; [key: string]: unknown };
 import { args, fail, median, nodeDriverVersion, runtimeLabel } from "./_common.ts";
 
 const quick = args().includes("--quick");
@@ -23,7 +26,7 @@ const BATCH = 1000;
 
 const runtime = runtimeLabel();
 
-function makeDocs(prefix: string): Record<string, unknown>[] {
+function makeDocs(prefix: string): IdDoc[] {
   return Array.from({ length: BATCH }, (_, i) => ({
     _id: `${prefix}-${i}`,
     name: `user-${i}`,
@@ -51,14 +54,14 @@ try {
   }
   try {
     await theirs.connect();
-    const d = await theirs.db("bench").collection("people").findOne({ _id: 7 });
+    const d = await theirs.db("bench").collection<IdDoc>("people").findOne({ _id: 7 });
     if (d?.n !== 7) fail(`the Node driver's findOne returned ${JSON.stringify(d)}`);
   } catch (error) {
     fail("the official Node driver (mongodb) could not connect to / read from the simulated set", error);
   }
 
   const oursPeople = ours.db("bench").collection("people");
-  const theirPeople = theirs.db("bench").collection("people");
+  const theirPeople = theirs.db("bench").collection<IdDoc>("people");
   let batchNo = 0;
   const run = {
     ours: {
@@ -84,7 +87,7 @@ try {
       },
       insertMany: async (n: number) => {
         for (let i = 0; i < n; i++) {
-          const coll = theirs.db("bench").collection(`ins${batchNo++}`);
+          const coll = theirs.db("bench").collection<IdDoc>(`ins${batchNo++}`);
           const r = await coll.insertMany(makeDocs("t"));
           if (r.insertedCount !== BATCH) fail(`their insertMany inserted ${r.insertedCount}`);
           await coll.drop();

@@ -61,14 +61,16 @@ try {
     await client.connect();
     const r = await client.db("admin").command({ ping: 1 });
     if (r.ok !== 1) fail(`the Node driver's ping returned ${JSON.stringify(r)}`);
-    const ins = await client.db("bench").collection("people").insertMany(docs.map((d) => ({ ...d })));
+    const ins = await client.db("bench").collection<{ _id: number; [key: string]: unknown }>("people").insertMany(
+      docs.map((d) => ({ ...d })),
+    );
     if (ins.insertedCount !== 100) fail(`the Node driver's insert returned ${ins.insertedCount}`);
   } catch (error) {
     fail("the official Node driver (mongodb) could not connect to / run commands on the loopback server", error);
   }
 
   const nodeDb = client.db("admin");
-  const nodeColl = client.db("bench").collection("people");
+  const nodeColl = client.db("bench").collection<{ _id: number; [key: string]: unknown }>("people");
   // The Node driver may add fields to what it inserts; give it its own copies, made once.
   const nodeDocs = docs.map((d) => ({ ...d }));
 

@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 
 import type { Document } from "../../src/bson/mod.ts";
-import type { OpReply } from "../../src/wire/mod.ts";
+import { OP_REPLY, type OpReply } from "../../src/wire/mod.ts";
 import { AutoReconnect, MongoError, OperationFailure } from "../../src/errors.ts";
 import { ReadPreference } from "../../src/topology/read_preference.ts";
 import { type ClientConnectionOptions, ReplicaSetConnection } from "../../src/client/mod.ts";
@@ -85,7 +85,7 @@ describe("find", () => {
     const { coll, log } = setup(cursorServer(10, 2));
     const seen: number[] = [];
     for await (const doc of coll.find({})) {
-      seen.push(doc._id);
+      seen.push(doc._id as number);
       if (seen.length === 3) break;
     }
     assert.deepEqual(seen, [0, 1, 2]);
@@ -167,8 +167,15 @@ describe("aggregate", () => {
 describe("legacy OP_QUERY (wire < 4)", () => {
   test("find is an OP_QUERY on the collection; getMore and killCursors are legacy opcodes", async () => {
     let next = 0;
-    const reply = (docs: Document[], id: bigint): OpReply =>
-      ({ responseFlags: 0, cursorId: id, startingFrom: 0, numberReturned: docs.length, documents: docs }) as OpReply;
+    const reply = (docs: Document[], id: bigint): OpReply => ({
+      opCode: OP_REPLY,
+      requestId: 0,
+      responseTo: 0,
+      responseFlags: 0,
+      cursorId: id,
+      startingFrom: 0,
+      documents: docs,
+    });
     const { coll, log } = setup(
       (call) => {
         const docs: Document[] = [];
@@ -189,7 +196,7 @@ describe("legacy OP_QUERY (wire < 4)", () => {
     const cursor = coll.find({ a: 1 }).sort({ b: 1 }).project({ b: 1 }).skip(3).batchSize(2);
     const seen: number[] = [];
     for await (const doc of cursor) {
-      seen.push(doc._id);
+      seen.push(doc._id as number);
       if (seen.length === 3) break;
     }
     assert.equal(log[0].via, "query");
@@ -208,7 +215,15 @@ describe("legacy OP_QUERY (wire < 4)", () => {
   test("a primary read does not set secondaryOk; findOne asks for one document (-1)", async () => {
     const { coll, log } = setup(
       () =>
-        ({ responseFlags: 0, cursorId: 0n, startingFrom: 0, numberReturned: 1, documents: [{ _id: 1 }] }) as OpReply,
+        ({
+          opCode: OP_REPLY,
+          requestId: 0,
+          responseTo: 0,
+          responseFlags: 0,
+          cursorId: 0n,
+          startingFrom: 0,
+          documents: [{ _id: 1 }],
+        }) satisfies OpReply,
       {},
       3,
     );

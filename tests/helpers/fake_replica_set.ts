@@ -89,7 +89,7 @@ export async function startFakeReplicaSet(options: FakeReplicaSetOptions = {}): 
   };
   apply();
 
-  return {
+  const set: FakeReplicaSet = {
     setName,
     members,
     addresses,
@@ -102,7 +102,7 @@ export async function startFakeReplicaSet(options: FakeReplicaSetOptions = {}): 
       apply();
     },
     elect(i) {
-      this.setRoles(roles.map((r, j) => (j === i ? "primary" : r === "primary" ? "secondary" : r)));
+      set.setRoles(roles.map((r, j) => (j === i ? "primary" : r === "primary" ? "secondary" : r)));
     },
     setHosts(next) {
       hosts = [...next];
@@ -121,6 +121,7 @@ export async function startFakeReplicaSet(options: FakeReplicaSetOptions = {}): 
       await Promise.all(members.map((m) => m.close()));
     },
   };
+  return set;
 }
 
 function electionId(n: number): ObjectId {

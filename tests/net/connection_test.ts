@@ -177,12 +177,17 @@ for (const wire of [5, 17]) {
       await using conn = await connect(server);
       const big = "x".repeat(2 * 1024 * 1024);
       const documents = [{ _id: "big", big }];
-      assert.equal((await conn.command("test", { insert: "big" }, { sequences: [{ identifier: "documents", documents }] })).n, 1);
+      assert.equal(
+        (await conn.command("test", { insert: "big" }, { sequences: [{ identifier: "documents", documents }] })).n,
+        1,
+      );
       const req = server.commands("insert").at(-1)!;
-      const sent = wire >= 6 ? req.sequences[0].documents : (req.body.documents as typeof documents);
-      assert.equal(sent[0].big.length, big.length);
+      const sent = wire >= 6 ? req.sequences[0].documents : (req.body.documents as unknown as typeof documents);
+      assert.equal((sent[0] as { big: string }).big.length, big.length);
       await conn.command("admin", { ping: 1 });
-      await conn.command("test", { insert: "small" }, { sequences: [{ identifier: "documents", documents: [{ _id: 1 }] }] });
+      await conn.command("test", { insert: "small" }, {
+        sequences: [{ identifier: "documents", documents: [{ _id: 1 }] }],
+      });
       const last = server.commands("insert").at(-1)!;
       const lastDocs = wire >= 6 ? last.sequences[0].documents : last.body.documents;
       assert.deepEqual(lastDocs, [{ _id: 1 }]);

@@ -8,7 +8,7 @@ import { RawClient, sleep, withClient } from "./_client.ts";
 const TIMEOUT = Symbol("timeout");
 
 function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
-  return Promise.race([p, sleep(ms).then(() => TIMEOUT)]);
+  return Promise.race([p, sleep(ms).then((): typeof TIMEOUT => TIMEOUT)]);
 }
 
 describe("fault injection", () => {

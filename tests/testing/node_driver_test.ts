@@ -71,7 +71,7 @@ describe("official Node driver (mongodb 7.9) against the simulated replica set",
     const client = new MongoClient(`${rs.uri}&serverSelectionTimeoutMS=10000&heartbeatFrequencyMS=500`);
     try {
       await client.connect();
-      const coll = client.db("t").collection("c");
+      const coll = client.db("t").collection<{ _id: number }>("c");
       await coll.insertOne({ _id: 1 });
       rs.clearLog();
       const rp = new ReadPreference("secondary", [{ dc: "sf" }]);
@@ -108,7 +108,7 @@ describe("official Node driver (mongodb 7.9) against the simulated replica set",
     const client = new MongoClient(`${rs.uri}&serverSelectionTimeoutMS=3000&serverMonitoringMode=poll`);
     try {
       await client.connect();
-      const coll = client.db("t").collection("c");
+      const coll = client.db("t").collection<{ _id: number }>("c");
       await coll.insertMany([{ _id: 1 }, { _id: 2 }]);
       assert.deepEqual(await coll.find({ _id: { $gt: 1 } }).toArray(), [{ _id: 2 }]);
     } finally {

@@ -97,7 +97,7 @@ function bdoc(...elements: Uint8Array[]): Uint8Array {
   return cat(i32(4 + body.length + 1), body, [0]);
 }
 // [MANUAL-HDR]: the header is prepended once the body is known.
-function frame(requestId: number, responseTo: number, opCode: number, ...body: Uint8Array[]): Uint8Array {
+function frame(requestId: number, responseTo: number, opCode: number, ...body: (Uint8Array | number[])[]): Uint8Array {
   const b = cat(...body);
   return cat(i32(16 + b.length), i32(requestId), i32(responseTo), i32(opCode), b);
 }

@@ -22,7 +22,10 @@ import {
 } from "../../src/wire/mod.ts";
 
 type Ctor = new (...args: unknown[]) => { toBin(): Uint8Array[]; parse(): Uint8Array; [k: string]: unknown };
-const { OpMsgRequest, OpQueryRequest, DocumentSequence, OpReply, OpMsgResponse } = commands as Record<string, Ctor>;
+const { OpMsgRequest, OpQueryRequest, DocumentSequence, OpReply, OpMsgResponse } = commands as unknown as Record<
+  string,
+  Ctor
+>;
 
 const w = new ByteWriter();
 
