@@ -102,7 +102,9 @@ export interface Socket {
   close(): void;
   /**
    * Settles when the socket is closed, for any reason. Never rejects. A close by the peer is seen
-   * at once on Bun and node, and on Deno by the next `read()` (Deno has no close event).
+   * at once on Bun and node. Deno has no close event, so its socket keeps the next read posted
+   * once it has handed out a chunk: from the first reply on, an idle socket sees the close at once
+   * too (and that posted read keeps the process alive while the socket is open, as on Bun and node).
    */
   readonly closed: Promise<void>;
 }

@@ -124,6 +124,8 @@ class DenoSocket implements Socket {
   #isClosed = false;
   #resolveClosed: () => void = noop;
   #reading = false;
+  /** The read posted after the last one was handed out (see read()). */
+  #ahead: Promise<Uint8Array | null> | undefined;
   #slab = new Uint8Array(SLAB_SIZE);
   #offset = 0;
   #writeTail: Promise<void> | undefined;
@@ -137,12 +139,34 @@ class DenoSocket implements Socket {
   }
 
   read(): Promise<Uint8Array | null> {
-    if (this.#isClosed) return Promise.resolve(null);
     if (this.#reading) {
       return Promise.reject(new MongoError(`${this.remoteAddress}: read() called while another read() is pending`));
     }
+    let next = this.#ahead;
+    this.#ahead = undefined;
+    if (next === undefined) {
+      if (this.#isClosed) return Promise.resolve(null);
+      next = this.#read();
+    }
     this.#reading = true;
-    return this.#read();
+    return next.then(
+      (chunk) => {
+        this.#reading = false;
+        if (chunk !== null && !this.#isClosed) {
+          // Deno has no close event: keep the next read posted, so that a
+          // peer that closes an idle connection closes this socket (and the
+          // pool drops it) instead of failing the next command sent on it.
+          const ahead = this.#read();
+          ahead.catch(noop); // a failure is delivered to the next read()
+          this.#ahead = ahead;
+        }
+        return chunk;
+      },
+      (error) => {
+        this.#reading = false;
+        throw error;
+      },
+    );
   }
 
   async #read(): Promise<Uint8Array | null> {
@@ -156,12 +180,9 @@ class DenoSocket implements Socket {
     try {
       n = await this.#conn.read(slab.subarray(start));
     } catch (error) {
-      this.#reading = false;
       if (this.#isClosed) return null;
       this.close();
       throw connectionLost(this.remoteAddress, "read failed", error);
-    } finally {
-      this.#reading = false;
     }
     if (this.#isClosed) return null;
     if (n === null) {

@@ -120,6 +120,8 @@ export interface FakeMongod {
   readonly openConnections: number;
   /** Requests other than the handshake, optionally of one command. */
   commands(name?: string): RequestInfo[];
+  /** Closes every open connection from the server side, as a server that drops idle clients does; keeps listening. */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
@@ -128,6 +130,7 @@ export async function startFakeMongod(options: FakeMongodOptions = {}): Promise<
   const requests: RequestInfo[] = [];
   let connections = 0;
   let open = 0;
+  const live = new Set<ServerConnection>();
   const state = {
     handler: options.handler,
     hello: options.hello ?? {},
@@ -138,7 +141,11 @@ export async function startFakeMongod(options: FakeMongodOptions = {}): Promise<
     tls: options.tls,
     onConnection: (conn) => {
       open++;
-      conn.closed.then(() => open--);
+      live.add(conn);
+      conn.closed.then(() => {
+        open--;
+        live.delete(conn);
+      });
       return serve(conn, ++connections, options.record === false ? null : requests, state);
     },
   });
@@ -173,6 +180,9 @@ export async function startFakeMongod(options: FakeMongodOptions = {}): Promise<
     },
     commands(name?: string) {
       return requests.filter((r) => !r.isHello && (name === undefined || r.command === name));
+    },
+    dropConnections() {
+      for (const conn of live) conn.close();
     },
     close: () => server.close(),
   };

@@ -121,6 +121,25 @@ describe("ConnectionPool", () => {
     pool.checkIn(again);
   });
 
+  test("a connection the server closed while idle is not handed out again: the next command runs on a new one", async () => {
+    const dropping = await startFakeMongod();
+    try {
+      await using pool = new ConnectionPool({ host: "127.0.0.1", port: dropping.port });
+      const first = await pool.checkOut();
+      await first.command("admin", { ping: 1 });
+      pool.checkIn(first);
+      dropping.dropConnections(); // as a server or proxy that drops idle clients does
+      await eventually(() => first.isClosed, "the idle connection saw the server's close");
+      const second = await pool.checkOut();
+      assert.notEqual(second, first);
+      assert.equal((await second.command("admin", { ping: 1 })).ok, 1);
+      assert.equal(dropping.accepted, 2);
+      pool.checkIn(second);
+    } finally {
+      await dropping.close();
+    }
+  });
+
   test("waiters are served in order when connections come back", async () => {
     await using pool = new ConnectionPool(address(), { maxPoolSize: 1 });
     const held = await pool.checkOut();

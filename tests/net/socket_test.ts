@@ -248,7 +248,13 @@ for (const [name, connect] of adapters) {
       const quiet = await startTcpServer({ onConnection: silent });
       try {
         await assert.rejects(
-          connect({ host: "127.0.0.1", port: quiet.port, tls: true, connectTimeoutMS: 0, signal: AbortSignal.timeout(50) }),
+          connect({
+            host: "127.0.0.1",
+            port: quiet.port,
+            tls: true,
+            connectTimeoutMS: 0,
+            signal: AbortSignal.timeout(50),
+          }),
           (e) => e instanceof Error && e.name === "TimeoutError",
         );
       } finally {
@@ -273,6 +279,56 @@ for (const [name, connect] of adapters) {
         await rejectsWith(socket.write(new Uint8Array([1])), ConnectionFailure);
       } finally {
         await bye.close();
+      }
+    });
+
+    test("a peer that closes the socket while it is idle (no read pending) settles closed", async () => {
+      let hangUp = () => {};
+      const idle = await startTcpServer({
+        onConnection: async (conn) => {
+          await conn.read();
+          await conn.write(new TextEncoder().encode("reply"));
+          await new Promise<void>((r) => (hangUp = r));
+          conn.close();
+        },
+      });
+      try {
+        const socket = await connect({ host: "127.0.0.1", port: idle.port });
+        await socket.write(new Uint8Array([1]));
+        assert.equal(new TextDecoder().decode((await readBytes(socket, 5)).bytes), "reply");
+        let closed = false;
+        socket.closed.then(() => (closed = true));
+        hangUp();
+        // Nobody reads: a pool holds an idle connection like this one.
+        for (let i = 0; i < 500 && !closed; i++) await new Promise((r) => setTimeout(r, 10));
+        assert.equal(closed, true, "the close by the peer was seen without a read() call");
+        assert.equal(await socket.read(), null);
+      } finally {
+        await idle.close();
+      }
+    });
+
+    test("bytes the peer sends while nobody reads are kept for the next read(), in order", async () => {
+      const chatty = await startTcpServer({
+        onConnection: async (conn) => {
+          await conn.read();
+          await conn.write(new TextEncoder().encode("one"));
+          await new Promise((r) => setTimeout(r, 50));
+          await conn.write(new TextEncoder().encode("two"));
+          await new Promise((r) => setTimeout(r, 50));
+          await conn.write(new TextEncoder().encode("three"));
+        },
+      });
+      try {
+        const socket = await connect({ host: "127.0.0.1", port: chatty.port });
+        await socket.write(new Uint8Array([1]));
+        assert.equal(new TextDecoder().decode((await readBytes(socket, 3)).bytes), "one");
+        await new Promise((r) => setTimeout(r, 200)); // "two" and "three" arrive with nobody reading
+        assert.equal(new TextDecoder().decode((await readBytes(socket, 8)).bytes), "twothree");
+        socket.close();
+        await socket.closed;
+      } finally {
+        await chatty.close();
       }
     });
 
