@@ -336,6 +336,15 @@ export class ConnectionPool {
     return undefined;
   }
 
+  // A connection that closes while idle (the server or a proxy dropped it)
+  // leaves the idle set at once, so the counts say what can really be lent.
+  #watch(conn: Connection): void {
+    conn.closed.then(() => {
+      const i = this.#idle.findIndex((entry) => entry.conn === conn);
+      if (i >= 0) this.#idle.splice(i, 1);
+    });
+  }
+
   #perished(conn: Connection, since: number, now: number): boolean {
     return conn.isClosed || conn.generation !== this.#generation ||
       (this.#maxIdleTimeMS > 0 && now - since >= this.#maxIdleTimeMS);
@@ -366,6 +375,7 @@ export class ConnectionPool {
       (conn) => {
         this.#pending--;
         conn.generation = generation;
+        this.#watch(conn);
         // A connecting slot is free again: a waiter may open the next one.
         queueMicrotask(() => this.#serveWaiters());
         if (this.#closed) {
@@ -462,6 +472,7 @@ export class ConnectionPool {
         this.#filling = false;
         this.#fillError = undefined;
         conn.generation = generation;
+        this.#watch(conn);
         this.#checkedOut.add(conn);
         this.checkIn(conn);
         this.#fill();

@@ -130,6 +130,8 @@ describe("ConnectionPool", () => {
       pool.checkIn(first);
       dropping.dropConnections(); // as a server or proxy that drops idle clients does
       await eventually(() => first.isClosed, "the idle connection saw the server's close");
+      await eventually(() => pool.availableConnectionCount === 0, "the closed connection left the idle set");
+      assert.equal(pool.totalConnectionCount, 0);
       const second = await pool.checkOut();
       assert.notEqual(second, first);
       assert.equal((await second.command("admin", { ping: 1 })).ok, 1);
