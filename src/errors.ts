@@ -104,12 +104,15 @@ export class ConnectionFailure extends MongoError {
   when: HandshakePhase | undefined;
   /** Set with `when`: the pool generation of the connection that failed. */
   generation: number | undefined;
+  /** Set by a `Connection` when the failure came while it was authenticating. */
+  duringAuthentication: boolean;
   /** Creates the error; the message is prefixed with `options.address`. */
   constructor(message: string, options: ErrorOptions & NetworkErrorContext) {
     super(`${options.address}: ${message}`, options);
     this.address = options.address;
     this.when = options.when;
     this.generation = options.generation;
+    this.duringAuthentication = options.duringAuthentication ?? false;
   }
 }
 
@@ -201,6 +204,8 @@ export interface NetworkErrorContext {
   when?: HandshakePhase;
   /** The pool generation of the connection, when known. */
   generation?: number;
+  /** Whether the connection was authenticating (its handshake had not completed). */
+  duringAuthentication?: boolean;
 }
 
 /**
@@ -439,5 +444,73 @@ export class WriteError extends OperationFailure {
     this.writeErrors = options.writeErrors;
     this.writeConcernError = options.writeConcernError;
     this.result = options.result;
+  }
+}
+
+/**
+ * Options of {@linkcode AuthenticationError}.
+ *
+ * @example
+ * ```ts
+ * import type { AuthenticationErrorOptions } from "@zerodep/mongo";
+ *
+ * const o: AuthenticationErrorOptions = { address: "db1:27017", mechanism: "SCRAM-SHA-256", code: 18 };
+ * ```
+ */
+export interface AuthenticationErrorOptions extends ErrorOptions {
+  /** The server: `host:port`, `[ipv6]:port` or a Unix socket path. */
+  address: string;
+  /** The mechanism that was tried (e.g. `"SCRAM-SHA-256"`), when one was chosen. */
+  mechanism?: string;
+  /** The server's error code (18 is AuthenticationFailed), when the server refused. */
+  code?: number;
+  /** The server's name for `code`, when it sent one. */
+  codeName?: string;
+  /** The pool generation of the connection, when known. */
+  generation?: number;
+}
+
+/**
+ * A connection could not authenticate: the server refused the credentials
+ * (`code` 18, AuthenticationFailed, for a wrong user name or password), or
+ * the server's side of the conversation did not check out (its signature,
+ * nonce or iteration count), which the driver treats as a server it must not
+ * trust. Nothing was sent on that connection but the handshake.
+ *
+ * It is not a network error and never becomes an `AutoReconnect`: retrying
+ * with the same credentials cannot help. As the specifications ask, the
+ * server is marked Unknown and its pool cleared.
+ *
+ * @example
+ * ```ts ignore
+ * import { AuthenticationError, Connection } from "@zerodep/mongo";
+ *
+ * const c = new Connection("mongodb://ada:wrong@localhost:27017/");
+ * try {
+ *   await c.admin.command("ping");
+ * } catch (e) {
+ *   if (e instanceof AuthenticationError) console.log(e.code, e.mechanism); // 18 "SCRAM-SHA-256"
+ * }
+ * ```
+ */
+export class AuthenticationError extends MongoError {
+  /** The server the connection was for. */
+  readonly address: string;
+  /** The mechanism that was tried, when one was chosen. */
+  readonly mechanism: string | undefined;
+  /** The server's error code, when the server refused. */
+  readonly code: number | undefined;
+  /** The server's name for `code`, when it sent one. */
+  readonly codeName: string | undefined;
+  /** The pool generation of the connection, when known. */
+  readonly generation: number | undefined;
+  /** Creates the error; the message is prefixed with `options.address`. */
+  constructor(message: string, options: AuthenticationErrorOptions) {
+    super(`${options.address}: ${message}`, options);
+    this.address = options.address;
+    this.mechanism = options.mechanism;
+    this.code = options.code;
+    this.codeName = options.codeName;
+    this.generation = options.generation;
   }
 }

@@ -16,6 +16,7 @@ import {
 } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
 import type { Connection as WireConnection } from "../net/connection.ts";
+import type { Credential } from "../net/auth.ts";
 import type { DocumentSequence } from "../wire/mod.ts";
 import type { HostAddress } from "../topology/connection_string.ts";
 import type { ResolvedClientOptions } from "../topology/options.ts";
@@ -61,7 +62,9 @@ export interface TopologyLike {
 }
 
 /** Builds the topology of a client; tests pass their own through {@link TOPOLOGY_FACTORY}. */
-export type TopologyFactory = (init: { seeds: HostAddress[]; options: ResolvedClientOptions }) => TopologyLike;
+export type TopologyFactory = (
+  init: { seeds: HostAddress[]; options: ResolvedClientOptions; credential?: Credential },
+) => TopologyLike;
 
 /**
  * Key of a hidden client option (not part of the documented options): a

@@ -11,6 +11,7 @@ import type { Document } from "../bson/mod.ts";
 import { type HostAddress, hostAddressToString } from "../topology/connection_string.ts";
 import { type ClientOptions, resolveClientOptions, type ResolvedClientOptions } from "../topology/options.ts";
 import { parseSeeds, type Seeds } from "../topology/seeds.ts";
+import { type CredentialSources, resolveCredential } from "../topology/credential.ts";
 import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
 import { initialTopologyDescription, type TopologyDescription } from "../topology/topology_description.ts";
 import {
@@ -72,6 +73,13 @@ export interface ClientConnectionOptions extends Omit<ClientOptions, "readPrefer
   readonly secondaryOk?: boolean;
   /** Receives warnings about options (unknown names, deprecated aliases); default `console.warn`. */
   readonly onWarning?: (message: string) => void;
+  /**
+   * The user to authenticate as (SCRAM-SHA-256 or SCRAM-SHA-1, negotiated
+   * unless `authMechanism` names one), in the database `authSource` (default:
+   * the connection string's database, else `admin`). Overrides the
+   * connection string's `user:password@`.
+   */
+  readonly auth?: { readonly username?: string; readonly password?: string };
 }
 
 /**
@@ -136,7 +144,7 @@ interface ClientKind {
   readonly replicaSet: boolean;
 }
 
-const OWN_OPTIONS = new Set(["readPreference", "writeConcern", "slaveOk", "secondaryOk", "onWarning", "port"]);
+const OWN_OPTIONS = new Set(["readPreference", "writeConcern", "slaveOk", "secondaryOk", "onWarning", "port", "auth"]);
 
 function quote(s: string): string {
   return `'${s.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
@@ -172,7 +180,7 @@ export class ClientBase {
   #initial: TopologyDescription;
   #readPreference: ReadPreference;
   #writeConcern: WriteConcern;
-  #init: { seeds: HostAddress[]; options: ResolvedClientOptions } | undefined;
+  #init: Parameters<TopologyFactory>[0] | undefined;
   #started = false;
   #closed = false;
   #databases = new Map<string, Database>();
@@ -289,7 +297,13 @@ export class ClientBase {
       localThresholdMS: topologyOptions.localThresholdMS,
     });
     const factory = given[TOPOLOGY_FACTORY] as TopologyFactory | undefined;
-    const init = { seeds: this.#seeds.map((h) => ({ ...h })), options: topologyOptions };
+    const credential = resolveCredential({
+      uri: parsed.uri?.auth,
+      auth: given.auth as CredentialSources["auth"],
+      authMechanism: resolved.authMechanism,
+      authSource: resolved.authSource,
+    });
+    const init = { seeds: this.#seeds.map((h) => ({ ...h })), options: topologyOptions, credential };
     if (factory !== undefined) {
       this.#topology = factory(init);
     } else {

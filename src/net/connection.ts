@@ -38,6 +38,7 @@ import {
 } from "../wire/mod.ts";
 import { connectSocket, type Socket } from "./socket.ts";
 import { clientMetadata } from "./client_metadata.ts";
+import { authenticate, type Credential, negotiationFields } from "./auth.ts";
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_BSON_OBJECT_SIZE = 16 * 1024 * 1024;
@@ -104,6 +105,12 @@ export interface ConnectionOptions {
    * it already has an `apiVersion`.
    */
   serverApi?: ServerApi;
+  /**
+   * Authenticate with SCRAM right after the `hello` (the handshake then
+   * completes only once authenticated; its round trips are limited by
+   * `connectTimeoutMS`). Monitors' connections leave it out.
+   */
+  credential?: Credential;
   /** Cancels the connect and the handshake; the promise rejects with `signal.reason`. */
   signal?: AbortSignal;
   /** The pool generation to stamp on the connection (default 0). */
@@ -353,12 +360,15 @@ export class Connection {
     if (options.handshake !== undefined && (options.handshake === null || typeof options.handshake !== "object")) {
       throw new ConfigurationError(`handshake must be a document, got ${describe(options.handshake)}`);
     }
+    const credential = options.credential;
+    if (credential !== undefined) checkCredential(credential);
     const api = apiFields(options.serverApi);
     const handshake: Document = api === undefined ? { isMaster: 1 } : { hello: 1 };
     handshake.helloOk = true;
     handshake.client = clientMetadata({ appName: options.appName });
     if (options.handshake !== undefined) Object.assign(handshake, options.handshake);
     if (api !== undefined) Object.assign(handshake, api);
+    if (credential !== undefined) Object.assign(handshake, negotiationFields(credential));
     const path = (address as { path?: string }).path;
     const { host, port } = address as { host?: string; port?: number };
     let socket: Socket;
@@ -384,6 +394,21 @@ export class Connection {
     const conn = new Connection(socket, options, socketTimeoutMS);
     conn.#api = api;
     await conn.#handshake(handshake, connectTimeoutMS, options.signal);
+    if (credential !== undefined) {
+      const signal = options.signal;
+      try {
+        await authenticate(
+          credential,
+          (db, cmd) => conn.command(db, cmd, { signal, socketTimeoutMS: connectTimeoutMS }),
+          { address: conn.address, hello: conn.#hello, generation: conn.generation },
+        );
+      } catch (error) {
+        conn.close();
+        if (error instanceof ConnectionFailure) error.duringAuthentication = true;
+        throw error;
+      }
+    }
+    conn.#phase = "afterHandshakeCompletes";
     return conn;
   }
 
@@ -704,7 +729,6 @@ export class Connection {
       maxMessageSizeBytes: this.#maxMessageSizeBytes,
       bson: { maxSize: this.#maxBsonObjectSize + COMMAND_OVERHEAD },
     };
-    this.#phase = "afterHandshakeCompletes";
   }
 
   // One OP_MSG round trip; null when moreToCome (no reply).
@@ -1034,4 +1058,23 @@ function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
   if (value === null || typeof value !== "object") return String(value);
   return Array.isArray(value) ? "an array" : Object.prototype.toString.call(value);
+}
+
+function checkCredential(credential: Credential): void {
+  if (credential === null || typeof credential !== "object") {
+    throw new ConfigurationError(`credential must be {username, password, source}, got ${describe(credential)}`);
+  }
+  const { username, password, source, mechanism } = credential;
+  if (typeof username !== "string" || username === "") {
+    throw new ConfigurationError("credential.username must be a non-empty string");
+  }
+  if (typeof password !== "string") throw new ConfigurationError("credential.password must be a string");
+  if (typeof source !== "string" || source === "") {
+    throw new ConfigurationError("credential.source must be a non-empty database name");
+  }
+  if (mechanism !== undefined && mechanism !== "SCRAM-SHA-1" && mechanism !== "SCRAM-SHA-256") {
+    throw new ConfigurationError(
+      `credential.mechanism must be "SCRAM-SHA-1" or "SCRAM-SHA-256", got ${describe(mechanism)}`,
+    );
+  }
 }

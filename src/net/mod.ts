@@ -36,4 +36,5 @@ export {
   type ServerApi,
 } from "./connection.ts";
 export { type CheckOutOptions, ConnectionPool, type ConnectionPoolOptions } from "./pool.ts";
+export type { Credential, ScramMechanism } from "./auth.ts";
 export { clientMetadata, type ClientMetadataOptions, DRIVER_NAME, DRIVER_VERSION } from "./client_metadata.ts";

@@ -37,6 +37,7 @@ export {
   type ValidateClientOptionsOptions,
 } from "./options.ts";
 export { type ParsedSeeds, parseSeeds, type ParseSeedsOptions, type Seeds } from "./seeds.ts";
+export { type CredentialSources, resolveCredential } from "./credential.ts";
 export {
   type HedgeOptions,
   type LegacyReadPreferenceName,
@@ -122,9 +123,11 @@ export type {
   CommandOptions as WireCommandOptions,
   Connection as WireConnection,
   ConnectionOptions as WireConnectionOptions,
+  Credential,
   QueryOptions as WireQueryOptions,
   ReadNextOptions as WireReadNextOptions,
   RoundTripOptions as WireRoundTripOptions,
+  ScramMechanism,
   ServerAddress as WireServerAddress,
   ServerApi as WireServerApi,
 } from "../net/mod.ts";

@@ -6,6 +6,7 @@
  * @module
  */
 import {
+  AuthenticationError,
   AutoReconnect,
   ConfigurationError,
   ConnectionFailure,
@@ -443,6 +444,22 @@ export class Server {
       if (error instanceof WriteConcernError) return error;
       return this.#autoReconnect(error, error.message, true, conn?.generation);
     }
+    if (error instanceof AuthenticationError) {
+      // Retrying with the same credentials cannot help: the error stays as it
+      // is. The server is marked Unknown and its pool cleared, as the
+      // specifications ask (which also paces new connection attempts).
+      const refused = error.cause instanceof OperationFailure ? error.cause : undefined;
+      this.#context.handleError(this.address, {
+        address: this.address,
+        type: "command",
+        when: "beforeHandshakeCompletes",
+        duringAuthentication: true,
+        maxWireVersion,
+        generation: error.generation,
+        response: refused?.response ?? { ok: 0, errmsg: error.message },
+      });
+      return error;
+    }
     if (error instanceof WaitQueueTimeoutError) return error;
     if (error instanceof AutoReconnect) return error;
     if (error instanceof PoolClosedError) return this.#removed(error);
@@ -455,6 +472,7 @@ export class Server {
       address: this.address,
       type: error instanceof NetworkTimeout ? "timeout" : "network",
       when,
+      duringAuthentication: error instanceof ConnectionFailure && error.duringAuthentication,
       // SDAM leaves connect failures to the monitor because an overloaded server may
       // cause them; it makes an exception for DNS failures, which overload cannot
       // cause. A refused connection cannot either (nothing listens there: the server

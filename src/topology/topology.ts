@@ -21,7 +21,13 @@
  * @module
  */
 import { ConfigurationError, MongoError, NetworkTimeout } from "../errors.ts";
-import { type Connection, type ConnectionOptions, ConnectionPool, type ServerAddress } from "../net/mod.ts";
+import {
+  type Connection,
+  type ConnectionOptions,
+  ConnectionPool,
+  type Credential,
+  type ServerAddress,
+} from "../net/mod.ts";
 import { serverAddressOf } from "./_address.ts";
 import { type HostAddress, hostAddressToString } from "./connection_string.ts";
 import { Monitor, type MonitorCheckResult } from "./monitor.ts";
@@ -61,6 +67,11 @@ export interface TopologyOptions {
    * appName and the default read preference.
    */
   options: ResolvedClientOptions;
+  /**
+   * Who the pooled connections authenticate as (SCRAM); monitoring
+   * connections never authenticate. Default: none.
+   */
+  credential?: Credential;
   /**
    * Opens every connection, pooled and monitoring (default
    * `Connection.connect`); a hook for tests and for authentication wrappers.
@@ -157,6 +168,7 @@ interface Waiter {
 export class Topology {
   #options: ResolvedClientOptions;
   #connect: TopologyOptions["connect"];
+  #credential: Credential | undefined;
   #readPreference: ReadPreference;
   #description: TopologyDescription;
   #entries = new Map<string, Entry>();
@@ -188,6 +200,7 @@ export class Topology {
     const o = options.options;
     this.#options = o;
     this.#connect = options.connect;
+    this.#credential = options.credential;
     this.#description = initialTopologyDescription(options.seeds.map((s) => hostAddressToString(s)), {
       replicaSet: o.replicaSet ?? null,
       directConnection: o.directConnection,
@@ -399,6 +412,7 @@ export class Topology {
     if (o.loadBalanced) connection.handshake = { loadBalanced: true };
     const pool = new ConnectionPool(serverAddressOf(address), {
       ...connection,
+      credential: this.#credential,
       connectTimeoutMS: o.connectTimeoutMS,
       socketTimeoutMS: o.socketTimeoutMS,
       maxPoolSize: o.maxPoolSize,
