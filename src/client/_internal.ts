@@ -73,6 +73,12 @@ export type TopologyFactory = (
  */
 export const TOPOLOGY_FACTORY: unique symbol = Symbol("zerodep.mongo.topologyFactory");
 
+/**
+ * Key of a hidden client option: the DNS resolver of a `mongodb+srv://`
+ * client (default: the runtime's). Tests point it at their own DNS server.
+ */
+export const DNS_RESOLVER: unique symbol = Symbol("zerodep.mongo.dnsResolver");
+
 /** What Database, Collection and Cursor need of their client. */
 export interface ClientContext {
   /** The topology's current description (every seed Unknown before the first connect). */

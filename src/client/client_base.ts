@@ -12,6 +12,9 @@ import { type HostAddress, hostAddressToString } from "../topology/connection_st
 import { type ClientOptions, resolveClientOptions, type ResolvedClientOptions } from "../topology/options.ts";
 import { parseSeeds, type Seeds } from "../topology/seeds.ts";
 import { type CredentialSources, resolveCredential } from "../topology/credential.ts";
+import { optionsFromTxt, pickSrvHosts, seedsFromSrv, srvQueryName } from "../topology/srv.ts";
+import { parseConnectionString } from "../topology/connection_string.ts";
+import type { DnsResolver } from "../net/dns.ts";
 import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
 import { initialTopologyDescription, type TopologyDescription } from "../topology/topology_description.ts";
 import {
@@ -20,6 +23,7 @@ import {
   type ClientContext,
   closedError,
   contextOf,
+  DNS_RESOLVER,
   isDocument,
   registerContext,
   runRead,
@@ -137,6 +141,17 @@ export interface DatabaseInfo {
   [key: string]: unknown;
 }
 
+/** What a `mongodb+srv://` client keeps for its DNS step (see `#resolveSrv`). */
+interface SrvSettings {
+  host: string;
+  uriOptions: ClientOptions;
+  codeOptions: Record<string, unknown>;
+  uriAuth: CredentialSources["uri"];
+  auth: CredentialSources["auth"];
+  onWarning: ((message: string) => void) | undefined;
+  resolver: DnsResolver | undefined;
+}
+
 /** How a subclass wants its seeds and options interpreted. */
 interface ClientKind {
   readonly className: string;
@@ -181,6 +196,9 @@ export class ClientBase {
   #readPreference: ReadPreference;
   #writeConcern: WriteConcern;
   #init: Parameters<TopologyFactory>[0] | undefined;
+  #factory: TopologyFactory | undefined;
+  /** Set for a `mongodb+srv://` client until its DNS lookups are done. */
+  #srv: SrvSettings | undefined;
   #started = false;
   #closed = false;
   #databases = new Map<string, Database>();
@@ -207,11 +225,7 @@ export class ClientBase {
       throw new ConfigurationError(`onWarning must be a function, got ${show(onWarning)}`);
     }
     const parsed = parseSeeds(seeds ?? "localhost:27017", port, { onWarning });
-    if (parsed.uri?.scheme === "mongodb+srv") {
-      throw new ConfigurationError(
-        "mongodb+srv:// needs DNS SRV and TXT lookups, which this driver does not do: list the hosts in a mongodb:// URI",
-      );
-    }
+    const srv = parsed.uri?.scheme === "mongodb+srv";
     this.#seeds = Object.freeze(
       parsed.hosts.map((h) => Object.freeze(h.type === "unix" ? { ...h } : { ...h, port: h.port ?? 27017 })),
     );
@@ -237,7 +251,8 @@ export class ClientBase {
     const replicaSetGiven = (codeOptions.replicaSet ?? uriOptions.replicaSet) !== undefined;
     const directGiven = codeOptions.directConnection ?? uriOptions.directConnection;
     if (kind.replicaSet) {
-      if (!replicaSetGiven) {
+      // With mongodb+srv:// the name may come from the DNS TXT record; checked once it is read.
+      if (!replicaSetGiven && !srv) {
         throw new ConfigurationError(
           `${kind.className} needs the replica set's name: pass { replicaSet: "<name>" } or add ` +
             `?replicaSet=<name> to the mongodb:// URI (use Connection for a single server)`,
@@ -249,14 +264,14 @@ export class ClientBase {
             "use Connection for a direct connection to one member",
         );
       }
-    } else if (directGiven === undefined && this.#seeds.length === 1 && !replicaSetGiven) {
+    } else if (directGiven === undefined && this.#seeds.length === 1 && !replicaSetGiven && !srv) {
       // PyMongo's Connection to one host talks to that host whatever it is,
       // which is what an uninitialized member needs for replSetInitiate.
       codeOptions.directConnection = true;
     }
     this.#options = resolveClientOptions(uriOptions, codeOptions, {
       hostCount: this.#seeds.length,
-      srv: false,
+      srv,
       onWarning,
     });
     const resolved = this.#options;
@@ -304,7 +319,18 @@ export class ClientBase {
       authSource: resolved.authSource,
     });
     const init = { seeds: this.#seeds.map((h) => ({ ...h })), options: topologyOptions, credential };
-    if (factory !== undefined) {
+    this.#factory = factory;
+    if (srv) {
+      this.#srv = {
+        host: parsed.hosts[0].host,
+        uriOptions,
+        codeOptions,
+        uriAuth: parsed.uri?.auth ?? null,
+        auth: given.auth as CredentialSources["auth"],
+        onWarning,
+        resolver: given[DNS_RESOLVER] as DnsResolver | undefined,
+      };
+    } else if (factory !== undefined) {
       this.#topology = factory(init);
     } else {
       this.#init = init;
@@ -339,12 +365,81 @@ export class ClientBase {
    */
   #live(): Promise<TopologyLike> {
     if (this.#topology !== undefined) return Promise.resolve(this.#topology);
-    this.#loading ??= import("../topology/topology.ts").then(({ Topology }) => {
+    if (this.#loading !== undefined) return this.#loading;
+    const loading = (async () => {
+      const [init, { Topology }] = await Promise.all([
+        this.#srv === undefined ? this.#init! : this.#resolveSrv(this.#srv),
+        import("../topology/topology.ts"),
+      ]);
       if (this.#closed) throw closedError(this.#kind.className);
-      this.#topology = new Topology(this.#init!);
+      this.#srv = undefined;
+      this.#topology = this.#factory !== undefined ? this.#factory(init) : new Topology(init);
       return this.#topology;
+    })();
+    this.#loading = loading;
+    // A failed DNS lookup may be passing: the next operation looks again.
+    loading.catch(() => {
+      if (this.#loading === loading) this.#loading = undefined;
     });
-    return this.#loading;
+    return loading;
+  }
+
+  /**
+   * The Initial DNS Seedlist Discovery step of a `mongodb+srv://` client: SRV
+   * and TXT lookups (bounded by `connectTimeoutMS`), then the options again
+   * with the TXT record's defaults under the connection string's.
+   */
+  async #resolveSrv(srv: SrvSettings): Promise<Parameters<TopologyFactory>[0]> {
+    const { systemResolver } = await import("../net/dns.ts");
+    const dns = srv.resolver ?? systemResolver();
+    const lookup = { timeoutMS: this.#options.connectTimeoutMS };
+    const [records, txt] = await Promise.all([
+      dns.srv(srvQueryName(srv.host, this.#options.srvServiceName), lookup),
+      dns.txt(srv.host, lookup),
+    ]);
+    const seeds = seedsFromSrv(srv.host, records);
+    const txtText = optionsFromTxt(srv.host, txt);
+    const txtOptions = txtText === ""
+      ? {}
+      : parseConnectionString(`mongodb://${srv.host}/?${txtText}`, { onWarning: srv.onWarning }).options;
+    const merged = { ...txtOptions, ...srv.uriOptions };
+    if (this.#kind.replicaSet && (srv.codeOptions.replicaSet ?? merged.replicaSet) === undefined) {
+      throw new ConfigurationError(
+        `${this.#kind.className} needs the replica set's name: neither the mongodb+srv:// URI, its DNS TXT record ` +
+          `nor the options give replicaSet (use Connection for a single server)`,
+      );
+    }
+    const options = resolveClientOptions(merged, srv.codeOptions, {
+      hostCount: seeds.length,
+      srv: true,
+      onWarning: srv.onWarning,
+    });
+    const picked = pickSrvHosts(seeds, options.srvMaxHosts);
+    this.#options = options;
+    this.#seeds = Object.freeze(picked.map((h) => Object.freeze({ ...h })));
+    this.#initial = initialTopologyDescription(this.#seeds.map(hostAddressToString), {
+      replicaSet: options.replicaSet ?? null,
+      directConnection: options.directConnection,
+      loadBalanced: options.loadBalanced,
+      heartbeatFrequencyMS: options.heartbeatFrequencyMS,
+      localThresholdMS: options.localThresholdMS,
+    });
+    const credential = resolveCredential({
+      uri: srv.uriAuth,
+      auth: srv.auth,
+      authMechanism: options.authMechanism,
+      authSource: options.authSource,
+    });
+    return {
+      seeds: this.#seeds.map((h) => ({ ...h })),
+      options: {
+        ...options,
+        readPreference: this.#readPreference.mode,
+        readPreferenceTags: this.#readPreference.tags,
+        maxStalenessSeconds: this.#readPreference.maxStalenessSeconds ?? -1,
+      },
+      credential,
+    };
   }
 
   async #start(): Promise<TopologyLike> {

@@ -18,8 +18,8 @@ import { ClientBase, type ClientConnectionOptions, type ConnectOptions } from ".
  *   how the guide runs `replSetInitiate`. Reads are served by that server
  *   whatever the read preference (the server-selection rules for a Single
  *   topology); writes need it to be a primary.
- * - Several seeds, or a `replicaSet`: discovery, as with
- *   {@linkcode ReplicaSetConnection}.
+ * - Several seeds, a `replicaSet`, or a `mongodb+srv://` URI: discovery, as
+ *   with {@linkcode ReplicaSetConnection}.
  *
  * The `slaveOk` (or `secondaryOk`) option makes the default read preference
  * `SECONDARY`, so reads may go to a secondary.

@@ -43,9 +43,10 @@ export class ReplicaSetConnection extends ClientBase {
    * Makes a client; no I/O happens until `connect()` or the first operation.
    *
    * @param seeds `"host"`, `"host:port"`, `["host", port]`, a list of
-   * `"host:port"`, or a `mongodb://` URI (default `"localhost:27017"`).
+   * `"host:port"`, a `mongodb://` URI, or a `mongodb+srv://` URI (resolved
+   * at the first use; default `"localhost:27017"`).
    * @param options See {@linkcode ClientConnectionOptions}; `replicaSet` is
-   * required here or in the URI.
+   * required here or in the URI (or, for `mongodb+srv://`, its DNS TXT record).
    * @throws {ConfigurationError} without a replica set name, or for a malformed seed or option.
    */
   constructor(seeds?: Seeds, options?: ClientConnectionOptions) {
