@@ -164,7 +164,7 @@ async function select(
 ): Promise<ServerLike> {
   ctx.ensureOpen();
   signal?.throwIfAborted();
-  const topology = await ctx.start();
+  const topology = await untilAborted(ctx.start(), signal);
   return await topology.selectServer(selector, { signal, deprioritized });
 }
 
@@ -265,6 +265,20 @@ export function checkInt(value: unknown, what: string, min: number): number | un
 }
 
 /** Throws unless `signal` is undefined or an AbortSignal. */
+/**
+ * `promise`, or `signal.reason` as soon as the signal aborts (the work behind
+ * `promise` goes on; its outcome is then ignored).
+ */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
 export function checkSignal(signal: unknown): AbortSignal | undefined {
   if (signal === undefined) return undefined;
   if (!(signal instanceof AbortSignal)) {

@@ -32,6 +32,7 @@ import {
   TOPOLOGY_FACTORY,
   type TopologyFactory,
   type TopologyLike,
+  untilAborted,
 } from "./_internal.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
 import { Database, type DatabaseOptions } from "./database.ts";
@@ -197,6 +198,8 @@ export class ClientBase {
   #writeConcern: WriteConcern;
   #init: Parameters<TopologyFactory>[0] | undefined;
   #factory: TopologyFactory | undefined;
+  /** Aborted by close(). */
+  #closing = new AbortController();
   /** Set for a `mongodb+srv://` client until its DNS lookups are done. */
   #srv: SrvSettings | undefined;
   #started = false;
@@ -392,7 +395,7 @@ export class ClientBase {
   async #resolveSrv(srv: SrvSettings): Promise<Parameters<TopologyFactory>[0]> {
     const { systemResolver } = await import("../net/dns.ts");
     const dns = srv.resolver ?? systemResolver();
-    const lookup = { timeoutMS: this.#options.connectTimeoutMS };
+    const lookup = { timeoutMS: this.#options.connectTimeoutMS, signal: this.#closing.signal };
     const [records, txt] = await Promise.all([
       dns.srv(srvQueryName(srv.host, this.#options.srvServiceName), lookup),
       dns.txt(srv.host, lookup),
@@ -473,7 +476,7 @@ export class ClientBase {
   async connect(options: ConnectOptions = {}): Promise<this> {
     const signal = checkSignal(checkOptions(options, "connect options").signal);
     if (this.#closed) throw closedError(this.#kind.className);
-    const topology = await this.#live();
+    const topology = await untilAborted(this.#live(), signal);
     this.#started = true;
     await topology.connect({ signal, readPreference: this.#readPreference });
     return this;
@@ -494,6 +497,7 @@ export class ClientBase {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#closing.abort(closedError(this.#kind.className)); // stops DNS lookups in flight
     // A topology still loading is never built once closed (see #live).
     const topology = this.#topology ?? await this.#loading?.catch(() => undefined);
     await topology?.close();

@@ -266,4 +266,35 @@ describe("mongodb+srv:// clients", () => {
     assert.equal(dns.queries.filter((q) => q.name === "_mongodb._tcp.late.test.build").length, 2);
     await c.close();
   });
+
+  test("a DNS server that never answers: connect(signal) gives up with the reason, close() stops the lookups", async () => {
+    const { createSocket } = await import("node:dgram");
+    const silent = createSocket("udp4");
+    let asked = 0;
+    silent.on("message", () => asked++);
+    await new Promise<void>((r) => silent.bind(0, "127.0.0.1", () => r()));
+    // A guard against a hang, not a duration check: these settle at once or never.
+    const settles = <T>(p: Promise<T>) =>
+      Promise.race([p.then(() => "resolved", (e) => e), new Promise((r) => setTimeout(() => r("hung"), 5000))]);
+    try {
+      const options = {
+        [DNS_RESOLVER]: systemResolver({ nameServer: { host: "127.0.0.1", port: silent.address().port } }),
+        connectTimeoutMS: 60_000,
+      } as ClientConnectionOptions;
+      const c = new ReplicaSetConnection("mongodb+srv://slow.test.build/?replicaSet=x", options);
+      const stop = new AbortController();
+      const connecting = c.connect({ signal: stop.signal });
+      for (let i = 0; i < 300 && asked === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(asked > 0, "the lookup was sent");
+      const reason = new Error("user gave up");
+      stop.abort(reason);
+      assert.equal(await settles(connecting), reason);
+      const op = c.db("x").command("ping");
+      assert.equal(await settles(c.close()), "resolved", "close() does not wait for the DNS timeout");
+      const outcome = await settles(op);
+      assert.ok(outcome instanceof Error && /is closed/.test(outcome.message), String(outcome));
+    } finally {
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
 });
