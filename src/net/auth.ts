@@ -7,7 +7,9 @@
  *
  * The mechanism, when the credential names none, is chosen from the
  * `saslSupportedMechs` the server listed for the user in its `hello` reply:
- * SCRAM-SHA-256 when listed, else SCRAM-SHA-1. The keys derived from a
+ * SCRAM-SHA-256 when listed, else SCRAM-SHA-1. The first step also rides in
+ * the handshake (`speculativeAuthenticate`), so a 4.4+ server needs one round
+ * trip less. The keys derived from a
  * password (PBKDF2, the costly part) are cached per salt and iteration count,
  * so only a pool's first connection pays for them.
  *
@@ -74,6 +76,8 @@ export interface AuthenticateOptions {
   generation?: number;
   /** The client nonce, for tests against published conversations; default 24 random bytes. */
   nonce?: string;
+  /** The first step the handshake carried, if any (see {@linkcode speculativeStart}). */
+  speculative?: SpeculativeStart;
 }
 
 /** The SCRAM iteration count below which a server is not trusted (RFC 7677 asks for at least 4096). */
@@ -141,7 +145,89 @@ export async function authenticate(
   run: RunCommand,
   options: AuthenticateOptions,
 ): Promise<void> {
+  const speculative = options.speculative;
+  const answered = options.hello.speculativeAuthenticate;
+  // The server took the speculative first step in its hello reply: go on from there.
+  if (speculative !== undefined && answered !== null && typeof answered === "object") {
+    await converse(credential, run, options, speculative.mechanism, speculative.nonce, answered as Document);
+    return;
+  }
   const mechanism = chooseMechanism(credential, options.hello);
+  const nonce = options.nonce ?? newNonce();
+  await converse(credential, run, options, mechanism, nonce, undefined);
+}
+
+/**
+ * A SCRAM first step to send inside the handshake (`speculativeAuthenticate`,
+ * MongoDB 4.4+): a server that can take it answers with its first message in
+ * the `hello` reply, which saves a round trip per connection. Without a
+ * mechanism in the credential it speaks SCRAM-SHA-256; a server that declines
+ * (an older one, or a user without SCRAM-SHA-256) is authenticated the usual
+ * way by {@linkcode authenticate}.
+ *
+ * @example
+ * ```ts
+ * import { speculativeStart } from "./auth.ts";
+ *
+ * const s = speculativeStart({ username: "ada", password: "pencil", source: "admin" });
+ * console.log(s.mechanism, s.document.db); // "SCRAM-SHA-256" "admin"
+ * ```
+ */
+export function speculativeStart(credential: Credential, nonce: string = newNonce()): SpeculativeStart {
+  const mechanism = credential.mechanism ?? "SCRAM-SHA-256";
+  return { mechanism, nonce, document: { ...startCommand(credential, mechanism, nonce), db: credential.source } };
+}
+
+/**
+ * What {@linkcode speculativeStart} returns: the `speculativeAuthenticate`
+ * document for the handshake, and what {@linkcode authenticate} needs to go on.
+ *
+ * @example
+ * ```ts
+ * import type { SpeculativeStart } from "./auth.ts";
+ *
+ * function field(s: SpeculativeStart) {
+ *   return { speculativeAuthenticate: s.document };
+ * }
+ * ```
+ */
+export interface SpeculativeStart {
+  /** The mechanism of the first step. */
+  readonly mechanism: ScramMechanism;
+  /** The client nonce of the first step. */
+  readonly nonce: string;
+  /** The `saslStart` command, with `db`, to send as the handshake's `speculativeAuthenticate`. */
+  readonly document: Document;
+}
+
+function startCommand(credential: Credential, mechanism: ScramMechanism, nonce: string): Document {
+  return {
+    saslStart: 1,
+    mechanism,
+    payload: new Binary(UTF8.encode(`n,,${clientFirstBare(credential, nonce)}`)),
+    autoAuthorize: 1,
+    options: { skipEmptyExchange: true },
+  };
+}
+
+function clientFirstBare(credential: Credential, nonce: string): string {
+  return `n=${escapeUsername(credential.username)},r=${nonce}`;
+}
+
+function newNonce(): string {
+  return base64(crypto.getRandomValues(new Uint8Array(24)));
+}
+
+// The conversation from the first step on; `start` is the server's answer to
+// it when the handshake carried it (speculative authentication).
+async function converse(
+  credential: Credential,
+  run: RunCommand,
+  options: AuthenticateOptions,
+  mechanism: ScramMechanism,
+  nonce: string,
+  answered: Document | undefined,
+): Promise<void> {
   const fail = (message: string, cause?: unknown): AuthenticationError => {
     const refused = cause instanceof OperationFailure ? cause : undefined;
     return new AuthenticationError(message, {
@@ -173,15 +259,7 @@ export async function authenticate(
     ? saslprep(credential.password, "password")
     : hex(md5(UTF8.encode(`${credential.username}:mongo:${credential.password}`)));
 
-  const nonce = options.nonce ?? base64(crypto.getRandomValues(new Uint8Array(24)));
-  const clientFirstBare = `n=${escapeUsername(credential.username)},r=${nonce}`;
-  const start = await exchange({
-    saslStart: 1,
-    mechanism,
-    payload: new Binary(UTF8.encode(`n,,${clientFirstBare}`)),
-    autoAuthorize: 1,
-    options: { skipEmptyExchange: true },
-  });
+  const start = answered ?? await exchange(startCommand(credential, mechanism, nonce));
   const serverFirst = payloadText(start, fail);
   const fields = parseFields(serverFirst);
   const combined = fields.get("r");
@@ -205,7 +283,7 @@ export async function authenticate(
 
   const { clientKey, serverKey } = await deriveKeys(hash, password, saltBytes, salt, iterations);
   const clientFinalBare = `c=biws,r=${combined}`;
-  const authMessage = UTF8.encode(`${clientFirstBare},${serverFirst},${clientFinalBare}`);
+  const authMessage = UTF8.encode(`${clientFirstBare(credential, nonce)},${serverFirst},${clientFinalBare}`);
   const storedKey = new Uint8Array(await crypto.subtle.digest(hash, clientKey));
   const clientSignature = await hmac(hash, storedKey, authMessage);
   const proof = clientKey.map((b, i) => b ^ clientSignature[i]);

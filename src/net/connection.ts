@@ -38,7 +38,7 @@ import {
 } from "../wire/mod.ts";
 import { connectSocket, type Socket } from "./socket.ts";
 import { clientMetadata } from "./client_metadata.ts";
-import { authenticate, type Credential, negotiationFields } from "./auth.ts";
+import { authenticate, type Credential, negotiationFields, speculativeStart } from "./auth.ts";
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_BSON_OBJECT_SIZE = 16 * 1024 * 1024;
@@ -368,7 +368,10 @@ export class Connection {
     handshake.client = clientMetadata({ appName: options.appName });
     if (options.handshake !== undefined) Object.assign(handshake, options.handshake);
     if (api !== undefined) Object.assign(handshake, api);
-    if (credential !== undefined) Object.assign(handshake, negotiationFields(credential));
+    const speculative = credential === undefined ? undefined : speculativeStart(credential);
+    if (credential !== undefined) {
+      Object.assign(handshake, negotiationFields(credential), { speculativeAuthenticate: speculative!.document });
+    }
     const path = (address as { path?: string }).path;
     const { host, port } = address as { host?: string; port?: number };
     let socket: Socket;
@@ -400,7 +403,7 @@ export class Connection {
         await authenticate(
           credential,
           (db, cmd) => conn.command(db, cmd, { signal, socketTimeoutMS: connectTimeoutMS }),
-          { address: conn.address, hello: conn.#hello, generation: conn.generation },
+          { address: conn.address, hello: conn.#hello, generation: conn.generation, speculative },
         );
       } catch (error) {
         conn.close();

@@ -26,6 +26,7 @@ interface Request {
 
 interface Config {
   maxWireVersion?: number;
+  speculative?: boolean;
   users?: { db?: string; user: string; password: string; mechanisms?: string[] }[];
   corrupt?: "signature" | "nonce" | "iterations" | null;
 }
@@ -215,6 +216,47 @@ describe("SCRAM at the client level", () => {
         "one attempt: a read retry cannot help",
       );
       assert.equal(requests(s.child).filter((r) => r.command === "find").length, 0);
+    } finally {
+      await stop(s.child);
+    }
+  });
+});
+
+describe("speculative authentication (MockupDB answering speculativeAuthenticate, as MongoDB 4.4+ does)", () => {
+  test("the hello carries the first step: no saslStart, one saslContinue; a user without SCRAM-SHA-256 falls back", async (t) => {
+    const s = await startServer(t, { speculative: true });
+    if (s === null) return;
+    try {
+      const cases: [Credential, string, boolean][] = [
+        [{ username: "ada", password: "pencil", source: "admin" }, "SCRAM-SHA-256", true],
+        [{ username: "ada", password: "pencil", source: "admin", mechanism: "SCRAM-SHA-1" }, "SCRAM-SHA-1", true],
+        // Speculation uses SCRAM-SHA-256, which "old" lacks: the server declines, negotiation picks SCRAM-SHA-1.
+        [{ username: "old", password: "pencil", source: "admin" }, "SCRAM-SHA-1", false],
+      ];
+      for (const [credential, mechanism, speculated] of cases) {
+        const before = requests(s.child).length;
+        const conn = await Connection.connect({ host: "127.0.0.1", port: s.port }, { credential });
+        try {
+          assert.equal((await conn.command("admin", { ping: 1 })).ok, 1);
+          await seen(s.child, "ping", 1);
+          const mine = requests(s.child).slice(before);
+          const hello = mine.find((r) => /^(isMaster|hello)$/i.test(r.command ?? ""))!;
+          const spec = hello.doc.speculativeAuthenticate as Record<string, unknown>;
+          assert.equal(spec.db, credential.source);
+          assert.equal(spec.mechanism, credential.mechanism ?? "SCRAM-SHA-256");
+          const starts = mine.filter((r) => r.command === "saslStart");
+          assert.equal(starts.length, speculated ? 0 : 1, `${credential.username}/${mechanism}`);
+          if (!speculated) assert.equal(starts[0].doc.mechanism, mechanism);
+        } finally {
+          conn.close();
+        }
+      }
+      await assert.rejects(
+        Connection.connect({ host: "127.0.0.1", port: s.port }, {
+          credential: { username: "ada", password: "nope", source: "admin" },
+        }),
+        (e) => e instanceof AuthenticationError && e.code === 18,
+      );
     } finally {
       await stop(s.child);
     }

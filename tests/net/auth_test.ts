@@ -9,7 +9,13 @@ import { createHash } from "node:crypto";
 
 import { Binary, type Document } from "../../src/bson/mod.ts";
 import { AuthenticationError, ConfigurationError, OperationFailure } from "../../src/errors.ts";
-import { authenticate, chooseMechanism, type Credential, negotiationFields } from "../../src/net/auth.ts";
+import {
+  authenticate,
+  chooseMechanism,
+  type Credential,
+  negotiationFields,
+  speculativeStart,
+} from "../../src/net/auth.ts";
 import { md5 } from "../../src/net/_md5.ts";
 import { saslprep } from "../../src/net/_saslprep.ts";
 import { resolveCredential } from "../../src/topology/credential.ts";
@@ -182,6 +188,26 @@ describe("SCRAM conversation", () => {
     const [one, two] = firsts.map((f) => /^n,,n=a=3Db=2Cc,r=([A-Za-z0-9+/]{32})$/.exec(f));
     assert.ok(one && two, firsts.join(" | "));
     assert.notEqual(one[1], two[1]);
+  });
+
+  test("speculative: the first step rides in the hello; a server that took it gets only the proof", async () => {
+    const c = CONVERSATIONS["SCRAM-SHA-256"];
+    const s = scripted("SCRAM-SHA-256");
+    const speculative = speculativeStart({ ...s.credential, mechanism: undefined }, c.nonce);
+    assert.equal(speculative.mechanism, "SCRAM-SHA-256", "SCRAM-SHA-256 when the credential names none");
+    assert.equal(speculative.document.db, "admin");
+    assert.equal(speculative.document.saslStart, 1);
+    assert.equal(text(speculative.document), `n,,n=user,r=${c.nonce}`);
+    const hello = { speculativeAuthenticate: { conversationId: 1, done: false, payload: bin(c.serverFirst) } };
+    await authenticate(s.credential, s.run, { address: "db:27017", hello, speculative });
+    assert.deepEqual(s.sent.map((x) => Object.keys(x.cmd)[0]), ["saslContinue"], "no saslStart");
+    assert.equal(text(s.sent[0].cmd), c.clientFinal);
+
+    // A server that did not take it (no field in its reply): the usual conversation, from saslStart.
+    const t = scripted("SCRAM-SHA-256");
+    await authenticate(t.credential, t.run, { address: "db:27017", hello: {}, speculative, nonce: c.nonce });
+    assert.deepEqual(t.sent.map((x) => Object.keys(x.cmd)[0]), ["saslStart", "saslContinue"]);
+    assert.equal(speculativeStart({ ...s.credential, mechanism: "SCRAM-SHA-1" }).mechanism, "SCRAM-SHA-1");
   });
 
   test("negotiation: saslSupportedMechs is asked for only without a mechanism; SCRAM-SHA-256 wins when listed", () => {
