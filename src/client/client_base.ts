@@ -12,7 +12,6 @@ import { type HostAddress, hostAddressToString } from "../topology/connection_st
 import { type ClientOptions, resolveClientOptions, type ResolvedClientOptions } from "../topology/options.ts";
 import { parseSeeds, type Seeds } from "../topology/seeds.ts";
 import { type CredentialSources, resolveCredential } from "../topology/credential.ts";
-import { optionsFromTxt, pickSrvHosts, seedsFromSrv, srvQueryName } from "../topology/srv.ts";
 import { parseConnectionString } from "../topology/connection_string.ts";
 import type { DnsResolver } from "../net/dns.ts";
 import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
@@ -393,7 +392,10 @@ export class ClientBase {
    * with the TXT record's defaults under the connection string's.
    */
   async #resolveSrv(srv: SrvSettings): Promise<Parameters<TopologyFactory>[0]> {
-    const { systemResolver } = await import("../net/dns.ts");
+    const [{ systemResolver }, { optionsFromTxt, pickSrvHosts, seedsFromSrv, srvQueryName }] = await Promise.all([
+      import("../net/dns.ts"),
+      import("../topology/srv.ts"),
+    ]);
     const dns = srv.resolver ?? systemResolver();
     const lookup = { timeoutMS: this.#options.connectTimeoutMS, signal: this.#closing.signal };
     const [records, txt] = await Promise.all([
