@@ -298,21 +298,10 @@ export class ClientBase {
         "client options (w, journal, wTimeoutMS)",
       );
 
-    const topologyOptions: ResolvedClientOptions = {
-      ...resolved,
-      readPreference: this.#readPreference.mode,
-      readPreferenceTags: this.#readPreference.tags,
-      maxStalenessSeconds: this.#readPreference.maxStalenessSeconds ?? -1,
-    };
+    const topologyOptions = this.#topologyOptions(resolved);
     // Built here, as the live topology builds it, so that options that cannot
     // go together fail in the constructor and the getters answer before connecting.
-    this.#initial = initialTopologyDescription(this.#seeds.map(hostAddressToString), {
-      replicaSet: topologyOptions.replicaSet ?? null,
-      directConnection: topologyOptions.directConnection,
-      loadBalanced: topologyOptions.loadBalanced,
-      heartbeatFrequencyMS: topologyOptions.heartbeatFrequencyMS,
-      localThresholdMS: topologyOptions.localThresholdMS,
-    });
+    this.#initial = this.#seedDescription(resolved);
     const factory = given[TOPOLOGY_FACTORY] as TopologyFactory | undefined;
     const credential = resolveCredential({
       uri: parsed.uri?.auth,
@@ -422,29 +411,35 @@ export class ClientBase {
     const picked = pickSrvHosts(seeds, options.srvMaxHosts);
     this.#options = options;
     this.#seeds = Object.freeze(picked.map((h) => Object.freeze({ ...h })));
-    this.#initial = initialTopologyDescription(this.#seeds.map(hostAddressToString), {
-      replicaSet: options.replicaSet ?? null,
-      directConnection: options.directConnection,
-      loadBalanced: options.loadBalanced,
-      heartbeatFrequencyMS: options.heartbeatFrequencyMS,
-      localThresholdMS: options.localThresholdMS,
-    });
+    this.#initial = this.#seedDescription(options);
     const credential = resolveCredential({
       uri: srv.uriAuth,
       auth: srv.auth,
       authMechanism: options.authMechanism,
       authSource: options.authSource,
     });
+    return { seeds: this.#seeds.map((h) => ({ ...h })), options: this.#topologyOptions(options), credential };
+  }
+
+  /** The resolved options with the client's read preference, as the topology takes them. */
+  #topologyOptions(resolved: ResolvedClientOptions): ResolvedClientOptions {
     return {
-      seeds: this.#seeds.map((h) => ({ ...h })),
-      options: {
-        ...options,
-        readPreference: this.#readPreference.mode,
-        readPreferenceTags: this.#readPreference.tags,
-        maxStalenessSeconds: this.#readPreference.maxStalenessSeconds ?? -1,
-      },
-      credential,
+      ...resolved,
+      readPreference: this.#readPreference.mode,
+      readPreferenceTags: this.#readPreference.tags,
+      maxStalenessSeconds: this.#readPreference.maxStalenessSeconds ?? -1,
     };
+  }
+
+  /** The description of the seeds, every one Unknown, as the live topology starts from. */
+  #seedDescription(o: ResolvedClientOptions): TopologyDescription {
+    return initialTopologyDescription(this.#seeds.map(hostAddressToString), {
+      replicaSet: o.replicaSet ?? null,
+      directConnection: o.directConnection,
+      loadBalanced: o.loadBalanced,
+      heartbeatFrequencyMS: o.heartbeatFrequencyMS,
+      localThresholdMS: o.localThresholdMS,
+    });
   }
 
   async #start(): Promise<TopologyLike> {
