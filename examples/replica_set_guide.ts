@@ -25,6 +25,7 @@ import {
   ReplicaSetConnection,
 } from "../mod.ts";
 import { type ReplicaSet, startReplicaSet } from "../src/testing/mod.ts";
+import { parseConnectionString } from "../src/topology/mod.ts";
 
 const g = globalThis as {
   Deno?: {
@@ -54,7 +55,7 @@ const uriFromEnv = readUri();
 
 // Short heartbeats so the failover shows in about a second instead of the
 // default 10 s; everything else is the driver's defaults.
-const OPTIONS: ClientConnectionOptions = {
+let OPTIONS: ClientConnectionOptions = {
   heartbeatFrequencyMS: 500,
   serverSelectionTimeoutMS: 15_000,
 };
@@ -114,6 +115,20 @@ if (uriFromEnv === undefined) {
   const probe = await ReplicaSetConnection.connect(uriFromEnv, OPTIONS);
   hosts = [...probe.hosts];
   setName = probe.options.replicaSet ?? "";
+  // The guide's seed forms name hosts only: a deployment that needs TLS or a
+  // user (Atlas, say) gets the URI's settings passed along with each form.
+  const o = probe.options;
+  const auth = parseConnectionString(uriFromEnv).auth;
+  OPTIONS = {
+    ...OPTIONS,
+    tls: o.tls,
+    tlsCAFile: o.tlsCAFile,
+    tlsAllowInvalidCertificates: o.tlsAllowInvalidCertificates,
+    authSource: o.authSource ?? (auth?.db || undefined),
+    authMechanism: o.authMechanism,
+    auth: auth === null ? undefined : { username: auth.username ?? undefined, password: auth.password ?? undefined },
+  };
+  if (o.tls || auth !== null) say("# (the URI's TLS settings and user go along with each seed form below)");
   await probe.close();
 }
 
