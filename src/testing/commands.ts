@@ -816,6 +816,11 @@ const HANDLERS: Record<string, Handler> = {
   replSetFreeze: (req) => req.host.replSetFreeze(num(req.body.replSetFreeze, "replSetFreeze")),
 };
 
+/** Whether the member knows a command of this name (an unknown one gets CommandNotFound). */
+export function isCommand(name: string): boolean {
+  return Object.hasOwn(HANDLERS, name);
+}
+
 /**
  * Runs one command (state checks are the caller's) and returns its reply;
  * an unknown name gets CommandNotFound (59) as from mongod.

@@ -48,6 +48,7 @@ import { listen } from "./listener.ts";
 import {
   type CommandHost,
   type ConnectionState,
+  isCommand,
   READ_COMMANDS,
   runCommand,
   versionForWire,
@@ -58,6 +59,7 @@ import { CursorRegistry, type OplogChange, splitNamespace, Store } from "./store
 import { toFailure } from "./_server_error.ts";
 import { decodeLegacyWrite } from "./_legacy_writes.ts";
 import type { Timers } from "./_timers.ts";
+import { Authenticator, SaslSession, UNAUTHENTICATED_COMMANDS, unauthorized } from "./_scram.ts";
 
 /**
  * A member's replica-set state, as `replSetGetStatus` names it. `STARTUP`
@@ -188,6 +190,8 @@ export interface MemberRole {
 export interface SetContext {
   readonly setName: string;
   readonly timers: Timers;
+  /** The set's users, or null when it runs without authentication. */
+  auth(): Authenticator | null;
   /** The replica-set part of a hello reply for `member` (hosts, setName, primary, ...), or null when it has no config. */
   helloFields(member: SimulatedMember): Document | null;
   logChange(member: SimulatedMember, change: OplogChange): void;
@@ -216,6 +220,8 @@ const LEGACY_OPCODE_MESSAGE = "The client driver may require an upgrade. For mor
   "https://dochub.mongodb.org/core/legacy-opcode-removal";
 const AWAIT_CAPABLE = 8;
 const MAX_LOG = 10_000;
+// Without users, saslStart still answers as mongod does: there is nobody to authenticate as.
+const NO_USERS = new Authenticator([]);
 
 // mongod sends `ok` as a double; clients that check its type see the same here.
 function withDoubleOk(reply: Document): void {
@@ -254,6 +260,7 @@ export class SimulatedMember implements Member, CommandHost {
   #faults: FaultOptions = {};
   #connectionIds = 0;
   #connections = new Set<ListenerConnection>();
+  #sessions = new WeakMap<ConnectionState, SaslSession>();
   #writer = new ByteWriter(1024);
   #processId = new ObjectId();
   #counter = 0n;
@@ -730,6 +737,40 @@ export class SimulatedMember implements Member, CommandHost {
     return null;
   }
 
+  #session(state: ConnectionState): SaslSession {
+    let session = this.#sessions.get(state);
+    if (session === undefined) {
+      session = new SaslSession();
+      this.#sessions.set(state, session);
+    }
+    return session;
+  }
+
+  // mongod looks a command up first (unknown: CommandNotFound), then asks for authentication.
+  #needsAuthentication(state: ConnectionState, name: string): boolean {
+    if (this.#set.auth() === null || UNAUTHENTICATED_COMMANDS.has(name) || !isCommand(name)) return false;
+    return !this.#session(state).authenticated;
+  }
+
+  // The handshake's authentication fields: the user's mechanisms, and the
+  // answer to a first SCRAM step carried along (left out when it fails).
+  #authHello(state: ConnectionState, body: Document, reply: Document): void {
+    const auth = this.#set.auth();
+    if (auth === null) return;
+    const fields: Document = {};
+    const mechs = auth.supportedMechanisms(body.saslSupportedMechs, this.maxWireVersion);
+    if (mechs !== undefined) fields.saslSupportedMechs = mechs;
+    if (body.speculativeAuthenticate !== undefined) {
+      const answer = auth.speculative(this.#session(state), body.speculativeAuthenticate, this.maxWireVersion);
+      if (answer !== undefined) fields.speculativeAuthenticate = answer;
+    }
+    if (Object.keys(fields).length === 0) return;
+    // mongod keeps `ok` last.
+    const ok = reply.ok;
+    delete reply.ok;
+    Object.assign(reply, fields, { ok });
+  }
+
   #withTopologyVersion(reply: Document): Document {
     if (this.maxWireVersion >= 9) {
       reply.topologyVersion = { processId: this.#processId, counter: new Int64(this.#counter) };
@@ -744,6 +785,14 @@ export class SimulatedMember implements Member, CommandHost {
     body: Document,
     secondaryOk: boolean,
   ): Promise<Document> {
+    if (name === "saslStart" || name === "saslContinue") {
+      const auth = this.#set.auth() ?? NO_USERS;
+      const session = this.#session(state);
+      return name === "saslStart"
+        ? auth.saslStart(session, db, body, { wire: this.maxWireVersion })
+        : await auth.saslContinue(session, body);
+    }
+    if (this.#needsAuthentication(state, name)) return unauthorized(name);
     const refused = this.#stateError(name, secondaryOk);
     if (refused !== null) return refused;
     const rc = body.readConcern;
@@ -756,6 +805,7 @@ export class SimulatedMember implements Member, CommandHost {
       if (this.#stateError(name, secondaryOk) !== null) return this.#stateError(name, secondaryOk)!;
     }
     const reply = await runCommand({ host: this, db, name, body, conn: state });
+    if (HANDSHAKES.has(name) && reply.ok === 1) this.#authHello(state, body, reply);
     if (WRITE_COMMANDS.has(name) && reply.ok === 1) {
       const failure = await this.#set.waitForWriteConcern(this, body.writeConcern);
       if (failure !== null) reply.writeConcernError = failure;
@@ -880,16 +930,19 @@ export class SimulatedMember implements Member, CommandHost {
     if (fault === "close") return false;
     if (fault === "drop") return true;
     if (fault === "garbage") return await this.#send(conn, this.#garbage(msg.requestId));
-    return await this.#send(conn, this.#legacyFind(msg, wire, secondaryOk));
+    return await this.#send(conn, this.#legacyFind(state, msg, wire, secondaryOk));
   }
 
   #queryFailure(responseTo: number, errmsg: string, code: number): Uint8Array {
     return this.#reply(responseTo, [{ $err: errmsg, code }], { flags: 2 | AWAIT_CAPABLE });
   }
 
-  #legacyFind(msg: OpQuery, wire: number, secondaryOk: boolean): Uint8Array {
+  #legacyFind(state: ConnectionState, msg: OpQuery, wire: number, secondaryOk: boolean): Uint8Array {
     if (wire >= 14) {
       return this.#queryFailure(msg.requestId, `Unsupported OP_QUERY command: find. ${LEGACY_OPCODE_MESSAGE}`, 352);
+    }
+    if (this.#needsAuthentication(state, "find")) {
+      return this.#queryFailure(msg.requestId, unauthorized("find").errmsg as string, 13);
     }
     const refused = this.#stateError("find", secondaryOk);
     if (refused !== null) return this.#queryFailure(msg.requestId, refused.errmsg as string, refused.code as number);
@@ -944,6 +997,9 @@ export class SimulatedMember implements Member, CommandHost {
         conn,
         this.#queryFailure(msg.requestId, `Unsupported OP_GET_MORE. ${LEGACY_OPCODE_MESSAGE}`, 5739101),
       );
+    }
+    if (this.#needsAuthentication(state, "getMore")) {
+      return await this.#send(conn, this.#queryFailure(msg.requestId, unauthorized("getMore").errmsg as string, 13));
     }
     try {
       const r = this.cursors.next(msg.cursorId, msg.numberToReturn, msg.fullCollectionName);
@@ -1001,6 +1057,8 @@ export class SimulatedMember implements Member, CommandHost {
       state.id,
     );
     if (wire >= 14) return false;
+    // No reply to refuse with: an unauthenticated OP_KILL_CURSORS kills nothing.
+    if (this.#needsAuthentication(state, "killCursors")) return true;
     for (const id of msg.cursorIds) this.cursors.kill(id);
     return true;
   }

@@ -4,8 +4,9 @@
  * in-memory store with a useful subset of the query language, replicate with
  * a configurable lag, hold elections when the primary is killed, steps down
  * or is partitioned away, start uninitialized until `replSetInitiate` if
- * asked to, inject faults, and log every request they receive. No runtime
- * dependencies; runs on Deno, Bun and Node.
+ * asked to, require SCRAM-SHA-256 authentication when given users, inject
+ * faults, and log every request they receive. No runtime dependencies; runs
+ * on Deno, Bun and Node.
  *
  * @example Fail over under a test
  * ```ts ignore
@@ -27,6 +28,7 @@ export {
   ReplicaSet,
   type ReplicaSetOptions,
   startReplicaSet,
+  type UserConfig,
 } from "./replica_set.ts";
 export type { FaultOptions, Member, MemberState, RequestLogEntry } from "./member.ts";
 export { listen, type Listener, type ListenerConnection, type ListenOptions } from "./listener.ts";

@@ -31,6 +31,7 @@ import { isPlainDocument, numericValue } from "./query.ts";
 import type { OplogChange } from "./store.ts";
 import { serverError } from "./_server_error.ts";
 import { Timers } from "./_timers.ts";
+import { Authenticator, deriveCredential, preparePassword, SCRAM_SHA_256, type UserSpec } from "./_scram.ts";
 
 /**
  * One member's settings in {@linkcode ReplicaSetOptions.members}.
@@ -57,6 +58,35 @@ export interface MemberConfig {
   tags?: Record<string, string>;
   /** This member's maxWireVersion (default: the set's). */
   maxWireVersion?: number;
+}
+
+/**
+ * A user of a set that requires authentication, as `db.createUser()` would
+ * make it. The password is SASLprep'd (approximated: printable ASCII is kept,
+ * anything else is NFKC-normalized after mapping non-ASCII spaces to spaces
+ * and dropping the characters RFC 3454 maps to nothing); only the keys derived
+ * from it are kept.
+ *
+ * @example
+ * ```ts
+ * import type { UserConfig } from "./replica_set.ts";
+ *
+ * const users: UserConfig[] = [{ user: "ada", password: "pencil" }, { user: "app", password: "s3cret", db: "shop" }];
+ * ```
+ */
+export interface UserConfig {
+  /** The user name (compared exactly, not SASLprep'd, as mongod does). */
+  user: string;
+  /** The password (non-empty). */
+  password: string;
+  /** The database the user is defined in, its `authSource` (default `"admin"`). */
+  db?: string;
+  /**
+   * The mechanisms the user can authenticate with, as `saslSupportedMechs`
+   * lists them (default and only value: `["SCRAM-SHA-256"]`; the simulator
+   * speaks no other, so SCRAM-SHA-1 conversations fail with AuthenticationFailed).
+   */
+  mechanisms?: string[];
 }
 
 /**
@@ -88,6 +118,32 @@ export interface ReplicaSetOptions {
   maxWireVersion?: number;
   /** The loopback address to listen on and to name members by (default `"127.0.0.1"`). */
   hostname?: string;
+  /**
+   * Require authentication, as `mongod --auth` with these users: a connection
+   * runs only `hello`/`isMaster`, `ping`, `buildInfo`, `endSessions` and the
+   * SCRAM conversation (`saslStart`/`saslContinue`, also inside the handshake
+   * as `speculativeAuthenticate`) until it has authenticated; anything else
+   * gets Unauthorized (13); a failed conversation gets AuthenticationFailed
+   * (18). Users are set-wide and SCRAM-SHA-256 is the only mechanism. As with
+   * mongod, members below maxWireVersion 7 (MongoDB 4.0) neither speak it nor
+   * answer `saslSupportedMechs`, and below 9 (4.4) they ignore
+   * `speculativeAuthenticate` and `skipEmptyExchange`.
+   *
+   * @example
+   * ```ts ignore
+   * import { startReplicaSet } from "@zerodep/mongo/testing";
+   *
+   * await using rs = await startReplicaSet({ users: [{ user: "ada", password: "pencil" }] });
+   * const uri = `mongodb://ada:pencil@${rs.hosts.join(",")}/?replicaSet=${rs.name}`;
+   * ```
+   */
+  users?: UserConfig[];
+  /**
+   * The SCRAM iteration count of every user, at least 4096 (what RFC 7677 and
+   * drivers require); default 15000, as mongod's `scramSHA256IterationCount`.
+   * Lower it to speed up tests that open many connections.
+   */
+  scramIterations?: number;
 }
 
 /**
@@ -194,6 +250,9 @@ export class ReplicaSet implements AsyncDisposable {
   #closed = false;
   #lastTs = { t: 0, i: 0 };
   #ctx: SetContext;
+  #users: UserSpec[] | undefined;
+  #scramIterations: number;
+  #auth: Authenticator | null = null;
 
   /** Validates the options; `startReplicaSet()` is the way to get a running set. */
   constructor(options: ReplicaSetOptions = {}) {
@@ -232,6 +291,8 @@ export class ReplicaSet implements AsyncDisposable {
     if (this.#initiated && !electable) {
       throw new ConfigurationError("at least one member must be electable (priority > 0, not an arbiter)");
     }
+    this.#users = options.users === undefined ? undefined : checkUsers(options.users);
+    this.#scramIterations = checkInt(options.scramIterations ?? 15000, "scramIterations", 4096, 1_000_000);
     this.#ctx = this.#makeContext();
     this.#members = this.#memberConfigs.map((m, index) =>
       new SimulatedMember({
@@ -246,6 +307,11 @@ export class ReplicaSet implements AsyncDisposable {
 
   /** @internal Starts every member; called by `startReplicaSet()`. */
   async start(): Promise<void> {
+    if (this.#users !== undefined && this.#auth === null) {
+      // The costly part (PBKDF2) runs once per user, before any member listens.
+      const iterations = this.#scramIterations;
+      this.#auth = new Authenticator(await Promise.all(this.#users.map((u) => deriveCredential(u, { iterations }))));
+    }
     for (const m of this.#members) await m.start();
     if (!this.#initiated) return;
     const members = this.#members;
@@ -465,6 +531,7 @@ export class ReplicaSet implements AsyncDisposable {
     return {
       setName: this.name,
       timers: this.#timers,
+      auth: () => this.#auth,
       helloFields: (m) => this.#helloFields(m),
       logChange: (m, change) => this.#logChange(m, change),
       waitForWriteConcern: (m, wc) => this.#waitForWriteConcern(m, wc),
@@ -1027,6 +1094,49 @@ function checkMemberConfig(m: unknown, i: number): MemberConfig {
     }
   }
   return c;
+}
+
+function checkUsers(users: unknown): UserSpec[] {
+  if (!Array.isArray(users) || users.length === 0) {
+    throw new ConfigurationError(
+      "users must be a non-empty array of { user, password, db? } (leave it out for a set without authentication)",
+    );
+  }
+  const seen = new Set<string>();
+  return users.map((u, i) => {
+    if (u === null || typeof u !== "object") throw new ConfigurationError(`users[${i}] must be an object`);
+    const c = u as UserConfig;
+    if (typeof c.user !== "string" || c.user === "") {
+      throw new ConfigurationError(`users[${i}].user must be a non-empty string`);
+    }
+    if (typeof c.password !== "string" || c.password === "") {
+      throw new ConfigurationError(`users[${i}].password must be a non-empty string`);
+    }
+    preparePassword(c.password, `users[${i}].password`);
+    const db = c.db ?? "admin";
+    if (typeof db !== "string" || db === "" || /[\s/\\.$"\0]/.test(db)) {
+      throw new ConfigurationError(
+        `users[${i}].db must be a database name (non-empty, no spaces, dots, slashes, quotes or $), got ${
+          JSON.stringify(db)
+        }`,
+      );
+    }
+    const mechanisms = c.mechanisms ?? [SCRAM_SHA_256];
+    if (!Array.isArray(mechanisms) || mechanisms.length === 0) {
+      throw new ConfigurationError(`users[${i}].mechanisms must be a non-empty array`);
+    }
+    for (const m of mechanisms) {
+      if (m !== SCRAM_SHA_256) {
+        throw new ConfigurationError(
+          `users[${i}].mechanisms: the simulated set speaks only ${SCRAM_SHA_256}, got ${JSON.stringify(m)}`,
+        );
+      }
+    }
+    const key = `${db}.${c.user}`;
+    if (seen.has(key)) throw new ConfigurationError(`users[${i}]: user ${JSON.stringify(key)} is listed twice`);
+    seen.add(key);
+    return { user: c.user, password: c.password, db, mechanisms: [...new Set(mechanisms)] };
+  });
 }
 
 function roleFrom(c: MemberConfig, id: number): MemberRole {
