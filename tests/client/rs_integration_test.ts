@@ -394,7 +394,10 @@ describe("failover, hangs, close and retries against the simulated set", () => {
   });
 
   test("close() with operations in flight leaves no timer or socket: a child process exits on its own", async () => {
-    const stdout = await assertExitsOnItsOwn(join(import.meta.dirname ?? ".", "fixtures", "close_exit_child.ts"), 45_000);
+    const stdout = await assertExitsOnItsOwn(
+      join(import.meta.dirname ?? ".", "fixtures", "close_exit_child.ts"),
+      45_000,
+    );
     assert.match(stdout, /^rejected: 4 of 4$/m);
   });
 
@@ -724,6 +727,36 @@ describe("failover, hangs, close and retries against the simulated set", () => {
     }
     assert.equal(rs.members.reduce((n, m) => n + (m.state === "PRIMARY" ? 0 : finds(m).length), 0), 8);
     assert.match(stdout, /^ok: the guide ran to the end$/m);
+  });
+});
+
+describe("the guide example against a set that requires authentication", () => {
+  test("MONGODB_URI with a user: every seed form authenticates; the password is never printed", async () => {
+    await using rs = await startReplicaSet({
+      members: 3,
+      name: "secured",
+      users: [{ user: "ada", password: "s3cret-pw" }],
+      scramIterations: 4096,
+    });
+    const { code, signal, stdout, stderr } = await runExample({
+      MONGODB_URI: `mongodb://ada:s3cret-pw@${rs.hosts.join(",")}/?replicaSet=secured`,
+    });
+    assert.equal(signal, null, `the example did not exit on its own\n${stdout}\n${stderr}`);
+    assert.equal(code, 0, `the example failed\n${stdout}\n${stderr}`);
+    const lines = stdout.split("\n");
+    assert.ok(lines.some((l) => l.startsWith("# (the URI's TLS settings and user go along")), stdout);
+    assert.equal(discovered(lines), 4, `each seed form discovers 3 hosts:\n${stdout}`);
+    assert.equal(lines.filter((l) => l.includes("served by")).length, 8, stdout);
+    assert.ok(!stdout.includes("s3cret-pw") && !stderr.includes("s3cret-pw"), "the password is never printed");
+    const conversations = rs.members.reduce(
+      (n, m) => n + m.requests.filter((r) => r.command === "saslContinue").length,
+      0,
+    );
+    // Monitors never authenticate; each member that served an operation did, once per pooled connection.
+    assert.ok(
+      conversations >= 3,
+      `the primary and both secondaries authenticated (${conversations} SCRAM conversations)`,
+    );
   });
 });
 
