@@ -161,6 +161,18 @@ interface ClientKind {
 
 const OWN_OPTIONS = new Set(["readPreference", "writeConcern", "slaveOk", "secondaryOk", "onWarning", "port", "auth"]);
 
+// Only zlib is spoken (the web platform's deflate); CompressionStream takes no level.
+function warnAboutCompression(o: ResolvedClientOptions, onWarning: ((message: string) => void) | undefined): void {
+  const warn = onWarning ?? ((message: string) => console.warn(message));
+  const unspoken = o.compressors.filter((c) => c !== "zlib");
+  if (unspoken.length > 0) {
+    warn(`compressors ${unspoken.join(", ")}: not supported by this driver (it speaks zlib), so not offered`);
+  }
+  if (o.compressors.includes("zlib") && o.zlibCompressionLevel !== -1) {
+    warn("zlibCompressionLevel is ignored: the runtime's CompressionStream uses zlib's default level");
+  }
+}
+
 function quote(s: string): string {
   return `'${s.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
 }
@@ -277,6 +289,7 @@ export class ClientBase {
       onWarning,
     });
     const resolved = this.#options;
+    warnAboutCompression(resolved, onWarning);
     this.#readPreference = readPreference ?? (
       given.readPreference === undefined && slaveOk === true && resolved.readPreference === "primary"
         ? ReadPreference.SECONDARY

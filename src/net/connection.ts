@@ -17,8 +17,10 @@ import {
 } from "../errors.ts";
 import { ByteWriter, type DecodeOptions, type Document } from "../bson/mod.ts";
 import {
+  compressMessage,
   decodeOpMsg,
   decodeOpReply,
+  decompressMessage,
   DEFAULT_MAX_MESSAGE_SIZE_BYTES,
   type DocumentSequence,
   type EncodeMessageOptions,
@@ -29,18 +31,23 @@ import {
   MessageReader,
   MsgFlags,
   nextRequestId,
+  OP_COMPRESSED,
   OP_MSG,
   OP_NAMES,
   OP_REPLY,
   type OpReply,
   QueryFlags,
   ResponseFlags,
+  type SupportedCompressor,
+  UNCOMPRESSIBLE_COMMANDS,
 } from "../wire/mod.ts";
 import { connectSocket, type Socket } from "./socket.ts";
 import { clientMetadata } from "./client_metadata.ts";
 import { authenticate, type Credential, negotiationFields, speculativeStart } from "./auth.ts";
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** The compressors this driver can offer (the web platform ships zlib's deflate). */
+const SPOKEN_COMPRESSORS = new Set(["zlib"]);
 const DEFAULT_MAX_BSON_OBJECT_SIZE = 16 * 1024 * 1024;
 const DEFAULT_MAX_WRITE_BATCH_SIZE = 100_000;
 // A command body may exceed maxBsonObjectSize by this much (the server's own allowance).
@@ -111,6 +118,12 @@ export interface ConnectionOptions {
    * `connectTimeoutMS`). Monitors' connections leave it out.
    */
   credential?: Credential;
+  /**
+   * Compressors to offer in the handshake, in order of preference; the first
+   * one the server accepts compresses every message but the handshake and
+   * authentication. Only `"zlib"` is spoken (others are not offered). Default none.
+   */
+  compressors?: readonly string[];
   /** Cancels the connect and the handshake; the promise rejects with `signal.reason`. */
   signal?: AbortSignal;
   /** The pool generation to stamp on the connection (default 0). */
@@ -305,6 +318,8 @@ export class Connection {
   // Set while the server streams moreToCome replies to an exhaustAllowed request.
   #streaming: { requestId: number; awaiting: number } | null = null;
   #api: Document | undefined;
+  /** The compressor agreed in the handshake, if any. */
+  #compressor: SupportedCompressor | undefined;
   #busy = false;
   #isClosed = false;
   // Set only by close(): the socket's own end also marks the connection closed,
@@ -372,6 +387,8 @@ export class Connection {
     if (credential !== undefined) {
       Object.assign(handshake, negotiationFields(credential), { speculativeAuthenticate: speculative!.document });
     }
+    const offered = (options.compressors ?? []).filter((c) => SPOKEN_COMPRESSORS.has(c));
+    if (offered.length > 0) handshake.compression = offered;
     const path = (address as { path?: string }).path;
     const { host, port } = address as { host?: string; port?: number };
     let socket: Socket;
@@ -397,6 +414,11 @@ export class Connection {
     const conn = new Connection(socket, options, socketTimeoutMS);
     conn.#api = api;
     await conn.#handshake(handshake, connectTimeoutMS, options.signal);
+    // The server answers with the offered compressors it speaks; the first is used.
+    const agreed = conn.#hello.compression;
+    if (Array.isArray(agreed)) {
+      conn.#compressor = agreed.find((c): c is SupportedCompressor => offered.includes(c));
+    }
     if (credential !== undefined) {
       const signal = options.signal;
       try {
@@ -751,7 +773,15 @@ export class Connection {
         body,
         sequences,
       }, this.#encodeOptions);
-      const replyFrame = await this.#exchange(frame, moreToCome ? null : OP_MSG, signal, timeoutMS, exhaustAllowed);
+      const compress = this.#compressor !== undefined && !UNCOMPRESSIBLE_COMMANDS.has(Object.keys(body)[0]);
+      const replyFrame = await this.#exchange(
+        frame,
+        moreToCome ? null : OP_MSG,
+        signal,
+        timeoutMS,
+        exhaustAllowed,
+        compress,
+      );
       if (replyFrame === null) return null;
       return this.#decodeReply(() => decodeOpMsg(replyFrame, { bson: this.#decode }).body);
     } finally {
@@ -774,7 +804,11 @@ export class Connection {
         query,
         ...fields,
       }, this.#encodeOptions);
-      const replyFrame = await this.#exchange(frame, OP_REPLY, signal, timeoutMS);
+      const wrapped = query.$query;
+      const inner: Document = wrapped !== null && typeof wrapped === "object" ? wrapped as Document : query;
+      const compress = this.#compressor !== undefined && ns.endsWith(".$cmd") &&
+        !UNCOMPRESSIBLE_COMMANDS.has(Object.keys(inner)[0]);
+      const replyFrame = await this.#exchange(frame, OP_REPLY, signal, timeoutMS, false, compress);
       return this.#decodeReply(() => decodeOpReply(replyFrame!, { bson: this.#decode }));
     } finally {
       this.#busy = false;
@@ -846,6 +880,7 @@ export class Connection {
     signal: AbortSignal | undefined,
     timeoutMS: number,
     stream = false,
+    compress = false,
   ): Promise<Uint8Array | null> {
     // The frame is already copied out of the writer. A writer that grew for one
     // large message would otherwise stay that large for the connection's whole
@@ -885,13 +920,18 @@ export class Connection {
       } else {
         requestId = frame[4] | (frame[5] << 8) | (frame[6] << 16) | (frame[7] << 24);
         awaiting = requestId;
-        await this.#socket.write(frame);
+        await this.#socket.write(compress ? await compressMessage(frame, this.#compressor!) : frame);
       }
       if (replyOp === null) return null;
       for (;;) {
-        const reply = await this.#readFrame();
+        let reply = await this.#readFrame();
         const responseTo = reply[8] | (reply[9] << 8) | (reply[10] << 16) | (reply[11] << 24);
-        const opCode = reply[12] | (reply[13] << 8) | (reply[14] << 16) | (reply[15] << 24);
+        let opCode = reply[12] | (reply[13] << 8) | (reply[14] << 16) | (reply[15] << 24);
+        // Replies may come compressed whatever was sent; what was agreed does not matter here.
+        if (opCode === OP_COMPRESSED) {
+          reply = await decompressMessage(reply, { maxMessageSizeBytes: this.#maxMessageSizeBytes });
+          opCode = reply[12] | (reply[13] << 8) | (reply[14] << 16) | (reply[15] << 24);
+        }
         if (responseTo !== awaiting && responseTo !== requestId) {
           throw this.#protocolError(`reply has responseTo ${responseTo}, expected ${awaiting}`);
         }

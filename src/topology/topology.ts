@@ -407,6 +407,7 @@ export class Topology {
       tlsCAFile: o.tlsCAFile,
       tlsAllowInvalidCertificates: o.tlsAllowInvalidCertificates,
       appName: o.appName,
+      compressors: o.compressors,
     };
     // Behind a load balancer the handshake must say so (the server then replies with a serviceId).
     if (o.loadBalanced) connection.handshake = { loadBalanced: true };

@@ -51,6 +51,14 @@ export {
   readHeader,
 } from "./header.ts";
 export { crc32c } from "./crc32c.ts";
+export {
+  compressMessage,
+  COMPRESSOR_IDS,
+  decompressMessage,
+  type DecompressOptions,
+  type SupportedCompressor,
+  UNCOMPRESSIBLE_COMMANDS,
+} from "./op_compressed.ts";
 export { nextRequestId } from "./request_id.ts";
 export { decodeOpMsg, type DocumentSequence, encodeOpMsg, type OpMsg, type OpMsgFields } from "./op_msg.ts";
 export { decodeOpQuery, encodeOpQuery, type OpQuery, type OpQueryFields } from "./op_query.ts";
