@@ -22,12 +22,16 @@ import {
 } from "../bson/mod.ts";
 import { ByteWriter } from "../bson/mod.ts";
 import {
+  compressMessage,
+  COMPRESSOR_IDS,
   decodeMessage,
+  decompressMessage,
   encodeOpMsg,
   encodeOpReply,
   MessageReader,
   MsgFlags,
   nextRequestId,
+  OP_COMPRESSED,
   OP_DELETE,
   OP_GET_MORE,
   OP_INSERT,
@@ -41,6 +45,8 @@ import {
   type OpMsg,
   type OpQuery,
   QueryFlags,
+  type SupportedCompressor,
+  UNCOMPRESSIBLE_COMMANDS,
 } from "../wire/mod.ts";
 import { WireProtocolError } from "../errors.ts";
 import type { Listener, ListenerConnection } from "./listener.ts";
@@ -54,7 +60,7 @@ import {
   versionForWire,
   WRITE_COMMANDS,
 } from "./commands.ts";
-import { cloneValue, isPlainDocument, matches, numericValue, project, sortDocuments } from "./query.ts";
+import { cloneValue, isPlainDocument, matches, numericValue, project, sortDocuments, typeName } from "./query.ts";
 import { CursorRegistry, type OplogChange, splitNamespace, Store } from "./store.ts";
 import { toFailure } from "./_server_error.ts";
 import { decodeLegacyWrite } from "./_legacy_writes.ts";
@@ -112,6 +118,12 @@ export interface RequestLogEntry {
   connectionId: number;
   /** Arrival time, `Date.now()`. */
   at: number;
+  /**
+   * The compressor of the OP_COMPRESSED the request arrived in (`"zlib"`);
+   * absent when it arrived uncompressed. `opCode` and `opName` are then the
+   * original message's.
+   */
+  compressor?: string;
 }
 
 /**
@@ -235,7 +247,18 @@ export interface SimulatedMemberOptions {
   port: number;
   maxWireVersion: number;
   set: SetContext;
+  /** The compressors it speaks, mongod's `networkMessageCompressors` (default `["zlib"]`; `[]`: none). */
+  compressors?: readonly SupportedCompressor[];
 }
+
+// How the request being handled arrived, and whether its reply goes back compressed.
+interface Inbound {
+  compressor: SupportedCompressor;
+  compressReply: boolean;
+}
+
+// The first wire version whose mongod speaks zlib (3.6); 3.4 had only snappy.
+const ZLIB_WIRE = 6;
 
 /**
  * One simulated mongod. Internal: the public surface is {@linkcode Member}.
@@ -253,6 +276,8 @@ export class SimulatedMember implements Member, CommandHost {
   #name: string;
   #wire: number;
   #set: SetContext;
+  #compressors: readonly SupportedCompressor[];
+  #inbound = new WeakMap<ConnectionState, Inbound>();
   #listener: Listener | undefined;
   #acceptLoop: Promise<void> | undefined;
   #state: MemberState = "DOWN";
@@ -287,6 +312,7 @@ export class SimulatedMember implements Member, CommandHost {
     this.#port = options.port;
     this.#wire = options.maxWireVersion;
     this.#set = options.set;
+    this.#compressors = [...(options.compressors ?? ["zlib"])];
     this.#name = `${options.hostname}:${options.port}`;
     this.#changed = new Promise((r) => (this.#signalChange = r));
   }
@@ -424,6 +450,8 @@ export class SimulatedMember implements Member, CommandHost {
   /** The hello / isMaster reply for this member's state. */
   hello(legacy: boolean, body: Document, connectionId: number): Document {
     const wire = this.maxWireVersion;
+    const compression = this.#negotiate(legacy, body.compression);
+    if (!Array.isArray(compression)) return compression;
     const doc: Document = {};
     if (wire >= 9) doc.topologyVersion = { processId: this.#processId, counter: new Int64(this.#counter) };
     const rs = this.#set.helloFields(this);
@@ -454,8 +482,46 @@ export class SimulatedMember implements Member, CommandHost {
     doc.maxWireVersion = wire;
     doc.readOnly = false;
     if (wire >= 13 && body.helloOk !== undefined && body.helloOk !== false) doc.helloOk = true;
+    // As mongod: only what both sides speak, in the client's order, and no field when that is nothing.
+    if (compression.length > 0) doc.compression = compression;
     doc.ok = 1;
     return doc;
+  }
+
+  // The compressors to agree on for a handshake's `compression` field, or the
+  // error reply mongod gives for a field of the wrong type (its IDL-parsed
+  // hello of 5.0+ says TypeMismatch, the older hand-parsed one BadValue).
+  #negotiate(legacy: boolean, offered: unknown): string[] | Document {
+    if (offered === undefined) return [];
+    const wire = this.maxWireVersion;
+    const bad = (what: string, value: unknown, expected: string): Document =>
+      wire >= 13
+        ? {
+          ok: 0,
+          errmsg: `BSON field '${legacy ? "isMaster" : "hello"}.${what}' is the wrong type '${typeName(value)}', ` +
+            `expected type '${expected}'`,
+          code: 14,
+          codeName: "TypeMismatch",
+        }
+        : {
+          ok: 0,
+          errmsg: `'${what}' is not ${expected === "array" ? "an array" : "a string"}`,
+          code: 2,
+          codeName: "BadValue",
+        };
+    if (!Array.isArray(offered)) return bad("compression", offered, "array");
+    const agreed: string[] = [];
+    for (let i = 0; i < offered.length; i++) {
+      const name = offered[i];
+      if (typeof name !== "string") return bad(`compression.${i}`, name, "string");
+      if (this.#speaks(name) && !agreed.includes(name)) agreed.push(name);
+    }
+    return agreed;
+  }
+
+  // Whether this member decompresses `name` (zlib arrived with 3.6).
+  #speaks(name: string): name is SupportedCompressor {
+    return this.maxWireVersion >= ZLIB_WIRE && (this.#compressors as readonly string[]).includes(name);
   }
 
   /** `replSetInitiate`. */
@@ -540,6 +606,7 @@ export class SimulatedMember implements Member, CommandHost {
     const requestId = view.getInt32(4, true);
     const opCode = view.getInt32(12, true);
     const wire = this.maxWireVersion;
+    if (opCode === OP_COMPRESSED) return await this.#onCompressed(conn, state, frame);
     if (opCode === OP_INSERT || opCode === OP_UPDATE || opCode === OP_DELETE) {
       return await this.#onLegacyWrite(state, frame, opCode, requestId, wire);
     }
@@ -577,6 +644,38 @@ export class SimulatedMember implements Member, CommandHost {
     }
   }
 
+  // OP_COMPRESSED: unwrapped and handled as the original message, whose reply
+  // goes back compressed the same way unless its command is one never
+  // compressed. A compressor this member does not speak, or a body that does
+  // not inflate to the size announced, is a malformed message: mongod ends the
+  // connection, as it does for any other.
+  async #onCompressed(conn: ListenerConnection, state: ConnectionState, frame: Uint8Array): Promise<boolean> {
+    const id = frame.length > 24 ? frame[24] : -1;
+    const compressor = this.#compressors.find((c) => COMPRESSOR_IDS[c] === id);
+    if (compressor === undefined || !this.#speaks(compressor)) return false;
+    let original: Uint8Array;
+    try {
+      original = await decompressMessage(frame, { maxMessageSizeBytes: 48_000_000 });
+    } catch {
+      return false;
+    }
+    const inbound: Inbound = { compressor, compressReply: false };
+    const compressing: ListenerConnection = {
+      read: () => conn.read(),
+      close: () => conn.close(),
+      abort: () => conn.abort(),
+      closed: conn.closed,
+      write: async (bytes) =>
+        await conn.write(inbound.compressReply ? await compressMessage(bytes, inbound.compressor) : bytes),
+    };
+    this.#inbound.set(state, inbound);
+    try {
+      return await this.#handle(compressing, state, original);
+    } finally {
+      this.#inbound.delete(state);
+    }
+  }
+
   #record(
     opCode: number,
     requestId: number,
@@ -587,7 +686,7 @@ export class SimulatedMember implements Member, CommandHost {
     body: Document,
     readPreference: Document | undefined,
     secondaryOk: boolean,
-    connectionId: number,
+    state: ConnectionState,
   ): void {
     const entry: RequestLogEntry = {
       opCode,
@@ -599,10 +698,15 @@ export class SimulatedMember implements Member, CommandHost {
       command,
       body,
       secondaryOk,
-      connectionId,
+      connectionId: state.id,
       at: Date.now(),
     };
     if (readPreference !== undefined) entry.readPreference = readPreference;
+    const inbound = this.#inbound.get(state);
+    if (inbound !== undefined) {
+      entry.compressor = inbound.compressor;
+      inbound.compressReply = !UNCOMPRESSIBLE_COMMANDS.has(command);
+    }
     // Monitors add a few entries a second; a long-lived set keeps the latest.
     if (this.#log.length >= MAX_LOG) this.#log.splice(0, this.#log.length - MAX_LOG + 1);
     this.#log.push(entry);
@@ -820,7 +924,7 @@ export class SimulatedMember implements Member, CommandHost {
     const db = typeof body.$db === "string" ? body.$db : "";
     const rp = isPlainDocument(body.$readPreference) ? body.$readPreference : undefined;
     const secondaryOk = rp !== undefined && rp.mode !== "primary";
-    this.#record(OP_MSG, msg.requestId, msg.flagBits, db, `${db}.$cmd`, name, body, rp, secondaryOk, state.id);
+    this.#record(OP_MSG, msg.requestId, msg.flagBits, db, `${db}.$cmd`, name, body, rp, secondaryOk, state);
     const fault = await this.#fault(name);
     if (fault === "close") return false;
     if (fault === "drop") return true;
@@ -892,7 +996,7 @@ export class SimulatedMember implements Member, CommandHost {
         query,
         rp,
         secondaryOk,
-        state.id,
+        state,
       );
       const fault = await this.#fault(name);
       if (fault === "close") return false;
@@ -924,7 +1028,7 @@ export class SimulatedMember implements Member, CommandHost {
       query,
       rp,
       secondaryOk,
-      state.id,
+      state,
     );
     const fault = await this.#fault("find");
     if (fault === "close") return false;
@@ -986,7 +1090,7 @@ export class SimulatedMember implements Member, CommandHost {
       },
       undefined,
       false,
-      state.id,
+      state,
     );
     const fault = await this.#fault("getMore");
     if (fault === "close") return false;
@@ -1025,11 +1129,11 @@ export class SimulatedMember implements Member, CommandHost {
     try {
       write = decodeLegacyWrite(frame);
     } catch {
-      this.#record(opCode, requestId, 0, "", "", OP_NAMES[opCode], {}, undefined, false, state.id);
+      this.#record(opCode, requestId, 0, "", "", OP_NAMES[opCode], {}, undefined, false, state);
       return false;
     }
     const [db] = splitNamespace(write.ns);
-    this.#record(opCode, requestId, 0, db, write.ns, write.command, write.body, undefined, false, state.id);
+    this.#record(opCode, requestId, 0, db, write.ns, write.command, write.body, undefined, false, state);
     if (wire >= 14) return false;
     const fault = await this.#fault(write.command);
     if (fault === "close") return false;
@@ -1054,7 +1158,7 @@ export class SimulatedMember implements Member, CommandHost {
       },
       undefined,
       false,
-      state.id,
+      state,
     );
     if (wire >= 14) return false;
     // No reply to refuse with: an unauthenticated OP_KILL_CURSORS kills nothing.

@@ -567,7 +567,18 @@ const TYPE_NUMBERS: Record<string, number> = {
   maxKey: 127,
 };
 
-function typeName(v: unknown): string {
+/**
+ * The BSON type name of a value as mongod's `$type` and its error messages
+ * spell it (`"double"`, `"int"`, `"array"`, `"object"`, ...).
+ *
+ * @example
+ * ```ts
+ * import { typeName } from "./query.ts";
+ *
+ * console.log(typeName([1])); // "array"
+ * ```
+ */
+export function typeName(v: unknown): string {
   if (v === null) return "null";
   if (typeof v === "number" || v instanceof Double) return "double";
   if (v instanceof Int32) return "int";

@@ -19,6 +19,7 @@
  */
 import { type Document, Int32, Int64, ObjectId, Timestamp } from "../bson/mod.ts";
 import { ConfigurationError } from "../errors.ts";
+import type { SupportedCompressor } from "../wire/mod.ts";
 import {
   type FaultOptions,
   type Member,
@@ -144,6 +145,28 @@ export interface ReplicaSetOptions {
    * Lower it to speed up tests that open many connections.
    */
   scramIterations?: number;
+  /**
+   * The wire compressors every member speaks, as mongod's
+   * `--networkMessageCompressors` (default `["zlib"]`; `[]` turns compression
+   * off). mongod also knows snappy and zstd, but the simulator can only
+   * inflate zlib, so that is the one accepted value. A handshake offering
+   * `compression: [...]` is answered with the names both sides speak, in the
+   * client's order (the field is left out when there are none); an
+   * OP_COMPRESSED request in a compressor the member speaks is handled as the
+   * message it wraps and answered compressed the same way (except handshake
+   * and authentication commands); any other OP_COMPRESSED closes the
+   * connection. Members below maxWireVersion 6 (MongoDB 3.6) do not speak zlib.
+   * Each request log entry says how its request arrived (`compressor`).
+   *
+   * @example
+   * ```ts ignore
+   * import { startReplicaSet } from "@zerodep/mongo/testing";
+   *
+   * await using rs = await startReplicaSet({ compressors: ["zlib"] });
+   * const uri = `${rs.uri}&compressors=zlib`;
+   * ```
+   */
+  compressors?: string[];
 }
 
 /**
@@ -204,6 +227,32 @@ export async function startReplicaSet(options: ReplicaSetOptions = {}): Promise<
     throw e;
   }
   return rs;
+}
+
+// Names any value in an error message without throwing (bigints, null-prototype objects).
+function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) return String(value);
+  return Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : "a function";
+}
+
+function checkCompressors(value: unknown): SupportedCompressor[] {
+  if (!Array.isArray(value)) {
+    throw new ConfigurationError(`compressors must be an array of compressor names, got ${show(value)}`);
+  }
+  const out: SupportedCompressor[] = [];
+  for (const [i, name] of value.entries()) {
+    if (name !== "zlib") {
+      const known = name === "snappy" || name === "zstd" || name === "noop";
+      throw new ConfigurationError(
+        `compressors[${i}] is ${show(name)}: the simulated members ${
+          known ? "cannot compress with it" : "know no such compressor"
+        }; "zlib" is the only one they speak ([] turns compression off)`,
+      );
+    }
+    if (!out.includes(name)) out.push(name);
+  }
+  return out;
 }
 
 function checkInt(value: unknown, name: string, min: number, max: number): number {
@@ -293,6 +342,7 @@ export class ReplicaSet implements AsyncDisposable {
     }
     this.#users = options.users === undefined ? undefined : checkUsers(options.users);
     this.#scramIterations = checkInt(options.scramIterations ?? 15000, "scramIterations", 4096, 1_000_000);
+    const compressors = checkCompressors(options.compressors ?? ["zlib"]);
     this.#ctx = this.#makeContext();
     this.#members = this.#memberConfigs.map((m, index) =>
       new SimulatedMember({
@@ -301,6 +351,7 @@ export class ReplicaSet implements AsyncDisposable {
         port: m.port ?? 0,
         maxWireVersion: m.maxWireVersion ?? wire,
         set: this.#ctx,
+        compressors,
       })
     );
   }
