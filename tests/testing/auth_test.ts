@@ -18,6 +18,7 @@ import { type ReplicaSet, startReplicaSet } from "../../src/testing/mod.ts";
 import { Authenticator, deriveCredential, preparePassword, SaslSession } from "../../src/testing/_scram.ts";
 import { ReplicaSetConnection } from "../../src/client/mod.ts";
 import { withClient } from "./_client.ts";
+import { type PythonRun, runPythonResults } from "../helpers/python_results.ts";
 
 const UTF8 = new TextEncoder();
 const bin = (s: string) => new Binary(UTF8.encode(s));
@@ -470,22 +471,8 @@ describe("this driver's ReplicaSetConnection against a set that requires authent
 const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("../helpers/pymongo_auth_client.py", import.meta.url));
 
-function runPython(args: string[]): Promise<{ results: Record<string, unknown>; stderr: string; code: number | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [SCRIPT, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Uint8Array) => (stdout += new TextDecoder().decode(d)));
-    child.stderr.on("data", (d: Uint8Array) => (stderr += new TextDecoder().decode(d)));
-    child.on("error", reject);
-    child.on("close", (code: number | null) => {
-      const results: Record<string, unknown> = {};
-      for (const line of stdout.split("\n")) {
-        if (line.startsWith("RESULT ")) Object.assign(results, JSON.parse(line.slice(7)));
-      }
-      resolve({ results, stderr, code });
-    });
-  });
+function runPython(args: string[]): Promise<PythonRun> {
+  return runPythonResults(SCRIPT, args);
 }
 
 const skipPy = await (async (): Promise<string | false> => {

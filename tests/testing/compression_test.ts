@@ -4,7 +4,7 @@
 // driver as independent clients that compress with zlib.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { MongoClient } from "mongodb";
@@ -28,6 +28,7 @@ import {
 } from "../../src/wire/mod.ts";
 import { startReplicaSet } from "../../src/testing/mod.ts";
 import { RawClient, withClient } from "./_client.ts";
+import { type PythonRun, runPythonResults } from "../helpers/python_results.ts";
 
 const writer = new ByteWriter();
 
@@ -313,22 +314,8 @@ function pythonSkipReason(): string | false {
 const pySkip = pythonSkipReason();
 if (pySkip !== false) console.log(`compression_test (PyMongo): skipped, ${pySkip}`);
 
-function runPython(args: string[]): Promise<{ results: Record<string, unknown>; stderr: string; code: number | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [SCRIPT, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Uint8Array) => (stdout += new TextDecoder().decode(d)));
-    child.stderr.on("data", (d: Uint8Array) => (stderr += new TextDecoder().decode(d)));
-    child.on("error", reject);
-    child.on("close", (code: number | null) => {
-      const results: Record<string, unknown> = {};
-      for (const line of stdout.split("\n")) {
-        if (line.startsWith("RESULT ")) Object.assign(results, JSON.parse(line.slice(7)));
-      }
-      resolve({ results, stderr, code });
-    });
-  });
+function runPython(args: string[]): Promise<PythonRun> {
+  return runPythonResults(SCRIPT, args);
 }
 
 const HANDSHAKES = new Set(["hello", "isMaster", "ismaster"]);
