@@ -95,7 +95,15 @@ export function resolveSocketOptions(options: SocketOptions): ResolvedSocketOpti
     throw new ConfigurationError(`port must be an integer from 1 to 65535, got ${describeValue(port)}`);
   }
   const sni = servername ?? (isIpLiteral(host) ? undefined : host);
-  return { ...common, address: formatAddress(host, port), host, port, path: undefined, sni, verifyName: servername ?? host };
+  return {
+    ...common,
+    address: formatAddress(host, port),
+    host,
+    port,
+    path: undefined,
+    sni,
+    verifyName: servername ?? host,
+  };
 }
 
 /** A short, safe rendering of a value for an error message. */
@@ -129,16 +137,44 @@ export function caFileError(path: string, cause: unknown): ConfigurationError {
 }
 
 /**
- * Runs one connect attempt under `connectTimeoutMS` and `signal`. `connect`
- * gets a signal that aborts when the attempt is given up, so it can tear down
- * what it has opened so far; a socket that still arrives afterwards is closed.
- * The timer and the abort listener are removed on every outcome.
+ * Runs one connect attempt under `connectTimeoutMS` and `signal` (see
+ * {@linkcode runBounded}); a socket that arrives after the attempt was given
+ * up is closed.
  */
 export function runConnect<T extends { close(): void }>(
   options: ResolvedSocketOptions,
   connect: (giveUp: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const { signal, connectTimeoutMS, address } = options;
+  return runBounded({ what: "connect", address, timeoutMS: connectTimeoutMS, signal }, connect, (s) => s.close());
+}
+
+/** The limits of one {@linkcode runBounded} attempt. */
+export interface BoundedAttempt {
+  /** What is attempted, for messages: "connect", "DNS SRV lookup". */
+  what: string;
+  /** The address (or name) the errors carry. */
+  address: string;
+  /** Gives up after this many ms with a `NetworkTimeout`; 0 means never. */
+  timeoutMS: number;
+  /** Gives up when aborted, with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs one network attempt under a timeout and a signal. `run` gets a signal
+ * that aborts when the attempt is given up, so it can tear down what it has
+ * opened so far; a result that still arrives afterwards goes to `late`.
+ * Failures that are not already a `MongoError` become a `ConnectionFailure`
+ * ("<what> failed: ..."). The timer and the abort listener are removed on
+ * every outcome.
+ */
+export function runBounded<T>(
+  attempt: BoundedAttempt,
+  run: (giveUp: AbortSignal) => Promise<T>,
+  late?: (value: T) => void,
+): Promise<T> {
+  const { what, address, timeoutMS, signal } = attempt;
   if (signal?.aborted) return Promise.reject(signal.reason);
   const controller = new AbortController();
   return new Promise<T>((resolve, reject) => {
@@ -157,34 +193,36 @@ export function runConnect<T extends { close(): void }>(
     };
     const onAbort = () => giveUp(signal?.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
-    if (connectTimeoutMS > 0) {
+    if (timeoutMS > 0) {
       timer = setTimeout(
-        () => giveUp(new NetworkTimeout(`connect timed out after ${connectTimeoutMS} ms`, { address })),
-        connectTimeoutMS,
+        () => giveUp(new NetworkTimeout(`${what} timed out after ${timeoutMS} ms`, { address })),
+        timeoutMS,
       );
     }
-    let attempt: Promise<T>;
+    let result: Promise<T>;
     try {
-      attempt = connect(controller.signal);
+      result = run(controller.signal);
     } catch (error) {
-      attempt = Promise.reject(error);
+      result = Promise.reject(error);
     }
-    attempt.then(
-      (socket) => {
+    result.then(
+      (value) => {
         if (done) {
-          socket.close();
+          late?.(value);
           return;
         }
         finish();
-        resolve(socket);
+        resolve(value);
       },
       (error) => {
         if (done) return;
         finish();
-        reject(error instanceof MongoError ? error : new ConnectionFailure(`connect failed: ${describeError(error)}`, {
-          address,
-          cause: error,
-        }));
+        reject(
+          error instanceof MongoError ? error : new ConnectionFailure(`${what} failed: ${describeError(error)}`, {
+            address,
+            cause: error,
+          }),
+        );
       },
     );
   });

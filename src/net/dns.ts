@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { ConnectionFailure, NetworkTimeout } from "../errors.ts";
+import { ConnectionFailure } from "../errors.ts";
+import { runBounded } from "./_socket_util.ts";
 
 /**
  * One SRV record: a host and port to seed discovery with (priority and weight
@@ -177,51 +178,18 @@ function nodeBackend(options: SystemResolverOptions): Backend {
   };
 }
 
-async function bounded<T>(
+function bounded<T>(
   name: string,
   type: string,
   options: LookupOptions,
   run: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
-  options.signal?.throwIfAborted();
   const timeoutMS = options.timeoutMS ?? DEFAULT_TIMEOUT_MS;
-  const giveUp = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const onAbort = () => giveUp.abort(options.signal!.reason);
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  const stopped = new Promise<never>((_, reject) => {
-    giveUp.signal.addEventListener("abort", () => reject(giveUp.signal.reason), { once: true });
-    if (timeoutMS > 0) {
-      timer = setTimeout(
-        () => giveUp.abort(new NetworkTimeout(`DNS ${type} lookup timed out after ${timeoutMS} ms`, { address: name })),
-        timeoutMS,
-      );
-    }
-  });
-  try {
-    return await Promise.race([run(giveUp.signal), stopped]);
-  } catch (error) {
-    if (error === giveUp.signal.reason) throw error;
-    if (error instanceof ConnectionFailure) throw error;
-    throw new ConnectionFailure(`DNS ${type} lookup failed: ${describe(error)}`, { address: name, cause: error });
-  } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener("abort", onAbort);
-    if (!giveUp.signal.aborted) giveUp.abort();
-    stopped.catch(() => {});
-  }
+  return runBounded({ what: `DNS ${type} lookup`, address: name, timeoutMS, signal: options.signal }, run);
 }
 
 function noRecords(name: string): ConnectionFailure {
   return new ConnectionFailure("DNS returned no SRV records: the mongodb+srv:// URI names no hosts", {
     address: name,
   });
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === "string" && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
-  }
-  return String(error);
 }
