@@ -17,6 +17,7 @@ import {
 import type { Document } from "../bson/mod.ts";
 import type { Connection as WireConnection } from "../net/connection.ts";
 import type { Credential } from "../net/auth.ts";
+import type { SocketFactory } from "../net/socket.ts";
 import type { DocumentSequence } from "../wire/mod.ts";
 import type { HostAddress } from "../topology/connection_string.ts";
 import type { ResolvedClientOptions } from "../topology/options.ts";
@@ -63,7 +64,12 @@ export interface TopologyLike {
 
 /** Builds the topology of a client; tests pass their own through {@link TOPOLOGY_FACTORY}. */
 export type TopologyFactory = (
-  init: { seeds: HostAddress[]; options: ResolvedClientOptions; credential?: Credential },
+  init: {
+    seeds: HostAddress[];
+    options: ResolvedClientOptions;
+    credential?: Credential;
+    socketFactory?: SocketFactory;
+  },
 ) => TopologyLike;
 
 /**

@@ -14,6 +14,7 @@ import { parseSeeds, type Seeds } from "../topology/seeds.ts";
 import { type CredentialSources, resolveCredential } from "../topology/credential.ts";
 import { parseConnectionString } from "../topology/connection_string.ts";
 import type { DnsResolver } from "../net/dns.ts";
+import type { SocketFactory } from "../net/socket.ts";
 import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
 import { initialTopologyDescription, type TopologyDescription } from "../topology/topology_description.ts";
 import {
@@ -84,6 +85,13 @@ export interface ClientConnectionOptions extends Omit<ClientOptions, "readPrefer
    * connection string's `user:password@`.
    */
   readonly auth?: { readonly username?: string; readonly password?: string };
+  /**
+   * Opens the byte stream of every connection, pooled and monitoring
+   * (default: the runtime's own sockets, TLS included). Bring a transport this
+   * driver does not know; it receives the host, port, TLS settings,
+   * `connectTimeoutMS` and `signal` the driver would have used.
+   */
+  readonly socketFactory?: SocketFactory;
 }
 
 /**
@@ -159,7 +167,21 @@ interface ClientKind {
   readonly replicaSet: boolean;
 }
 
-const OWN_OPTIONS = new Set(["readPreference", "writeConcern", "slaveOk", "secondaryOk", "onWarning", "port", "auth"]);
+const OWN_OPTIONS = new Set([
+  "readPreference",
+  "writeConcern",
+  "slaveOk",
+  "secondaryOk",
+  "onWarning",
+  "port",
+  "auth",
+  "socketFactory",
+]);
+
+function checkSocketFactory(value: unknown): SocketFactory | undefined {
+  if (value === undefined || typeof value === "function") return value as SocketFactory | undefined;
+  throw new ConfigurationError(`socketFactory must be a function (options) => Promise<Socket>, got ${show(value)}`);
+}
 
 // Only zlib is spoken (the web platform's deflate); CompressionStream takes no level.
 function warnAboutCompression(o: ResolvedClientOptions, onWarning: ((message: string) => void) | undefined): void {
@@ -208,6 +230,7 @@ export class ClientBase {
   #readPreference: ReadPreference;
   #writeConcern: WriteConcern;
   #init: Parameters<TopologyFactory>[0] | undefined;
+  #socketFactory: SocketFactory | undefined;
   #factory: TopologyFactory | undefined;
   /** Aborted by close(). */
   #closing = new AbortController();
@@ -322,7 +345,9 @@ export class ClientBase {
       authMechanism: resolved.authMechanism,
       authSource: resolved.authSource,
     });
-    const init = { seeds: this.#seeds.map((h) => ({ ...h })), options: topologyOptions, credential };
+    const socketFactory = checkSocketFactory(given.socketFactory);
+    this.#socketFactory = socketFactory;
+    const init = { seeds: this.#seeds.map((h) => ({ ...h })), options: topologyOptions, credential, socketFactory };
     this.#factory = factory;
     if (srv) {
       this.#srv = {
@@ -431,7 +456,12 @@ export class ClientBase {
       authMechanism: options.authMechanism,
       authSource: options.authSource,
     });
-    return { seeds: this.#seeds.map((h) => ({ ...h })), options: this.#topologyOptions(options), credential };
+    return {
+      seeds: this.#seeds.map((h) => ({ ...h })),
+      options: this.#topologyOptions(options),
+      credential,
+      socketFactory: this.#socketFactory,
+    };
   }
 
   /** The resolved options with the client's read preference, as the topology takes them. */

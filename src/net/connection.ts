@@ -41,7 +41,7 @@ import {
   type SupportedCompressor,
   UNCOMPRESSIBLE_COMMANDS,
 } from "../wire/mod.ts";
-import { connectSocket, type Socket } from "./socket.ts";
+import { connectSocket, type Socket, type SocketFactory } from "./socket.ts";
 import { clientMetadata } from "./client_metadata.ts";
 import { authenticate, type Credential, negotiationFields, speculativeStart } from "./auth.ts";
 
@@ -98,6 +98,11 @@ export interface ConnectionOptions {
   tlsAllowInvalidCertificates?: boolean;
   /** The TLS server name (SNI and certificate check). Default: the host. */
   servername?: string;
+  /**
+   * Opens the byte stream (default {@linkcode connectSocket}, the runtime's own
+   * sockets): bring a transport this driver does not know.
+   */
+  socketFactory?: SocketFactory;
   /** Sent in the handshake as `client.application.name`; at most 128 bytes. */
   appName?: string;
   /**
@@ -393,7 +398,7 @@ export class Connection {
     const { host, port } = address as { host?: string; port?: number };
     let socket: Socket;
     try {
-      socket = await connectSocket({
+      socket = await (options.socketFactory ?? connectSocket)({
         host: host as string,
         port: port as number,
         path,

@@ -24,7 +24,7 @@
  *
  * @module
  */
-export { connectSocket, type Socket, type SocketOptions } from "./socket.ts";
+export { connectSocket, type Socket, type SocketFactory, type SocketOptions } from "./socket.ts";
 export {
   type CommandOptions,
   Connection,

@@ -110,6 +110,24 @@ export interface Socket {
 }
 
 /**
+ * What opens a {@linkcode Socket}: {@linkcode connectSocket} by default. Give
+ * your own as the client option `socketFactory` to bring a transport this
+ * driver does not know (a tunnel, an in-process pipe, a host-name map); it
+ * receives every option the driver would have used, `connectTimeoutMS` and
+ * `signal` included, and must honour them. Errors it throws should be
+ * `ConnectionFailure`s naming the address, as the default's are.
+ *
+ * @example Send a test's host names to loopback, then connect as usual
+ * ```ts
+ * import { connectSocket, type SocketFactory } from "@zerodep/mongo/topology";
+ *
+ * const toLoopback: SocketFactory = (options) =>
+ *   connectSocket({ ...options, host: options.host.endsWith(".test") ? "127.0.0.1" : options.host });
+ * ```
+ */
+export type SocketFactory = (options: SocketOptions) => Promise<Socket>;
+
+/**
  * Opens a socket with the current runtime's own API: Deno when `globalThis.Deno`
  * exists, else Bun when `globalThis.Bun` exists, else `node:net`/`node:tls`
  * (loaded only then, by dynamic import).

@@ -132,3 +132,5 @@ export type {
   ServerApi as WireServerApi,
 } from "../net/mod.ts";
 export type { DocumentSequence, OP_REPLY, OpReply } from "../wire/mod.ts";
+// The default socket factory, for a `socketFactory` that wraps it.
+export { connectSocket, type Socket, type SocketFactory, type SocketOptions } from "../net/mod.ts";

@@ -27,6 +27,7 @@ import {
   ConnectionPool,
   type Credential,
   type ServerAddress,
+  type SocketFactory,
 } from "../net/mod.ts";
 import { serverAddressOf } from "./_address.ts";
 import { type HostAddress, hostAddressToString } from "./connection_string.ts";
@@ -77,6 +78,8 @@ export interface TopologyOptions {
    * `Connection.connect`); a hook for tests and for authentication wrappers.
    */
   connect?: (address: ServerAddress, options: ConnectionOptions) => Promise<Connection>;
+  /** Opens the byte stream of every connection (default: the runtime's own sockets). */
+  socketFactory?: SocketFactory;
 }
 
 /**
@@ -169,6 +172,7 @@ export class Topology {
   #options: ResolvedClientOptions;
   #connect: TopologyOptions["connect"];
   #credential: Credential | undefined;
+  #socketFactory: SocketFactory | undefined;
   #readPreference: ReadPreference;
   #description: TopologyDescription;
   #entries = new Map<string, Entry>();
@@ -201,6 +205,7 @@ export class Topology {
     this.#options = o;
     this.#connect = options.connect;
     this.#credential = options.credential;
+    this.#socketFactory = options.socketFactory;
     this.#description = initialTopologyDescription(options.seeds.map((s) => hostAddressToString(s)), {
       replicaSet: o.replicaSet ?? null,
       directConnection: o.directConnection,
@@ -408,6 +413,7 @@ export class Topology {
       tlsAllowInvalidCertificates: o.tlsAllowInvalidCertificates,
       appName: o.appName,
       compressors: o.compressors,
+      socketFactory: this.#socketFactory,
     };
     // Behind a load balancer the handshake must say so (the server then replies with a serviceId).
     if (o.loadBalanced) connection.handshake = { loadBalanced: true };
