@@ -47,6 +47,13 @@ import { Authenticator, deriveCredential, preparePassword, SCRAM_SHA_256, type U
 export interface MemberConfig {
   /** Listen on this port (default: a free one). */
   port?: number;
+  /**
+   * The `host:port` name the member is known by in the set's config, and so
+   * in `hello` (`me`, `hosts`, `primary`), independent of where it listens
+   * (default: its listening address). Clients then reach it only through a
+   * name map of their own, e.g. the driver's `socketFactory` option.
+   */
+  name?: string;
   /** Election priority, default 1; 0 never becomes primary (a "passive" member). */
   priority?: number;
   /** Votes, 0 or 1 (default 1). */
@@ -317,6 +324,8 @@ export class ReplicaSet implements AsyncDisposable {
         throw new ConfigurationError(`members must list 1 to ${MAX_MEMBERS} members, got ${members.length}`);
       }
       this.#memberConfigs = members.map((m, i) => checkMemberConfig(m, i));
+      const names = this.#memberConfigs.flatMap((m) => m.name === undefined ? [] : [m.name.toLowerCase()]);
+      if (new Set(names).size !== names.length) throw new ConfigurationError("members[].name must be distinct");
     } else {
       throw new ConfigurationError(`members must be a number or an array of member configs, got ${typeof members}`);
     }
@@ -344,16 +353,18 @@ export class ReplicaSet implements AsyncDisposable {
     this.#scramIterations = checkInt(options.scramIterations ?? 15000, "scramIterations", 4096, 1_000_000);
     const compressors = checkCompressors(options.compressors ?? ["zlib"]);
     this.#ctx = this.#makeContext();
-    this.#members = this.#memberConfigs.map((m, index) =>
-      new SimulatedMember({
+    this.#members = this.#memberConfigs.map((m, index) => {
+      const member = new SimulatedMember({
         index,
         hostname: this.#hostname,
         port: m.port ?? 0,
         maxWireVersion: m.maxWireVersion ?? wire,
         set: this.#ctx,
         compressors,
-      })
-    );
+      });
+      if (m.name !== undefined) member.name = m.name;
+      return member;
+    });
   }
 
   /** @internal Starts every member; called by `startReplicaSet()`. */
@@ -1131,6 +1142,14 @@ function checkMemberConfig(m: unknown, i: number): MemberConfig {
   if (m === null || typeof m !== "object") throw new ConfigurationError(`members[${i}] must be an object`);
   const c = m as MemberConfig;
   if (c.port !== undefined) checkInt(c.port, `members[${i}].port`, 0, 65535);
+  if (c.name !== undefined) {
+    const port = typeof c.name === "string" ? /^[^\s/:]+:(\d{1,5})$/.exec(c.name)?.[1] : undefined;
+    if (port === undefined || Number(port) < 1 || Number(port) > 65535) {
+      throw new ConfigurationError(
+        `members[${i}].name must be "host:port" (port 1 to 65535), got ${JSON.stringify(c.name)}`,
+      );
+    }
+  }
   if (c.priority !== undefined && (typeof c.priority !== "number" || !(c.priority >= 0 && c.priority <= 1000))) {
     throw new ConfigurationError(`members[${i}].priority must be a number in [0, 1000], got ${String(c.priority)}`);
   }

@@ -48,6 +48,27 @@ describe("handshake replies per state", () => {
     });
   });
 
+  test("members named apart from where they listen: hello and the config use the names", async () => {
+    const names = ["db0.example.test:27017", "db1.example.test:27018"];
+    await using rs = await startReplicaSet({ members: names.map((name) => ({ name })), name: "named" });
+    const [p, s] = rs.members;
+    assert.deepEqual(rs.members.map((m) => m.name), names);
+    assert.ok(!names.includes(p.host), "it still listens on loopback");
+    assert.equal(rs.member(names[1]), s);
+    await withClient(s.host, async (c) => {
+      const r = await c.command("admin", { hello: 1 });
+      assert.deepEqual(r.hosts, names);
+      assert.equal(r.me, names[1]);
+      assert.equal(r.primary, names[0]);
+      const cfg = await c.command("admin", { replSetGetConfig: 1 });
+      assert.deepEqual((cfg.config as { members: { host: string }[] }).members.map((m) => m.host), names);
+    });
+    for (const bad of [{ name: "nohost" }, { name: "h:0" }, { name: "a b:1" }, { name: 5 }]) {
+      await assert.rejects(startReplicaSet({ members: [bad as never] }), /members\[0\]\.name must be "host:port"/);
+    }
+    await assert.rejects(startReplicaSet({ members: [{ name: "h:1" }, { name: "H:1" }] }), /must be distinct/);
+  });
+
   test("passive, hidden, arbiter and tags", async () => {
     await using rs = await startReplicaSet({
       members: [{ tags: { dc: "ny" } }, { priority: 0 }, { hidden: true }, { arbiterOnly: true }],
