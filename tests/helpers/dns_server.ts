@@ -1,6 +1,6 @@
 /**
  * A tiny authoritative DNS server over UDP (RFC 1035 messages) for the
- * `mongodb+srv://` tests: it answers SRV and TXT queries from a table and
+ * `mongodb+srv://` tests: it answers A, SRV and TXT queries from a table and
  * NXDOMAIN for names it does not know, on 127.0.0.1 at a free port. Written on
  * `node:dgram`, which Deno and Bun both provide, and independent of the
  * driver's code.
@@ -11,6 +11,8 @@ import { createSocket } from "node:dgram";
 
 /** The records of one name. */
 export interface DnsEntry {
+  /** IPv4 addresses (A records). */
+  a?: string[];
   srv?: { target: string; port: number; priority?: number; weight?: number }[];
   /** Each TXT record as its character strings (each at most 255 bytes). */
   txt?: string[][];
@@ -19,13 +21,14 @@ export interface DnsEntry {
 /** A running server. */
 export interface DnsServer {
   readonly port: number;
-  /** Every query received: the name (lower-cased) and type ("SRV", "TXT" or the number). */
+  /** Every query received: the name (lower-cased) and type ("A", "SRV", "TXT" or the number). */
   readonly queries: { name: string; type: string }[];
   /** The records; replaceable at any time. */
   records: Record<string, DnsEntry>;
   close(): Promise<void>;
 }
 
+const TYPE_A = 1;
 const TYPE_TXT = 16;
 const TYPE_SRV = 33;
 
@@ -74,7 +77,10 @@ function answer(
   const type = view.getUint16(at);
   const question = msg.subarray(12, at + 4);
   const name = labels.join(".").toLowerCase();
-  log.push({ name, type: type === TYPE_SRV ? "SRV" : type === TYPE_TXT ? "TXT" : String(type) });
+  log.push({
+    name,
+    type: type === TYPE_A ? "A" : type === TYPE_SRV ? "SRV" : type === TYPE_TXT ? "TXT" : String(type),
+  });
 
   const entry = Object.entries(records).find(([n]) => n.toLowerCase() === name)?.[1];
   const rdatas: Uint8Array[] = [];
@@ -89,6 +95,8 @@ function answer(
       rdata.set(target, 6);
       rdatas.push(rdata);
     }
+  } else if (entry !== undefined && type === TYPE_A) {
+    for (const ip of entry.a ?? []) rdatas.push(new Uint8Array(ip.split(".").map(Number)));
   } else if (entry !== undefined && type === TYPE_TXT) {
     for (const strings of entry.txt ?? []) {
       const parts = strings.map((s) => new TextEncoder().encode(s));

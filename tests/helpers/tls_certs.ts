@@ -1,7 +1,7 @@
 /**
  * Throw-away TLS material for loopback tests, made with `/usr/bin/openssl` at
- * test time: a CA, a server certificate it signs (SAN `DNS:localhost`,
- * `IP:127.0.0.1`), and an unrelated second CA. Nothing is committed.
+ * test time: a CA, a server certificate it signs (SAN `DNS:localhost`, any
+ * other names asked for, `IP:127.0.0.1`), and an unrelated second CA. Nothing is committed.
  *
  * @module
  */
@@ -31,8 +31,11 @@ export function certSkipReason(): string | undefined {
   return existsSync(OPENSSL) ? undefined : `${OPENSSL} not found; TLS tests need it to make a test certificate`;
 }
 
-/** Makes a fresh CA, server certificate and second CA in a temporary directory. */
-export function makeTestCerts(): TestCerts {
+/**
+ * Makes a fresh CA, server certificate and second CA in a temporary directory.
+ * `dnsNames` are added to the server certificate's names (after `localhost`).
+ */
+export function makeTestCerts(options: { dnsNames?: string[] } = {}): TestCerts {
   const dir = mkdtempSync(join(tmpdir(), "zerodep-mongo-tls-"));
   const run = (...args: string[]) => execFileSync(OPENSSL, args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
@@ -42,7 +45,7 @@ export function makeTestCerts(): TestCerts {
   writeFileSync(
     join(dir, "server.ext"),
     "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n" +
-      "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+      `subjectAltName=${["localhost", ...(options.dnsNames ?? [])].map((n) => `DNS:${n}`).join(",")},IP:127.0.0.1\n`,
   );
   run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
     "-out", "server.pem", "-days", "2", "-extfile", "server.ext");
