@@ -1,13 +1,16 @@
 /**
  * DNS SRV and TXT lookups for `mongodb+srv://` connection strings, on each
  * runtime's own resolver: `Deno.resolveDns` on Deno (it needs `--allow-net`),
- * `node:dns` on Bun and Node. Only the lookups live here; what the records
+ * `node:dns` on Bun and Node. On Bun, TXT queries go to the resolver's
+ * servers over UDP directly (`_dns_txt_udp.ts`), as its `resolveTxt` reports
+ * each string of a record as a record of its own. Only the lookups live here; what the records
  * mean is `src/topology/srv.ts`.
  *
  * @module
  */
 import { ConnectionFailure } from "../errors.ts";
 import { runBounded } from "./_socket_util.ts";
+import { parseServerEntry, queryTxtOverUdp } from "./_dns_txt_udp.ts";
 
 /**
  * One SRV record: a host and port to seed discovery with (priority and weight
@@ -128,6 +131,7 @@ interface NodeResolver {
   setServers(servers: string[]): void;
   resolveSrv(name: string): Promise<{ name: string; port: number }[]>;
   resolveTxt(name: string): Promise<string[][]>;
+  getServers(): string[];
   cancel(): void;
 }
 
@@ -167,8 +171,15 @@ function nodeBackend(options: SystemResolverOptions): Backend {
       return records.map((r) => ({ target: r.name, port: r.port }));
     },
     async txt(name, signal) {
+      const r = await resolver(signal);
+      if ((globalThis as { Bun?: unknown }).Bun !== undefined) {
+        // Bun's resolveTxt splits a record's strings into records of their own: ask the server directly.
+        const servers = options.nameServer !== undefined ? [options.nameServer] : r.getServers().map(parseServerEntry);
+        const records = await queryTxtOverUdp(name, servers, signal);
+        if (records !== undefined) return records; // else truncated: Bun's resolver asks over TCP
+      }
       try {
-        return await (await resolver(signal)).resolveTxt(name);
+        return await r.resolveTxt(name);
       } catch (error) {
         const code = (error as { code?: string }).code;
         if (code === "ENODATA" || code === "ENOTFOUND") return [];

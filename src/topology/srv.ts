@@ -83,7 +83,7 @@ export function optionsFromTxt(host: string, records: readonly (readonly string[
   if (records.length > 1) {
     throw new ConfigurationError(
       `${JSON.stringify(host)} has ${records.length} TXT records; at most one may give connection options ` +
-        "(Bun 1.4 reports each string of one TXT record as a record of its own: keep the record to one string there)",
+        "(merge them into one record)",
     );
   }
   const text = records[0].join("");
