@@ -125,7 +125,7 @@ function parseRecordTable(table: string): Record<string, DnsEntry> {
 }
 
 const RECORDS = parseRecordTable(RECORD_TABLE + TABLE_ADDITIONS);
-// The names the README's A records send to 127.0.0.1, and the prose tests' own.
+// The prose tests' SRV targets (given A records to 127.0.0.1 while those tests run).
 const PROSE_NAMES = ["m1.localhost", "m1.mongo.local"];
 const MEMBER_NAMES = ["localhost:27017", "localhost:27018", "localhost:27019"];
 
