@@ -44,7 +44,7 @@ import { startTlsTerminator } from "../helpers/tls_terminator.ts";
 import type { TcpServer } from "../helpers/tcp_server.ts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-const specDir = resolve(process.env.DNS_SEEDLIST_SPEC_DIR ?? join(here, "../spec/initial-dns-seedlist-discovery"));
+const specDir = resolve(process.env.DNS_SEEDLIST_SPEC_DIR || join(here, "../spec/initial-dns-seedlist-discovery"));
 const LABEL = "initial-dns-seedlist-discovery";
 const SUBFOLDERS = ["replica-set", "load-balanced", "sharded"] as const;
 const NOT_APPLICABLE: Record<string, string> = {
