@@ -241,7 +241,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = Object.freeze([
     doc: "Client backpressure: prefer another server after an overload error.",
     default: false,
     status: "partial",
-    note: "`false` only: overload retargeting is not implemented",
+    note: "`false` only (overload retargeting is not implemented)",
     refuse: (v) => v === true ? "client backpressure (overload retargeting) is not implemented" : null,
   }),
   int("heartbeatFrequencyMS", 500, "an integer >= 500", {
@@ -253,7 +253,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = Object.freeze([
     doc: "Connect to a load balancer in front of mongoses.",
     default: false,
     status: "partial",
-    note: "`false` only: load-balanced mode needs cursors pinned to their connection, not implemented",
+    note: "`false` only (load-balanced mode needs cursors pinned to their connection: not implemented)",
     refuse: (v) =>
       v === true
         ? "load-balanced mode needs each cursor (and transaction) pinned to its connection (Load Balancer " +
@@ -267,9 +267,8 @@ export const OPTION_TABLE: readonly OptionSpec[] = Object.freeze([
   int("maxAdaptiveRetries", 0, "a non-negative integer", {
     doc: "Client backpressure: maximum adaptive retries of an overloaded operation.",
     default: 0,
-    defaultText: "0 (what this driver does)",
     status: "partial",
-    note: "0 only: adaptive retries are not implemented",
+    note: "0 only (adaptive retries are not implemented; the spec's default is 2)",
     refuse: (v) =>
       v !== 0 ? "client backpressure (adaptive retries of overloaded operations) is not implemented; only 0 is" : null,
   }),
@@ -340,7 +339,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = Object.freeze([
     doc: "Server monitoring protocol.",
     default: "auto",
     status: "partial",
-    note: "`auto` and `poll` poll; `stream` is refused: the streaming protocol is not implemented",
+    note: "`auto` and `poll`, which both poll; `stream` is refused (the streaming protocol is not implemented)",
     refuse: (v) => v === "stream" ? "the streaming monitoring protocol is not implemented (use auto or poll)" : null,
   }),
   int("serverSelectionTimeoutMS", 1, "a positive integer", {
@@ -351,7 +350,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = Object.freeze([
     doc: "Single-threaded drivers: fail after one scan instead of waiting for the timeout.",
     defaultText: "not applicable",
     status: "no effect",
-    note: "parsed for portability, no effect: the spec defines it for single-threaded drivers only; " +
+    note: "parsed for portability: the spec defines it for single-threaded drivers only; " +
       "this asynchronous driver always waits up to `serverSelectionTimeoutMS`",
   }),
   int("socketTimeoutMS", 0, "a non-negative integer", {
@@ -393,7 +392,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = Object.freeze([
     default: true,
     defaultText: "`true`: revocation is never checked",
     status: "partial",
-    note: "`true` only: the runtimes' TLS APIs cannot check revocation",
+    note: "`true` only (the runtimes' TLS APIs cannot check revocation)",
     refuse: (v) => v === false ? REVOCATION_REASON : null,
   }),
   bool("tlsDisableOCSPEndpointCheck", {
@@ -401,7 +400,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = Object.freeze([
     default: true,
     defaultText: "`true`: OCSP responders are never asked",
     status: "partial",
-    note: "`true` only: the runtimes' TLS APIs cannot ask OCSP responders",
+    note: "`true` only (the runtimes' TLS APIs cannot ask OCSP responders)",
     refuse: (v) => v === false ? REVOCATION_REASON : null,
   }),
   bool("tlsInsecure", {
@@ -427,7 +426,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = Object.freeze([
     doc: "zlib compression level, -1 (zlib's default) to 9.",
     default: -1,
     status: "partial",
-    note: "-1 or 6 only: the runtime's `CompressionStream` takes no level and compresses at zlib's default, 6",
+    note: "-1 or 6 only (the runtime's `CompressionStream` takes no level and compresses at zlib's default, 6)",
     refuse: (v) =>
       v === -1 || v === 6
         ? null
