@@ -37,7 +37,7 @@ export {
   type ValidateClientOptionsOptions,
 } from "./options.ts";
 export { type ParsedSeeds, parseSeeds, type ParseSeedsOptions, type Seeds } from "./seeds.ts";
-export { type CredentialSources, resolveCredential } from "./credential.ts";
+export { type CredentialSources, type MongoCredential, parseCredential, resolveCredential } from "./credential.ts";
 export {
   type HedgeOptions,
   type LegacyReadPreferenceName,
