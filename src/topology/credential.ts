@@ -48,7 +48,9 @@ export interface CredentialSources {
  * A credential as the Authentication specification describes it, for any
  * mechanism it defines (this driver speaks SCRAM only: see {@linkcode resolveCredential}).
  *
- * @experimental The shape follows the specification's test vectors and may change.
+ * Experimental: the shape follows the specification's test vectors and may change.
+ *
+ * @experimental
  * @example
  * ```ts
  * import { parseCredential } from "@zerodep/mongo/topology";
@@ -84,6 +86,7 @@ const OIDC_PROPERTIES = ["ENVIRONMENT", "TOKEN_RESOURCE", "ALLOWED_HOSTS"];
  * @throws {ConfigurationError} for a field the mechanism needs and lacks (a
  * user name, a password, a property) or forbids, a source other than
  * `$external` for an external mechanism, or `auth` of the wrong shape.
+ * @experimental
  * @example
  * ```ts
  * import { parseCredential } from "@zerodep/mongo/topology";
@@ -204,9 +207,12 @@ export function parseCredential(sources: CredentialSources): MongoCredential | u
  * (no authentication). The user is looked up in `authSource`, else the
  * connection string's database, else `admin`.
  *
+ * Experimental: its checks may change as authentication mechanisms are added.
+ *
  * @throws {ConfigurationError} for a mechanism this driver does not speak
  * (anything but SCRAM-SHA-256 and SCRAM-SHA-1), or what
  * {@linkcode parseCredential} refuses.
+ * @experimental
  * @example
  * ```ts
  * import { resolveCredential } from "@zerodep/mongo/topology";

@@ -8,6 +8,15 @@
  * Applications use the client in `@zerodep/mongo`; this entry is for tools
  * and tests that drive the specifications' state machines themselves.
  *
+ * Stable (follows semver): what the specifications define and their vectors
+ * test, namely connection strings and seeds, client options, read
+ * preferences, server and topology descriptions (SDAM), server selection and
+ * round-trip times. Experimental (marked `@experimental`, may change in any
+ * release): the live machinery (`Topology`, `Server`, `Monitor`,
+ * `selectServer`, `readPreferenceOnWire`), the application-error hooks
+ * (`handleApplicationError`, `is*Error`), SDAM events, credentials
+ * (`parseCredential`, `resolveCredential`) and `loadBalancerServerDescription`.
+ *
  * @example Parse a connection string
  * ```ts
  * import { hostAddressToString, parseConnectionString } from "@zerodep/mongo/topology";

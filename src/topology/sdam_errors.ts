@@ -62,9 +62,12 @@ export interface CommandErrorReply {
  * has one (10107, 13435, 10058), otherwise by the message "not master"
  * (unless it is a "node is recovering" message).
  *
+ * Experimental: the server error codes and their classification are being gathered into one table.
+ *
  * @param reply The error reply (or `{ code, errmsg }`).
  * @returns True for a "not writable primary" error.
  *
+ * @experimental
  * @example
  * ```ts
  * import { isNotPrimaryError } from "./sdam_errors.ts";
@@ -86,9 +89,12 @@ export function isNotPrimaryError(reply: CommandErrorReply): boolean {
  * has one (11600, 11602, 13436, 189, 91), otherwise by the messages "node is
  * recovering" or "not master or secondary".
  *
+ * Experimental: the server error codes and their classification are being gathered into one table.
+ *
  * @param reply The error reply (or `{ code, errmsg }`).
  * @returns True for a "node is recovering" error.
  *
+ * @experimental
  * @example
  * ```ts
  * import { isNodeIsRecoveringError } from "./sdam_errors.ts";
@@ -107,9 +113,12 @@ export function isNodeIsRecoveringError(reply: CommandErrorReply): boolean {
  * Whether an error is a State Change Error: "not writable primary" or
  * "node is recovering".
  *
+ * Experimental: the server error codes and their classification are being gathered into one table.
+ *
  * @param reply The error reply (or `{ code, errmsg }`).
  * @returns True for either kind.
  *
+ * @experimental
  * @example
  * ```ts
  * import { isStateChangeError } from "./sdam_errors.ts";
@@ -126,9 +135,12 @@ export function isStateChangeError(reply: CommandErrorReply): boolean {
  * Whether an error is a "node is shutting down" error (codes 11600 and 91),
  * after which every pooled connection to the server is dead.
  *
+ * Experimental: the server error codes and their classification are being gathered into one table.
+ *
  * @param reply The error reply (or `{ code }`).
  * @returns True for a shutdown code.
  *
+ * @experimental
  * @example
  * ```ts
  * import { isShutdownError } from "./sdam_errors.ts";
@@ -258,12 +270,15 @@ export interface ApplicationErrorOutcome {
  *   one during authentication marks the server Unknown and clears the pool;
  * - in LoadBalanced topologies the description is never changed; only pools are cleared.
  *
+ * Experimental: the server error codes and their classification are being gathered into one table.
+ *
  * @param topology The current topology.
  * @param error The error and where it happened.
  * @param options The server's current pool generation.
  * @returns The new topology and the side effects to carry out.
  * @throws {ConfigurationError} When `error` is malformed (unknown `type` or `when`, bad address).
  *
+ * @experimental
  * @example
  * ```ts
  * import { handleApplicationError } from "./sdam_errors.ts";

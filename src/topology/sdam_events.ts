@@ -55,10 +55,13 @@ export type SdamEvent =
  *   for each removed one, and a `topology_description_changed` when anything
  *   about the topology changed.
  *
+ * Experimental: the event API may change when command monitoring lands.
+ *
  * @param prev The description before the change, or null when opening.
  * @param next The description after it, or null when closing.
  * @returns The events, in publishing order (empty when nothing changed).
  *
+ * @experimental
  * @example
  * ```ts
  * import { topologyEvents } from "./sdam_events.ts";
@@ -115,10 +118,13 @@ export function topologyEvents(
  * `topology_description_changed`: same type, set name, maxima, compatibility,
  * session timeout, and the same servers with equal descriptions.
  *
+ * Experimental: the event API may change when command monitoring lands.
+ *
  * @param a One description.
  * @param b The other description.
  * @returns True when an observer could not tell them apart.
  *
+ * @experimental
  * @example
  * ```ts
  * import { topologyDescriptionEquals } from "./sdam_events.ts";

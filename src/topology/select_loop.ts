@@ -142,6 +142,9 @@ function describeWanted(selector: ServerSelector): string {
  * selection itself raises (invalid maxStalenessSeconds, incompatible wire
  * versions). No timer outlives the call.
  *
+ * Experimental: the operation runner (src/client/execute.ts) is reshaping how servers are selected and used.
+ *
+ * @experimental
  * @example
  * ```ts
  * import { ReadPreference, selectServer, type TopologyDescription, type TopologySource } from "@zerodep/mongo/topology";

@@ -124,11 +124,14 @@ export interface ReadPreferenceOnWireOptions {
  *
  * Writes send no read preference.
  *
+ * Experimental: the live machinery under the client; its shape follows the operation runner and may change.
+ *
  * @param operation `"read"` or `"write"`.
  * @param readPreference The application's read preference (`undefined` = primary).
  * @param options The topology type, the server type and the opcode.
  * @returns The SecondaryOk flag and the `$readPreference` document, if any.
  *
+ * @experimental
  * @example
  * ```ts
  * import { ReadPreference, readPreferenceOnWire } from "@zerodep/mongo/topology";
@@ -218,6 +221,9 @@ export interface ServerContext {
  * Servers are made by the {@linkcode Topology}; get one from
  * `Topology.selectServer`.
  *
+ * Experimental: the live machinery under the client; its shape follows the operation runner and may change.
+ *
+ * @experimental
  * @example
  * ```ts ignore
  * import { ReadPreference, Topology } from "@zerodep/mongo/topology";

@@ -203,9 +203,12 @@ export function unknownServerDescription(address: string, error?: string | null)
  * A description of a load balancer: in load-balanced mode the driver never
  * checks the server, it assumes this type (load-balancer specification).
  *
+ * Experimental: load-balanced mode is refused by the client for now.
+ *
  * @param address The load balancer's address.
  * @returns A `ServerDescription` of type `LoadBalancer`.
  *
+ * @experimental
  * @example
  * ```ts
  * import { loadBalancerServerDescription } from "./server_description.ts";

@@ -15,7 +15,7 @@ import type { HostAddress } from "./connection_string.ts";
  *
  * @example
  * ```ts
- * import { srvQueryName } from "@zerodep/mongo/topology";
+ * import { srvQueryName } from "./srv.ts";
  *
  * console.log(srvQueryName("cluster0.abcde.mongodb.net")); // "_mongodb._tcp.cluster0.abcde.mongodb.net"
  * ```
@@ -33,7 +33,7 @@ export function srvQueryName(host: string, serviceName = "mongodb"): string {
  * @throws {ConfigurationError} for a target outside the domain: no connection may be made to it.
  * @example
  * ```ts
- * import { seedsFromSrv } from "@zerodep/mongo/topology";
+ * import { seedsFromSrv } from "./srv.ts";
  *
  * const seeds = seedsFromSrv("cluster0.example.com", [{ target: "a.example.com", port: 27017 }]);
  * console.log(seeds); // [ { type: "hostname", host: "a.example.com", port: 27017 } ]
@@ -73,7 +73,7 @@ const TXT_OPTIONS = new Map([["authsource", "authSource"], ["replicaset", "repli
  * `authSource`, `replicaSet` and `loadBalanced`.
  * @example
  * ```ts
- * import { optionsFromTxt } from "@zerodep/mongo/topology";
+ * import { optionsFromTxt } from "./srv.ts";
  *
  * console.log(optionsFromTxt("rs.example.com", [["replicaSet=rs0&", "authSource=admin"]])); // "replicaSet=rs0&authSource=admin"
  * ```
@@ -106,7 +106,7 @@ export function optionsFromTxt(host: string, records: readonly (readonly string[
  *
  * @example
  * ```ts
- * import { pickSrvHosts } from "@zerodep/mongo/topology";
+ * import { pickSrvHosts } from "./srv.ts";
  *
  * console.log(pickSrvHosts(["a", "b", "c"], 2).length); // 2
  * ```
