@@ -23,10 +23,11 @@ import { SPOKEN_AUTH_MECHANISMS } from "./option_table.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CredentialSources } from "@zerodep/mongo/topology";
  *
  * const sources: CredentialSources = { uri: { username: "ada", password: "pencil", db: "app" } };
- * console.log(sources.uri?.db); // "app"
+ * assert.equal(sources.uri?.db, "app");
  * ```
  */
 export interface CredentialSources {
@@ -53,10 +54,12 @@ export interface CredentialSources {
  * @experimental
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseCredential } from "@zerodep/mongo/topology";
  *
  * const c = parseCredential({ uri: { username: "u@REALM", password: null, db: null }, authMechanism: "GSSAPI" });
- * console.log(c?.source, c?.mechanismProperties); // "$external" { SERVICE_NAME: "mongodb" }
+ * assert.equal(c?.source, "$external");
+ * assert.deepEqual(c?.mechanismProperties, { SERVICE_NAME: "mongodb" });
  * ```
  */
 export interface MongoCredential {
@@ -89,10 +92,11 @@ const OIDC_PROPERTIES = ["ENVIRONMENT", "TOKEN_RESOURCE", "ALLOWED_HOSTS"];
  * @experimental
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseCredential } from "@zerodep/mongo/topology";
  *
  * const c = parseCredential({ uri: { username: "ada", password: "pencil", db: null }, authMechanism: "PLAIN" });
- * console.log(c?.source); // "$external"
+ * assert.equal(c?.source, "$external");
  * ```
  */
 export function parseCredential(sources: CredentialSources): MongoCredential | undefined {
@@ -215,10 +219,13 @@ export function parseCredential(sources: CredentialSources): MongoCredential | u
  * @experimental
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveCredential } from "@zerodep/mongo/topology";
  *
  * const c = resolveCredential({ uri: { username: "ada", password: "pencil", db: "app" } });
- * console.log(c?.username, c?.source, c?.mechanism); // "ada" "app" undefined (negotiated)
+ * assert.equal(c?.username, "ada");
+ * assert.equal(c?.source, "app");
+ * assert.equal(c?.mechanism, undefined); // negotiated
  * ```
  */
 export function resolveCredential(sources: CredentialSources): Credential | undefined {

@@ -19,10 +19,12 @@
  *
  * @example Parse a connection string
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hostAddressToString, parseConnectionString } from "@zerodep/mongo/topology";
  *
  * const cs = parseConnectionString("mongodb://a:27017,b:27017/?replicaSet=rs");
- * console.log(cs.hosts.map(hostAddressToString), cs.options.replicaSet); // [ "a:27017", "b:27017" ] rs
+ * assert.deepEqual(cs.hosts.map(hostAddressToString), [ "a:27017", "b:27017" ]);
+ * assert.equal(cs.options.replicaSet, "rs");
  * ```
  *
  * @module

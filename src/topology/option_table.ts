@@ -15,10 +15,11 @@ import type { ClientOptions } from "./options.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { OptionKind } from "./option_table.ts";
  *
  * const k: OptionKind = "int";
- * console.log(k); // "int"
+ * assert.equal(k, "int");
  * ```
  */
 export type OptionKind =
@@ -42,9 +43,10 @@ export type OptionKind =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lookupOption } from "./option_table.ts";
  *
- * console.log(lookupOption("maxPoolSize")?.status); // "supported"
+ * assert.equal(lookupOption("maxPoolSize")?.status, "supported");
  * ```
  */
 export type OptionStatus = "supported" | "partial" | "refused" | "no effect";
@@ -54,10 +56,13 @@ export type OptionStatus = "supported" | "partial" | "refused" | "no effect";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lookupOption } from "./option_table.ts";
  *
  * const row = lookupOption("MAXPOOLSIZE")!;
- * console.log(row.name, row.default, row.status); // "maxPoolSize" 100 "supported"
+ * assert.equal(row.name, "maxPoolSize");
+ * assert.equal(row.default, 100);
+ * assert.equal(row.status, "supported");
  * ```
  */
 export interface OptionSpec {
@@ -145,9 +150,10 @@ const AUTH_MECHANISMS = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SPOKEN_AUTH_MECHANISMS } from "./option_table.ts";
  *
- * console.log(SPOKEN_AUTH_MECHANISMS.includes("GSSAPI")); // false
+ * assert.equal(SPOKEN_AUTH_MECHANISMS.includes("GSSAPI"), false);
  * ```
  */
 export const SPOKEN_AUTH_MECHANISMS: readonly string[] = Object.freeze(["SCRAM-SHA-1", "SCRAM-SHA-256"]);
@@ -177,10 +183,11 @@ const REVOCATION_REASON = "this driver never checks certificate revocation: the 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OPTION_TABLE } from "./option_table.ts";
  *
  * const refused = OPTION_TABLE.filter((o) => o.status === "refused").map((o) => o.name);
- * console.log(refused); // [ "authMechanismProperties" ]
+ * assert.deepEqual(refused, [ "authMechanismProperties" ]);
  * ```
  */
 export const OPTION_TABLE: readonly OptionSpec[] = Object.freeze([
@@ -460,10 +467,12 @@ const ALIASES: ReadonlyMap<string, AliasSpec> = new Map([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lookupOption } from "./option_table.ts";
  *
  * const found = lookupOption("ssl");
- * console.log(found?.name, found?.alias); // "tls" "ssl"
+ * assert.equal(found?.name, "tls");
+ * assert.equal(found?.alias, "ssl");
  * ```
  */
 export interface OptionLookup extends OptionSpec {
@@ -478,10 +487,11 @@ export interface OptionLookup extends OptionSpec {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lookupOption } from "./option_table.ts";
  *
- * console.log(lookupOption("readpreferencetags")?.name); // "readPreferenceTags"
- * console.log(lookupOption("nope")); // undefined
+ * assert.equal(lookupOption("readpreferencetags")?.name, "readPreferenceTags");
+ * assert.equal(lookupOption("nope"), undefined);
  * ```
  */
 export function lookupOption(name: string): OptionLookup | undefined {

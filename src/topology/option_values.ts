@@ -15,9 +15,10 @@ const INT32_MAX = 2147483647;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { quote } from "./option_values.ts";
  *
- * console.log(quote("x".repeat(100)).endsWith("(100 characters)")); // true
+ * assert.equal(quote("x".repeat(100)).endsWith("(100 characters)"), true);
  * ```
  */
 export function quote(text: string): string {
@@ -31,9 +32,10 @@ export function quote(text: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describeValue } from "./option_values.ts";
  *
- * console.log(describeValue("10")); // "\"10\" (a string)"
+ * assert.deepEqual(describeValue("10"), "\"10\" (a string)");
  * ```
  */
 export function describeValue(value: unknown): string {
@@ -58,10 +60,11 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lookupOption } from "./option_table.ts";
  * import { checkValue } from "./option_values.ts";
  *
- * console.log(checkValue(lookupOption("maxPoolSize")!, 5)); // { value: 5 }
+ * assert.deepEqual(checkValue(lookupOption("maxPoolSize")!, 5), { value: 5 });
  * ```
  */
 export function checkValue(spec: OptionSpec, value: unknown): { value: unknown } | { problem: string } {
@@ -149,10 +152,11 @@ export type UriOptionValue = { value: unknown; warning?: string } | { problem: s
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lookupOption, parseUriOptionValue } from "./options.ts";
  *
- * console.log(parseUriOptionValue(lookupOption("maxPoolSize")!, "50")); // { value: 50 }
- * console.log(parseUriOptionValue(lookupOption("journal")!, "yes"));   // { problem: "..." }
+ * assert.deepEqual(parseUriOptionValue(lookupOption("maxPoolSize")!, "50"), { value: 50 });
+ * assert.ok("problem" in parseUriOptionValue(lookupOption("journal")!, "yes")); // must be "true" or "false"
  * ```
  */
 export function parseUriOptionValue(spec: OptionSpec, raw: string): UriOptionValue {

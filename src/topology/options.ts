@@ -182,10 +182,11 @@ export interface ClientOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveClientOptions } from "./options.ts";
  *
  * const resolved = resolveClientOptions({}, {});
- * console.log(resolved.heartbeatFrequencyMS); // 10000
+ * assert.equal(resolved.heartbeatFrequencyMS, 10000);
  * ```
  */
 export interface ResolvedClientOptions extends ClientOptions {
@@ -450,15 +451,15 @@ function warn(message: string, onWarning?: (message: string) => void): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateClientOptions } from "./options.ts";
  *
  * const o = validateClientOptions({ replicaSet: "foo", maxPoolSize: 10 });
- * console.log(o.maxPoolSize); // 10
- * try {
- *   validateClientOptions({ maxPoolSize: "10" });
- * } catch (e) {
- *   console.log((e as Error).message); // client options: maxPoolSize must be a non-negative integer, got "10" (a string)
- * }
+ * assert.equal(o.maxPoolSize, 10);
+ * assert.throws(
+ *   () => validateClientOptions({ maxPoolSize: "10" }),
+ *   { message: 'client options: maxPoolSize must be a non-negative integer, got "10" (a string)' },
+ * );
  * ```
  */
 export function validateClientOptions(
@@ -550,10 +551,13 @@ function showGiven(value: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveClientOptions } from "./options.ts";
  *
  * const resolved = resolveClientOptions({ replicaSet: "foo", maxPoolSize: 5 }, { maxPoolSize: 20 });
- * console.log(resolved.replicaSet, resolved.maxPoolSize, resolved.localThresholdMS); // foo 20 15
+ * assert.equal(resolved.replicaSet, "foo");
+ * assert.equal(resolved.maxPoolSize, 20);
+ * assert.equal(resolved.localThresholdMS, 15);
  * ```
  */
 export function resolveClientOptions(

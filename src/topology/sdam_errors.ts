@@ -70,11 +70,12 @@ export interface CommandErrorReply {
  * @experimental
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isNotPrimaryError } from "./sdam_errors.ts";
  *
- * console.log(isNotPrimaryError({ code: 10107 }));            // true
- * console.log(isNotPrimaryError({ errmsg: "not master" }));   // true
- * console.log(isNotPrimaryError({ code: 1, errmsg: "not master" })); // false: a code wins
+ * assert.equal(isNotPrimaryError({ code: 10107 }), true);
+ * assert.equal(isNotPrimaryError({ errmsg: "not master" }), true);
+ * assert.equal(isNotPrimaryError({ code: 1, errmsg: "not master" }), false); // a code wins
  * ```
  */
 export function isNotPrimaryError(reply: CommandErrorReply): boolean {
@@ -97,10 +98,11 @@ export function isNotPrimaryError(reply: CommandErrorReply): boolean {
  * @experimental
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isNodeIsRecoveringError } from "./sdam_errors.ts";
  *
- * console.log(isNodeIsRecoveringError({ code: 189 }));                      // true
- * console.log(isNodeIsRecoveringError({ errmsg: "not master or secondary" })); // true
+ * assert.equal(isNodeIsRecoveringError({ code: 189 }), true);
+ * assert.equal(isNodeIsRecoveringError({ errmsg: "not master or secondary" }), true);
  * ```
  */
 export function isNodeIsRecoveringError(reply: CommandErrorReply): boolean {
@@ -121,10 +123,11 @@ export function isNodeIsRecoveringError(reply: CommandErrorReply): boolean {
  * @experimental
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isStateChangeError } from "./sdam_errors.ts";
  *
- * console.log(isStateChangeError({ ok: 0, code: 91, errmsg: "ShutdownInProgress" })); // true
- * console.log(isStateChangeError({ ok: 0, code: 11000, errmsg: "duplicate key" }));   // false
+ * assert.equal(isStateChangeError({ ok: 0, code: 91, errmsg: "ShutdownInProgress" }), true);
+ * assert.equal(isStateChangeError({ ok: 0, code: 11000, errmsg: "duplicate key" }), false);
  * ```
  */
 export function isStateChangeError(reply: CommandErrorReply): boolean {
@@ -143,9 +146,11 @@ export function isStateChangeError(reply: CommandErrorReply): boolean {
  * @experimental
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isShutdownError } from "./sdam_errors.ts";
  *
- * console.log(isShutdownError({ code: 11600 }), isShutdownError({ code: 189 })); // true false
+ * assert.equal(isShutdownError({ code: 11600 }), true);
+ * assert.equal(isShutdownError({ code: 189 }), false);
  * ```
  */
 export function isShutdownError(reply: CommandErrorReply): boolean {
@@ -281,6 +286,7 @@ export interface ApplicationErrorOutcome {
  * @experimental
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { handleApplicationError } from "./sdam_errors.ts";
  * import { initialTopologyDescription, updateTopology } from "./topology_description.ts";
  * import { serverDescriptionFromHello } from "./server_description.ts";
@@ -293,7 +299,9 @@ export interface ApplicationErrorOutcome {
  *   address: "a:27017", type: "command", when: "afterHandshakeCompletes", maxWireVersion: 21,
  *   response: { ok: 0, code: 10107, errmsg: "not primary" },
  * }, { poolGeneration: 0 });
- * console.log(out.topology.type, out.requestCheck, out.clearPool); // "ReplicaSetNoPrimary" true false
+ * assert.equal(out.topology.type, "ReplicaSetNoPrimary");
+ * assert.equal(out.requestCheck, true);
+ * assert.equal(out.clearPool, false);
  * ```
  */
 export function handleApplicationError(

@@ -64,13 +64,14 @@ export type SdamEvent =
  * @experimental
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { topologyEvents } from "./sdam_events.ts";
  * import { initialTopologyDescription } from "./topology_description.ts";
  *
  * const td = initialTopologyDescription(["a:27017"], {});
  * console.log(topologyEvents(null, td).map((e) => e.type));
  * // ["topology_opening", "topology_description_changed", "server_opening"]
- * console.log(topologyEvents(td, td)); // []
+ * assert.deepEqual(topologyEvents(td, td), []);
  * ```
  */
 export function topologyEvents(
@@ -127,12 +128,13 @@ export function topologyEvents(
  * @experimental
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { topologyDescriptionEquals } from "./sdam_events.ts";
  * import { initialTopologyDescription } from "./topology_description.ts";
  *
  * const a = initialTopologyDescription(["a:27017"], {});
  * const b = initialTopologyDescription(["a:27017"], {});
- * console.log(topologyDescriptionEquals(a, b)); // true
+ * assert.equal(topologyDescriptionEquals(a, b), true);
  * ```
  */
 export function topologyDescriptionEquals(a: TopologyDescription, b: TopologyDescription): boolean {

@@ -134,12 +134,13 @@ export interface ReadPreferenceOnWireOptions {
  * @experimental
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ReadPreference, readPreferenceOnWire } from "@zerodep/mongo/topology";
  *
  * const rp = readPreferenceOnWire("read", ReadPreference.PRIMARY, {
  *   topologyType: "Single", serverType: "RSSecondary", opMsg: true,
  * });
- * console.log(rp); // { secondaryOk: true, readPreference: { mode: "primaryPreferred" } }
+ * assert.deepEqual(rp, { secondaryOk: true, readPreference: { mode: "primaryPreferred" } });
  * ```
  */
 export function readPreferenceOnWire(
