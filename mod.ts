@@ -27,10 +27,11 @@
  *
  * @example Encode and decode a document
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decode, encode } from "@zerodep/mongo";
  *
  * const bytes = encode({ hello: "world" });
- * console.log(decode(bytes)); // { hello: "world" }
+ * assert.deepEqual(decode(bytes), { hello: "world" });
  * ```
  *
  * @module

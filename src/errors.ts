@@ -58,10 +58,11 @@ export class BSONError extends MongoError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ConfigurationError } from "@zerodep/mongo";
  *
  * const e = new ConfigurationError("maxPoolSize must be a non-negative integer, got \"x\"");
- * console.log(e.name); // "ConfigurationError"
+ * assert.equal(e.name, "ConfigurationError");
  * ```
  */
 export class ConfigurationError extends MongoError {}
@@ -72,10 +73,11 @@ export class ConfigurationError extends MongoError {}
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ServerSelectionError } from "@zerodep/mongo";
  *
  * const e = new ServerSelectionError("no secondary available");
- * console.log(e instanceof Error); // true
+ * assert.equal(e instanceof Error, true);
  * ```
  */
 export class ServerSelectionError extends MongoError {}
@@ -87,10 +89,12 @@ export class ServerSelectionError extends MongoError {}
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ConnectionFailure } from "@zerodep/mongo";
  *
  * const e = new ConnectionFailure("connection refused", { address: "127.0.0.1:27017" });
- * console.log(e.address, e.message); // "127.0.0.1:27017" "127.0.0.1:27017: connection refused"
+ * assert.equal(e.address, "127.0.0.1:27017");
+ * assert.equal(e.message, "127.0.0.1:27017: connection refused");
  * ```
  */
 export class ConnectionFailure extends MongoError {
@@ -123,10 +127,11 @@ export class ConnectionFailure extends MongoError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ConnectionFailure, NetworkTimeout } from "@zerodep/mongo";
  *
  * const e = new NetworkTimeout("connect timed out after 100 ms", { address: "db1:27017" });
- * console.log(e instanceof ConnectionFailure); // true
+ * assert.equal(e instanceof ConnectionFailure, true);
  * ```
  */
 export class NetworkTimeout extends ConnectionFailure {}
@@ -141,10 +146,12 @@ export class NetworkTimeout extends ConnectionFailure {}
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MongoError, WireProtocolError } from "@zerodep/mongo";
  *
  * const e = new WireProtocolError("messageLength 12 is below the 16-byte header");
- * console.log(e instanceof MongoError, e.name); // true "WireProtocolError"
+ * assert.equal(e instanceof MongoError, true);
+ * assert.equal(e.name, "WireProtocolError");
  * ```
  */
 export class WireProtocolError extends MongoError {
@@ -191,10 +198,11 @@ export type HandshakePhase = "beforeHandshakeCompletes" | "afterHandshakeComplet
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ConnectionFailure, type NetworkErrorContext } from "@zerodep/mongo";
  *
  * const ctx: NetworkErrorContext = { address: "db1:27017", when: "afterHandshakeCompletes", generation: 0 };
- * console.log(new ConnectionFailure("reset by peer", ctx).when); // "afterHandshakeCompletes"
+ * assert.equal(new ConnectionFailure("reset by peer", ctx).when, "afterHandshakeCompletes");
  * ```
  */
 export interface NetworkErrorContext {
@@ -223,10 +231,11 @@ export interface NetworkErrorContext {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AutoReconnect, ConnectionFailure } from "@zerodep/mongo";
  *
  * const e = new AutoReconnect("primary went away", { address: "db1:27017" });
- * console.log(e instanceof ConnectionFailure); // true
+ * assert.equal(e instanceof ConnectionFailure, true);
  * ```
  */
 export class AutoReconnect extends ConnectionFailure {}
@@ -238,10 +247,12 @@ export class AutoReconnect extends ConnectionFailure {}
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ConnectionFailure, WaitQueueTimeoutError } from "@zerodep/mongo";
  *
  * const e = new WaitQueueTimeoutError("all 10 connections busy for 100 ms", { address: "db1:27017" });
- * console.log(e instanceof ConnectionFailure, e.when); // true undefined
+ * assert.equal(e instanceof ConnectionFailure, true);
+ * assert.equal(e.when, undefined);
  * ```
  */
 export class WaitQueueTimeoutError extends ConnectionFailure {}
@@ -252,10 +263,11 @@ export class WaitQueueTimeoutError extends ConnectionFailure {}
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PoolClosedError } from "@zerodep/mongo";
  *
  * const e = new PoolClosedError("the pool was closed", { address: "db1:27017" });
- * console.log(e.name); // "PoolClosedError"
+ * assert.equal(e.name, "PoolClosedError");
  * ```
  */
 export class PoolClosedError extends ConnectionFailure {}
@@ -288,10 +300,13 @@ export interface OperationFailureOptions extends ErrorOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OperationFailure } from "@zerodep/mongo";
  *
  * const e = new OperationFailure("ns not found", { code: 26, codeName: "NamespaceNotFound", response: { ok: 0 } });
- * console.log(e.code, e.codeName, e.errmsg); // 26 "NamespaceNotFound" "ns not found"
+ * assert.equal(e.code, 26);
+ * assert.equal(e.codeName, "NamespaceNotFound");
+ * assert.equal(e.errmsg, "ns not found");
  * ```
  */
 export class OperationFailure extends MongoError {
@@ -332,11 +347,13 @@ export class OperationFailure extends MongoError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OperationFailure, WriteConcernError } from "@zerodep/mongo";
  *
  * const reply = { ok: 1, n: 1, writeConcernError: { code: 64, codeName: "WriteConcernFailed", errmsg: "timed out" } };
  * const e = new WriteConcernError("timed out", { code: 64, codeName: "WriteConcernFailed", response: reply });
- * console.log(e instanceof OperationFailure, e.result.n); // true 1
+ * assert.equal(e instanceof OperationFailure, true);
+ * assert.equal(e.result.n, 1);
  * ```
  */
 export class WriteConcernError extends OperationFailure {
@@ -413,6 +430,7 @@ export interface WriteErrorOptions extends ErrorOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OperationFailure, WriteError } from "@zerodep/mongo";
  *
  * const e = new WriteError({
@@ -420,7 +438,9 @@ export interface WriteErrorOptions extends ErrorOptions {
  *   result: { insertedCount: 1 },
  *   response: { ok: 1, n: 1 },
  * });
- * console.log(e instanceof OperationFailure, e.code, e.writeErrors.length); // true 11000 1
+ * assert.equal(e instanceof OperationFailure, true);
+ * assert.equal(e.code, 11000);
+ * assert.equal(e.writeErrors.length, 1);
  * ```
  */
 export class WriteError extends OperationFailure {

@@ -13,10 +13,12 @@ import { bytesToHex, hexToBytes, randomBytes } from "./hex.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Binary } from "@zerodep/mongo/bson";
  *
  * const b = new Binary(new Uint8Array([1, 2, 3]), Binary.SUBTYPE_USER_DEFINED);
- * console.log(b.subType, b.buffer.length); // 128 3
+ * assert.equal(b.subType, 128);
+ * assert.equal(b.buffer.length, 3);
  * ```
  */
 export class Binary {
@@ -74,11 +76,12 @@ tagClass(Binary, BsonTag.Binary);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { UUID } from "@zerodep/mongo/bson";
  *
  * const u = new UUID("0e9c7e0b-4c1e-4b5a-9d3e-4ab1f1b2c3d4");
- * console.log(u.toString()); // "0e9c7e0b-4c1e-4b5a-9d3e-4ab1f1b2c3d4"
- * console.log(UUID.generate().buffer.length); // 16
+ * assert.equal(u.toString(), "0e9c7e0b-4c1e-4b5a-9d3e-4ab1f1b2c3d4");
+ * assert.equal(UUID.generate().buffer.length, 16);
  * ```
  */
 export class UUID extends Binary {

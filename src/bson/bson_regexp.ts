@@ -10,11 +10,13 @@ import { BsonTag, tagClass } from "./bson_tag.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BSONRegExp } from "@zerodep/mongo/bson";
  *
  * const re = new BSONRegExp("^a.c$", "mi");
- * console.log(re.pattern, re.options); // "^a.c$" "mi"
- * console.log(re.toRegExp().test("ABC")); // true
+ * assert.equal(re.pattern, "^a.c$");
+ * assert.equal(re.options, "mi");
+ * assert.equal(re.toRegExp().test("ABC"), true);
  * ```
  */
 export class BSONRegExp {

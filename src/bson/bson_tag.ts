@@ -12,10 +12,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BSON_TAG } from "./bson_tag.ts";
  * import { Int32 } from "./types.ts";
  *
- * console.log((new Int32(1) as unknown as Record<symbol, number>)[BSON_TAG]); // 16
+ * assert.equal((new Int32(1) as unknown as Record<symbol, number>)[BSON_TAG], 16);
  * ```
  */
 export const BSON_TAG: unique symbol = Symbol.for("@zerodep/mongo/bson-tag");
@@ -26,9 +27,10 @@ export const BSON_TAG: unique symbol = Symbol.for("@zerodep/mongo/bson-tag");
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BsonTag } from "./bson_tag.ts";
  *
- * console.log(BsonTag.ObjectId); // 7
+ * assert.equal(BsonTag.ObjectId, 7);
  * ```
  */
 export const BsonTag = {
@@ -74,9 +76,10 @@ export function tagClass(ctor: abstract new (...args: any[]) => unknown, tag: nu
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NAN_BITS } from "./bson_tag.ts";
  *
- * console.log(typeof NAN_BITS); // "symbol"
+ * assert.equal(typeof NAN_BITS, "symbol");
  * ```
  */
 export const NAN_BITS: unique symbol = Symbol.for("@zerodep/mongo/nan-bits");

@@ -8,11 +8,13 @@ import type { Document } from "./document.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Code } from "@zerodep/mongo/bson";
  *
  * const plain = new Code("function () { return 1; }");
  * const scoped = new Code("function () { return x; }", { x: 1 });
- * console.log(plain.scope, scoped.scope); // undefined { x: 1 }
+ * assert.equal(plain.scope, undefined);
+ * assert.deepEqual(scoped.scope, { x: 1 });
  * ```
  */
 export class Code {

@@ -13,10 +13,11 @@ export const MAX_DATE_MS = 8.64e15;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DateTime } from "@zerodep/mongo/bson";
  *
- * console.log(new DateTime(0n).toDate()?.toISOString()); // "1970-01-01T00:00:00.000Z"
- * console.log(new DateTime(2n ** 62n).toDate()); // null: beyond Date's range
+ * assert.equal(new DateTime(0n).toDate()?.toISOString(), "1970-01-01T00:00:00.000Z");
+ * assert.equal(new DateTime(2n ** 62n).toDate(), null); // beyond Date's range
  * ```
  */
 export class DateTime {

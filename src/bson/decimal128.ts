@@ -60,12 +60,13 @@ function fromHighLow(high: bigint, low: bigint): Decimal128 {
  *
  * @example Parse, inspect and print a decimal
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Decimal128 } from "@zerodep/mongo";
  *
  * const d = Decimal128.fromString("12.50");
- * console.log(d.toString()); // "12.50"
- * console.log(d.bytes.length); // 16
- * console.log(Decimal128.fromString("1e3").toString()); // "1E+3"
+ * assert.equal(d.toString(), "12.50");
+ * assert.equal(d.bytes.length, 16);
+ * assert.equal(Decimal128.fromString("1e3").toString(), "1E+3");
  * ```
  */
 export class Decimal128 {
@@ -78,11 +79,12 @@ export class Decimal128 {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Decimal128 } from "@zerodep/mongo";
    *
    * const bytes = new Uint8Array(16);
    * bytes[14] = 0x40; bytes[15] = 0x30; // exponent 0, coefficient 0
-   * console.log(new Decimal128(bytes).toString()); // "0"
+   * assert.equal(new Decimal128(bytes).toString(), "0");
    * ```
    */
   constructor(bytes: Uint8Array) {
@@ -107,14 +109,15 @@ export class Decimal128 {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { BSONError, Decimal128 } from "@zerodep/mongo";
    *
-   * console.log(Decimal128.fromString("-0.000").toString()); // "-0.000"
-   * console.log(Decimal128.fromString("inf").toString()); // "Infinity"
+   * assert.equal(Decimal128.fromString("-0.000").toString(), "-0.000");
+   * assert.equal(Decimal128.fromString("inf").toString(), "Infinity");
    * try {
    *   Decimal128.fromString("1.11111111111111111111111111111111111"); // 36 digits
    * } catch (e) {
-   *   console.log(e instanceof BSONError); // true
+   *   assert.equal(e instanceof BSONError, true);
    * }
    * ```
    */
@@ -182,10 +185,11 @@ export class Decimal128 {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Decimal128 } from "@zerodep/mongo";
    *
-   * console.log(Decimal128.fromString("0.00000005").toString()); // "5E-8"
-   * console.log(Decimal128.fromString("-100E-10").toString()); // "-1.00E-8"
+   * assert.equal(Decimal128.fromString("0.00000005").toString(), "5E-8");
+   * assert.equal(Decimal128.fromString("-100E-10").toString(), "-1.00E-8");
    * ```
    */
   toString(): string {
@@ -231,9 +235,10 @@ export class Decimal128 {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Decimal128 } from "@zerodep/mongo";
    *
-   * console.log(JSON.stringify({ d: Decimal128.fromString("1.5") })); // {"d":{"$numberDecimal":"1.5"}}
+   * assert.equal(JSON.stringify({ d: Decimal128.fromString("1.5") }), '{"d":{"$numberDecimal":"1.5"}}');
    * ```
    */
   toJSON(): { $numberDecimal: string } {

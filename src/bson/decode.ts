@@ -84,12 +84,14 @@ const keyCache: (string | undefined)[] = new Array(KEY_CACHE_SIZE).fill(undefine
  *
  * @example
  * ```ts
- * import { decode, encode } from "@zerodep/mongo/bson";
+ * import assert from "node:assert/strict";
+ * import { decode, encode, Int32 } from "@zerodep/mongo/bson";
  *
  * const doc = decode(encode({ a: 1, b: [true, null], n: 5n }));
- * console.log(doc); // { a: 1, b: [true, null], n: 5n }
+ * assert.deepEqual(doc, { a: 1, b: [true, null], n: 5n });
  * const lossless = decode(encode({ a: 1 }), { promoteValues: false });
- * console.log(lossless.a); // Int32 { value: 1 }
+ * assert.ok(lossless.a instanceof Int32);
+ * assert.equal(lossless.a.value, 1);
  * ```
  */
 export function decode<T = Document>(bytes: Uint8Array, options?: DecodeOptions): T {

@@ -14,9 +14,10 @@ import { ObjectId } from "./object_id.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BSONSymbol } from "@zerodep/mongo/bson";
  *
- * console.log(new BSONSymbol("sym").value); // "sym"
+ * assert.equal(new BSONSymbol("sym").value, "sym");
  * ```
  */
 export class BSONSymbol {
@@ -40,10 +41,12 @@ tagClass(BSONSymbol, BsonTag.Symbol);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DBPointer, ObjectId } from "@zerodep/mongo/bson";
  *
  * const p = new DBPointer("db.coll", new ObjectId("56e1fc72e0c917e9c4714161"));
- * console.log(p.namespace, p.id.toHexString()); // "db.coll" "56e1fc72e0c917e9c4714161"
+ * assert.equal(p.namespace, "db.coll");
+ * assert.equal(p.id.toHexString(), "56e1fc72e0c917e9c4714161");
  * ```
  */
 export class DBPointer {
@@ -70,10 +73,11 @@ tagClass(DBPointer, BsonTag.DBPointer);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BSONUndefined, decode, encode } from "@zerodep/mongo/bson";
  *
  * const doc = decode(encode({ u: new BSONUndefined() }));
- * console.log(doc.u instanceof BSONUndefined); // true
+ * assert.equal(doc.u instanceof BSONUndefined, true);
  * ```
  */
 export class BSONUndefined {}

@@ -4,10 +4,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Document } from "./document.ts";
  *
  * const doc: Document = { name: "Ada", born: new Date(Date.UTC(1815, 11, 10)) };
- * console.log(Object.keys(doc)); // ["name", "born"]
+ * assert.deepEqual(Object.keys(doc), ["name", "born"]);
  * ```
  */
 export type Document = { [key: string]: unknown };

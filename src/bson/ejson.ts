@@ -51,10 +51,11 @@ export interface EJSONStringifyOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EJSON, type EJSONSerializeOptions } from "@zerodep/mongo";
  *
  * const options: EJSONSerializeOptions = { relaxed: false };
- * console.log(EJSON.serialize({ n: 1 }, options)); // { n: { $numberInt: "1" } }
+ * assert.deepEqual(EJSON.serialize({ n: 1 }, options), { n: { $numberInt: "1" } });
  * ```
  */
 export interface EJSONSerializeOptions {
@@ -72,11 +73,12 @@ export interface EJSONSerializeOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EJSON, Int32, type EJSONParseOptions } from "@zerodep/mongo";
  *
  * const options: EJSONParseOptions = { relaxed: false };
  * const doc = EJSON.parse('{"n": 1}', options) as { n: Int32 };
- * console.log(doc.n instanceof Int32); // true
+ * assert.equal(doc.n instanceof Int32, true);
  * ```
  */
 export interface EJSONParseOptions {
@@ -96,10 +98,11 @@ export interface EJSONParseOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EJSON, type EJSONCodec } from "@zerodep/mongo";
  *
  * const codec: EJSONCodec = EJSON;
- * console.log(codec.stringify({ a: 1n })); // {"a":1}
+ * assert.equal(codec.stringify({ a: 1n }), '{"a":1}');
  * ```
  */
 export interface EJSONCodec {
@@ -108,9 +111,10 @@ export interface EJSONCodec {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { EJSON } from "@zerodep/mongo";
    *
-   * console.log(EJSON.stringify({ d: new Date(0) })); // {"d":{"$date":"1970-01-01T00:00:00Z"}}
+   * assert.equal(EJSON.stringify({ d: new Date(0) }), '{"d":{"$date":"1970-01-01T00:00:00Z"}}');
    * ```
    */
   stringify(value: unknown, options?: EJSONStringifyOptions): string;
@@ -120,9 +124,10 @@ export interface EJSONCodec {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { EJSON } from "@zerodep/mongo";
    *
-   * console.log(EJSON.parse('{"n": {"$numberLong": "9007199254740993"}}')); // { n: 9007199254740993n }
+   * assert.deepEqual(EJSON.parse('{"n": {"$numberLong": "9007199254740993"}}'), { n: 9007199254740993n });
    * ```
    */
   parse(text: string, options?: EJSONParseOptions): unknown;
@@ -132,10 +137,11 @@ export interface EJSONCodec {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { EJSON, ObjectId } from "@zerodep/mongo";
    *
    * const id = new ObjectId("65a1b2c3d4e5f60718293a4b");
-   * console.log(EJSON.serialize({ _id: id })); // { _id: { $oid: "65a1b2c3d4e5f60718293a4b" } }
+   * assert.deepEqual(EJSON.serialize({ _id: id }), { _id: { $oid: "65a1b2c3d4e5f60718293a4b" } });
    * ```
    */
   serialize(value: unknown, options?: EJSONSerializeOptions): unknown;
@@ -146,10 +152,11 @@ export interface EJSONCodec {
    *
    * @example
    * ```ts
-   * import { EJSON } from "@zerodep/mongo";
+   * import assert from "node:assert/strict";
+   * import { EJSON, Timestamp } from "@zerodep/mongo";
    *
    * const tree = JSON.parse('{"t": {"$timestamp": {"t": 1, "i": 2}}}');
-   * console.log(EJSON.deserialize(tree)); // { t: Timestamp { t: 1, i: 2 } }
+   * assert.deepEqual(EJSON.deserialize(tree), { t: new Timestamp({ t: 1, i: 2 }) });
    * ```
    */
   deserialize(json: unknown, options?: EJSONParseOptions): unknown;
@@ -1084,12 +1091,13 @@ function deserialize(json: unknown, options?: EJSONParseOptions): unknown {
  *
  * @example Round trip a document through canonical Extended JSON
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EJSON, Int64 } from "@zerodep/mongo";
  *
  * const text = EJSON.stringify({ n: 1, big: 2n ** 60n, d: 0.5 }, { relaxed: false });
- * console.log(text); // {"n":{"$numberInt":"1"},"big":{"$numberLong":"1152921504606846976"},"d":{"$numberDouble":"0.5"}}
+ * assert.equal(text, '{"n":{"$numberInt":"1"},"big":{"$numberLong":"1152921504606846976"},"d":{"$numberDouble":"0.5"}}');
  * const back = EJSON.parse(text, { relaxed: false }) as { big: Int64 };
- * console.log(back.big.value); // 1152921504606846976n
+ * assert.equal(back.big.value, 1152921504606846976n);
  * ```
  */
 export const EJSON: EJSONCodec = Object.freeze({ stringify, parse, serialize, deserialize });

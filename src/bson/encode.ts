@@ -110,11 +110,12 @@ let keys: (string | number)[] = [];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encode, ObjectId } from "@zerodep/mongo/bson";
  *
  * const bytes = encode({ _id: new ObjectId(), n: 1, big: 2n ** 40n, when: new Date(), tags: ["a"] });
  * const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
- * console.log(bytes.length === view.getInt32(0, true)); // true
+ * assert.equal(bytes.length === view.getInt32(0, true), true);
  * ```
  */
 export function encode(doc: Document | Map<string, unknown>, options?: EncodeOptions): Uint8Array {
@@ -144,12 +145,13 @@ const copyOut: (b: Uint8Array, n: number) => Uint8Array = isJSC
  *
  * @example Two documents back to back, as in an OP_MSG document sequence
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ByteWriter, encodeInto } from "@zerodep/mongo/bson";
  *
  * const w = new ByteWriter();
  * encodeInto(w, { a: 1 });
  * encodeInto(w, { b: "two" });
- * console.log(w.length); // 28 (12 + 16)
+ * assert.equal(w.length, 28); // 12 + 16
  * ```
  */
 export function encodeInto(target: ByteWriter, doc: Document | Map<string, unknown>, options?: EncodeOptions): void {

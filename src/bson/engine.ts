@@ -12,9 +12,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isJSC } from "./engine.ts";
  *
- * console.log(typeof isJSC); // "boolean"
+ * assert.equal(typeof isJSC, "boolean");
  * ```
  */
 export const isJSC: boolean = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";

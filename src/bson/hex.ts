@@ -13,9 +13,10 @@ for (let i = 0; i < 256; i++) BYTE_TO_HEX.push(HEX_DIGITS[i >> 4] + HEX_DIGITS[i
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bytesToHex } from "./hex.ts";
  *
- * console.log(bytesToHex(new Uint8Array([0, 255]))); // "00ff"
+ * assert.equal(bytesToHex(new Uint8Array([0, 255])), "00ff");
  * ```
  */
 export function bytesToHex(bytes: Uint8Array): string {
@@ -37,9 +38,10 @@ function nibble(c: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hexToBytes } from "./hex.ts";
  *
- * console.log(hexToBytes("00ff", 2)); // Uint8Array [0, 255]
+ * assert.deepEqual(hexToBytes("00ff", 2), new Uint8Array([0, 255]));
  * ```
  */
 export function hexToBytes(s: string, length: number): Uint8Array | null {
@@ -59,9 +61,10 @@ export function hexToBytes(s: string, length: number): Uint8Array | null {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { randomBytes } from "./hex.ts";
  *
- * console.log(randomBytes(5).length); // 5
+ * assert.equal(randomBytes(5).length, 5);
  * ```
  */
 export function randomBytes(length: number): Uint8Array {

@@ -5,9 +5,10 @@ import { BsonTag, tagClass } from "./bson_tag.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encode, MinKey } from "@zerodep/mongo/bson";
  *
- * console.log(encode({ k: new MinKey() })[4]); // 255
+ * assert.equal(encode({ k: new MinKey() })[4], 255);
  * ```
  */
 export class MinKey {}
@@ -18,9 +19,10 @@ tagClass(MinKey, BsonTag.MinKey);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encode, MaxKey } from "@zerodep/mongo/bson";
  *
- * console.log(encode({ k: new MaxKey() })[4]); // 127
+ * assert.equal(encode({ k: new MaxKey() })[4], 127);
  * ```
  */
 export class MaxKey {}

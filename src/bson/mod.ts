@@ -11,11 +11,14 @@
  *
  * @example Round trip
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decode, encode, ObjectId } from "@zerodep/mongo/bson";
  *
  * const bytes = encode({ _id: new ObjectId(), name: "Ada", year: 1843, big: 2n ** 60n });
  * const doc = decode(bytes);
- * console.log(doc.name, doc.year, doc.big); // "Ada" 1843 1152921504606846976n
+ * assert.equal(doc.name, "Ada");
+ * assert.equal(doc.year, 1843);
+ * assert.equal(doc.big, 1152921504606846976n);
  * ```
  *
  * @module

@@ -17,11 +17,12 @@ export const INT64_MAX: bigint = 2n ** 63n - 1n;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decode, Double, encode } from "@zerodep/mongo/bson";
  *
  * const bytes = encode({ x: new Double(1) }); // double 1.0, not int32 1
- * console.log(bytes[4]); // 1 (the double type byte)
- * console.log(decode(bytes)); // { x: 1 }
+ * assert.equal(bytes[4], 1); // the double type byte
+ * assert.deepEqual(decode(bytes), { x: 1 });
  * ```
  */
 export class Double {
@@ -44,9 +45,10 @@ tagClass(Double, BsonTag.Double);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Int32 } from "@zerodep/mongo/bson";
  *
- * console.log(new Int32(-5).value); // -5
+ * assert.equal(new Int32(-5).value, -5);
  * // new Int32(2 ** 31) throws a BSONError: out of range
  * ```
  */
@@ -74,11 +76,12 @@ tagClass(Int32, BsonTag.Int32);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encode, Int64 } from "@zerodep/mongo/bson";
  *
  * const bytes = encode({ n: new Int64(5) });
- * console.log(bytes[4]); // 18 (0x12, int64)
- * console.log(new Int64(5).value); // 5n
+ * assert.equal(bytes[4], 0x12); // int64
+ * assert.equal(new Int64(5).value, 5n);
  * ```
  */
 export class Int64 {
@@ -109,9 +112,10 @@ tagClass(Int64, BsonTag.Int64);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Long } from "@zerodep/mongo/bson";
  *
- * console.log(new Long(1n).value); // 1n
+ * assert.equal(new Long(1n).value, 1n);
  * ```
  */
 export const Long: typeof Int64 = Int64;

@@ -17,12 +17,13 @@ let counter = -1;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ObjectId } from "@zerodep/mongo/bson";
  *
  * const id = new ObjectId("65a1b2c3d4e5f60718293a4b");
- * console.log(id.toHexString()); // "65a1b2c3d4e5f60718293a4b"
- * console.log(id.getTimestamp().toISOString()); // "2024-01-12T21:44:35.000Z"
- * console.log(new ObjectId().equals(new ObjectId())); // false
+ * assert.equal(id.toHexString(), "65a1b2c3d4e5f60718293a4b");
+ * assert.equal(id.getTimestamp().toISOString(), "2024-01-12T21:44:35.000Z");
+ * assert.equal(new ObjectId().equals(new ObjectId()), false);
  * ```
  */
 export class ObjectId {
@@ -103,10 +104,11 @@ tagClass(ObjectId, BsonTag.ObjectId);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ObjectId, setObjectIdCounter } from "./object_id.ts";
  *
  * setObjectIdCounter(0xfffffe);
- * console.log(new ObjectId().id[11]); // 255
+ * assert.equal(new ObjectId().id[11], 255);
  * ```
  */
 export function setObjectIdCounter(value: number): void {

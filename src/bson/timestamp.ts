@@ -12,10 +12,12 @@ function isUint32(n: unknown): n is number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Timestamp } from "@zerodep/mongo/bson";
  *
  * const ts = new Timestamp({ t: 1700000000, i: 1 });
- * console.log(ts.t, ts.i); // 1700000000 1
+ * assert.equal(ts.t, 1700000000);
+ * assert.equal(ts.i, 1);
  * ```
  */
 export class Timestamp {

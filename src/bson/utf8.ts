@@ -13,10 +13,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeUtf8 } from "./utf8.ts";
  *
  * const buf = new Uint8Array(8);
- * console.log(writeUtf8(buf, 0, "é", 0)); // 2
+ * assert.equal(writeUtf8(buf, 0, "é", 0), 2);
  * ```
  */
 export function writeUtf8(buf: Uint8Array, pos: number, s: string, from: number): number {

@@ -15,6 +15,7 @@ const textEncoder = new TextEncoder();
  *
  * @example Frame a length-prefixed message
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ByteWriter } from "@zerodep/mongo/bson";
  *
  * const w = new ByteWriter();
@@ -22,7 +23,7 @@ const textEncoder = new TextEncoder();
  * w.writeInt32(2013);
  * w.writeCString("admin.$cmd");
  * w.setInt32(at, w.length);
- * console.log(w.toBytes().length); // 19
+ * assert.equal(w.toBytes().length, 19);
  * ```
  */
 export class ByteWriter {

@@ -183,15 +183,12 @@ function checkSocketFactory(value: unknown): SocketFactory | undefined {
   throw new ConfigurationError(`socketFactory must be a function (options) => Promise<Socket>, got ${show(value)}`);
 }
 
-// Only zlib is spoken (the web platform's deflate); CompressionStream takes no level.
+// Only zlib is spoken (the web platform's deflate); a level other than zlib's default is refused by the option table.
 function warnAboutCompression(o: ResolvedClientOptions, onWarning: ((message: string) => void) | undefined): void {
   const warn = onWarning ?? ((message: string) => console.warn(message));
   const unspoken = o.compressors.filter((c) => c !== "zlib");
   if (unspoken.length > 0) {
     warn(`compressors ${unspoken.join(", ")}: not supported by this driver (it speaks zlib), so not offered`);
-  }
-  if (o.compressors.includes("zlib") && o.zlibCompressionLevel !== -1) {
-    warn("zlibCompressionLevel is ignored: the runtime's CompressionStream uses zlib's default level");
   }
 }
 

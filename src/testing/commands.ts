@@ -703,9 +703,10 @@ function listDatabases(req: CommandRequest): Document {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { versionForWire } from "./commands.ts";
  *
- * console.log(versionForWire(21)); // "7.0.0"
+ * assert.equal(versionForWire(21), "7.0.0");
  * ```
  */
 export function versionForWire(wire: number): string {

@@ -6,9 +6,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { matches } from "./query.ts";
  *
- * console.log(matches({ a: { b: [1, 5] } }, { "a.b": { $gt: 3 } })); // true
+ * assert.equal(matches({ a: { b: [1, 5] } }, { "a.b": { $gt: 3 } }), true);
  * ```
  *
  * @module
@@ -40,9 +41,11 @@ import { badValue, serverError, typeMismatch } from "./_server_error.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isPlainDocument } from "./query.ts";
  *
- * console.log(isPlainDocument({ a: 1 }), isPlainDocument([1])); // true false
+ * assert.equal(isPlainDocument({ a: 1 }), true);
+ * assert.equal(isPlainDocument([1]), false);
  * ```
  */
 export function isPlainDocument(v: unknown): v is Document {
@@ -85,10 +88,11 @@ function typeRank(v: unknown): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Int64 } from "../bson/mod.ts";
  * import { numericValue } from "./query.ts";
  *
- * console.log(numericValue(new Int64(5n))); // 5n
+ * assert.equal(numericValue(new Int64(5n)), 5n);
  * ```
  */
 export function numericValue(v: unknown): number | bigint | undefined {
@@ -131,9 +135,11 @@ function dateMs(v: Date | DateTime): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compareValues } from "./query.ts";
  *
- * console.log(compareValues(1, "a") < 0, compareValues({ a: 2 }, { a: 1 }) > 0); // true true
+ * assert.equal(compareValues(1, "a") < 0, true);
+ * assert.equal(compareValues({ a: 2 }, { a: 1 }) > 0, true);
  * ```
  */
 export function compareValues(a: unknown, b: unknown): number {
@@ -221,10 +227,11 @@ function regexParts(v: unknown): [string, string] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Double } from "../bson/mod.ts";
  * import { valuesEqual } from "./query.ts";
  *
- * console.log(valuesEqual(1, new Double(1))); // true
+ * assert.equal(valuesEqual(1, new Double(1)), true);
  * ```
  */
 export function valuesEqual(a: unknown, b: unknown): boolean {
@@ -237,10 +244,11 @@ export function valuesEqual(a: unknown, b: unknown): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cloneValue } from "./query.ts";
  *
  * const a = { x: [1, { y: 2 }] };
- * console.log(cloneValue(a) !== a); // true
+ * assert.equal(cloneValue(a) !== a, true);
  * ```
  */
 export function cloneValue<T>(v: T): T {
@@ -301,9 +309,10 @@ function valuesAt(doc: Document, path: string): unknown[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getPath } from "./query.ts";
  *
- * console.log(getPath({ a: { b: [7, 8] } }, "a.b.1")); // 8
+ * assert.equal(getPath({ a: { b: [7, 8] } }, "a.b.1"), 8);
  * ```
  */
 export function getPath(doc: Document, path: string): unknown {
@@ -403,9 +412,10 @@ function isOperatorObject(v: unknown): v is Document {
  * @throws {MongoError} carrying the server's BadValue code for an unknown or malformed operator.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { matches } from "./query.ts";
  *
- * console.log(matches({ tags: ["a", "b"] }, { tags: "b", n: { $exists: false } })); // true
+ * assert.equal(matches({ tags: ["a", "b"] }, { tags: "b", n: { $exists: false } }), true);
  * ```
  */
 export function matches(doc: Document, filter: Document): boolean {
@@ -573,9 +583,10 @@ const TYPE_NUMBERS: Record<string, number> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { typeName } from "./query.ts";
  *
- * console.log(typeName([1])); // "array"
+ * assert.equal(typeName([1]), "array");
  * ```
  */
 export function typeName(v: unknown): string {
@@ -617,9 +628,10 @@ function truthy(v: unknown): boolean {
  * @throws {MongoError} carrying BadValue for a direction other than 1 or -1.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sortDocuments } from "./query.ts";
  *
- * console.log(sortDocuments([{ a: 2 }, { a: 1 }], { a: 1 })); // [{ a: 1 }, { a: 2 }]
+ * assert.deepEqual(sortDocuments([{ a: 2 }, { a: 1 }], { a: 1 }), [{ a: 1 }, { a: 2 }]);
  * ```
  */
 export function sortDocuments(docs: Document[], spec: Document | undefined): Document[] {
@@ -664,9 +676,10 @@ export function sortDocuments(docs: Document[], spec: Document | undefined): Doc
  * @throws {MongoError} for a projection that mixes inclusion and exclusion.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { project } from "./query.ts";
  *
- * console.log(project({ _id: 1, a: 1, b: 2 }, { a: 1 })); // { _id: 1, a: 1 }
+ * assert.deepEqual(project({ _id: 1, a: 1, b: 2 }, { a: 1 }), { _id: 1, a: 1 });
  * ```
  */
 export function project(doc: Document, projection: Document | undefined): Document {
@@ -782,9 +795,11 @@ const UPDATE_OPERATORS = new Set([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isOperatorUpdate } from "./query.ts";
  *
- * console.log(isOperatorUpdate({ $set: { a: 1 } }), isOperatorUpdate({ a: 1 })); // true false
+ * assert.equal(isOperatorUpdate({ $set: { a: 1 } }), true);
+ * assert.equal(isOperatorUpdate({ a: 1 }), false);
  * ```
  */
 export function isOperatorUpdate(update: Document): boolean {
@@ -1077,9 +1092,10 @@ function arithmetic(a: unknown, b: unknown, op: "add" | "mul"): unknown {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { upsertSeed } from "./query.ts";
  *
- * console.log(upsertSeed({ "a.b": 1, c: { $gt: 2 } })); // { a: { b: 1 } }
+ * assert.deepEqual(upsertSeed({ "a.b": 1, c: { $gt: 2 } }), { a: { b: 1 } });
  * ```
  */
 export function upsertSeed(filter: Document | undefined): Document {

@@ -5,11 +5,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Store } from "./store.ts";
  *
  * const store = new Store();
  * store.apply({ op: "i", ns: "test.people", doc: { _id: 1, name: "Ada" } });
- * console.log(store.documents("test.people").length); // 1
+ * assert.equal(store.documents("test.people").length, 1);
  * ```
  *
  * @module
@@ -47,11 +48,12 @@ export type IndexSpec = Document & { name: string; key: Document };
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Collection } from "./store.ts";
  *
  * const c = new Collection();
  * c.insert({ _id: 1 });
- * console.log(c.has(1)); // true
+ * assert.equal(c.has(1), true);
  * ```
  */
 export class Collection {
@@ -112,10 +114,11 @@ export class Collection {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Double } from "../bson/mod.ts";
  * import { idKey } from "./store.ts";
  *
- * console.log(idKey(1) === idKey(new Double(1))); // true
+ * assert.equal(idKey(1) === idKey(new Double(1)), true);
  * ```
  */
 export function idKey(id: unknown): string {
@@ -143,9 +146,10 @@ function canonicalKey(v: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitNamespace } from "./store.ts";
  *
- * console.log(splitNamespace("test.a.b")); // ["test", "a.b"]
+ * assert.deepEqual(splitNamespace("test.a.b"), ["test", "a.b"]);
  * ```
  */
 export function splitNamespace(ns: string): [string, string] {
@@ -158,11 +162,12 @@ export function splitNamespace(ns: string): [string, string] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Store } from "./store.ts";
  *
  * const store = new Store();
  * store.apply({ op: "create", ns: "test.empty" });
- * console.log(store.collectionNames("test")); // ["empty"]
+ * assert.deepEqual(store.collectionNames("test"), ["empty"]);
  * ```
  */
 export class Store {
@@ -274,11 +279,13 @@ export interface ServerCursor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CursorRegistry } from "./store.ts";
  *
  * const cursors = new CursorRegistry();
  * const { batch, id } = cursors.open("test.c", [{ a: 1 }, { a: 2 }], { batchSize: 1 });
- * console.log(batch.length, id > 0n); // 1 true
+ * assert.equal(batch.length, 1);
+ * assert.equal(id > 0n, true);
  * ```
  */
 export class CursorRegistry {

@@ -67,10 +67,13 @@ export interface HostAddress {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseConnectionString } from "./connection_string.ts";
  *
  * const cs = parseConnectionString("mongodb://a,b:27018/app?replicaSet=foo");
- * console.log(cs.hosts.length, cs.database, cs.options.replicaSet); // 2 "app" "foo"
+ * assert.equal(cs.hosts.length, 2);
+ * assert.equal(cs.database, "app");
+ * assert.equal(cs.options.replicaSet, "foo");
  * ```
  */
 export interface ConnectionString {
@@ -124,10 +127,11 @@ const DEFAULT_PORT = 27017;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hostAddressToString } from "./connection_string.ts";
  *
- * console.log(hostAddressToString({ type: "hostname", host: "a", port: null })); // "a:27017"
- * console.log(hostAddressToString({ type: "ip_literal", host: "::1", port: 27018 })); // "[::1]:27018"
+ * assert.equal(hostAddressToString({ type: "hostname", host: "a", port: null }), "a:27017");
+ * assert.equal(hostAddressToString({ type: "ip_literal", host: "::1", port: 27018 }), "[::1]:27018");
  * ```
  */
 export function hostAddressToString(h: HostAddress): string {
@@ -209,11 +213,12 @@ export interface ParseHostAddressOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseHostAddress } from "./connection_string.ts";
  *
- * console.log(parseHostAddress("Example.COM:27018")); // { type: "hostname", host: "example.com", port: 27018 }
- * console.log(parseHostAddress("[::1]").type);        // "ip_literal"
- * console.log(parseHostAddress("%2Ftmp%2Fm.sock").host); // "/tmp/m.sock"
+ * assert.deepEqual(parseHostAddress("Example.COM:27018"), { type: "hostname", host: "example.com", port: 27018 });
+ * assert.equal(parseHostAddress("[::1]").type, "ip_literal");
+ * assert.equal(parseHostAddress("%2Ftmp%2Fm.sock").host, "/tmp/m.sock");
  * ```
  */
 export function parseHostAddress(text: string, options: ParseHostAddressOptions = {}): HostAddress {
@@ -315,13 +320,14 @@ const NO_REPEAT = new Set(["proxyHost", "proxyPort", "proxyUsername", "proxyPass
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseConnectionString } from "./connection_string.ts";
  *
  * const cs = parseConnectionString(
  *   "mongodb://user:p%40ss@h1:27017,h2:27018/admin?replicaSet=foo&readPreference=secondary&readPreferenceTags=dc:ny",
  * );
- * console.log(cs.auth?.password); // "p@ss"
- * console.log(cs.options.readPreferenceTags); // [ { dc: "ny" } ]
+ * assert.equal(cs.auth?.password, "p@ss");
+ * assert.deepEqual(cs.options.readPreferenceTags, [ { dc: "ny" } ]);
  * ```
  */
 export function parseConnectionString(uri: string, options: ParseConnectionStringOptions = {}): ConnectionString {

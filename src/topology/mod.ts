@@ -8,12 +8,23 @@
  * Applications use the client in `@zerodep/mongo`; this entry is for tools
  * and tests that drive the specifications' state machines themselves.
  *
+ * Stable (follows semver): what the specifications define and their vectors
+ * test, namely connection strings and seeds, client options, read
+ * preferences, server and topology descriptions (SDAM), server selection and
+ * round-trip times. Experimental (marked `@experimental`, may change in any
+ * release): the live machinery (`Topology`, `Server`, `Monitor`,
+ * `selectServer`, `readPreferenceOnWire`), the application-error hooks
+ * (`handleApplicationError`, `is*Error`), SDAM events, credentials
+ * (`parseCredential`, `resolveCredential`) and `loadBalancerServerDescription`.
+ *
  * @example Parse a connection string
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hostAddressToString, parseConnectionString } from "@zerodep/mongo/topology";
  *
  * const cs = parseConnectionString("mongodb://a:27017,b:27017/?replicaSet=rs");
- * console.log(cs.hosts.map(hostAddressToString), cs.options.replicaSet); // [ "a:27017", "b:27017" ] rs
+ * assert.deepEqual(cs.hosts.map(hostAddressToString), [ "a:27017", "b:27017" ]);
+ * assert.equal(cs.options.replicaSet, "rs");
  * ```
  *
  * @module
@@ -37,7 +48,7 @@ export {
   type ValidateClientOptionsOptions,
 } from "./options.ts";
 export { type ParsedSeeds, parseSeeds, type ParseSeedsOptions, type Seeds } from "./seeds.ts";
-export { type CredentialSources, resolveCredential } from "./credential.ts";
+export { type CredentialSources, type MongoCredential, parseCredential, resolveCredential } from "./credential.ts";
 export {
   type HedgeOptions,
   type LegacyReadPreferenceName,

@@ -105,6 +105,9 @@ export interface MonitorOptions {
  *   server is down;
  * - {@linkcode Monitor.close} stops everything: no timer or socket survives it.
  *
+ * Experimental: the live machinery under the client; its shape follows the operation runner and may change.
+ *
+ * @experimental
  * @example
  * ```ts ignore
  * import { Monitor, unknownServerDescription } from "@zerodep/mongo/topology";

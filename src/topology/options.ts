@@ -12,13 +12,31 @@
  */
 
 import { ConfigurationError } from "../errors.ts";
+import { lookupOption, OPTION_TABLE } from "./option_table.ts";
+
+// Re-exported: the connection-string parser and older imports read them from here.
+export {
+  lookupOption,
+  OPTION_TABLE,
+  type OptionKind,
+  type OptionLookup,
+  type OptionSpec,
+  type OptionStatus,
+} from "./option_table.ts";
+
+import { checkValue, describeValue, quote } from "./option_values.ts";
+
+export { parseUriOptionValue, type UriOptionValue } from "./option_values.ts";
 
 /**
  * Every client option a user can set, in a connection string or in code.
  * Names are the camelCase names of the URI Options specification; in a
  * connection string they are matched case-insensitively. Every field is
- * optional: an absent field means "not given" (see {@linkcode resolveClientOptions}
- * for the defaults).
+ * optional: an absent field means "not given". Each option's default, and
+ * whether this driver honours every value of it, is in the option table
+ * (`src/topology/option_table.ts`, listed in README's "Options" section);
+ * {@linkcode resolveClientOptions} fills the defaults in and refuses what the
+ * driver cannot do.
  *
  * @example
  * ```ts
@@ -32,7 +50,7 @@ export interface ClientOptions {
   /** Name of the replica set to connect to; every member must report this `setName`. */
   readonly replicaSet?: string;
   /**
-   * Default read preference mode (default `"primary"`). Connection strings use these
+   * Default read preference mode. Connection strings use these
    * camelCase names only: PyMongo 2.1's `SECONDARY` is `"secondaryPreferred"` here,
    * and its `SECONDARY_ONLY` is `"secondary"`.
    */
@@ -44,43 +62,43 @@ export interface ClientOptions {
   readonly readPreferenceTags?: ReadonlyArray<Readonly<Record<string, string>>>;
   /** Maximum replication lag of an eligible secondary in seconds; `-1` means no maximum. Not allowed with `"primary"`. */
   readonly maxStalenessSeconds?: number;
-  /** Latency window beyond the fastest server, in ms (default 15). */
+  /** Latency window beyond the fastest server, in ms. */
   readonly localThresholdMS?: number;
-  /** How long server selection waits for a suitable server, in ms (default 30000; must be positive). */
+  /** How long server selection waits for a suitable server, in ms (positive). */
   readonly serverSelectionTimeoutMS?: number;
   /**
    * Single-threaded drivers only; parsed and kept for portability of connection strings,
-   * it has no effect in this (asynchronous) driver. Default `true`.
+   * it has no effect in this (asynchronous) driver.
    */
   readonly serverSelectionTryOnce?: boolean;
-  /** Interval between monitoring checks of each server, in ms (default 10000; at least 500). */
+  /** Interval between monitoring checks of each server, in ms (at least 500). */
   readonly heartbeatFrequencyMS?: number;
-  /** Time to open a socket (and its handshake), in ms; 0 means no timeout (default 10000). */
+  /** Time to open a socket (and its handshake), in ms; 0 means no timeout. */
   readonly connectTimeoutMS?: number;
-  /** Time to wait on a socket read or write of an operation, in ms; 0 means no timeout (default 0). */
+  /** Time to wait on a socket read or write of an operation, in ms; 0 means no timeout. */
   readonly socketTimeoutMS?: number;
-  /** Client-side operation timeout, in ms; 0 means no timeout (default: none). */
+  /** Client-side operation timeout, in ms; 0 means no timeout. */
   readonly timeoutMS?: number;
-  /** Maximum connections per server pool; 0 means no maximum (default 100). */
+  /** Maximum connections per server pool; 0 means no maximum. */
   readonly maxPoolSize?: number;
-  /** Connections each pool keeps open even when idle (default 0; at most `maxPoolSize` when that is not 0). */
+  /** Connections each pool keeps open even when idle (at most `maxPoolSize` when that is not 0). */
   readonly minPoolSize?: number;
-  /** Maximum connections a pool opens at the same time (default 2; positive). */
+  /** Maximum connections a pool opens at the same time (positive). */
   readonly maxConnecting?: number;
-  /** Time an idle pooled connection may live, in ms; 0 means no limit (default 0). */
+  /** Time an idle pooled connection may live, in ms; 0 means no limit. */
   readonly maxIdleTimeMS?: number;
-  /** Time to wait for a pooled connection, in ms; 0 means no timeout (default 0). */
+  /** Time to wait for a pooled connection, in ms; 0 means no timeout. */
   readonly waitQueueTimeoutMS?: number;
   /**
-   * `true`: talk to the one given host only (topology Single); `false` (default): discover
+   * `true`: talk to the one given host only (topology Single); `false`: discover
    * the deployment from the seeds. `true` is an error with several hosts or `mongodb+srv`.
    */
   readonly directConnection?: boolean;
-  /** Connect to a load balancer (default `false`): one host, no `replicaSet`, no `directConnection=true`. */
+  /** Connect to a load balancer: one host, no `replicaSet`, no `directConnection=true`. */
   readonly loadBalanced?: boolean;
   /**
-   * Use TLS (default `false`; `true` for `mongodb+srv://`, and `true` when another `tls*`
-   * option is given and `tls` is not). `ssl` is accepted as an alias.
+   * Use TLS (on by default for `mongodb+srv://` and when another `tls*` option is given).
+   * `ssl` is accepted as an alias.
    */
   readonly tls?: boolean;
   /** Path of a PEM file of trusted certificate authorities. */
@@ -89,9 +107,9 @@ export interface ClientOptions {
   readonly tlsCertificateKeyFile?: string;
   /** Password that decrypts the private key in `tlsCertificateKeyFile`. */
   readonly tlsCertificateKeyFilePassword?: string;
-  /** Accept a server certificate that does not validate (testing only; default `false`). */
+  /** Accept a server certificate that does not validate (testing only). */
   readonly tlsAllowInvalidCertificates?: boolean;
-  /** Accept a server certificate whose name does not match the host (testing only; default `false`). */
+  /** Accept a server certificate whose name does not match the host (testing only). */
   readonly tlsAllowInvalidHostnames?: boolean;
   /**
    * Relax every TLS check this driver makes: it implies `tlsAllowInvalidCertificates`
@@ -112,11 +130,11 @@ export interface ClientOptions {
   readonly wTimeoutMS?: number;
   /** Default read concern level (any string, for forward compatibility). */
   readonly readConcernLevel?: string;
-  /** Retry a read once after a retryable error (default `true`). */
+  /** Retry a read once after a retryable error. */
   readonly retryReads?: boolean;
-  /** Retry a write once after a retryable error (default `true`). */
+  /** Retry a write once after a retryable error. */
   readonly retryWrites?: boolean;
-  /** Database to authenticate against (default: the mechanism's default, else the URI's database, else `admin`). */
+  /** Database to authenticate against. */
   readonly authSource?: string;
   /** Authentication mechanism. */
   readonly authMechanism?:
@@ -133,19 +151,19 @@ export interface ClientOptions {
    * may contain `:` but never `,`). `CANONICALIZE_HOST_NAME` `true`/`false` become booleans.
    */
   readonly authMechanismProperties?: Readonly<Record<string, string | boolean>>;
-  /** Wire compressors to offer, in order of preference (default none). */
+  /** Wire compressors to offer, in order of preference. */
   readonly compressors?: ReadonlyArray<"snappy" | "zlib" | "zstd">;
-  /** zlib level, -1 (zlib's default) to 9 (default -1). */
+  /** zlib level, -1 (zlib's default) to 9. */
   readonly zlibCompressionLevel?: number;
-  /** `mongodb+srv://` only: use at most this many hosts from DNS; 0 means all (default 0). */
+  /** `mongodb+srv://` only: use at most this many hosts from DNS; 0 means all. */
   readonly srvMaxHosts?: number;
-  /** `mongodb+srv://` only: the SRV service name (default `"mongodb"`). */
+  /** `mongodb+srv://` only: the SRV service name. */
   readonly srvServiceName?: string;
-  /** Server monitoring protocol (default `"auto"`). */
+  /** Server monitoring protocol. */
   readonly serverMonitoringMode?: "auto" | "stream" | "poll";
   /** SOCKS5 proxy host name or address. */
   readonly proxyHost?: string;
-  /** SOCKS5 proxy port (default 1080); needs `proxyHost`. */
+  /** SOCKS5 proxy port; needs `proxyHost`. */
   readonly proxyPort?: number;
   /** SOCKS5 user name (1..255 bytes); needs `proxyHost` and `proxyPassword`. */
   readonly proxyUsername?: string;
@@ -158,70 +176,78 @@ export interface ClientOptions {
 }
 
 /**
- * {@linkcode ClientOptions} with every default filled in, as returned by
- * {@linkcode resolveClientOptions}. Options without a default stay optional.
+ * {@linkcode ClientOptions} with every default of the option table filled in,
+ * as returned by {@linkcode resolveClientOptions}. Options without a default
+ * stay optional.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveClientOptions } from "./options.ts";
  *
  * const resolved = resolveClientOptions({}, {});
- * console.log(resolved.heartbeatFrequencyMS); // 10000
+ * assert.equal(resolved.heartbeatFrequencyMS, 10000);
  * ```
  */
 export interface ResolvedClientOptions extends ClientOptions {
-  /** Default `"primary"`. */
+  /** See {@linkcode ClientOptions}; the defaults are the option table's. */
   readonly readPreference: NonNullable<ClientOptions["readPreference"]>;
-  /** Default `[]` (no tag sets). */
+  /** Tag sets; none by default. */
   readonly readPreferenceTags: ReadonlyArray<Readonly<Record<string, string>>>;
-  /** Default `-1` (no maximum). */
+  /** See {@linkcode ClientOptions}. */
   readonly maxStalenessSeconds: number;
-  /** Default 15. */
+  /** See {@linkcode ClientOptions}. */
   readonly localThresholdMS: number;
-  /** Default 30000. */
+  /** See {@linkcode ClientOptions}. */
   readonly serverSelectionTimeoutMS: number;
-  /** Default `true`. */
-  readonly serverSelectionTryOnce: boolean;
-  /** Default 10000. */
+  /** See {@linkcode ClientOptions}. */
   readonly heartbeatFrequencyMS: number;
-  /** Default 10000. */
+  /** See {@linkcode ClientOptions}. */
   readonly connectTimeoutMS: number;
-  /** Default 0 (none). */
+  /** See {@linkcode ClientOptions}. */
   readonly socketTimeoutMS: number;
-  /** Default 100. */
+  /** See {@linkcode ClientOptions}. */
   readonly maxPoolSize: number;
-  /** Default 0. */
+  /** See {@linkcode ClientOptions}. */
   readonly minPoolSize: number;
-  /** Default 2. */
+  /** See {@linkcode ClientOptions}. */
   readonly maxConnecting: number;
-  /** Default 0 (no limit). */
+  /** See {@linkcode ClientOptions}. */
   readonly maxIdleTimeMS: number;
-  /** Default 0 (none). */
+  /** See {@linkcode ClientOptions}. */
   readonly waitQueueTimeoutMS: number;
-  /** Default `false`. */
+  /** See {@linkcode ClientOptions}. */
   readonly directConnection: boolean;
-  /** Default `false`. */
+  /** See {@linkcode ClientOptions}. */
   readonly loadBalanced: boolean;
-  /** Default `false` (`true` for `mongodb+srv://` or when another TLS option is given). */
+  /** Derived: `true` for `mongodb+srv://` or when another TLS option is given, unless `tls` says otherwise. */
   readonly tls: boolean;
-  /** `true` when given or when `tlsInsecure` is `true`. */
+  /** Derived: `true` when given or when `tlsInsecure` is `true`. */
   readonly tlsAllowInvalidCertificates: boolean;
-  /** `true` when given or when `tlsInsecure` is `true`. */
+  /** Derived: `true` when given or when `tlsInsecure` is `true`. */
   readonly tlsAllowInvalidHostnames: boolean;
-  /** Default `true`. */
+  /** Always `true`: revocation is never checked. */
+  readonly tlsDisableCertificateRevocationCheck: boolean;
+  /** Always `true`: OCSP responders are never asked. */
+  readonly tlsDisableOCSPEndpointCheck: boolean;
+  /** See {@linkcode ClientOptions}. */
   readonly retryReads: boolean;
-  /** Default `true`. */
+  /** See {@linkcode ClientOptions}. */
   readonly retryWrites: boolean;
-  /** Default `[]`. */
+  /** Compressors to offer; none by default. */
   readonly compressors: ReadonlyArray<"snappy" | "zlib" | "zstd">;
-  /** Default -1. */
+  /** -1 or 6 (the same level). */
   readonly zlibCompressionLevel: number;
-  /** Default 0 (all). */
+  /** See {@linkcode ClientOptions}. */
   readonly srvMaxHosts: number;
-  /** Default `"mongodb"`. */
+  /** See {@linkcode ClientOptions}. */
   readonly srvServiceName: string;
-  /** Default `"auto"`. */
+  /** `"auto"` or `"poll"`: both poll. */
   readonly serverMonitoringMode: NonNullable<ClientOptions["serverMonitoringMode"]>;
+  /** Always 0. */
+  readonly maxAdaptiveRetries: number;
+  /** Always `false`. */
+  readonly enableOverloadRetargeting: boolean;
 }
 
 /**
@@ -258,460 +284,6 @@ export interface ResolveClientOptionsOptions {
   srv?: boolean;
   /** Receives each warning about the object options; default `console.warn`. */
   onWarning?: (message: string) => void;
-}
-
-// ---------------------------------------------------------------------------
-// The option table. One row per option; the URI parser and the object
-// validator both read it, so the two paths cannot drift apart.
-
-/**
- * The value type of an option in the option table.
- *
- * @example
- * ```ts
- * import type { OptionKind } from "./options.ts";
- *
- * const k: OptionKind = "int";
- * console.log(k);
- * ```
- */
-export type OptionKind =
-  | "string"
-  | "boolean"
-  | "int"
-  | "enum"
-  | "tags"
-  | "properties"
-  | "w"
-  | "compressors";
-
-/**
- * One row of the option table (exported for the connection-string parser).
- *
- * @example
- * ```ts
- * import { lookupOption } from "./options.ts";
- *
- * console.log(lookupOption("MAXPOOLSIZE")?.name); // "maxPoolSize"
- * ```
- */
-export interface OptionSpec {
-  /** Canonical camelCase name. */
-  readonly name: keyof ClientOptions;
-  /** Value type. */
-  readonly kind: OptionKind;
-  /** Smallest allowed integer. */
-  readonly min?: number;
-  /** Largest allowed integer. */
-  readonly max?: number;
-  /** Allowed values of an `enum` (or of the items of `compressors`). */
-  readonly values?: readonly string[];
-  /** Extra check of a well-typed value; returns what is wrong, or `null`. */
-  readonly check?: (value: unknown) => string | null;
-  /** A bad value is an error even in a connection string (instead of a warning). */
-  readonly invalidIsError?: boolean;
-  /** Human words for the expected type, used in messages. */
-  readonly expected: string;
-}
-
-const INT32_MAX = 2147483647;
-const encoder = new TextEncoder();
-
-function byteLength(s: string): number {
-  return encoder.encode(s).length;
-}
-
-function int(name: keyof ClientOptions, min: number, expected: string, max = INT32_MAX): OptionSpec {
-  return { name, kind: "int", min, max, expected };
-}
-
-function bool(name: keyof ClientOptions): OptionSpec {
-  return { name, kind: "boolean", expected: "a boolean (true or false)" };
-}
-
-function str(name: keyof ClientOptions, check?: (value: unknown) => string | null): OptionSpec {
-  return { name, kind: "string", expected: "a non-empty string", check };
-}
-
-const AUTH_MECHANISMS = [
-  "SCRAM-SHA-1",
-  "SCRAM-SHA-256",
-  "MONGODB-X509",
-  "GSSAPI",
-  "PLAIN",
-  "MONGODB-AWS",
-  "MONGODB-OIDC",
-  // Removed from servers in 4.0, but older connection strings (and the spec's
-  // own vectors) still name it; the authentication layer refuses it when used.
-  "MONGODB-CR",
-] as const;
-
-const READ_PREFERENCE_MODES = ["primary", "primaryPreferred", "secondary", "secondaryPreferred", "nearest"] as const;
-
-function checkSrvServiceName(value: unknown): string | null {
-  const s = value as string;
-  // RFC 6335 service names (letters, digits, single inner hyphens, at least one
-  // letter); the SRV spec lifts the 15-character limit up to the DNS label limit.
-  if (s.length > 62 || !/^[A-Za-z0-9](?:-?[A-Za-z0-9])*$/.test(s) || !/[A-Za-z]/.test(s)) {
-    return "must be an RFC 6335 service name (letters, digits and inner hyphens, at most 62 characters)";
-  }
-  return null;
-}
-
-function checkProxyCredential(value: unknown): string | null {
-  const n = byteLength(value as string);
-  return n > 255 ? `must be at most 255 bytes of UTF-8, got ${n}` : null;
-}
-
-const OPTION_TABLE: readonly OptionSpec[] = [
-  str("appName", (v) => {
-    const n = byteLength(v as string);
-    return n > 128 ? `must be at most 128 bytes of UTF-8, got ${n}` : null;
-  }),
-  {
-    name: "authMechanism",
-    kind: "enum",
-    values: AUTH_MECHANISMS,
-    invalidIsError: true,
-    expected: `one of ${AUTH_MECHANISMS.join(", ")}`,
-  },
-  { name: "authMechanismProperties", kind: "properties", expected: "a document of key:value properties" },
-  str("authSource"),
-  {
-    name: "compressors",
-    kind: "compressors",
-    values: ["snappy", "zlib", "zstd"],
-    expected: "a list of compressor names (snappy, zlib, zstd)",
-  },
-  int("connectTimeoutMS", 0, "a non-negative integer"),
-  bool("directConnection"),
-  bool("enableOverloadRetargeting"),
-  int("heartbeatFrequencyMS", 500, "an integer >= 500"),
-  bool("journal"),
-  bool("loadBalanced"),
-  int("localThresholdMS", 0, "a non-negative integer"),
-  int("maxAdaptiveRetries", 0, "a non-negative integer"),
-  int("maxConnecting", 1, "a positive integer"),
-  int("maxIdleTimeMS", 0, "a non-negative integer"),
-  int("maxPoolSize", 0, "a non-negative integer"),
-  {
-    name: "maxStalenessSeconds",
-    kind: "int",
-    min: -1,
-    max: INT32_MAX,
-    expected: "-1 or a non-negative integer",
-  },
-  int("minPoolSize", 0, "a non-negative integer"),
-  str("proxyHost"),
-  int("proxyPort", 1, "an integer from 1 to 65535", 65535),
-  str("proxyUsername", checkProxyCredential),
-  str("proxyPassword", checkProxyCredential),
-  str("readConcernLevel"),
-  {
-    name: "readPreference",
-    kind: "enum",
-    values: READ_PREFERENCE_MODES,
-    expected: `one of ${READ_PREFERENCE_MODES.join(", ")} (camelCase; PyMongo's SECONDARY is secondaryPreferred)`,
-  },
-  { name: "readPreferenceTags", kind: "tags", expected: "a list of tag sets (documents of string values)" },
-  str("replicaSet"),
-  bool("retryReads"),
-  bool("retryWrites"),
-  {
-    name: "serverMonitoringMode",
-    kind: "enum",
-    values: ["auto", "stream", "poll"],
-    expected: "one of auto, stream, poll",
-  },
-  int("serverSelectionTimeoutMS", 1, "a positive integer"),
-  bool("serverSelectionTryOnce"),
-  int("socketTimeoutMS", 0, "a non-negative integer"),
-  int("srvMaxHosts", 0, "a non-negative integer"),
-  str("srvServiceName", checkSrvServiceName),
-  int("timeoutMS", 0, "a non-negative integer"),
-  bool("tls"),
-  bool("tlsAllowInvalidCertificates"),
-  bool("tlsAllowInvalidHostnames"),
-  str("tlsCAFile"),
-  str("tlsCertificateKeyFile"),
-  str("tlsCertificateKeyFilePassword"),
-  bool("tlsDisableCertificateRevocationCheck"),
-  bool("tlsDisableOCSPEndpointCheck"),
-  bool("tlsInsecure"),
-  { name: "w", kind: "w", expected: "a non-negative integer or a string" },
-  int("waitQueueTimeoutMS", 0, "a non-negative integer"),
-  int("wTimeoutMS", 0, "a non-negative integer", Number.MAX_SAFE_INTEGER),
-  int("zlibCompressionLevel", -1, "an integer from -1 to 9", 9),
-];
-
-const BY_LOWER_NAME: ReadonlyMap<string, OptionSpec> = new Map(
-  OPTION_TABLE.map((spec) => [spec.name.toLowerCase(), spec]),
-);
-
-/**
- * Another accepted name of an option. `deprecated` aliases are accepted with a
- * warning, and ignored (with a warning) when the canonical name is also given;
- * plain aliases (`ssl`) must agree with the canonical option.
- */
-interface AliasSpec {
-  readonly target: keyof ClientOptions;
-  readonly deprecated: boolean;
-}
-
-const ALIASES: ReadonlyMap<string, AliasSpec> = new Map([
-  ["ssl", { target: "tls", deprecated: false }],
-  ["wtimeout", { target: "wTimeoutMS", deprecated: true }],
-  ["j", { target: "journal", deprecated: true }],
-]);
-
-/**
- * How an option name resolves: its table row, and whether the name used was an alias.
- *
- * @example
- * ```ts
- * import { lookupOption } from "./options.ts";
- *
- * const found = lookupOption("ssl");
- * console.log(found?.name, found?.alias); // "tls" "ssl"
- * ```
- */
-export interface OptionLookup extends OptionSpec {
-  /** The alias used (lowercased), or `null` when the canonical name was used. */
-  readonly alias: string | null;
-  /** Whether that alias is deprecated. */
-  readonly deprecated: boolean;
-}
-
-/**
- * Finds an option by name, ignoring ASCII case, aliases included; `undefined` if unknown.
- *
- * @example
- * ```ts
- * import { lookupOption } from "./options.ts";
- *
- * console.log(lookupOption("readpreferencetags")?.name); // "readPreferenceTags"
- * console.log(lookupOption("nope")); // undefined
- * ```
- */
-export function lookupOption(name: string): OptionLookup | undefined {
-  // Only A-Z are folded, as the Connection String spec says.
-  const lower = name.replace(/[A-Z]/g, (c) => c.toLowerCase());
-  const spec = BY_LOWER_NAME.get(lower);
-  if (spec) return { ...spec, alias: null, deprecated: false };
-  const alias = ALIASES.get(lower);
-  if (alias) {
-    const target = BY_LOWER_NAME.get(alias.target.toLowerCase())!;
-    return { ...target, alias: lower, deprecated: alias.deprecated };
-  }
-  return undefined;
-}
-
-// ---------------------------------------------------------------------------
-// Value checks shared by both paths.
-
-/** JSON-quotes a string for a message, cut short so a huge input cannot flood the log. */
-function quote(text: string): string {
-  return text.length <= 80
-    ? JSON.stringify(text)
-    : `${JSON.stringify(text.slice(0, 80))}... (${text.length} characters)`;
-}
-
-function describeValue(value: unknown): string {
-  if (typeof value === "string") return `${quote(value)} (a string)`;
-  if (typeof value === "bigint") return `${value}n (a bigint)`;
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") return "an object";
-  if (typeof value === "function") return "a function";
-  return `${String(value)} (a ${typeof value})`;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-/**
- * Checks a JavaScript value against an option's row. Returns the normalized
- * value, or what is wrong with it (a message fragment, without the option name).
- */
-function checkValue(spec: OptionSpec, value: unknown): { value: unknown } | { problem: string } {
-  const bad = { problem: `must be ${spec.expected}, got ${describeValue(value)}` };
-  switch (spec.kind) {
-    case "string":
-      if (typeof value !== "string" || value.length === 0) return bad;
-      break;
-    case "boolean":
-      if (typeof value !== "boolean") return bad;
-      break;
-    case "int":
-      if (typeof value !== "number" || !Number.isInteger(value)) return bad;
-      if (value < spec.min! || value > spec.max!) {
-        return { problem: `must be ${spec.expected}, got ${value}${value > spec.max! ? " (too large)" : ""}` };
-      }
-      break;
-    case "enum":
-      if (typeof value !== "string" || !spec.values!.includes(value)) return bad;
-      break;
-    case "w":
-      if (typeof value === "number") {
-        if (!Number.isInteger(value) || value < 0 || value > INT32_MAX) return bad;
-      } else if (typeof value !== "string" || value.length === 0) {
-        return bad;
-      }
-      break;
-    case "compressors": {
-      if (!Array.isArray(value)) return bad;
-      for (const item of value) {
-        if (typeof item !== "string" || !spec.values!.includes(item)) {
-          return { problem: `must be ${spec.expected}, got an unknown compressor ${describeValue(item)}` };
-        }
-      }
-      return { value: [...new Set(value as string[])] };
-    }
-    case "tags": {
-      if (!Array.isArray(value)) return bad;
-      const out: Record<string, string>[] = [];
-      for (const set of value) {
-        if (!isPlainObject(set)) {
-          return { problem: `must be ${spec.expected}, got a tag set that is ${describeValue(set)}` };
-        }
-        for (const [k, v] of Object.entries(set)) {
-          if (typeof v !== "string") {
-            return { problem: `must be ${spec.expected}, got tag ${JSON.stringify(k)} = ${describeValue(v)}` };
-          }
-        }
-        out.push({ ...(set as Record<string, string>) });
-      }
-      return { value: out };
-    }
-    case "properties": {
-      if (!isPlainObject(value)) return bad;
-      for (const [k, v] of Object.entries(value)) {
-        if (typeof v !== "string" && typeof v !== "boolean") {
-          return { problem: `must be ${spec.expected}, got property ${JSON.stringify(k)} = ${describeValue(v)}` };
-        }
-      }
-      return { value: { ...value } };
-    }
-  }
-  const extra = spec.check?.(value) ?? null;
-  return extra === null ? { value } : { problem: extra };
-}
-
-/**
- * The result of {@linkcode parseUriOptionValue}: a value (perhaps with a
- * warning about a part that was dropped), or what is wrong with the value.
- *
- * @example
- * ```ts
- * import type { UriOptionValue } from "./options.ts";
- *
- * const r: UriOptionValue = { value: 5 };
- * console.log("value" in r);
- * ```
- */
-export type UriOptionValue = { value: unknown; warning?: string } | { problem: string };
-
-/**
- * Converts one connection-string value (already percent-decoded) to the
- * option's type and checks it with the same rules as options given in code.
- * Returns the value, or what is wrong with it (without the option name).
- *
- * @example
- * ```ts
- * import { lookupOption, parseUriOptionValue } from "./options.ts";
- *
- * console.log(parseUriOptionValue(lookupOption("maxPoolSize")!, "50")); // { value: 50 }
- * console.log(parseUriOptionValue(lookupOption("journal")!, "yes"));   // { problem: "..." }
- * ```
- */
-export function parseUriOptionValue(spec: OptionSpec, raw: string): UriOptionValue {
-  if (raw === "" && spec.kind !== "tags") return { problem: "has an empty value" };
-  let value: unknown;
-  switch (spec.kind) {
-    case "string":
-    case "enum":
-      value = raw;
-      break;
-    case "boolean":
-      if (raw === "true") value = true;
-      else if (raw === "false") value = false;
-      else return { problem: `must be "true" or "false", got ${quote(raw)}` };
-      break;
-    case "int": {
-      const n = parseStrictInteger(raw);
-      if (n === null) return { problem: `must be ${spec.expected}, got ${quote(raw)}` };
-      value = n;
-      break;
-    }
-    case "w": {
-      const n = parseStrictInteger(raw);
-      value = n === null ? raw : n;
-      break;
-    }
-    case "compressors": {
-      // Unknown names are dropped one by one (with a warning from the caller)
-      // so that a list written for another driver still offers what we know.
-      const names = raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
-      const known = names.filter((n) => spec.values!.includes(n));
-      const unknown = names.filter((n) => !spec.values!.includes(n));
-      if (known.length === 0) {
-        return { problem: `has no known compressor (got ${quote(raw)}; known: snappy, zlib, zstd)` };
-      }
-      if (unknown.length > 0) {
-        return { value: [...new Set(known)], warning: `has unknown compressor(s) ${unknown.join(", ")} (ignored)` };
-      }
-      value = [...new Set(known)];
-      break;
-    }
-    case "tags": {
-      if (raw === "") return { value: [{}] };
-      const doc = parseKeyValuePairs(raw);
-      if (typeof doc === "string") return { problem: doc };
-      value = [doc];
-      break;
-    }
-    case "properties": {
-      const doc = parseKeyValuePairs(raw);
-      if (typeof doc === "string") return { problem: doc };
-      const props: Record<string, string | boolean> = { ...doc };
-      const canon = props.CANONICALIZE_HOST_NAME;
-      if (canon === "true" || canon === "false") props.CANONICALIZE_HOST_NAME = canon === "true";
-      value = props;
-      break;
-    }
-  }
-  return checkValue(spec, value);
-}
-
-/** Integers are parsed strictly: an optional minus sign and decimal digits, nothing else. */
-function parseStrictInteger(raw: string): number | null {
-  if (!/^-?[0-9]+$/.test(raw)) return null;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n)) return null;
-  return n === 0 ? 0 : n; // "-0" is 0
-}
-
-/** `k:v,k:v` into a document; the key ends at the first colon, so values may hold colons. */
-function parseKeyValuePairs(raw: string): Record<string, string> | string {
-  const doc: Record<string, string> = {};
-  for (const pair of raw.split(",")) {
-    const colon = pair.indexOf(":");
-    if (colon <= 0) {
-      return `must be comma-separated key:value pairs, got ${quote(pair)} ` +
-        "(a value containing a comma cannot be given in a connection string)";
-    }
-    // defineProperty, not assignment, so that a key such as "__proto__" is kept as data.
-    Object.defineProperty(doc, pair.slice(0, colon), {
-      value: pair.slice(colon + 1),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  }
-  return doc;
 }
 
 // ---------------------------------------------------------------------------
@@ -879,15 +451,15 @@ function warn(message: string, onWarning?: (message: string) => void): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateClientOptions } from "./options.ts";
  *
  * const o = validateClientOptions({ replicaSet: "foo", maxPoolSize: 10 });
- * console.log(o.maxPoolSize); // 10
- * try {
- *   validateClientOptions({ maxPoolSize: "10" });
- * } catch (e) {
- *   console.log((e as Error).message); // client options: maxPoolSize must be a non-negative integer, got "10" (a string)
- * }
+ * assert.equal(o.maxPoolSize, 10);
+ * assert.throws(
+ *   () => validateClientOptions({ maxPoolSize: "10" }),
+ *   { message: 'client options: maxPoolSize must be a non-negative integer, got "10" (a string)' },
+ * );
  * ```
  */
 export function validateClientOptions(
@@ -936,9 +508,35 @@ export function validateClientOptions(
 }
 
 /**
+ * Throws a {@linkcode ConfigurationError} for the first given option whose
+ * value this driver cannot honour (the option table's `refuse`), naming the
+ * option, the value and why.
+ */
+function refuseUnsupported(given: Record<string, unknown>): void {
+  for (const spec of OPTION_TABLE) {
+    const value = given[spec.name];
+    if (value === undefined || spec.refuse === undefined) continue;
+    const reason = spec.refuse(value);
+    if (reason !== null) {
+      throw new ConfigurationError(
+        `client options: ${spec.name}${showGiven(value)} is not supported: ${reason}`,
+      );
+    }
+  }
+}
+
+function showGiven(value: unknown): string {
+  if (typeof value === "string") return `=${quote(value)}`;
+  if (typeof value === "number" || typeof value === "boolean") return `=${value}`;
+  return "";
+}
+
+/**
  * Merges the options of a connection string with options given in code (which
  * win, option by option; a list such as `readPreferenceTags` is replaced, not
- * merged), checks the combination, and fills in the defaults.
+ * merged), checks the combination, refuses the values this driver cannot
+ * honour (the option table's `partial` and `refused` rows), and fills in the
+ * option table's defaults.
  *
  * Implicit TLS: `tls` defaults to `true` for `mongodb+srv://` and when any other
  * `tls*` option is given; `tlsInsecure: true` turns on `tlsAllowInvalidCertificates`
@@ -948,14 +546,18 @@ export function validateClientOptions(
  * @param objectOptions Options given in code; validated here with {@linkcode validateClientOptions}.
  * @param options Host count and scheme, for the checks that depend on them; where warnings go.
  * @returns Every option with its default filled in.
- * @throws {ConfigurationError} for a bad object option or a bad combination.
+ * @throws {ConfigurationError} for a bad object option, a bad combination, or
+ * a value this driver does not implement (e.g. `loadBalanced: true`).
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveClientOptions } from "./options.ts";
  *
  * const resolved = resolveClientOptions({ replicaSet: "foo", maxPoolSize: 5 }, { maxPoolSize: 20 });
- * console.log(resolved.replicaSet, resolved.maxPoolSize, resolved.localThresholdMS); // foo 20 15
+ * assert.equal(resolved.replicaSet, "foo");
+ * assert.equal(resolved.maxPoolSize, 20);
+ * assert.equal(resolved.localThresholdMS, 15);
  * ```
  */
 export function resolveClientOptions(
@@ -973,6 +575,8 @@ export function resolveClientOptions(
   const m = merged as ClientOptions;
   checkOptionCombinations(m, { where: "client options", hostCount: options.hostCount, srv: options.srv });
 
+  refuseUnsupported(merged);
+
   const tlsOptionGiven = [
     "tlsCAFile",
     "tlsCertificateKeyFile",
@@ -983,36 +587,17 @@ export function resolveClientOptions(
     "tlsDisableCertificateRevocationCheck",
     "tlsDisableOCSPEndpointCheck",
   ].some((k) => merged[k] !== undefined);
-  const insecure = m.tlsInsecure === true;
 
-  return {
-    ...m,
-    readPreference: m.readPreference ?? "primary",
-    readPreferenceTags: m.readPreferenceTags ?? [],
-    maxStalenessSeconds: m.maxStalenessSeconds ?? -1,
-    localThresholdMS: m.localThresholdMS ?? 15,
-    serverSelectionTimeoutMS: m.serverSelectionTimeoutMS ?? 30000,
-    serverSelectionTryOnce: m.serverSelectionTryOnce ?? true,
-    heartbeatFrequencyMS: m.heartbeatFrequencyMS ?? 10000,
-    connectTimeoutMS: m.connectTimeoutMS ?? 10000,
-    socketTimeoutMS: m.socketTimeoutMS ?? 0,
-    maxPoolSize: m.maxPoolSize ?? 100,
-    minPoolSize: m.minPoolSize ?? 0,
-    maxConnecting: m.maxConnecting ?? 2,
-    maxIdleTimeMS: m.maxIdleTimeMS ?? 0,
-    waitQueueTimeoutMS: m.waitQueueTimeoutMS ?? 0,
-    directConnection: m.directConnection ?? false,
-    loadBalanced: m.loadBalanced ?? false,
-    tls: m.tls ?? (options.srv === true || tlsOptionGiven),
-    tlsAllowInvalidCertificates: insecure || (m.tlsAllowInvalidCertificates ?? false),
-    tlsAllowInvalidHostnames: insecure || (m.tlsAllowInvalidHostnames ?? false),
-    retryReads: m.retryReads ?? true,
-    retryWrites: m.retryWrites ?? true,
-    compressors: m.compressors ?? [],
-    zlibCompressionLevel: m.zlibCompressionLevel ?? -1,
-    srvMaxHosts: m.srvMaxHosts ?? 0,
-    srvServiceName: m.srvServiceName ?? "mongodb",
-    serverMonitoringMode: m.serverMonitoringMode ?? "auto",
-    ...(m.proxyHost !== undefined ? { proxyPort: m.proxyPort ?? 1080 } : {}),
-  };
+  // Defaults come from the table; a few are derived from other options.
+  const resolved: Record<string, unknown> = {};
+  for (const spec of OPTION_TABLE) {
+    if (spec.default !== undefined) resolved[spec.name] = spec.default;
+  }
+  Object.assign(resolved, merged);
+  const insecure = m.tlsInsecure === true;
+  resolved.tls = m.tls ?? (options.srv === true || tlsOptionGiven);
+  resolved.tlsAllowInvalidCertificates = insecure || (m.tlsAllowInvalidCertificates ?? false);
+  resolved.tlsAllowInvalidHostnames = insecure || (m.tlsAllowInvalidHostnames ?? false);
+  if (m.proxyHost === undefined) delete resolved.proxyPort;
+  return resolved as unknown as ResolvedClientOptions;
 }

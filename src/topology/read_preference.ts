@@ -55,10 +55,11 @@ export type ReadPreferenceMode =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ReadPreference, type LegacyReadPreferenceName } from "@zerodep/mongo";
  *
  * const name: LegacyReadPreferenceName = "SECONDARY";
- * console.log(ReadPreference.from(name).mode); // "secondaryPreferred"
+ * assert.equal(ReadPreference.from(name).mode, "secondaryPreferred");
  * ```
  */
 export type LegacyReadPreferenceName =
@@ -137,10 +138,11 @@ export interface ReadPreferenceOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ReadPreference, type ReadPreferenceDocument } from "@zerodep/mongo";
  *
  * const doc: ReadPreferenceDocument = ReadPreference.NEAREST.toDocument();
- * console.log(doc); // { mode: "nearest" }
+ * assert.deepEqual(doc, { mode: "nearest" });
  * ```
  */
 export interface ReadPreferenceDocument {
@@ -160,10 +162,11 @@ export interface ReadPreferenceDocument {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ReadPreference, type ReadPreferenceLike } from "@zerodep/mongo";
  *
  * const values: ReadPreferenceLike[] = ["nearest", "SECONDARY_ONLY", { mode: "secondary", tags: [{ dc: "ny" }] }];
- * console.log(values.map((v) => ReadPreference.from(v).mode)); // ["nearest", "secondary", "secondary"]
+ * assert.deepEqual(values.map((v) => ReadPreference.from(v).mode), ["nearest", "secondary", "secondary"]);
  * ```
  */
 export type ReadPreferenceLike =
@@ -280,12 +283,13 @@ function sameTags(a: readonly TagSet[], b: readonly TagSet[]): boolean {
  *
  * @example The guide's names and the modern modes
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ReadPreference } from "@zerodep/mongo";
  *
- * console.log(ReadPreference.SECONDARY.mode); // "secondaryPreferred"
- * console.log(ReadPreference.SECONDARY_ONLY.mode); // "secondary"
+ * assert.equal(ReadPreference.SECONDARY.mode, "secondaryPreferred");
+ * assert.equal(ReadPreference.SECONDARY_ONLY.mode, "secondary");
  * const nyFirst = new ReadPreference("secondary", { tags: [{ dc: "ny" }, {}], maxStalenessSeconds: 120 });
- * console.log(nyFirst.toDocument()); // { mode: "secondary", tags: [{ dc: "ny" }, {}], maxStalenessSeconds: 120 }
+ * assert.deepEqual(nyFirst.toDocument(), { mode: "secondary", tags: [{ dc: "ny" }, {}], maxStalenessSeconds: 120 });
  * ```
  */
 export class ReadPreference {
@@ -330,10 +334,11 @@ export class ReadPreference {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ReadPreference } from "@zerodep/mongo";
    *
    * const rp = new ReadPreference("nearest", { tags: [{ dc: "ny" }] });
-   * console.log(rp.toString()); // 'nearest (NEAREST), tags [{"dc":"ny"}]'
+   * assert.equal(rp.toString(), 'nearest (NEAREST), tags [{"dc":"ny"}]');
    * ```
    */
   constructor(mode: ReadPreferenceMode, options: ReadPreferenceOptions = {}) {
@@ -409,11 +414,12 @@ export class ReadPreference {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ReadPreference } from "@zerodep/mongo";
    *
-   * console.log(ReadPreference.from("secondary").mode); // "secondary" (never the primary)
-   * console.log(ReadPreference.from("SECONDARY").mode); // "secondaryPreferred" (2.1 meaning)
-   * console.log(ReadPreference.from({ mode: "nearest", tags: [{ dc: "ny" }] }).tags); // [{ dc: "ny" }]
+   * assert.equal(ReadPreference.from("secondary").mode, "secondary"); // never the primary
+   * assert.equal(ReadPreference.from("SECONDARY").mode, "secondaryPreferred"); // 2.1 meaning
+   * assert.deepEqual(ReadPreference.from({ mode: "nearest", tags: [{ dc: "ny" }] }).tags, [{ dc: "ny" }]);
    * ```
    */
   static from(value: ReadPreferenceLike): ReadPreference {
@@ -455,9 +461,10 @@ export class ReadPreference {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ReadPreference } from "@zerodep/mongo";
    *
-   * console.log(new ReadPreference("secondary").legacyName); // "SECONDARY_ONLY"
+   * assert.equal(new ReadPreference("secondary").legacyName, "SECONDARY_ONLY");
    * ```
    */
   get legacyName(): LegacyReadPreferenceName {
@@ -470,9 +477,11 @@ export class ReadPreference {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ReadPreference } from "@zerodep/mongo";
    *
-   * console.log(ReadPreference.PRIMARY.secondaryOk, ReadPreference.SECONDARY.secondaryOk); // false true
+   * assert.equal(ReadPreference.PRIMARY.secondaryOk, false);
+   * assert.equal(ReadPreference.SECONDARY.secondaryOk, true);
    * ```
    */
   get secondaryOk(): boolean {
@@ -486,9 +495,10 @@ export class ReadPreference {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ReadPreference } from "@zerodep/mongo";
    *
-   * console.log(ReadPreference.SECONDARY.toDocument()); // { mode: "secondaryPreferred" }
+   * assert.deepEqual(ReadPreference.SECONDARY.toDocument(), { mode: "secondaryPreferred" });
    * ```
    */
   toDocument(): ReadPreferenceDocument {
@@ -505,9 +515,10 @@ export class ReadPreference {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ReadPreference } from "@zerodep/mongo";
    *
-   * console.log(String(ReadPreference.SECONDARY_ONLY)); // "secondary (SECONDARY_ONLY)"
+   * assert.equal(String(ReadPreference.SECONDARY_ONLY), "secondary (SECONDARY_ONLY)");
    * ```
    */
   toString(): string {
@@ -524,10 +535,11 @@ export class ReadPreference {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ReadPreference } from "@zerodep/mongo";
    *
-   * console.log(ReadPreference.from("SECONDARY").equals(new ReadPreference("secondaryPreferred"))); // true
-   * console.log(ReadPreference.SECONDARY.equals(ReadPreference.SECONDARY_ONLY)); // false
+   * assert.equal(ReadPreference.from("SECONDARY").equals(new ReadPreference("secondaryPreferred")), true);
+   * assert.equal(ReadPreference.SECONDARY.equals(ReadPreference.SECONDARY_ONLY), false);
    * ```
    */
   equals(other: ReadPreference): boolean {

@@ -62,16 +62,20 @@ export interface CommandErrorReply {
  * has one (10107, 13435, 10058), otherwise by the message "not master"
  * (unless it is a "node is recovering" message).
  *
+ * Experimental: the server error codes and their classification are being gathered into one table.
+ *
  * @param reply The error reply (or `{ code, errmsg }`).
  * @returns True for a "not writable primary" error.
  *
+ * @experimental
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isNotPrimaryError } from "./sdam_errors.ts";
  *
- * console.log(isNotPrimaryError({ code: 10107 }));            // true
- * console.log(isNotPrimaryError({ errmsg: "not master" }));   // true
- * console.log(isNotPrimaryError({ code: 1, errmsg: "not master" })); // false: a code wins
+ * assert.equal(isNotPrimaryError({ code: 10107 }), true);
+ * assert.equal(isNotPrimaryError({ errmsg: "not master" }), true);
+ * assert.equal(isNotPrimaryError({ code: 1, errmsg: "not master" }), false); // a code wins
  * ```
  */
 export function isNotPrimaryError(reply: CommandErrorReply): boolean {
@@ -86,15 +90,19 @@ export function isNotPrimaryError(reply: CommandErrorReply): boolean {
  * has one (11600, 11602, 13436, 189, 91), otherwise by the messages "node is
  * recovering" or "not master or secondary".
  *
+ * Experimental: the server error codes and their classification are being gathered into one table.
+ *
  * @param reply The error reply (or `{ code, errmsg }`).
  * @returns True for a "node is recovering" error.
  *
+ * @experimental
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isNodeIsRecoveringError } from "./sdam_errors.ts";
  *
- * console.log(isNodeIsRecoveringError({ code: 189 }));                      // true
- * console.log(isNodeIsRecoveringError({ errmsg: "not master or secondary" })); // true
+ * assert.equal(isNodeIsRecoveringError({ code: 189 }), true);
+ * assert.equal(isNodeIsRecoveringError({ errmsg: "not master or secondary" }), true);
  * ```
  */
 export function isNodeIsRecoveringError(reply: CommandErrorReply): boolean {
@@ -107,15 +115,19 @@ export function isNodeIsRecoveringError(reply: CommandErrorReply): boolean {
  * Whether an error is a State Change Error: "not writable primary" or
  * "node is recovering".
  *
+ * Experimental: the server error codes and their classification are being gathered into one table.
+ *
  * @param reply The error reply (or `{ code, errmsg }`).
  * @returns True for either kind.
  *
+ * @experimental
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isStateChangeError } from "./sdam_errors.ts";
  *
- * console.log(isStateChangeError({ ok: 0, code: 91, errmsg: "ShutdownInProgress" })); // true
- * console.log(isStateChangeError({ ok: 0, code: 11000, errmsg: "duplicate key" }));   // false
+ * assert.equal(isStateChangeError({ ok: 0, code: 91, errmsg: "ShutdownInProgress" }), true);
+ * assert.equal(isStateChangeError({ ok: 0, code: 11000, errmsg: "duplicate key" }), false);
  * ```
  */
 export function isStateChangeError(reply: CommandErrorReply): boolean {
@@ -126,14 +138,19 @@ export function isStateChangeError(reply: CommandErrorReply): boolean {
  * Whether an error is a "node is shutting down" error (codes 11600 and 91),
  * after which every pooled connection to the server is dead.
  *
+ * Experimental: the server error codes and their classification are being gathered into one table.
+ *
  * @param reply The error reply (or `{ code }`).
  * @returns True for a shutdown code.
  *
+ * @experimental
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isShutdownError } from "./sdam_errors.ts";
  *
- * console.log(isShutdownError({ code: 11600 }), isShutdownError({ code: 189 })); // true false
+ * assert.equal(isShutdownError({ code: 11600 }), true);
+ * assert.equal(isShutdownError({ code: 189 }), false);
  * ```
  */
 export function isShutdownError(reply: CommandErrorReply): boolean {
@@ -258,14 +275,18 @@ export interface ApplicationErrorOutcome {
  *   one during authentication marks the server Unknown and clears the pool;
  * - in LoadBalanced topologies the description is never changed; only pools are cleared.
  *
+ * Experimental: the server error codes and their classification are being gathered into one table.
+ *
  * @param topology The current topology.
  * @param error The error and where it happened.
  * @param options The server's current pool generation.
  * @returns The new topology and the side effects to carry out.
  * @throws {ConfigurationError} When `error` is malformed (unknown `type` or `when`, bad address).
  *
+ * @experimental
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { handleApplicationError } from "./sdam_errors.ts";
  * import { initialTopologyDescription, updateTopology } from "./topology_description.ts";
  * import { serverDescriptionFromHello } from "./server_description.ts";
@@ -278,7 +299,9 @@ export interface ApplicationErrorOutcome {
  *   address: "a:27017", type: "command", when: "afterHandshakeCompletes", maxWireVersion: 21,
  *   response: { ok: 0, code: 10107, errmsg: "not primary" },
  * }, { poolGeneration: 0 });
- * console.log(out.topology.type, out.requestCheck, out.clearPool); // "ReplicaSetNoPrimary" true false
+ * assert.equal(out.topology.type, "ReplicaSetNoPrimary");
+ * assert.equal(out.requestCheck, true);
+ * assert.equal(out.clearPool, false);
  * ```
  */
 export function handleApplicationError(

@@ -55,19 +55,23 @@ export type SdamEvent =
  *   for each removed one, and a `topology_description_changed` when anything
  *   about the topology changed.
  *
+ * Experimental: the event API may change when command monitoring lands.
+ *
  * @param prev The description before the change, or null when opening.
  * @param next The description after it, or null when closing.
  * @returns The events, in publishing order (empty when nothing changed).
  *
+ * @experimental
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { topologyEvents } from "./sdam_events.ts";
  * import { initialTopologyDescription } from "./topology_description.ts";
  *
  * const td = initialTopologyDescription(["a:27017"], {});
  * console.log(topologyEvents(null, td).map((e) => e.type));
  * // ["topology_opening", "topology_description_changed", "server_opening"]
- * console.log(topologyEvents(td, td)); // []
+ * assert.deepEqual(topologyEvents(td, td), []);
  * ```
  */
 export function topologyEvents(
@@ -115,18 +119,22 @@ export function topologyEvents(
  * `topology_description_changed`: same type, set name, maxima, compatibility,
  * session timeout, and the same servers with equal descriptions.
  *
+ * Experimental: the event API may change when command monitoring lands.
+ *
  * @param a One description.
  * @param b The other description.
  * @returns True when an observer could not tell them apart.
  *
+ * @experimental
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { topologyDescriptionEquals } from "./sdam_events.ts";
  * import { initialTopologyDescription } from "./topology_description.ts";
  *
  * const a = initialTopologyDescription(["a:27017"], {});
  * const b = initialTopologyDescription(["a:27017"], {});
- * console.log(topologyDescriptionEquals(a, b)); // true
+ * assert.equal(topologyDescriptionEquals(a, b), true);
  * ```
  */
 export function topologyDescriptionEquals(a: TopologyDescription, b: TopologyDescription): boolean {

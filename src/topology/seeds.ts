@@ -54,10 +54,12 @@ export interface ParseSeedsOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseSeeds } from "./seeds.ts";
  *
  * const { hosts, uri } = parseSeeds("mongodb://a,b/?replicaSet=foo");
- * console.log(hosts.length, uri?.options.replicaSet); // 2 "foo"
+ * assert.equal(hosts.length, 2);
+ * assert.equal(uri?.options.replicaSet, "foo");
  * ```
  */
 export interface ParsedSeeds {
@@ -148,11 +150,12 @@ function parsePair(host: unknown, port: number): HostAddress {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseSeeds } from "./seeds.ts";
  *
- * console.log(parseSeeds("localhost").hosts);            // [ { type: "hostname", host: "localhost", port: null } ]
- * console.log(parseSeeds(["localhost", 27018]).hosts[0].port); // 27018
- * console.log(parseSeeds("a:1,b", 27019).hosts[1].port); // 27019
+ * assert.deepEqual(parseSeeds("localhost").hosts, [ { type: "hostname", host: "localhost", port: null } ]);
+ * assert.equal(parseSeeds(["localhost", 27018]).hosts[0].port, 27018);
+ * assert.equal(parseSeeds("a:1,b", 27019).hosts[1].port, 27019);
  * ```
  */
 export function parseSeeds(seeds: Seeds, port?: number, options: ParseSeedsOptions = {}): ParsedSeeds {

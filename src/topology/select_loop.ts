@@ -142,8 +142,12 @@ function describeWanted(selector: ServerSelector): string {
  * selection itself raises (invalid maxStalenessSeconds, incompatible wire
  * versions). No timer outlives the call.
  *
+ * Experimental: the operation runner (src/client/execute.ts) is reshaping how servers are selected and used.
+ *
+ * @experimental
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ReadPreference, selectServer, type TopologyDescription, type TopologySource } from "@zerodep/mongo/topology";
  *
  * const description: TopologyDescription = {
@@ -164,7 +168,7 @@ function describeWanted(selector: ServerSelector): string {
  * const server = await selectServer(source, { operation: "read", readPreference: ReadPreference.SECONDARY }, {
  *   serverSelectionTimeoutMS: 30_000,
  * });
- * console.log(server.address); // "m:27017"
+ * assert.equal(server.address, "m:27017");
  * ```
  */
 export async function selectServer(

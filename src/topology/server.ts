@@ -124,19 +124,23 @@ export interface ReadPreferenceOnWireOptions {
  *
  * Writes send no read preference.
  *
+ * Experimental: the live machinery under the client; its shape follows the operation runner and may change.
+ *
  * @param operation `"read"` or `"write"`.
  * @param readPreference The application's read preference (`undefined` = primary).
  * @param options The topology type, the server type and the opcode.
  * @returns The SecondaryOk flag and the `$readPreference` document, if any.
  *
+ * @experimental
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ReadPreference, readPreferenceOnWire } from "@zerodep/mongo/topology";
  *
  * const rp = readPreferenceOnWire("read", ReadPreference.PRIMARY, {
  *   topologyType: "Single", serverType: "RSSecondary", opMsg: true,
  * });
- * console.log(rp); // { secondaryOk: true, readPreference: { mode: "primaryPreferred" } }
+ * assert.deepEqual(rp, { secondaryOk: true, readPreference: { mode: "primaryPreferred" } });
  * ```
  */
 export function readPreferenceOnWire(
@@ -218,6 +222,9 @@ export interface ServerContext {
  * Servers are made by the {@linkcode Topology}; get one from
  * `Topology.selectServer`.
  *
+ * Experimental: the live machinery under the client; its shape follows the operation runner and may change.
+ *
+ * @experimental
  * @example
  * ```ts ignore
  * import { ReadPreference, Topology } from "@zerodep/mongo/topology";

@@ -56,10 +56,12 @@ export interface TopologyVersion {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { unknownServerDescription } from "./server_description.ts";
  *
  * const sd = unknownServerDescription("a:27017");
- * console.log(sd.type, sd.address); // "Unknown" "a:27017"
+ * assert.equal(sd.type, "Unknown");
+ * assert.equal(sd.address, "a:27017");
  * ```
  */
 export interface ServerDescription {
@@ -139,10 +141,11 @@ const HEX_24 = /^[0-9a-fA-F]{24}$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { normalizeAddress } from "./server_description.ts";
  *
- * console.log(normalizeAddress("DB1.Example.com")); // "db1.example.com:27017"
- * console.log(normalizeAddress("[::1]:27018"));     // "[::1]:27018"
+ * assert.equal(normalizeAddress("DB1.Example.com"), "db1.example.com:27017");
+ * assert.equal(normalizeAddress("[::1]:27018"), "[::1]:27018");
  * ```
  */
 export function normalizeAddress(address: string): string {
@@ -189,10 +192,12 @@ export function normalizeAddress(address: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { unknownServerDescription } from "./server_description.ts";
  *
  * const sd = unknownServerDescription("b:27017", "connection refused");
- * console.log(sd.type, sd.error); // "Unknown" "connection refused"
+ * assert.equal(sd.type, "Unknown");
+ * assert.equal(sd.error, "connection refused");
  * ```
  */
 export function unknownServerDescription(address: string, error?: string | null): ServerDescription {
@@ -203,14 +208,18 @@ export function unknownServerDescription(address: string, error?: string | null)
  * A description of a load balancer: in load-balanced mode the driver never
  * checks the server, it assumes this type (load-balancer specification).
  *
+ * Experimental: load-balanced mode is refused by the client for now.
+ *
  * @param address The load balancer's address.
  * @returns A `ServerDescription` of type `LoadBalancer`.
  *
+ * @experimental
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadBalancerServerDescription } from "./server_description.ts";
  *
- * console.log(loadBalancerServerDescription("lb:27017").type); // "LoadBalancer"
+ * assert.equal(loadBalancerServerDescription("lb:27017").type, "LoadBalancer");
  * ```
  */
 export function loadBalancerServerDescription(address: string): ServerDescription {
@@ -239,13 +248,15 @@ export function loadBalancerServerDescription(address: string): ServerDescriptio
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { serverDescriptionFromHello } from "./server_description.ts";
  *
  * const sd = serverDescriptionFromHello("A:27017", {
  *   ok: 1, isWritablePrimary: true, setName: "rs", hosts: ["A:27017", "b:27017"],
  *   minWireVersion: 0, maxWireVersion: 21,
  * }, { roundTripTime: 4 });
- * console.log(sd.type, sd.hosts); // "RSPrimary" ["a:27017", "b:27017"]
+ * assert.equal(sd.type, "RSPrimary");
+ * assert.deepEqual(sd.hosts, ["a:27017", "b:27017"]);
  * ```
  */
 export function serverDescriptionFromHello(
@@ -293,11 +304,12 @@ export function serverDescriptionFromHello(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { serverDescriptionEquals, unknownServerDescription } from "./server_description.ts";
  *
  * const a = unknownServerDescription("a:27017");
  * const b = { ...a, roundTripTime: 12 };
- * console.log(serverDescriptionEquals(a, b)); // true
+ * assert.equal(serverDescriptionEquals(a, b), true);
  * ```
  */
 export function serverDescriptionEquals(a: ServerDescription, b: ServerDescription): boolean {
@@ -332,11 +344,12 @@ export function serverDescriptionEquals(a: ServerDescription, b: ServerDescripti
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compareTopologyVersion } from "./server_description.ts";
  *
  * const pid = "000000000000000000000001";
- * console.log(compareTopologyVersion({ processId: pid, counter: 2n }, { processId: pid, counter: 1n })); // 1
- * console.log(compareTopologyVersion(null, { processId: pid, counter: 1n })); // -1
+ * assert.equal(compareTopologyVersion({ processId: pid, counter: 2n }, { processId: pid, counter: 1n }), 1);
+ * assert.equal(compareTopologyVersion(null, { processId: pid, counter: 1n }), -1);
  * ```
  */
 export function compareTopologyVersion(a: TopologyVersion | null, b: TopologyVersion | null): -1 | 0 | 1 {
@@ -357,10 +370,11 @@ export function compareTopologyVersion(a: TopologyVersion | null, b: TopologyVer
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { objectIdToHex } from "./server_description.ts";
  *
- * console.log(objectIdToHex("00000000000000000000000A")); // "00000000000000000000000a"
- * console.log(objectIdToHex(new Uint8Array(12)));          // "000000000000000000000000"
+ * assert.equal(objectIdToHex("00000000000000000000000A"), "00000000000000000000000a");
+ * assert.equal(objectIdToHex(new Uint8Array(12)), "000000000000000000000000");
  * ```
  */
 export function objectIdToHex(value: unknown): string | null {

@@ -284,6 +284,7 @@ function latencyWindow(suitable: ServerDescription[], localThresholdMS: number):
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ReadPreference, selectServers, type ServerDescription, type TopologyDescription } from "@zerodep/mongo/topology";
  *
  * function member(address: string, type: ServerDescription["type"], roundTripTime: number): ServerDescription {
@@ -301,7 +302,7 @@ function latencyWindow(suitable: ServerDescription[], localThresholdMS: number):
  *   logicalSessionTimeoutMinutes: 30, heartbeatFrequencyMS: 10000, localThresholdMS: 15,
  * };
  * const { suitable } = selectServers(topology, { operation: "read", readPreference: ReadPreference.SECONDARY });
- * console.log(suitable.map((s) => s.address)); // ["b:27017"]
+ * assert.deepEqual(suitable.map((s) => s.address), ["b:27017"]);
  * ```
  */
 export function selectServers(
@@ -349,6 +350,7 @@ export function selectServers(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { chooseServer, type ServerDescription } from "@zerodep/mongo/topology";
  *
  * function mongos(address: string): ServerDescription {
@@ -363,7 +365,7 @@ export function selectServers(
  * const server = chooseServer([mongos("a:27017"), mongos("b:27017")], {
  *   operationCount: (address) => busy.get(address) ?? 0,
  * });
- * console.log(server.address); // "b:27017": of the two picks, the less busy
+ * assert.equal(server.address, "b:27017"); // of the two picks, the less busy
  * ```
  */
 export function chooseServer(

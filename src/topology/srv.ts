@@ -15,9 +15,10 @@ import type { HostAddress } from "./connection_string.ts";
  *
  * @example
  * ```ts
- * import { srvQueryName } from "@zerodep/mongo/topology";
+ * import assert from "node:assert/strict";
+ * import { srvQueryName } from "./srv.ts";
  *
- * console.log(srvQueryName("cluster0.abcde.mongodb.net")); // "_mongodb._tcp.cluster0.abcde.mongodb.net"
+ * assert.equal(srvQueryName("cluster0.abcde.mongodb.net"), "_mongodb._tcp.cluster0.abcde.mongodb.net");
  * ```
  */
 export function srvQueryName(host: string, serviceName = "mongodb"): string {
@@ -33,10 +34,11 @@ export function srvQueryName(host: string, serviceName = "mongodb"): string {
  * @throws {ConfigurationError} for a target outside the domain: no connection may be made to it.
  * @example
  * ```ts
- * import { seedsFromSrv } from "@zerodep/mongo/topology";
+ * import assert from "node:assert/strict";
+ * import { seedsFromSrv } from "./srv.ts";
  *
  * const seeds = seedsFromSrv("cluster0.example.com", [{ target: "a.example.com", port: 27017 }]);
- * console.log(seeds); // [ { type: "hostname", host: "a.example.com", port: 27017 } ]
+ * assert.deepEqual(seeds, [ { type: "hostname", host: "a.example.com", port: 27017 } ]);
  * ```
  */
 export function seedsFromSrv(host: string, records: readonly { target: string; port: number }[]): HostAddress[] {
@@ -73,9 +75,10 @@ const TXT_OPTIONS = new Map([["authsource", "authSource"], ["replicaset", "repli
  * `authSource`, `replicaSet` and `loadBalanced`.
  * @example
  * ```ts
- * import { optionsFromTxt } from "@zerodep/mongo/topology";
+ * import assert from "node:assert/strict";
+ * import { optionsFromTxt } from "./srv.ts";
  *
- * console.log(optionsFromTxt("rs.example.com", [["replicaSet=rs0&", "authSource=admin"]])); // "replicaSet=rs0&authSource=admin"
+ * assert.equal(optionsFromTxt("rs.example.com", [["replicaSet=rs0&", "authSource=admin"]]), "replicaSet=rs0&authSource=admin");
  * ```
  */
 export function optionsFromTxt(host: string, records: readonly (readonly string[])[]): string {
@@ -106,9 +109,10 @@ export function optionsFromTxt(host: string, records: readonly (readonly string[
  *
  * @example
  * ```ts
- * import { pickSrvHosts } from "@zerodep/mongo/topology";
+ * import assert from "node:assert/strict";
+ * import { pickSrvHosts } from "./srv.ts";
  *
- * console.log(pickSrvHosts(["a", "b", "c"], 2).length); // 2
+ * assert.equal(pickSrvHosts(["a", "b", "c"], 2).length, 2);
  * ```
  */
 export function pickSrvHosts<T>(seeds: readonly T[], max: number, random: () => number = Math.random): T[] {

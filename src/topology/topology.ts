@@ -155,6 +155,9 @@ interface Waiter {
  * pending selections and operations with a `MongoError` saying the topology
  * is closed; no timer or socket is left behind.
  *
+ * Experimental: the live machinery under the client; its shape follows the operation runner and may change.
+ *
+ * @experimental
  * @example
  * ```ts ignore
  * import { parseHostAddress, ReadPreference, resolveClientOptions, Topology } from "@zerodep/mongo/topology";

@@ -40,10 +40,12 @@ export type TopologyType =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initialTopologyDescription } from "./topology_description.ts";
  *
  * const td = initialTopologyDescription(["a:27017", "b:27017"], { replicaSet: "rs" });
- * console.log(td.type, [...td.servers.keys()]); // "ReplicaSetNoPrimary" ["a:27017", "b:27017"]
+ * assert.equal(td.type, "ReplicaSetNoPrimary");
+ * assert.deepEqual([...td.servers.keys()], ["a:27017", "b:27017"]);
  * ```
  */
 export interface TopologyDescription {
@@ -109,9 +111,10 @@ export interface InitialTopologyOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MIN_SUPPORTED_WIRE_VERSION } from "./topology_description.ts";
  *
- * console.log(MIN_SUPPORTED_WIRE_VERSION); // 2
+ * assert.equal(MIN_SUPPORTED_WIRE_VERSION, 2);
  * ```
  */
 export const MIN_SUPPORTED_WIRE_VERSION = 2;
@@ -122,9 +125,10 @@ export const MIN_SUPPORTED_WIRE_VERSION = 2;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MAX_SUPPORTED_WIRE_VERSION } from "./topology_description.ts";
  *
- * console.log(MAX_SUPPORTED_WIRE_VERSION); // 25
+ * assert.equal(MAX_SUPPORTED_WIRE_VERSION, 25);
  * ```
  */
 export const MAX_SUPPORTED_WIRE_VERSION = 25;
@@ -165,10 +169,12 @@ const DRIVER_NAME = "@zerodep/mongo";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initialTopologyDescription } from "./topology_description.ts";
  *
  * const td = initialTopologyDescription(["Host1"], { directConnection: true });
- * console.log(td.type, [...td.servers.keys()]); // "Single" ["host1:27017"]
+ * assert.equal(td.type, "Single");
+ * assert.deepEqual([...td.servers.keys()], ["host1:27017"]);
  * ```
  */
 export function initialTopologyDescription(
@@ -276,6 +282,7 @@ export interface TopologyUpdate {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initialTopologyDescription, updateTopology } from "./topology_description.ts";
  * import { serverDescriptionFromHello } from "./server_description.ts";
  *
@@ -284,7 +291,8 @@ export interface TopologyUpdate {
  *   ok: 1, secondary: true, setName: "rs", hosts: ["a:27017", "b:27017"], primary: "b:27017",
  *   me: "a:27017", maxWireVersion: 21,
  * }));
- * console.log(td.type, [...td.servers.keys()]); // "ReplicaSetNoPrimary" ["a:27017", "b:27017"]
+ * assert.equal(td.type, "ReplicaSetNoPrimary");
+ * assert.deepEqual([...td.servers.keys()], ["a:27017", "b:27017"]);
  * ```
  */
 export function updateTopology(topology: TopologyDescription, server: ServerDescription): TopologyDescription {
@@ -303,12 +311,15 @@ export function updateTopology(topology: TopologyDescription, server: ServerDesc
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { applyServerDescription, initialTopologyDescription } from "./topology_description.ts";
  * import { serverDescriptionFromHello } from "./server_description.ts";
  *
  * const td = initialTopologyDescription(["a:27017"], {});
  * const u = applyServerDescription(td, serverDescriptionFromHello("a:27017", { ok: 1, maxWireVersion: 21 }));
- * console.log(u.topology.type, u.clearPools, u.requestChecks); // "Single" [] []
+ * assert.equal(u.topology.type, "Single");
+ * assert.deepEqual(u.clearPools, []);
+ * assert.deepEqual(u.requestChecks, []);
  * ```
  */
 export function applyServerDescription(topology: TopologyDescription, server: ServerDescription): TopologyUpdate {
@@ -361,9 +372,11 @@ export function applyServerDescription(topology: TopologyDescription, server: Se
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isDataBearing } from "./topology_description.ts";
  *
- * console.log(isDataBearing("RSSecondary"), isDataBearing("RSArbiter")); // true false
+ * assert.equal(isDataBearing("RSSecondary"), true);
+ * assert.equal(isDataBearing("RSArbiter"), false);
  * ```
  */
 export function isDataBearing(type: ServerType): boolean {

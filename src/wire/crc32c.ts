@@ -36,10 +36,11 @@ function buildTables(): Uint32Array {
  *
  * @example The standard check value
  * ```ts
+ * import assert from "node:assert/strict";
  * import { crc32c } from "./mod.ts";
  *
  * const crc = crc32c(new TextEncoder().encode("123456789"));
- * console.log(crc.toString(16)); // "e3069283"
+ * assert.equal(crc.toString(16), "e3069283");
  * ```
  */
 export function crc32c(bytes: Uint8Array, previous: number = 0): number {

@@ -40,11 +40,13 @@ export type WireMessage = OpMsg | OpQuery | OpReply | OpGetMore | OpKillCursors;
  * malformed frame.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeMessage, encodeOpMsg, OP_MSG } from "./mod.ts";
  * import { ByteWriter } from "../bson/mod.ts";
  *
  * const msg = decodeMessage(encodeOpMsg(new ByteWriter(), { requestId: 1, body: { ping: 1, $db: "admin" } }));
- * if (msg.opCode === OP_MSG) console.log(msg.body); // { ping: 1, $db: "admin" }
+ * assert.equal(msg.opCode, OP_MSG);
+ * if (msg.opCode === OP_MSG) assert.deepEqual(msg.body, { ping: 1, $db: "admin" });
  * ```
  */
 export function decodeMessage(frame: Uint8Array, options?: DecodeMessageOptions): WireMessage {

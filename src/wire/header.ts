@@ -12,9 +12,10 @@ import type { DecodeOptions, EncodeOptions } from "../bson/mod.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { HEADER_SIZE } from "./mod.ts";
  *
- * console.log(HEADER_SIZE); // 16
+ * assert.equal(HEADER_SIZE, 16);
  * ```
  */
 export const HEADER_SIZE = 16;
@@ -25,9 +26,10 @@ export const HEADER_SIZE = 16;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_MAX_MESSAGE_SIZE_BYTES } from "./mod.ts";
  *
- * console.log(DEFAULT_MAX_MESSAGE_SIZE_BYTES); // 48000000
+ * assert.equal(DEFAULT_MAX_MESSAGE_SIZE_BYTES, 48000000);
  * ```
  */
 export const DEFAULT_MAX_MESSAGE_SIZE_BYTES = 48_000_000;
@@ -102,10 +104,11 @@ export interface DecodeMessageOptions {
  * @throws {WireProtocolError} if `frame` is not a `Uint8Array` of at least 16 bytes.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readHeader } from "./mod.ts";
  *
  * const frame = new Uint8Array([16, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0xdd, 7, 0, 0]);
- * console.log(readHeader(frame)); // { messageLength: 16, requestId: 7, responseTo: 0, opCode: 2013 }
+ * assert.deepEqual(readHeader(frame), { messageLength: 16, requestId: 7, responseTo: 0, opCode: 2013 });
  * ```
  */
 export function readHeader(frame: Uint8Array): MessageHeader {

@@ -11,6 +11,7 @@
  *
  * @example A command round trip
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeMessage, encodeOpMsg, MessageReader, nextRequestId, OP_MSG } from "./mod.ts";
  * import { ByteWriter } from "../bson/mod.ts";
  *
@@ -20,7 +21,8 @@
  * const reader = new MessageReader();
  * reader.push(frame);
  * const msg = decodeMessage(reader.next()!);
- * if (msg.opCode === OP_MSG) console.log(msg.body); // { ping: 1, $db: "admin" }
+ * assert.equal(msg.opCode, OP_MSG);
+ * if (msg.opCode === OP_MSG) assert.deepEqual(msg.body, { ping: 1, $db: "admin" });
  * ```
  *
  * @module

@@ -19,9 +19,10 @@ import { OP_COMPRESSED, OP_NAMES } from "./opcodes.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { COMPRESSOR_IDS } from "./op_compressed.ts";
  *
- * console.log(COMPRESSOR_IDS.zlib); // 2
+ * assert.equal(COMPRESSOR_IDS.zlib, 2);
  * ```
  */
 export const COMPRESSOR_IDS: Readonly<Record<"noop" | "snappy" | "zlib" | "zstd", number>> = Object.freeze({
@@ -49,9 +50,10 @@ export type SupportedCompressor = "noop" | "zlib";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { UNCOMPRESSIBLE_COMMANDS } from "./op_compressed.ts";
  *
- * console.log(UNCOMPRESSIBLE_COMMANDS.has("saslStart")); // true
+ * assert.equal(UNCOMPRESSIBLE_COMMANDS.has("saslStart"), true);
  * ```
  */
 export const UNCOMPRESSIBLE_COMMANDS: ReadonlySet<string> = new Set([
@@ -78,12 +80,13 @@ export const UNCOMPRESSIBLE_COMMANDS: ReadonlySet<string> = new Set([
  * @returns The OP_COMPRESSED message.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compressMessage, decompressMessage, encodeOpMsg } from "./mod.ts";
  * import { ByteWriter } from "../bson/mod.ts";
  *
  * const msg = encodeOpMsg(new ByteWriter(), { requestId: 7, body: { ping: 1, $db: "admin" } });
  * const packed = await compressMessage(msg, "zlib");
- * console.log((await decompressMessage(packed)).length === msg.length); // true
+ * assert.equal((await decompressMessage(packed)).length === msg.length, true);
  * ```
  */
 export async function compressMessage(frame: Uint8Array, compressor: SupportedCompressor): Promise<Uint8Array> {

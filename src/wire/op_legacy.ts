@@ -46,11 +46,12 @@ export interface OpGetMoreFields {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeOpGetMore, encodeOpGetMore } from "./mod.ts";
  * import { ByteWriter } from "../bson/mod.ts";
  *
  * const m = decodeOpGetMore(encodeOpGetMore(new ByteWriter(), { requestId: 4, fullCollectionName: "test.c", cursorId: 77n }));
- * console.log(m.cursorId); // 77n
+ * assert.equal(m.cursorId, 77n);
  * ```
  */
 export interface OpGetMore {
@@ -93,11 +94,12 @@ export interface OpKillCursorsFields {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeOpKillCursors, encodeOpKillCursors } from "./mod.ts";
  * import { ByteWriter } from "../bson/mod.ts";
  *
  * const m = decodeOpKillCursors(encodeOpKillCursors(new ByteWriter(), { requestId: 5, cursorIds: [1n, 2n] }));
- * console.log(m.cursorIds); // [1n, 2n]
+ * assert.deepEqual(m.cursorIds, [1n, 2n]);
  * ```
  */
 export interface OpKillCursors {
@@ -118,13 +120,14 @@ export interface OpKillCursors {
  * @throws {WireProtocolError} for a bad field.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeOpGetMore, nextRequestId } from "./mod.ts";
  * import { ByteWriter } from "../bson/mod.ts";
  *
  * const frame = encodeOpGetMore(new ByteWriter(), {
  *   requestId: nextRequestId(), fullCollectionName: "test.people", numberToReturn: 100, cursorId: 1234n,
  * });
- * console.log(frame.length); // 44
+ * assert.equal(frame.length, 44);
  * ```
  */
 export function encodeOpGetMore(
@@ -153,11 +156,12 @@ export function encodeOpGetMore(
  * @throws {WireProtocolError} for a malformed frame.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeOpGetMore, encodeOpGetMore } from "./mod.ts";
  * import { ByteWriter } from "../bson/mod.ts";
  *
  * const frame = encodeOpGetMore(new ByteWriter(), { requestId: 4, fullCollectionName: "test.c", numberToReturn: 2, cursorId: 9n });
- * console.log(decodeOpGetMore(frame).numberToReturn); // 2
+ * assert.equal(decodeOpGetMore(frame).numberToReturn, 2);
  * ```
  */
 export function decodeOpGetMore(frame: Uint8Array): OpGetMore {
@@ -184,11 +188,12 @@ export function decodeOpGetMore(frame: Uint8Array): OpGetMore {
  * @throws {WireProtocolError} for a bad field or an empty `cursorIds`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeOpKillCursors, nextRequestId } from "./mod.ts";
  * import { ByteWriter } from "../bson/mod.ts";
  *
  * const frame = encodeOpKillCursors(new ByteWriter(), { requestId: nextRequestId(), cursorIds: [1234n] });
- * console.log(frame.length); // 32
+ * assert.equal(frame.length, 32);
  * ```
  */
 export function encodeOpKillCursors(
@@ -219,11 +224,12 @@ export function encodeOpKillCursors(
  * @throws {WireProtocolError} for a malformed frame.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeOpKillCursors, encodeOpKillCursors } from "./mod.ts";
  * import { ByteWriter } from "../bson/mod.ts";
  *
  * const frame = encodeOpKillCursors(new ByteWriter(), { requestId: 5, cursorIds: [7n] });
- * console.log(decodeOpKillCursors(frame).cursorIds); // [7n]
+ * assert.deepEqual(decodeOpKillCursors(frame).cursorIds, [7n]);
  * ```
  */
 export function decodeOpKillCursors(frame: Uint8Array): OpKillCursors {

@@ -72,11 +72,13 @@ export interface OpMsgFields {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeOpMsg, encodeOpMsg, MsgFlags } from "./mod.ts";
  * import { ByteWriter } from "../bson/mod.ts";
  *
  * const msg = decodeOpMsg(encodeOpMsg(new ByteWriter(), { requestId: 5, body: { ping: 1, $db: "admin" } }));
- * console.log(msg.body.ping, (msg.flagBits & MsgFlags.moreToCome) !== 0); // 1 false
+ * assert.equal(msg.body.ping, 1);
+ * assert.equal((msg.flagBits & MsgFlags.moreToCome) !== 0, false);
  * ```
  */
 export interface OpMsg {
@@ -106,12 +108,13 @@ export interface OpMsg {
  * @throws {BSONError} for a document that cannot be encoded as BSON.
  * @example A `ping` command
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeOpMsg, nextRequestId } from "./mod.ts";
  * import { ByteWriter } from "../bson/mod.ts";
  *
  * const writer = new ByteWriter();
  * const frame = encodeOpMsg(writer, { requestId: nextRequestId(), body: { ping: 1, $db: "admin" } });
- * console.log(frame.length); // 51
+ * assert.equal(frame.length, 51);
  * ```
  */
 export function encodeOpMsg(writer: ByteWriter, fields: OpMsgFields, options?: EncodeMessageOptions): Uint8Array {
@@ -181,6 +184,7 @@ export function encodeOpMsg(writer: ByteWriter, fields: OpMsgFields, options?: E
  * the frame (the `BSONError` is its `cause`).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeOpMsg, encodeOpMsg } from "./mod.ts";
  * import { ByteWriter } from "../bson/mod.ts";
  *
@@ -190,7 +194,7 @@ export function encodeOpMsg(writer: ByteWriter, fields: OpMsgFields, options?: E
  *   sequences: [{ identifier: "documents", documents: [{ name: "Ada" }, { name: "Grace" }] }],
  * });
  * const msg = decodeOpMsg(frame);
- * console.log(msg.sequences[0].documents.length); // 2
+ * assert.equal(msg.sequences[0].documents.length, 2);
  * ```
  */
 export function decodeOpMsg(frame: Uint8Array, options?: DecodeMessageOptions): OpMsg {

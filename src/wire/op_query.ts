@@ -56,6 +56,7 @@ export interface OpQueryFields {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeOpQuery, encodeOpQuery, QueryFlags } from "./mod.ts";
  * import { ByteWriter } from "../bson/mod.ts";
  *
@@ -63,7 +64,8 @@ export interface OpQueryFields {
  *   requestId: 3, flags: QueryFlags.SecondaryOk, fullCollectionName: "test.people", query: { name: "Ada" },
  * });
  * const q = decodeOpQuery(frame);
- * console.log(q.fullCollectionName, (q.flags & QueryFlags.SecondaryOk) !== 0); // "test.people" true
+ * assert.equal(q.fullCollectionName, "test.people");
+ * assert.equal((q.flags & QueryFlags.SecondaryOk) !== 0, true);
  * ```
  */
 export interface OpQuery {
@@ -97,6 +99,7 @@ export interface OpQuery {
  * @throws {BSONError} for a document that cannot be encoded as BSON.
  * @example The legacy handshake
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeOpQuery, nextRequestId } from "./mod.ts";
  * import { ByteWriter } from "../bson/mod.ts";
  *
@@ -106,7 +109,7 @@ export interface OpQuery {
  *   numberToReturn: -1,
  *   query: { isMaster: 1 },
  * });
- * console.log(frame.length); // 58
+ * assert.equal(frame.length, 58);
  * ```
  */
 export function encodeOpQuery(writer: ByteWriter, fields: OpQueryFields, options?: EncodeMessageOptions): Uint8Array {
@@ -145,13 +148,14 @@ export function encodeOpQuery(writer: ByteWriter, fields: OpQueryFields, options
  * @throws {WireProtocolError} for a malformed frame or invalid BSON inside it.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeOpQuery, encodeOpQuery } from "./mod.ts";
  * import { ByteWriter } from "../bson/mod.ts";
  *
  * const q = decodeOpQuery(encodeOpQuery(new ByteWriter(), {
  *   requestId: 1, fullCollectionName: "admin.$cmd", numberToReturn: -1, query: { isMaster: 1 },
  * }));
- * console.log(q.query); // { isMaster: 1 }
+ * assert.deepEqual(q.query, { isMaster: 1 });
  * ```
  */
 export function decodeOpQuery(frame: Uint8Array, options?: DecodeMessageOptions): OpQuery {

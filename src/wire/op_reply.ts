@@ -43,13 +43,15 @@ export interface OpReplyFields {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeOpReply, encodeOpReply, ResponseFlags } from "./mod.ts";
  * import { ByteWriter } from "../bson/mod.ts";
  *
  * const reply = decodeOpReply(encodeOpReply(new ByteWriter(), {
  *   requestId: 2, responseTo: 1, responseFlags: ResponseFlags.AwaitCapable, documents: [{ ok: 1 }],
  * }));
- * console.log(reply.documents[0].ok, reply.cursorId); // 1 0n
+ * assert.equal(reply.documents[0].ok, 1);
+ * assert.equal(reply.cursorId, 0n);
  * ```
  */
 export interface OpReply {
@@ -78,11 +80,12 @@ export interface OpReply {
  * @throws {BSONError} for a document that cannot be encoded as BSON.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeOpReply } from "./mod.ts";
  * import { ByteWriter } from "../bson/mod.ts";
  *
  * const frame = encodeOpReply(new ByteWriter(), { requestId: 2, responseTo: 1, documents: [{ ok: 1 }] });
- * console.log(frame.length); // 49
+ * assert.equal(frame.length, 49);
  * ```
  */
 export function encodeOpReply(writer: ByteWriter, fields: OpReplyFields, options?: EncodeMessageOptions): Uint8Array {
@@ -114,11 +117,12 @@ export function encodeOpReply(writer: ByteWriter, fields: OpReplyFields, options
  * @throws {WireProtocolError} for a malformed frame or invalid BSON inside it.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeOpReply, encodeOpReply } from "./mod.ts";
  * import { ByteWriter } from "../bson/mod.ts";
  *
  * const frame = encodeOpReply(new ByteWriter(), { requestId: 2, responseTo: 1, documents: [{ a: 1 }, { a: 2 }] });
- * console.log(decodeOpReply(frame).documents); // [{ a: 1 }, { a: 2 }]
+ * assert.deepEqual(decodeOpReply(frame).documents, [{ a: 1 }, { a: 2 }]);
  * ```
  */
 export function decodeOpReply(frame: Uint8Array, options?: DecodeMessageOptions): OpReply {

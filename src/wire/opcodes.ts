@@ -11,9 +11,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OP_REPLY } from "./mod.ts";
  *
- * console.log(OP_REPLY); // 1
+ * assert.equal(OP_REPLY, 1);
  * ```
  */
 export const OP_REPLY = 1;
@@ -22,9 +23,10 @@ export const OP_REPLY = 1;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OP_UPDATE } from "./mod.ts";
  *
- * console.log(OP_UPDATE); // 2001
+ * assert.equal(OP_UPDATE, 2001);
  * ```
  */
 export const OP_UPDATE = 2001;
@@ -33,9 +35,10 @@ export const OP_UPDATE = 2001;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OP_INSERT } from "./mod.ts";
  *
- * console.log(OP_INSERT); // 2002
+ * assert.equal(OP_INSERT, 2002);
  * ```
  */
 export const OP_INSERT = 2002;
@@ -44,9 +47,10 @@ export const OP_INSERT = 2002;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OP_QUERY } from "./mod.ts";
  *
- * console.log(OP_QUERY); // 2004
+ * assert.equal(OP_QUERY, 2004);
  * ```
  */
 export const OP_QUERY = 2004;
@@ -55,9 +59,10 @@ export const OP_QUERY = 2004;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OP_GET_MORE } from "./mod.ts";
  *
- * console.log(OP_GET_MORE); // 2005
+ * assert.equal(OP_GET_MORE, 2005);
  * ```
  */
 export const OP_GET_MORE = 2005;
@@ -66,9 +71,10 @@ export const OP_GET_MORE = 2005;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OP_DELETE } from "./mod.ts";
  *
- * console.log(OP_DELETE); // 2006
+ * assert.equal(OP_DELETE, 2006);
  * ```
  */
 export const OP_DELETE = 2006;
@@ -77,9 +83,10 @@ export const OP_DELETE = 2006;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OP_KILL_CURSORS } from "./mod.ts";
  *
- * console.log(OP_KILL_CURSORS); // 2007
+ * assert.equal(OP_KILL_CURSORS, 2007);
  * ```
  */
 export const OP_KILL_CURSORS = 2007;
@@ -88,9 +95,10 @@ export const OP_KILL_CURSORS = 2007;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OP_COMPRESSED } from "./mod.ts";
  *
- * console.log(OP_COMPRESSED); // 2012
+ * assert.equal(OP_COMPRESSED, 2012);
  * ```
  */
 export const OP_COMPRESSED = 2012;
@@ -99,9 +107,10 @@ export const OP_COMPRESSED = 2012;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OP_MSG } from "./mod.ts";
  *
- * console.log(OP_MSG); // 2013
+ * assert.equal(OP_MSG, 2013);
  * ```
  */
 export const OP_MSG = 2013;
@@ -111,9 +120,10 @@ export const OP_MSG = 2013;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OP_NAMES } from "./mod.ts";
  *
- * console.log(OP_NAMES[2013]); // "OP_MSG"
+ * assert.equal(OP_NAMES[2013], "OP_MSG");
  * ```
  */
 export const OP_NAMES: Readonly<Record<number, string>> = Object.freeze({
@@ -134,10 +144,11 @@ export const OP_NAMES: Readonly<Record<number, string>> = Object.freeze({
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { QueryFlags } from "./mod.ts";
  *
  * const flags = QueryFlags.SecondaryOk | QueryFlags.NoCursorTimeout;
- * console.log(flags); // 20
+ * assert.equal(flags, 20);
  * ```
  */
 export const QueryFlags: {
@@ -170,9 +181,10 @@ export const QueryFlags: {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { QUERY_FLAGS_MASK } from "./mod.ts";
  *
- * console.log(QUERY_FLAGS_MASK.toString(16)); // "fe"
+ * assert.equal(QUERY_FLAGS_MASK.toString(16), "fe");
  * ```
  */
 export const QUERY_FLAGS_MASK = 0xfe;
@@ -182,10 +194,11 @@ export const QUERY_FLAGS_MASK = 0xfe;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ResponseFlags } from "./mod.ts";
  *
  * const flags = 0b1010;
- * console.log((flags & ResponseFlags.QueryFailure) !== 0); // true
+ * assert.equal((flags & ResponseFlags.QueryFailure) !== 0, true);
  * ```
  */
 export const ResponseFlags: {
@@ -210,10 +223,11 @@ export const ResponseFlags: {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MsgFlags } from "./mod.ts";
  *
  * const flagBits = MsgFlags.checksumPresent | MsgFlags.exhaustAllowed;
- * console.log(flagBits.toString(16)); // "10001"
+ * assert.equal(flagBits.toString(16), "10001");
  * ```
  */
 export const MsgFlags: {
@@ -235,9 +249,10 @@ export const MsgFlags: {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MSG_REQUIRED_FLAGS_MASK, MsgFlags } from "./mod.ts";
  *
- * console.log(MSG_REQUIRED_FLAGS_MASK === (MsgFlags.checksumPresent | MsgFlags.moreToCome)); // true
+ * assert.equal(MSG_REQUIRED_FLAGS_MASK === (MsgFlags.checksumPresent | MsgFlags.moreToCome), true);
  * ```
  */
 export const MSG_REQUIRED_FLAGS_MASK = 0b11;

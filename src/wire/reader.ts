@@ -52,6 +52,7 @@ const COMPACT_AT = 64;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeOpMsg, MessageReader, readHeader } from "./mod.ts";
  * import { ByteWriter } from "../bson/mod.ts";
  *
@@ -62,11 +63,11 @@ const COMPACT_AT = 64;
  *
  * const reader = new MessageReader();
  * reader.push(stream.subarray(0, 10)); // half a header
- * console.log(reader.next()); // null
+ * assert.equal(reader.next(), null);
  * reader.push(stream.subarray(10));
- * console.log(readHeader(reader.next()!).requestId); // 1
- * console.log(readHeader(reader.next()!).requestId); // 2
- * console.log(reader.next()); // null
+ * assert.equal(readHeader(reader.next()!).requestId, 1);
+ * assert.equal(readHeader(reader.next()!).requestId, 2);
+ * assert.equal(reader.next(), null);
  * ```
  */
 export class MessageReader {

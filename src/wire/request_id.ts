@@ -17,11 +17,12 @@ let last = 0;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { nextRequestId } from "./mod.ts";
  *
  * const a = nextRequestId();
  * const b = nextRequestId();
- * console.log(b === a + 1 || b === 1); // true
+ * assert.equal(b === a + 1 || b === 1, true);
  * ```
  */
 export function nextRequestId(): number {

@@ -336,7 +336,9 @@ describe("Topology: read preference on the wire", () => {
     const lb = await startFakeMongod({ maxWireVersion: 17, hello: { msg: "isdbgrid", serviceId: "x" } });
     const topology = new Topology({
       seeds: [parseHostAddress(lb.address, { percentEncoded: false })],
-      options: resolveClientOptions({}, { loadBalanced: true, serverSelectionTimeoutMS: 5000 }),
+      // The client refuses loadBalanced=true (cursors are not pinned to a connection yet);
+      // the topology's load-balanced machinery is tested here on its own.
+      options: { ...resolveClientOptions({}, { serverSelectionTimeoutMS: 5000 }), loadBalanced: true },
     });
     try {
       await topology.connect();
