@@ -19,7 +19,7 @@
 // them into groups of skipped tests. Both runtimes get the same per-test
 // timeout (TEST_TIMEOUT_MS, default 120 s).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -140,6 +140,11 @@ for (const r of runtimes) {
   }
   if (!existsSync(bin(r))) {
     console.error(`tests/run.mjs: ${bin(r)} is missing: run \`npm ci\` first`);
+    process.exit(2);
+  }
+  // `npm ci --ignore-scripts` leaves Bun's 450-byte placeholder script where its binary belongs.
+  if (statSync(bin(r)).size < 4096 && readFileSync(bin(r), "utf8").includes("postinstall script was not run")) {
+    console.error(`tests/run.mjs: ${bin(r)} is a placeholder: run \`npm ci\` without --ignore-scripts`);
     process.exit(2);
   }
 }
