@@ -3,7 +3,7 @@
 // BSON_CORPUS_DIR (default: tests/spec/bson-corpus beside this file).
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -16,7 +16,7 @@ import { BSONError } from "../../src/errors.ts";
 
 const dir = process.env.BSON_CORPUS_DIR ?? fileURLToPath(new URL("../spec/bson-corpus/", import.meta.url));
 const folder = dir.replace(/[\\/]+$/, "").split(/[\\/]/).pop() ?? dir;
-const files = readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
+const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json")).sort() : [];
 
 interface ValidCase {
   description: string;
@@ -270,7 +270,8 @@ function corpusCase(name: string, body: () => void): void {
 }
 
 test(`${folder}: folder ${dir} has corpus files`, () => {
-  assert.ok(files.length > 0, `no .json files in ${dir}`);
+  assert.ok(existsSync(dir), `${dir} does not exist (check BSON_CORPUS_DIR)`);
+  assert.ok(files.length > 0, `no .json files in ${dir} (check BSON_CORPUS_DIR)`);
 });
 
 for (const file of files) {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 
 import type { Document } from "../../src/bson/mod.ts";
 import { OP_REPLY, type OpReply } from "../../src/wire/mod.ts";
-import { AutoReconnect, MongoError, OperationFailure } from "../../src/errors.ts";
+import { AutoReconnect, MongoError, NetworkTimeout, OperationFailure } from "../../src/errors.ts";
 import { ReadPreference } from "../../src/topology/read_preference.ts";
 import { type ClientConnectionOptions, ReplicaSetConnection } from "../../src/client/mod.ts";
 import { type Call, fakeSet, type Handler, markUnknown, TOPOLOGY_FACTORY } from "./_fake_topology.ts";
@@ -253,6 +253,18 @@ describe("retryReads", () => {
     assert.equal(log[0].server, "b:27017");
     assert.equal(log[1].server, "c:27017");
     assert.deepEqual(topology.selections[1].deprioritized, ["b:27017"]);
+  });
+
+  test("a socket timeout (NetworkTimeout, with or without a phase) is retried once too", async () => {
+    for (const when of [undefined, "afterHandshakeCompletes"] as const) {
+      let failures = 1;
+      const { coll, log } = setup(() => {
+        if (failures-- > 0) throw new NetworkTimeout("timed out after socketTimeoutMS", { address: "b:27017", when });
+        return { ok: 1, cursor: { id: 0n, ns: "test.people", firstBatch: [{ _id: 2 }] } };
+      }, { readPreference: ReadPreference.SECONDARY_ONLY });
+      assert.deepEqual(await coll.findOne(), { _id: 2 }, `when: ${when}`);
+      assert.equal(log.length, 2, `when: ${when}: one retry`);
+    }
   });
 
   test("only once: a second failure reaches the caller", async () => {

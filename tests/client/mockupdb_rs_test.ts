@@ -3,17 +3,17 @@
 // primary / secondary / secondary of set "foo" (tests/helpers/mockupdb_rs.py).
 // For each read preference, MockupDB's side says which member received each
 // `find` and what came with it: the OP_QUERY secondaryOk flag on a wire-5 set,
-// the OP_MSG `$readPreference` on a wire-17 set. Skips with a printed reason
-// when python3 or mockupdb is missing.
+// the OP_MSG `$readPreference` on a wire-17 set. A missing python3 or
+// mockupdb skips with a printed reason (a failure under CI=true:
+// tests/helpers/peers.ts).
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 
 import { ReadPreference } from "../../src/topology/read_preference.ts";
 import { ReplicaSetConnection } from "../../src/client/mod.ts";
 import { type Child, spawnChild } from "../helpers/spawn.ts";
+import { PYTHON, pythonMissing, skipForMissingPeer } from "../helpers/peers.ts";
 
-const PYTHON = "/usr/bin/python3";
 const SCRIPT = new URL("../helpers/mockupdb_rs.py", import.meta.url).pathname;
 const READS = 20;
 
@@ -27,7 +27,8 @@ interface Received {
 }
 
 async function startSet(wire: number): Promise<{ child: Child; hosts: string[] } | { skip: string }> {
-  if (!existsSync(PYTHON)) return { skip: `${PYTHON} not found` };
+  const missing = pythonMissing(["mockupdb"]);
+  if (missing !== undefined) return { skip: missing };
   const child = spawnChild([PYTHON, SCRIPT, String(wire), "foo"]);
   try {
     const first = JSON.parse(await child.waitForLine((l) => l.startsWith("{"), 1000));
@@ -63,8 +64,7 @@ for (const wire of [5, 17]) {
     test("each read preference's finds reach the right members, with secondaryOk / $readPreference", async (t) => {
       const started = await startSet(wire);
       if ("skip" in started) {
-        console.log(`SKIP mockupdb replica-set interop (wire ${wire}): ${started.skip}`);
-        t.skip(started.skip);
+        skipForMissingPeer(t, `MockupDB replica-set interop (wire ${wire})`, started.skip);
         return;
       }
       const { child, hosts } = started;

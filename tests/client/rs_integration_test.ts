@@ -504,7 +504,7 @@ describe("failover, hangs, close and retries against the simulated set", () => {
       name: "hangall",
     });
     // socketTimeoutMS bounds a read that meets the hung member; the retry goes elsewhere.
-    await using c = await ReplicaSetConnection.connect(rs.uri, { ...FAST, socketTimeoutMS: 300 });
+    await using c = await ReplicaSetConnection.connect(rs.uri, { ...FAST, socketTimeoutMS: 1000 });
     const coll = c.db("h").collection("c");
     await coll.insertOne({ _id: 1 });
     await rs.waitForReplication();
@@ -519,15 +519,19 @@ describe("failover, hangs, close and retries against the simulated set", () => {
       ),
       "reads to the primary and to the healthy secondary",
     );
-    assert.ok(results.every((d) => d?._id === 1));
-    assert.equal(finds(p).length, 50);
-    assert.equal(finds(other).length, 50);
+    assert.equal(results.length, 100);
+    assert.ok(results.every((d) => d?._id === 1), "every read answered");
+    // Each read reached the member its preference names (a slow reply may add a retry there, never elsewhere).
+    assert.equal(finds(hung).length, 0, "nothing routed to the hung member");
+    assert.ok(finds(p).length >= 50, `${finds(p).length} primary reads for 50`);
+    assert.ok(finds(other).length >= 50, `${finds(other).length} reads on the tagged secondary for 50`);
+    const primaryFinds = finds(p).length;
     // Untagged secondary reads may pick the hung member first; the timeout and one retry elsewhere hide it.
     for (let i = 0; i < 20; i++) {
       const d = await guard(coll.findOne({ _id: 1 }, { readPreference: ReadPreference.SECONDARY_ONLY }), "read");
       assert.equal(d?._id, 1);
     }
-    assert.equal(finds(p).length, 50, "SECONDARY_ONLY never fell back to the primary");
+    assert.equal(finds(p).length, primaryFinds, "SECONDARY_ONLY never fell back to the primary");
     // The hung member's monitor gives up after connectTimeoutMS and marks it Unknown.
     await until(() => c.secondaries.length === 1, "the hung member is no longer a known secondary");
     rs.clearFaults(hung);
@@ -541,24 +545,29 @@ describe("failover, hangs, close and retries against the simulated set", () => {
     await until(() => c.secondaries.length === 2, "two secondaries known");
     assert.deepEqual([...c.hosts].sort(), [...rs.hosts].sort(), "the member of set bar is not in the topology");
     const hellos = (m: Member) => m.requests.filter((r) => /^(hello|ismaster)$/i.test(r.command)).length;
-    await sleep(100); // lets a check that was already on its way to the outsider land
+    // The members' own checks are the clock: wait for three more on each (at 500 ms that is over a
+    // second), with no fixed sleep. A check that was already on its way to the outsider may still land.
     const outsiderBefore = hellos(outsider);
     rs.clearLog();
-    await sleep(2000);
-    assert.ok(hellos(outsider) <= outsiderBefore, "no monitor polls the removed seed any more");
-    // About 4 checks per member in 2 s at 500 ms; loose bounds for a noisy machine.
+    const started = performance.now();
+    await until(() => rs.members.every((m) => hellos(m) >= 3), "each member polled three times at 500 ms");
+    const elapsed = performance.now() - started;
+    assert.ok(hellos(outsider) - outsiderBefore <= 1, "no monitor polls the removed seed any more");
     for (const m of rs.members) {
+      // Not more often than every 500 ms: timers on a busy machine fire late, never early.
       const n = hellos(m);
-      assert.ok(n >= 2 && n <= 12, `${m.host}: ${n} heartbeats in 2 s at heartbeatFrequencyMS 500`);
+      assert.ok(n <= elapsed / 500 + 3, `${m.host}: ${n} heartbeats in ${Math.round(elapsed)} ms at heartbeatFrequencyMS 500`);
     }
 
     await using slow = await ReplicaSetConnection.connect(stranger.uri, { heartbeatFrequencyMS: 60_000 });
     await slow.admin.command("ping");
-    // A check requested while discovery waited runs once, minHeartbeatFrequencyMS (500 ms) after the first.
-    await sleep(800);
+    // A check requested while discovery waited runs once, minHeartbeatFrequencyMS (500 ms) after the
+    // first, so at most one more hello reaches the outsider while the set's members are polled
+    // three more times each (about 1.5 s: a 500 ms poll would send it about three).
     const settled = hellos(outsider);
-    await sleep(1500);
-    assert.equal(hellos(outsider), settled, "no polling between 60 s heartbeats");
+    const polled = rs.members.map(hellos);
+    await until(() => rs.members.every((m, i) => hellos(m) >= polled[i] + 3), "three more polls of each member");
+    assert.ok(hellos(outsider) - settled <= 1, `${hellos(outsider) - settled} checks: no polling between 60 s heartbeats`);
   });
 
   test("after a 'not primary' error the set is re-checked at once, not at the next heartbeat", async () => {

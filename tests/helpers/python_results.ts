@@ -1,11 +1,12 @@
 /**
- * Runs a Python script of tests/helpers (with /usr/bin/python3) to its exit
+ * Runs a Python script of tests/helpers (with {@link PYTHON}) to its exit
  * and collects the `RESULT <json>` lines it prints, merged into one object.
  * The PyMongo interop tests use it.
  *
  * @module
  */
 import { spawn } from "node:child_process";
+import { PYTHON } from "./peers.ts";
 
 /** What a script reported, its stderr and its exit code. */
 export interface PythonRun {
@@ -14,10 +15,10 @@ export interface PythonRun {
   code: number | null;
 }
 
-/** Runs `/usr/bin/python3 <script> ...args` and gathers its RESULT lines. */
+/** Runs `python3 <script> ...args` and gathers its RESULT lines. */
 export function runPythonResults(script: string, args: string[]): Promise<PythonRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn("/usr/bin/python3", [script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(PYTHON, [script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Uint8Array) => (stdout += new TextDecoder().decode(d)));

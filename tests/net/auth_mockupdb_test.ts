@@ -2,19 +2,19 @@
 // MockupDB server whose SCRAM side is written with Python's hashlib/hmac and
 // PyMongo's SASLprep, and which PyMongo itself authenticates against
 // (tests/helpers/mockupdb_scram_check.py). Over OP_MSG (wire 17) and OP_QUERY
-// (wire 5), at the connection and at the client level. Skips with a printed
-// reason when python3, mockupdb or pymongo is missing.
+// (wire 5), at the connection and at the client level. A missing python3,
+// mockupdb or pymongo skips with a printed reason (a failure under CI=true:
+// tests/helpers/peers.ts).
 import { describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 
 import { AuthenticationError, AutoReconnect } from "../../src/errors.ts";
 import { type Credential } from "../../src/net/auth.ts";
 import { Connection } from "../../src/net/connection.ts";
 import { Connection as Client } from "../../src/client/mod.ts";
 import { type Child, spawnChild } from "../helpers/spawn.ts";
+import { PYTHON, pythonMissing, skipForMissingPeer } from "../helpers/peers.ts";
 
-const PYTHON = "/usr/bin/python3";
 const SCRIPT = new URL("../helpers/mockupdb_scram.py", import.meta.url).pathname;
 
 interface Request {
@@ -39,9 +39,9 @@ const USERS = [
 ];
 
 async function startServer(t: TestContext, config: Config): Promise<{ child: Child; port: number } | null> {
-  if (!existsSync(PYTHON)) {
-    console.log(`SKIP scram interop: ${PYTHON} not found`);
-    t.skip(`${PYTHON} not found`);
+  const missing = pythonMissing(["mockupdb", "pymongo"]);
+  if (missing !== undefined) {
+    skipForMissingPeer(t, "SCRAM interop", missing);
     return null;
   }
   const child = spawnChild([PYTHON, SCRIPT, JSON.stringify({ users: USERS, ...config })]);
@@ -49,8 +49,7 @@ async function startServer(t: TestContext, config: Config): Promise<{ child: Chi
     const first = JSON.parse(await child.waitForLine((l) => l.startsWith("{"), 1500));
     if (first.skip !== undefined) {
       child.kill();
-      console.log(`SKIP scram interop: ${first.skip}`);
-      t.skip(String(first.skip));
+      skipForMissingPeer(t, "SCRAM interop", String(first.skip));
       return null;
     }
     return { child, port: Number(first.port) };

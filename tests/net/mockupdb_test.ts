@@ -1,18 +1,17 @@
 // Interop with MockupDB (PyMongo authors' wire-protocol mock server, Debian
 // python3-mockupdb): the same single-server commands against a wire-5
 // (OP_QUERY) and a wire-17 (OP_MSG) MockupDB, asserting what MockupDB
-// received and what the driver returned. Skips with a printed reason when
-// python3 or mockupdb is missing.
+// received and what the driver returned. A missing python3 or mockupdb skips
+// with a printed reason (a failure under CI=true: tests/helpers/peers.ts).
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 
 import { OperationFailure } from "../../src/errors.ts";
 import { Connection } from "../../src/net/connection.ts";
 import { DRIVER_NAME, DRIVER_VERSION } from "../../src/net/client_metadata.ts";
 import { type Child, spawnChild } from "../helpers/spawn.ts";
+import { PYTHON, pythonMissing, skipForMissingPeer } from "../helpers/peers.ts";
 
-const PYTHON = "/usr/bin/python3";
 const SCRIPT = new URL("../helpers/mockupdb_server.py", import.meta.url).pathname;
 
 interface Received {
@@ -24,7 +23,8 @@ interface Received {
 }
 
 async function startMockupDB(wire: number): Promise<{ child: Child; port: number } | { skip: string }> {
-  if (!existsSync(PYTHON)) return { skip: `${PYTHON} not found` };
+  const missing = pythonMissing(["mockupdb"]);
+  if (missing !== undefined) return { skip: missing };
   const child = spawnChild([PYTHON, SCRIPT, String(wire)]);
   try {
     const first = JSON.parse(await child.waitForLine((l) => l.startsWith("{"), 1000));
@@ -54,8 +54,7 @@ for (const wire of [5, 17]) {
     test("handshake, ping, insert with a sequence, find, ok:0", async (t) => {
       const started = await startMockupDB(wire);
       if ("skip" in started) {
-        console.log(`SKIP mockupdb interop (wire ${wire}): ${started.skip}`);
-        t.skip(started.skip);
+        skipForMissingPeer(t, `MockupDB interop (wire ${wire})`, started.skip);
         return;
       }
       const { child, port } = started;

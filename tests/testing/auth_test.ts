@@ -7,8 +7,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 import { Binary, type Document, encode, type Int64, type ObjectId } from "../../src/bson/mod.ts";
@@ -19,6 +17,7 @@ import { Authenticator, deriveCredential, preparePassword, SaslSession } from ".
 import { ReplicaSetConnection } from "../../src/client/mod.ts";
 import { withClient } from "./_client.ts";
 import { type PythonRun, runPythonResults } from "../helpers/python_results.ts";
+import { peerSkip, pythonMissing } from "../helpers/peers.ts";
 
 const UTF8 = new TextEncoder();
 const bin = (s: string) => new Binary(UTF8.encode(s));
@@ -468,26 +467,16 @@ describe("this driver's ReplicaSetConnection against a set that requires authent
   });
 });
 
-const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("../helpers/pymongo_auth_client.py", import.meta.url));
 
 function runPython(args: string[]): Promise<PythonRun> {
   return runPythonResults(SCRIPT, args);
 }
 
-const skipPy = await (async (): Promise<string | false> => {
-  if (!existsSync(PYTHON)) return `${PYTHON} not found`;
-  const probe = await new Promise<number | null>((resolve) => {
-    const child = spawn(PYTHON, ["-c", "import pymongo"], { stdio: "ignore" });
-    child.on("error", () => resolve(-1));
-    child.on("close", resolve);
-  });
-  return probe === 0 ? false : "pymongo is not installed for /usr/bin/python3";
-})();
-if (skipPy !== false) console.log(`auth_test (PyMongo): skipped, ${skipPy}`);
+const skipPy = peerSkip("PyMongo against an authenticating set", pythonMissing(["pymongo"]));
 
-describe("PyMongo against a set that requires authentication", { skip: skipPy }, () => {
-  test("SCRAM-SHA-256 inserts and reads; a wrong password gets code 18; no credentials gets 13 on find", async () => {
+describe("PyMongo against a set that requires authentication", () => {
+  test("SCRAM-SHA-256 inserts and reads; a wrong password gets code 18; no credentials gets 13 on find", { skip: skipPy }, async () => {
     await using rs = await startReplicaSet({
       members: 3,
       name: "pyauth",

@@ -5,7 +5,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { MongoClient } from "mongodb";
 import { ByteWriter, type Document } from "../../src/bson/mod.ts";
@@ -29,6 +28,7 @@ import {
 import { startReplicaSet } from "../../src/testing/mod.ts";
 import { RawClient, withClient } from "./_client.ts";
 import { type PythonRun, runPythonResults } from "../helpers/python_results.ts";
+import { PYTHON, peerSkip, pythonMissing } from "../helpers/peers.ts";
 
 const writer = new ByteWriter();
 
@@ -300,19 +300,18 @@ describe("OP_COMPRESSED: requests and replies", () => {
   });
 });
 
-const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("../helpers/pymongo_compress_client.py", import.meta.url));
 
-function pythonSkipReason(): string | false {
-  if (!existsSync(PYTHON)) return `${PYTHON} not found`;
+function pythonMissingReason(): string | undefined {
+  const missing = pythonMissing(["pymongo"]);
+  if (missing !== undefined) return missing;
   const probe = spawnSync(PYTHON, [SCRIPT, "probe"], { encoding: "utf8" });
   const out = String(probe.stdout ?? "").trim();
   if (probe.status !== 0) return `the PyMongo probe failed: ${String(probe.stderr ?? "").trim()}`;
-  return out === "OK" ? false : out.replace(/^SKIP /, "");
+  return out === "OK" ? undefined : out.replace(/^SKIP /, "");
 }
 
-const pySkip = pythonSkipReason();
-if (pySkip !== false) console.log(`compression_test (PyMongo): skipped, ${pySkip}`);
+const pySkip = peerSkip("PyMongo with zlib compression", pythonMissingReason());
 
 function runPython(args: string[]): Promise<PythonRun> {
   return runPythonResults(SCRIPT, args);

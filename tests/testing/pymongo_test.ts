@@ -3,11 +3,10 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { startReplicaSet } from "../../src/testing/mod.ts";
+import { peerSkip, PYTHON, pythonMissing } from "../helpers/peers.ts";
 
-const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("../helpers/pymongo_client.py", import.meta.url));
 
 interface Run {
@@ -43,11 +42,10 @@ function runPython(
   });
 }
 
-const available = existsSync(PYTHON) && existsSync(SCRIPT);
-if (!available) console.log(`pymongo_test: skipped, ${PYTHON} not found`);
+const skip = peerSkip("PyMongo against the simulated replica set", pythonMissing(["pymongo"]));
 
-describe("PyMongo 3.11 against the simulated replica set", { skip: available ? false : `${PYTHON} not found` }, () => {
-  test("one secondary seed + replicaSet: discovery, primary writes, secondary reads, failover", async () => {
+describe("PyMongo 3.11 against the simulated replica set", () => {
+  test("one secondary seed + replicaSet: discovery, primary writes, secondary reads, failover", { skip }, async () => {
     await using rs = await startReplicaSet({ members: 3, name: "foo", electionDelayMS: 300 });
     const seed = rs.secondaries[0];
     const oldPrimary = rs.primary!;
@@ -77,7 +75,7 @@ describe("PyMongo 3.11 against the simulated replica set", { skip: available ? f
     assert.ok(rs.requests(newPrimaryHost).some((q) => q.command === "insert"));
   });
 
-  test("replSetInitiate on an uninitialized set, as in PyMongo's replica-set guide", async () => {
+  test("replSetInitiate on an uninitialized set, as in PyMongo's replica-set guide", { skip }, async () => {
     await using rs = await startReplicaSet({ members: 3, name: "foo", initiated: false, electionDelayMS: 200 });
     const hosts = rs.members.map((m) => `localhost:${m.port}`);
     const run = await runPython(["initiate", "foo", ...hosts], () => {});

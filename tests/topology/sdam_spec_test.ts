@@ -1,12 +1,14 @@
 // Runs the Server Discovery and Monitoring spec vectors (rs/, single/,
 // errors/, monitoring/) against the pure SDAM functions of src/topology.
 //
-//   SDAM_SPEC_DIR  a folder holding any of rs/ single/ errors/ monitoring/
+//   SDAM_SPEC_DIR  a folder holding rs/ single/ errors/ monitoring/
 //                  (default: tests/spec/server-discovery-and-monitoring)
 //
-// A case is one phase of a file. Each file is one test named after it; the
-// per-folder summary line is printed (and asserted) after the folder's files.
-import { after, describe, test } from "node:test";
+// A case is one phase of a file. Each file is one test named after it. Each
+// folder's last test prints its summary line ("sdam/<folder>: files N, cases
+// run N, cases passed N") and asserts it: a missing folder, one without a
+// vector, or a failed case fails the run.
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -250,8 +252,7 @@ function runFile(path: string): FileResult {
 
 for (const folder of FOLDERS) {
   const dir = join(specDir, folder);
-  if (!existsSync(dir)) continue;
-  const files = readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json")).sort() : [];
   describe(`sdam/${folder}`, () => {
     const totals = { files: 0, run: 0, passed: 0 };
     for (const file of files) {
@@ -264,15 +265,13 @@ for (const folder of FOLDERS) {
         assert.equal(r.failures.length, 0, `${folder}/${file}:\n  ${r.failures.join("\n  ")}`);
       });
     }
-    after(() => {
+    test(`sdam/${folder}: summary`, () => {
       console.log(`sdam/${folder}: files ${totals.files}, cases run ${totals.run}, cases passed ${totals.passed}`);
+      assert.ok(existsSync(dir), `${dir} does not exist (check SDAM_SPEC_DIR)`);
+      assert.ok(files.length > 0, `no *.json in ${dir} (check SDAM_SPEC_DIR)`);
+      assert.equal(totals.files, files.length, "every vector file ran");
+      assert.ok(totals.run > 0, `no sdam/${folder} case ran`);
+      assert.equal(totals.passed, totals.run, `${totals.run - totals.passed} sdam/${folder} case(s) failed`);
     });
   });
 }
-
-test("the SDAM vector folder holds at least one known subfolder", () => {
-  assert.ok(
-    FOLDERS.some((f) => existsSync(join(specDir, f))),
-    `${specDir} holds none of ${FOLDERS.join(", ")}/ (check SDAM_SPEC_DIR)`,
-  );
-});

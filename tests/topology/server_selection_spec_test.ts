@@ -1,13 +1,19 @@
 // Runs the Server Selection spec vectors (server_selection/, rtt/, in_window/)
 // and the Max Staleness spec vectors against src/topology.
 //
-//   SERVER_SELECTION_SPEC_DIR  a folder holding any of server_selection/ rtt/ in_window/
+//   SERVER_SELECTION_SPEC_DIR  a folder holding server_selection/ rtt/ in_window/
 //                              (default: tests/spec/server-selection)
-//   MAX_STALENESS_SPEC_DIR     a folder of max-staleness vectors (e.g. upstream
-//                              source/max-staleness/tests); run when set.
+//   MAX_STALENESS_SPEC_DIR     a folder holding the max-staleness vectors'
+//                              ReplicaSetNoPrimary/ ReplicaSetWithPrimary/ Single/
+//                              Unknown/ (and Sharded/ when present), like upstream
+//                              source/max-staleness/tests (default: tests/spec/max-staleness)
 // The project's own max-staleness vectors in tests/spec/max-staleness-local/
-// always run.
-import { after, describe, test } from "node:test";
+// always run too.
+//
+// A folder that is missing, lacks one of those sub-folders or holds no vector
+// fails the run; each folder's summary line ("<folder>: files N, cases run N,
+// cases passed N") is printed and asserted by its last test.
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
@@ -23,9 +29,8 @@ import type { TopologyDescription, TopologyType } from "../../src/topology/topol
 const here = fileURLToPath(new URL(".", import.meta.url));
 const selectionDir = resolve(process.env.SERVER_SELECTION_SPEC_DIR ?? join(here, "../spec/server-selection"));
 const localStalenessDir = join(here, "../spec/max-staleness-local");
-const upstreamStalenessDir = process.env.MAX_STALENESS_SPEC_DIR
-  ? resolve(process.env.MAX_STALENESS_SPEC_DIR)
-  : undefined;
+const stalenessDir = resolve(process.env.MAX_STALENESS_SPEC_DIR ?? join(here, "../spec/max-staleness"));
+const STALENESS_FOLDERS = ["ReplicaSetNoPrimary", "ReplicaSetWithPrimary", "Single", "Unknown"];
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -148,13 +153,21 @@ interface Tally {
   passed: number;
 }
 
-/** Registers one test per vector file under a describe() that prints the folder's tally. */
-function folder(label: string, dir: string, files: string[], check: (vector: Json) => void | Promise<void>): void {
+/**
+ * Registers one test per vector file under a describe() whose last test
+ * prints the folder's summary line and asserts it: the folder and each of
+ * `required` sub-folders exist, at least one vector ran, and every one passed.
+ */
+function folder(
+  label: string,
+  dir: string,
+  check: (vector: Json) => void | Promise<void>,
+  required: readonly string[] = [],
+  envName = "SERVER_SELECTION_SPEC_DIR",
+): void {
+  const files = jsonFiles(dir);
   const tally: Tally = { files: files.length, run: 0, passed: 0 };
   describe(label, () => {
-    after(() => {
-      console.log(`${label}: files ${tally.files}, cases run ${tally.run}, cases passed ${tally.passed}`);
-    });
     for (const file of files) {
       test(`${label}/${relative(dir, file).split("\\").join("/")}`, async () => {
         tally.run += 1;
@@ -163,6 +176,16 @@ function folder(label: string, dir: string, files: string[], check: (vector: Jso
         tally.passed += 1;
       });
     }
+    test(`${label}: summary`, () => {
+      console.log(`${label}: files ${tally.files}, cases run ${tally.run}, cases passed ${tally.passed}`);
+      assert.ok(existsSync(dir), `${dir} does not exist (check ${envName})`);
+      for (const sub of required) {
+        assert.ok(existsSync(join(dir, sub)), `${dir} has no ${sub}/ folder (check ${envName})`);
+      }
+      assert.ok(tally.files > 0, `no *.json vector in ${dir} (check ${envName})`);
+      assert.ok(tally.run > 0, `no ${label} vector ran`);
+      assert.equal(tally.passed, tally.run, `${tally.run - tally.passed} ${label} vector(s) failed`);
+    });
   });
 }
 
@@ -249,18 +272,8 @@ for (const [name, check] of [
   ["rtt", checkRtt],
   ["in_window", checkInWindow],
 ] as const) {
-  const dir = join(selectionDir, name);
-  if (existsSync(dir)) {
-    folder(name, dir, jsonFiles(dir), check);
-  } else {
-    console.log(`${name}: skipped, no ${name}/ folder in ${selectionDir}`);
-  }
+  folder(name, join(selectionDir, name), check);
 }
 
-folder("max-staleness-local", localStalenessDir, jsonFiles(localStalenessDir), checkSelection);
-if (upstreamStalenessDir !== undefined) {
-  if (!existsSync(upstreamStalenessDir)) throw new Error(`MAX_STALENESS_SPEC_DIR ${upstreamStalenessDir} does not exist`);
-  folder("max-staleness", upstreamStalenessDir, jsonFiles(upstreamStalenessDir), checkSelection);
-} else {
-  console.log("max-staleness: skipped, MAX_STALENESS_SPEC_DIR is not set (upstream vectors are not stored here)");
-}
+folder("max-staleness", stalenessDir, checkSelection, STALENESS_FOLDERS, "MAX_STALENESS_SPEC_DIR");
+folder("max-staleness-local", localStalenessDir, checkSelection, [], "the project's tests/spec/max-staleness-local");

@@ -2,14 +2,16 @@
 // parseConnectionString, and the Authentication spec's connection-string
 // vectors (auth/legacy) against parseConnectionString + parseCredential.
 //
-//   URI_SPEC_DIR   a folder holding connection-string/ and/or uri-options/
+//   URI_SPEC_DIR   a folder holding connection-string/ and uri-options/
 //                  (default: tests/spec); every *.json in them is run.
 //   AUTH_SPEC_DIR  a folder of auth/legacy *.json files (default:
 //                  tests/spec/auth/legacy); missing or empty fails the run.
 //
 // Each case is parsed once while this module loads (parsing is pure and
-// synchronous), so the per-folder summary line can be printed before the
-// tests report; each case is then one test that asserts its recorded outcome.
+// synchronous); each case is then one test that asserts its recorded outcome.
+// A missing folder, or one without a vector, fails the run: each folder's last
+// test prints its summary line ("<folder>: files N, cases run N, cases passed
+// N") and asserts it.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -119,11 +121,7 @@ function runCase(t: Json): void {
 
 for (const folder of FOLDERS) {
   const dir = join(specDir, folder);
-  if (!existsSync(dir)) {
-    console.log(`${folder}: folder ${dir} not found, skipped`);
-    continue;
-  }
-  const files = readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json")).sort() : [];
   const results: Array<{ file: string; outcomes: Outcome[] }> = [];
   let run = 0;
   let passed = 0;
@@ -143,12 +141,7 @@ for (const folder of FOLDERS) {
     }
     results.push({ file, outcomes });
   }
-  console.log(`${folder}: files ${files.length}, cases run ${run}, cases passed ${passed}`);
-
   describe(`${folder} spec vectors (${dir})`, () => {
-    test(`${folder}: at least one vector file was found`, () => {
-      assert.ok(files.length > 0, `no *.json in ${dir}`);
-    });
     for (const { file, outcomes } of results) {
       describe(`${folder}/${file}`, () => {
         outcomes.forEach((o, i) => {
@@ -158,6 +151,13 @@ for (const folder of FOLDERS) {
         });
       });
     }
+    test(`${folder}: summary`, () => {
+      console.log(`${folder}: files ${files.length}, cases run ${run}, cases passed ${passed}`);
+      assert.ok(existsSync(dir), `${dir} does not exist (check URI_SPEC_DIR)`);
+      assert.ok(files.length > 0, `no *.json in ${dir} (check URI_SPEC_DIR)`);
+      assert.ok(run > 0, `no ${folder} case ran`);
+      assert.equal(passed, run, `${run - passed} ${folder} case(s) failed`);
+    });
   });
 }
 
