@@ -125,12 +125,23 @@ const RUNTIMES = {
   },
 };
 
-/** Deno type-checks the published entry points on their own, then the tests, benchmarks and examples. */
+/**
+ * Deno type-checks the published entry points on their own, every JSDoc
+ * example under them, then the tests, benchmarks and examples; last it runs
+ * the JSDoc examples (those that state a result assert it) when the whole
+ * suite runs.
+ */
 function denoChecks() {
   return [
-    ["mod.ts", "src/bson/mod.ts", "src/topology/mod.ts", "src/testing/mod.ts"],
-    ["tests/", "bench/", "examples/"],
-  ].map((files) => [`deno check ${files.join(" ")}`, bin("deno"), ["check", ...files]]);
+    ...[
+      ["mod.ts", "src/bson/mod.ts", "src/topology/mod.ts", "src/testing/mod.ts"],
+      ["--doc", "mod.ts", "src/"],
+      ["tests/", "bench/", "examples/"],
+    ].map((files) => [`deno check ${files.join(" ")}`, bin("deno"), ["check", ...files]]),
+    ...(paths.length > 0
+      ? []
+      : [["deno test --doc mod.ts src/", bin("deno"), ["test", "--doc", "--no-check", "-A", "mod.ts", "src/"]]]),
+  ];
 }
 
 for (const r of runtimes) {
