@@ -48,6 +48,20 @@ export interface SocketOptions {
    * still fails unless its CA is given in `tlsCAFile` or that flag is set.
    */
   tlsAllowInvalidCertificates?: boolean;
+  /**
+   * Accept a certificate issued for another name, while still validating its chain. Deno:
+   * `unsafelyDisableHostnameVerification`; Bun and node:tls: the host-name check is skipped.
+   */
+  tlsAllowInvalidHostnames?: boolean;
+  /**
+   * A PEM file holding the client certificate (and any intermediates) and its private key, for
+   * servers that require one. Deno cannot use an encrypted key, nor a client certificate on a
+   * connection it upgrades after a proxy (`Deno.startTls` takes none): a `ConfigurationError`
+   * naming Deno.
+   */
+  tlsCertificateKeyFile?: string;
+  /** The password of an encrypted key in `tlsCertificateKeyFile` (Bun, node:tls). */
+  tlsCertificateKeyFilePassword?: string;
   /** Limit on TCP connect plus TLS handshake, in ms; 0 means none. Default 10000. */
   connectTimeoutMS?: number;
   /**
