@@ -15,6 +15,7 @@ import { type CredentialSources, resolveCredential } from "../topology/credentia
 import { parseConnectionString } from "../topology/connection_string.ts";
 import type { DnsResolver } from "../net/dns.ts";
 import type { SocketFactory } from "../net/socket.ts";
+import { checkProxyOptions } from "../net/proxy_options.ts";
 import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
 import { initialTopologyDescription, type TopologyDescription } from "../topology/topology_description.ts";
 import {
@@ -346,6 +347,7 @@ export class ClientBase {
       authSource: resolved.authSource,
     });
     const socketFactory = checkSocketFactory(given.socketFactory);
+    checkProxyOptions(resolved, socketFactory);
     this.#socketFactory = socketFactory;
     const init = { seeds: this.#seeds.map((h) => ({ ...h })), options: topologyOptions, credential, socketFactory };
     this.#factory = factory;
