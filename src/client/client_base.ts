@@ -15,7 +15,6 @@ import { type CredentialSources, resolveCredential } from "../topology/credentia
 import { parseConnectionString } from "../topology/connection_string.ts";
 import type { DnsResolver } from "../net/dns.ts";
 import type { SocketFactory } from "../net/socket.ts";
-import { checkProxyOptions } from "../net/proxy_options.ts";
 import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
 import { initialTopologyDescription, type TopologyDescription } from "../topology/topology_description.ts";
 import {
@@ -182,6 +181,30 @@ const OWN_OPTIONS = new Set([
 function checkSocketFactory(value: unknown): SocketFactory | undefined {
   if (value === undefined || typeof value === "function") return value as SocketFactory | undefined;
   throw new ConfigurationError(`socketFactory must be a function (options) => Promise<Socket>, got ${show(value)}`);
+}
+
+/**
+ * Refuses, when the client is built, what no proxied connection could do:
+ * `proxyHost` with a `socketFactory` (both decide how connections are opened:
+ * a factory that needs the proxy opens its own), and on Deno a client
+ * certificate through the proxy (`Deno.startTls`, which starts TLS on the
+ * proxied connection, takes none). Here, not in `net/`, so that building a
+ * client loads no network code.
+ */
+function checkProxyOptions(o: ResolvedClientOptions, socketFactory: SocketFactory | undefined): void {
+  if (o.proxyHost === undefined) return;
+  if (socketFactory !== undefined) {
+    throw new ConfigurationError(
+      "proxyHost and socketFactory both decide how connections are opened: give one " +
+        "(a socketFactory that needs the proxy must open its own SOCKS5 connection)",
+    );
+  }
+  if (o.tls && o.tlsCertificateKeyFile !== undefined && (globalThis as { Deno?: unknown }).Deno !== undefined) {
+    throw new ConfigurationError(
+      "a client certificate (tlsCertificateKeyFile) through a proxy (proxyHost) is not supported on Deno: " +
+        "Deno.startTls, which starts TLS on the proxied connection, takes no client certificate",
+    );
+  }
 }
 
 // Only zlib is spoken (the web platform's deflate); CompressionStream takes no level.

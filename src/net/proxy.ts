@@ -12,12 +12,15 @@
 
 import { ConfigurationError } from "../errors.ts";
 import { formatAddress, type Tunnel } from "./_socket_util.ts";
-import { checkProxyOptions, type ProxySettings } from "./proxy_options.ts";
 import type { Socket, SocketFactory, SocketOptions } from "./socket.ts";
 import { connectBunSocket } from "./socket_bun.ts";
 import { connectDenoSocket } from "./socket_deno.ts";
 import { connectNodeSocket } from "./socket_node.ts";
 import { socks5Handshake, type Socks5Proxy } from "./socks5.ts";
+
+/** The refusal of `proxyHost` with a `socketFactory` (the client says the same at construction). */
+const PROXY_AND_FACTORY = "proxyHost and socketFactory both decide how connections are opened: give one " +
+  "(a socketFactory that needs the proxy must open its own SOCKS5 connection)";
 
 /** Opens a socket through a tunnel: one of the runtime adapters. */
 export type TunnelConnect = (options: SocketOptions, tunnel: Tunnel) => Promise<Socket>;
@@ -67,10 +70,32 @@ export function socks5SocketFactory(proxy: Socks5Proxy, connect: TunnelConnect =
 }
 
 /**
- * The built-in factory for `proxyHost`, or `undefined` without one. Checks
- * the combination first ({@linkcode checkProxyOptions}).
+ * The proxy settings of resolved client options.
  *
- * @throws {ConfigurationError} For settings that cannot go together.
+ * @example
+ * ```ts
+ * import type { ProxySettings } from "./proxy.ts";
+ *
+ * const settings: ProxySettings = { proxyHost: "127.0.0.1", proxyPort: 1080 };
+ * ```
+ */
+export interface ProxySettings {
+  /** SOCKS5 proxy host; no proxy when absent. */
+  proxyHost?: string;
+  /** Default 1080. */
+  proxyPort?: number;
+  /** With `proxyPassword`: RFC 1929 authentication. */
+  proxyUsername?: string;
+  /** With `proxyUsername`. */
+  proxyPassword?: string;
+}
+
+/**
+ * The built-in factory for `proxyHost`, or `undefined` without one. The
+ * client refuses `proxyHost` with a `socketFactory` when it is built (both
+ * decide how connections are opened); so does this function.
+ *
+ * @throws {ConfigurationError} For `proxyHost` with a `socketFactory`.
  *
  * @example
  * ```ts
@@ -84,8 +109,8 @@ export function proxySocketFactory(
   options: ProxySettings,
   socketFactory: SocketFactory | undefined,
 ): SocketFactory | undefined {
-  checkProxyOptions(options, socketFactory);
   if (options.proxyHost === undefined) return undefined;
+  if (socketFactory !== undefined) throw new ConfigurationError(PROXY_AND_FACTORY);
   return socks5SocketFactory({
     host: options.proxyHost,
     port: options.proxyPort ?? 1080,

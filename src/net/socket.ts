@@ -146,8 +146,9 @@ export type SocketFactory = (options: SocketOptions) => Promise<Socket>;
  * exists, else Bun when `globalThis.Bun` exists, else `node:net`/`node:tls`
  * (loaded only then, by dynamic import).
  *
- * Rejects with `ConfigurationError` for invalid options or an unreadable
- * `tlsCAFile`, `NetworkTimeout` when `connectTimeoutMS` passes before the TCP
+ * Rejects with `ConfigurationError` for invalid options, an unreadable
+ * `tlsCAFile` or `tlsCertificateKeyFile`, a key the runtime cannot use (wrong
+ * password; on Deno, any encrypted key), `NetworkTimeout` when `connectTimeoutMS` passes before the TCP
  * connection and TLS handshake are done, `ConnectionFailure` for anything else
  * that stops the connection (refused, unknown host, TLS verification), and
  * `signal.reason` when `signal` aborts. A failed attempt leaves no timer or

@@ -85,13 +85,16 @@ export interface ClientOptions {
   readonly tls?: boolean;
   /** Path of a PEM file of trusted certificate authorities. */
   readonly tlsCAFile?: string;
-  /** Path of a PEM file holding the client certificate and its private key. */
+  /**
+   * Path of a PEM file holding the client certificate and its private key. On Deno the key must
+   * be unencrypted and the connection direct (no `proxyHost`); otherwise a `ConfigurationError`.
+   */
   readonly tlsCertificateKeyFile?: string;
-  /** Password that decrypts the private key in `tlsCertificateKeyFile`. */
+  /** Password that decrypts the private key in `tlsCertificateKeyFile` (Bun and Node; Deno refuses encrypted keys). */
   readonly tlsCertificateKeyFilePassword?: string;
   /** Accept a server certificate that does not validate (testing only; default `false`). */
   readonly tlsAllowInvalidCertificates?: boolean;
-  /** Accept a server certificate whose name does not match the host (testing only; default `false`). */
+  /** Accept a server certificate whose name does not match the host; its chain is still checked (testing only; default `false`). */
   readonly tlsAllowInvalidHostnames?: boolean;
   /**
    * Relax every TLS check this driver makes: it implies `tlsAllowInvalidCertificates`
@@ -143,7 +146,10 @@ export interface ClientOptions {
   readonly srvServiceName?: string;
   /** Server monitoring protocol (default `"auto"`). */
   readonly serverMonitoringMode?: "auto" | "stream" | "poll";
-  /** SOCKS5 proxy host name or address. */
+  /**
+   * SOCKS5 proxy host name or address: every connection (monitors and pool) goes through it, and
+   * host names are resolved by the proxy. Cannot be combined with the `socketFactory` client option.
+   */
   readonly proxyHost?: string;
   /** SOCKS5 proxy port (default 1080); needs `proxyHost`. */
   readonly proxyPort?: number;
