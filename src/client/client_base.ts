@@ -184,12 +184,9 @@ function checkSocketFactory(value: unknown): SocketFactory | undefined {
 }
 
 /**
- * Refuses, when the client is built, what no proxied connection could do:
- * `proxyHost` with a `socketFactory` (both decide how connections are opened:
- * a factory that needs the proxy opens its own), and on Deno a client
- * certificate through the proxy (`Deno.startTls`, which starts TLS on the
- * proxied connection, takes none). Here, not in `net/`, so that building a
- * client loads no network code.
+ * Refuses, when the client is built, `proxyHost` with a `socketFactory`: both
+ * decide how connections are opened (a factory that needs the proxy opens its
+ * own). Here, not in `net/`, so that building a client loads no network code.
  */
 function checkProxyOptions(o: ResolvedClientOptions, socketFactory: SocketFactory | undefined): void {
   if (o.proxyHost === undefined) return;
@@ -197,12 +194,6 @@ function checkProxyOptions(o: ResolvedClientOptions, socketFactory: SocketFactor
     throw new ConfigurationError(
       "proxyHost and socketFactory both decide how connections are opened: give one " +
         "(a socketFactory that needs the proxy must open its own SOCKS5 connection)",
-    );
-  }
-  if (o.tls && o.tlsCertificateKeyFile !== undefined && (globalThis as { Deno?: unknown }).Deno !== undefined) {
-    throw new ConfigurationError(
-      "a client certificate (tlsCertificateKeyFile) through a proxy (proxyHost) is not supported on Deno: " +
-        "Deno.startTls, which starts TLS on the proxied connection, takes no client certificate",
     );
   }
 }

@@ -4,7 +4,8 @@
  * the proxy with the runtime's adapter, runs {@linkcode socks5Handshake} over
  * that {@linkcode Socket}, then starts TLS to the server on the same
  * connection when `tls` is on (`Deno.startTls`, Bun's `upgradeTLS`,
- * `tls.connect({ socket })`). TCP connect, handshake and TLS all run inside
+ * `tls.connect({ socket })`; on Deno with a client certificate, Deno's
+ * `node:tls`). TCP connect, handshake and TLS all run inside
  * one `connectTimeoutMS` and the `signal`, as a direct connection does.
  *
  * @module
@@ -25,10 +26,17 @@ const PROXY_AND_FACTORY = "proxyHost and socketFactory both decide how connectio
 /** Opens a socket through a tunnel: one of the runtime adapters. */
 export type TunnelConnect = (options: SocketOptions, tunnel: Tunnel) => Promise<Socket>;
 
-/** The runtime's own adapter, chosen as `connectSocket()` chooses it. */
+/**
+ * The runtime's own adapter, chosen as `connectSocket()` chooses it, except
+ * for a client certificate over TLS on Deno: `Deno.startTls` takes none, so
+ * that one connection goes through Deno's `node:tls` (`tls.connect({ socket })`).
+ */
 function connectThroughRuntime(options: SocketOptions, tunnel: Tunnel): Promise<Socket> {
   const g = globalThis as { Deno?: unknown; Bun?: unknown };
-  if (g.Deno !== undefined) return connectDenoSocket(options, tunnel);
+  if (g.Deno !== undefined) {
+    const clientCertificate = options?.tls === true && options.tlsCertificateKeyFile !== undefined;
+    return clientCertificate ? connectNodeSocket(options, tunnel) : connectDenoSocket(options, tunnel);
+  }
   if (g.Bun !== undefined) return connectBunSocket(options, tunnel);
   return connectNodeSocket(options, tunnel);
 }

@@ -55,9 +55,9 @@ export interface SocketOptions {
   tlsAllowInvalidHostnames?: boolean;
   /**
    * A PEM file holding the client certificate (and any intermediates) and its private key, for
-   * servers that require one. Deno cannot use an encrypted key, nor a client certificate on a
-   * connection it upgrades after a proxy (`Deno.startTls` takes none): a `ConfigurationError`
-   * naming Deno.
+   * servers that require one. Deno's adapter cannot use an encrypted key, nor a client certificate
+   * on a connection it upgrades after a proxy (`Deno.startTls` takes none; the SOCKS5 path then
+   * uses Deno's `node:tls`): a `ConfigurationError` naming Deno.
    */
   tlsCertificateKeyFile?: string;
   /** The password of an encrypted key in `tlsCertificateKeyFile` (Bun, node:tls). */

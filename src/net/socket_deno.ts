@@ -8,8 +8,9 @@
  * does; a self-signed or privately issued certificate needs its CA in
  * `tlsCAFile`, or the process-wide `--unsafely-ignore-certificate-errors` flag.
  * A client certificate goes through `Deno.connectTls` (`Deno.startTls` takes
- * none), so it cannot be used through a proxy; an encrypted key is refused
- * (Deno parses unencrypted PEM keys only). Both are `ConfigurationError`s.
+ * none), so this adapter refuses one through a proxy (the SOCKS5 path then
+ * picks Deno's `node:tls` instead); an encrypted key is refused (Deno parses
+ * unencrypted PEM keys only). Both are `ConfigurationError`s naming Deno.
  *
  * @module
  */

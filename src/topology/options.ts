@@ -87,7 +87,7 @@ export interface ClientOptions {
   readonly tlsCAFile?: string;
   /**
    * Path of a PEM file holding the client certificate and its private key. On Deno the key must
-   * be unencrypted and the connection direct (no `proxyHost`); otherwise a `ConfigurationError`.
+   * be unencrypted (an encrypted one is a `ConfigurationError` at the first connect).
    */
   readonly tlsCertificateKeyFile?: string;
   /** Password that decrypts the private key in `tlsCertificateKeyFile` (Bun and Node; Deno refuses encrypted keys). */

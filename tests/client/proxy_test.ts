@@ -13,8 +13,6 @@ import { connectSocket, type SocketOptions } from "../../src/net/socket.ts";
 import { type ReplicaSet, startReplicaSet } from "../../src/testing/mod.ts";
 import { type Socks5Server, startSocks5Server } from "../helpers/socks5_server.ts";
 
-const onDeno = (globalThis as { Deno?: unknown }).Deno !== undefined;
-
 /** The names only the proxy knows map to loopback, as a proxy in another network would resolve them. */
 const resolve = (r: { host: string; port: number }) => ({
   host: r.host.endsWith(".zerodep.invalid") ? "127.0.0.1" : r.host,
@@ -148,25 +146,6 @@ describe("SOCKS5 proxy options", () => {
       (e: unknown) => e instanceof ConfigurationError && /proxyHost and socketFactory/.test(e.message),
     );
   });
-
-  test(
-    onDeno
-      ? "a client certificate through a proxy is a ConfigurationError at construction on Deno"
-      : "a client certificate through a proxy is accepted at construction on Bun",
-    async () => {
-      const make = () =>
-        new ReplicaSetConnection("a:1", {
-          replicaSet: "x",
-          proxyHost: "127.0.0.1",
-          tlsCertificateKeyFile: "/nonexistent/client.pem",
-        });
-      if (onDeno) {
-        assert.throws(make, (e: unknown) => e instanceof ConfigurationError && /not supported on Deno/.test(e.message));
-      } else {
-        await make().close();
-      }
-    },
-  );
 
   test("the TLS options reach the socket: client certificate, its password, tlsAllowInvalidHostnames", async () => {
     const seen: SocketOptions[] = [];
