@@ -55,12 +55,13 @@ export interface SocketOptions {
   tlsAllowInvalidHostnames?: boolean;
   /**
    * A PEM file holding the client certificate (and any intermediates) and its private key, for
-   * servers that require one. Deno's adapter cannot use an encrypted key, nor a client certificate
-   * on a connection it upgrades after a proxy (`Deno.startTls` takes none; the SOCKS5 path then
-   * uses Deno's `node:tls`): a `ConfigurationError` naming Deno.
+   * servers that require one. On Deno an encrypted key is decrypted in memory first (PKCS#8 with
+   * PBES2 and AES-CBC only), and Deno's adapter cannot send a certificate on a connection it
+   * upgrades after a proxy (`Deno.startTls` takes none; the SOCKS5 path then uses Deno's
+   * `node:tls`).
    */
   tlsCertificateKeyFile?: string;
-  /** The password of an encrypted key in `tlsCertificateKeyFile` (Bun, node:tls). */
+  /** The password of an encrypted key in `tlsCertificateKeyFile`. */
   tlsCertificateKeyFilePassword?: string;
   /** Limit on TCP connect plus TLS handshake, in ms; 0 means none. Default 10000. */
   connectTimeoutMS?: number;
@@ -147,8 +148,8 @@ export type SocketFactory = (options: SocketOptions) => Promise<Socket>;
  * (loaded only then, by dynamic import).
  *
  * Rejects with `ConfigurationError` for invalid options, an unreadable
- * `tlsCAFile` or `tlsCertificateKeyFile`, a key the runtime cannot use (wrong
- * password; on Deno, any encrypted key), `NetworkTimeout` when `connectTimeoutMS` passes before the TCP
+ * `tlsCAFile` or `tlsCertificateKeyFile`, a key that cannot be used (wrong
+ * password; on Deno, an encryption scheme other than PBES2/AES-CBC), `NetworkTimeout` when `connectTimeoutMS` passes before the TCP
  * connection and TLS handshake are done, `ConnectionFailure` for anything else
  * that stops the connection (refused, unknown host, TLS verification), and
  * `signal.reason` when `signal` aborts. A failed attempt leaves no timer or

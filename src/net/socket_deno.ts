@@ -9,8 +9,10 @@
  * `tlsCAFile`, or the process-wide `--unsafely-ignore-certificate-errors` flag.
  * A client certificate goes through `Deno.connectTls` (`Deno.startTls` takes
  * none), so this adapter refuses one through a proxy (the SOCKS5 path then
- * picks Deno's `node:tls` instead); an encrypted key is refused (Deno parses
- * unencrypted PEM keys only). Both are `ConfigurationError`s naming Deno.
+ * picks Deno's `node:tls` instead). Deno parses unencrypted PEM keys only, so
+ * an encrypted PKCS#8 key is decrypted in memory with WebCrypto first
+ * (PBES2/PBKDF2/AES-CBC; other schemes are a `ConfigurationError` saying how
+ * to convert the key).
  *
  * @module
  */
@@ -31,6 +33,7 @@ import {
   writeAfterClose,
 } from "./_socket_util.ts";
 import type { Socket, SocketOptions } from "./socket.ts";
+import { withDecryptedKey } from "./_pkcs8.ts";
 
 // Reads land in a shared slab and are handed out as views of it: no copy, and
 // no 64 KiB allocation for every small reply. A view is never written again,
@@ -72,15 +75,8 @@ export async function connectDenoSocket(options: SocketOptions, tunnel?: Tunnel)
       );
     }
   }
-  const files = await readTlsFiles(resolved, (path) => Deno.readTextFile(path));
-  if (files.clientKey?.encrypted) {
-    throw unsupportedOnRuntime(
-      "Deno",
-      "an encrypted private key (tlsCertificateKeyFilePassword)",
-      "Deno.connectTls takes only an unencrypted PEM key; decrypt it once with " +
-        "`openssl pkey -in key.pem -out plain-key.pem` and keep that file private, or use Bun or Node",
-    );
-  }
+  // Deno's TLS reads unencrypted keys only: an encrypted one is decrypted here, in memory.
+  const files = await withDecryptedKey(resolved, await readTlsFiles(resolved, (path) => Deno.readTextFile(path)));
   return runConnect(resolved, (giveUp) => open(resolved, files, tunnel, giveUp));
 }
 

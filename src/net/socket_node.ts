@@ -19,10 +19,10 @@ import {
   runConnect,
   type TlsFiles,
   type Tunnel,
-  unsupportedOnRuntime,
   writeAfterClose,
 } from "./_socket_util.ts";
 import type { Socket, SocketOptions } from "./socket.ts";
+import { withDecryptedKey } from "./_pkcs8.ts";
 
 interface NodeRawSocket {
   write(data: Uint8Array, callback: (error?: Error | null) => void): boolean;
@@ -85,18 +85,13 @@ function noop(): void {}
  */
 export async function connectNodeSocket(options: SocketOptions, tunnel?: Tunnel): Promise<Socket> {
   const resolved = resolveSocketOptions(options);
-  const files = await readTlsFiles(resolved, async (path) => {
+  let files = await readTlsFiles(resolved, async (path) => {
     const fs = (await import(NODE_FS)) as NodeFsPromises;
     return await fs.readFile(path, "utf8");
   });
-  if (files.clientKey?.encrypted && (globalThis as { Deno?: unknown }).Deno !== undefined) {
-    // Deno's node:tls drops an encrypted key without a word and sends no certificate.
-    throw unsupportedOnRuntime(
-      "Deno",
-      "an encrypted private key (tlsCertificateKeyFilePassword)",
-      "Deno's TLS takes only an unencrypted PEM key",
-    );
-  }
+  // Deno's node:tls drops an encrypted key without a word and sends no
+  // certificate: there the key is decrypted here first, as Deno's adapter does.
+  if ((globalThis as { Deno?: unknown }).Deno !== undefined) files = await withDecryptedKey(resolved, files);
   const tls = resolved.tls ? tlsOptions(resolved, files) : undefined;
   return runConnect(resolved, (giveUp) => open(resolved, tls, tunnel, giveUp));
 }

@@ -86,11 +86,11 @@ export interface ClientOptions {
   /** Path of a PEM file of trusted certificate authorities. */
   readonly tlsCAFile?: string;
   /**
-   * Path of a PEM file holding the client certificate and its private key. On Deno the key must
-   * be unencrypted (an encrypted one is a `ConfigurationError` at the first connect).
+   * Path of a PEM file holding the client certificate and its private key. On Deno an encrypted
+   * key must be PKCS#8 with PBES2 and AES-CBC (`openssl pkey -aes256` writes that).
    */
   readonly tlsCertificateKeyFile?: string;
-  /** Password that decrypts the private key in `tlsCertificateKeyFile` (Bun and Node; Deno refuses encrypted keys). */
+  /** Password that decrypts the private key in `tlsCertificateKeyFile`. */
   readonly tlsCertificateKeyFilePassword?: string;
   /** Accept a server certificate that does not validate (testing only; default `false`). */
   readonly tlsAllowInvalidCertificates?: boolean;
