@@ -126,12 +126,16 @@ async function open(
     raw = net.connect({ host: tunnel.host, port: tunnel.port });
     await settle(raw, "connect", `connect to ${tunnel.name} failed`, address, giveUp);
     const plain = new NodeSocket(raw, address);
+    const release = () => plain.close();
+    giveUp.addEventListener("abort", release, { once: true });
     try {
       await tunnel.open(plain, giveUp);
       if (giveUp.aborted) throw giveUp.reason;
     } catch (error) {
       plain.close();
       throw giveUp.aborted ? giveUp.reason : error;
+    } finally {
+      giveUp.removeEventListener("abort", release);
     }
     if (tls === undefined) return tuned(plain, raw);
     const under = plain.detach();

@@ -51,6 +51,8 @@ export interface Socks5Server {
   readonly greetings: number;
   /** Logins refused. */
   readonly refusedLogins: number;
+  /** Connections a "hang" proxy held that the client then closed. */
+  readonly hangsClosed: number;
   close(): Promise<void>;
 }
 
@@ -87,6 +89,7 @@ export async function startSocks5Server(options: Socks5ServerOptions = {}): Prom
   const requests: Socks5Request[] = [];
   let greetings = 0;
   let refusedLogins = 0;
+  let hangsClosed = 0;
   const outbound = new Set<NetSocket>();
   const serve = async (conn: ServerConnection) => {
     const reader = new Reader(conn);
@@ -95,7 +98,12 @@ export async function startSocks5Server(options: Socks5ServerOptions = {}): Prom
     const methods = await reader.take(greeting[1]);
     if (methods === null) return conn.close();
     greetings++;
-    if (options.misbehave === "hang") return;
+    // A hanging proxy still notices when the client gives up and closes.
+    const hang = async () => {
+      while ((await conn.read()) !== null) { /* discard */ }
+      hangsClosed++;
+    };
+    if (options.misbehave === "hang") return hang();
     if (options.misbehave === "bad-version") return conn.write(new Uint8Array([4, 0]));
     const wanted = options.auth !== undefined ? 2 : 0;
     if (options.misbehave === "no-acceptable" || !methods.includes(wanted)) {
@@ -146,7 +154,7 @@ export async function startSocks5Server(options: Socks5ServerOptions = {}): Prom
     if (portBytes === null) return conn.close();
     const request: Socks5Request = { atyp: head[3], host, port: (portBytes[0] << 8) | portBytes[1], username };
     requests.push(request);
-    if (options.misbehave === "hang-after-connect") return;
+    if (options.misbehave === "hang-after-connect") return hang();
     if (options.misbehave === "truncated") {
       await conn.write(new Uint8Array([5, 0, 0, 1, 127]));
       return conn.close();
@@ -198,6 +206,9 @@ export async function startSocks5Server(options: Socks5ServerOptions = {}): Prom
     },
     get refusedLogins() {
       return refusedLogins;
+    },
+    get hangsClosed() {
+      return hangsClosed;
     },
     close: async () => {
       for (const out of outbound) out.destroy();

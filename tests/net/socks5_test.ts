@@ -167,7 +167,12 @@ for (const [name, connect] of adapters) {
       }
     });
 
-    test("a proxy that never answers: NetworkTimeout after connectTimeoutMS, at either step", async () => {
+    async function released(p: Socks5Server): Promise<void> {
+      for (let i = 0; i < 500 && p.hangsClosed === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(p.hangsClosed, 1, "the connection to the proxy was closed when the attempt was given up");
+    }
+
+    test("a proxy that never answers: NetworkTimeout after connectTimeoutMS, at either step; the socket is released", async () => {
       for (const misbehave of ["hang", "hang-after-connect"] as const) {
         const p = await proxy({ misbehave });
         await rejectsWith(
@@ -175,6 +180,7 @@ for (const [name, connect] of adapters) {
           NetworkTimeout,
           /connect timed out after 150 ms/,
         );
+        await released(p);
       }
     });
 
@@ -187,6 +193,7 @@ for (const [name, connect] of adapters) {
       const reason = new Error("stop");
       controller.abort(reason);
       await assert.rejects(pending, (e) => e === reason);
+      await released(p);
     });
 
     test("no proxy listening: a ConnectionFailure naming the proxy", async () => {
