@@ -146,31 +146,4 @@ describe("SOCKS5 proxy options", () => {
       (e: unknown) => e instanceof ConfigurationError && /proxyHost and socketFactory/.test(e.message),
     );
   });
-
-  test("the TLS options reach the socket: client certificate, its password, tlsAllowInvalidHostnames", async () => {
-    const seen: SocketOptions[] = [];
-    const c = new ReplicaSetConnection(rs.hosts[0], {
-      replicaSet: "px",
-      serverSelectionTimeoutMS: 200,
-      tlsCertificateKeyFile: "/certs/client.pem",
-      tlsCertificateKeyFilePassword: "secret",
-      tlsAllowInvalidHostnames: true,
-      socketFactory: (o) => {
-        seen.push(o);
-        return Promise.reject(new Error("not connecting"));
-      },
-    });
-    try {
-      await c.db("t").collection("c").findOne().catch(() => {});
-      assert.ok(seen.length > 0);
-      for (const o of seen) {
-        assert.equal(o.tls, true, "a tls* option implies tls");
-        assert.equal(o.tlsCertificateKeyFile, "/certs/client.pem");
-        assert.equal(o.tlsCertificateKeyFilePassword, "secret");
-        assert.equal(o.tlsAllowInvalidHostnames, true);
-      }
-    } finally {
-      await c.close();
-    }
-  });
 });
