@@ -135,6 +135,25 @@ describe("TLS options", { skip }, () => {
         );
       });
 
+      test("bad values of the new options are ConfigurationErrors naming the option", async () => {
+        const cases: [Partial<SocketOptions>, RegExp][] = [
+          [{ tlsAllowInvalidHostnames: "yes" as unknown as boolean }, /tlsAllowInvalidHostnames must be a boolean/],
+          [{ tlsCertificateKeyFile: "" }, /tlsCertificateKeyFile must be a non-empty file path/],
+          [{ tlsCertificateKeyFile: client.clientFile, tlsCertificateKeyFilePassword: 5 as unknown as string }, /tlsCertificateKeyFilePassword must be a string/],
+        ];
+        for (const [bad, pattern] of cases) await rejectsWith(connect({ ...base(), ...bad }), ConfigurationError, pattern);
+      });
+
+      if (name === "deno") {
+        test("Deno's adapter: a client certificate with a servername other than the host is refused, naming Deno", async () => {
+          await rejectsWith(
+            connect({ ...base(), host: "127.0.0.1", servername: "localhost", tlsCertificateKeyFile: client.clientFile }),
+            ConfigurationError,
+            /servername other than the host is not supported on Deno/,
+          );
+        });
+      }
+
       test("a certificate for another name fails by default", async () => {
         await rejectsWith(
           echoOnce(connect, { host: "localhost", port: misnamed.port, tls: true, tlsCAFile: certs.caFile }),
