@@ -183,6 +183,21 @@ function checkSocketFactory(value: unknown): SocketFactory | undefined {
   throw new ConfigurationError(`socketFactory must be a function (options) => Promise<Socket>, got ${show(value)}`);
 }
 
+/**
+ * Refuses, when the client is built, `proxyHost` with a `socketFactory`: both
+ * decide how connections are opened (a factory that needs the proxy opens its
+ * own). Here, not in `net/`, so that building a client loads no network code.
+ */
+function checkProxyOptions(o: ResolvedClientOptions, socketFactory: SocketFactory | undefined): void {
+  if (o.proxyHost === undefined) return;
+  if (socketFactory !== undefined) {
+    throw new ConfigurationError(
+      "proxyHost and socketFactory both decide how connections are opened: give one " +
+        "(a socketFactory that needs the proxy must open its own SOCKS5 connection)",
+    );
+  }
+}
+
 // Only zlib is spoken (the web platform's deflate); a level other than zlib's default is refused by the option table.
 function warnAboutCompression(o: ResolvedClientOptions, onWarning: ((message: string) => void) | undefined): void {
   const warn = onWarning ?? ((message: string) => console.warn(message));
@@ -343,6 +358,7 @@ export class ClientBase {
       authSource: resolved.authSource,
     });
     const socketFactory = checkSocketFactory(given.socketFactory);
+    checkProxyOptions(resolved, socketFactory);
     this.#socketFactory = socketFactory;
     const init = { seeds: this.#seeds.map((h) => ({ ...h })), options: topologyOptions, credential, socketFactory };
     this.#factory = factory;

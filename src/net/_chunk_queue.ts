@@ -39,6 +39,11 @@ export class ChunkQueue {
     this.#hooks = hooks;
   }
 
+  /** Bytes queued and not yet read. */
+  get buffered(): number {
+    return this.#bytes;
+  }
+
   /** Adds a chunk from the socket (ignored after the end). */
   push(chunk: Uint8Array): void {
     if (this.#ended || chunk.byteLength === 0) return;

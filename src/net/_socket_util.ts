@@ -7,7 +7,7 @@
  */
 
 import { ConfigurationError, ConnectionFailure, MongoError, NetworkTimeout } from "../errors.ts";
-import type { SocketOptions } from "./socket.ts";
+import type { Socket, SocketOptions } from "./socket.ts";
 
 /** The default `connectTimeoutMS` of the MongoDB URI-options specification. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -30,7 +30,11 @@ export interface ResolvedSocketOptions {
   /** The name the certificate must match: `servername`, else `host`. */
   verifyName: string;
   tlsCAFile: string | undefined;
+  tlsCertificateKeyFile: string | undefined;
+  tlsCertificateKeyFilePassword: string | undefined;
   tlsAllowInvalidCertificates: boolean;
+  /** `true` also when `tlsAllowInvalidCertificates` is (it relaxes the host-name check too). */
+  tlsAllowInvalidHostnames: boolean;
   connectTimeoutMS: number;
   signal: AbortSignal | undefined;
 }
@@ -51,6 +55,7 @@ export function resolveSocketOptions(options: SocketOptions): ResolvedSocketOpti
     throw new ConfigurationError(`socket options must be an object, got ${describeValue(options)}`);
   }
   const { path, tls = false, servername, tlsCAFile, tlsAllowInvalidCertificates = false, signal } = options;
+  const { tlsCertificateKeyFile, tlsCertificateKeyFilePassword, tlsAllowInvalidHostnames = false } = options;
   const connectTimeoutMS = options.connectTimeoutMS ?? DEFAULT_CONNECT_TIMEOUT_MS;
   if (typeof tls !== "boolean") throw new ConfigurationError(`tls must be a boolean, got ${describeValue(tls)}`);
   if (typeof tlsAllowInvalidCertificates !== "boolean") {
@@ -64,6 +69,26 @@ export function resolveSocketOptions(options: SocketOptions): ResolvedSocketOpti
   if (tlsCAFile !== undefined && (typeof tlsCAFile !== "string" || tlsCAFile === "")) {
     throw new ConfigurationError(`tlsCAFile must be a non-empty file path, got ${describeValue(tlsCAFile)}`);
   }
+  if (typeof tlsAllowInvalidHostnames !== "boolean") {
+    throw new ConfigurationError(
+      `tlsAllowInvalidHostnames must be a boolean, got ${describeValue(tlsAllowInvalidHostnames)}`,
+    );
+  }
+  if (tlsCertificateKeyFile !== undefined && (typeof tlsCertificateKeyFile !== "string" || tlsCertificateKeyFile === "")) {
+    throw new ConfigurationError(
+      `tlsCertificateKeyFile must be a non-empty file path, got ${describeValue(tlsCertificateKeyFile)}`,
+    );
+  }
+  if (tlsCertificateKeyFilePassword !== undefined) {
+    if (typeof tlsCertificateKeyFilePassword !== "string") {
+      throw new ConfigurationError(
+        `tlsCertificateKeyFilePassword must be a string, got ${describeValue(tlsCertificateKeyFilePassword)}`,
+      );
+    }
+    if (tlsCertificateKeyFile === undefined) {
+      throw new ConfigurationError("tlsCertificateKeyFilePassword needs tlsCertificateKeyFile");
+    }
+  }
   if (
     typeof connectTimeoutMS !== "number" || !Number.isFinite(connectTimeoutMS) || connectTimeoutMS < 0 ||
     connectTimeoutMS > MAX_TIMER_MS
@@ -75,7 +100,16 @@ export function resolveSocketOptions(options: SocketOptions): ResolvedSocketOpti
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new ConfigurationError(`signal must be an AbortSignal, got ${describeValue(signal)}`);
   }
-  const common = { tls, tlsCAFile, tlsAllowInvalidCertificates, connectTimeoutMS, signal };
+  const common = {
+    tls,
+    tlsCAFile,
+    tlsCertificateKeyFile,
+    tlsCertificateKeyFilePassword,
+    tlsAllowInvalidCertificates,
+    tlsAllowInvalidHostnames: tlsAllowInvalidHostnames || tlsAllowInvalidCertificates,
+    connectTimeoutMS,
+    signal,
+  };
 
   if (path !== undefined) {
     if (typeof path !== "string" || path === "") {
@@ -127,6 +161,127 @@ export function checkCAFileText(path: string, text: string): string {
     throw new ConfigurationError(`tlsCAFile ${JSON.stringify(path)} holds no PEM certificate`);
   }
   return text;
+}
+
+/** A client certificate chain and its private key, as read from `tlsCertificateKeyFile`. */
+export interface ClientKey {
+  /** The PEM certificate blocks, in file order. */
+  cert: string;
+  /** The PEM private-key block. */
+  key: string;
+  /** Whether the key is encrypted (PKCS#8 `ENCRYPTED PRIVATE KEY` or a legacy `Proc-Type: 4,ENCRYPTED` key). */
+  encrypted: boolean;
+}
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
+
+/**
+ * Splits the text of a `tlsCertificateKeyFile` (MongoDB's format: one PEM file
+ * holding the client certificate, any intermediates, and the private key) into
+ * certificates and key, so that a wrong file fails with a clear message.
+ */
+export function parseClientKeyFile(path: string, text: string): ClientKey {
+  const certs: string[] = [];
+  const keys: string[] = [];
+  for (const match of text.matchAll(PEM_BLOCK)) {
+    if (match[1] === "CERTIFICATE") certs.push(match[0]);
+    else if (match[1].endsWith("PRIVATE KEY")) keys.push(match[0]);
+  }
+  const where = `tlsCertificateKeyFile ${JSON.stringify(path)}`;
+  if (certs.length === 0) throw new ConfigurationError(`${where} holds no PEM certificate (it needs the certificate and its key)`);
+  if (keys.length === 0) throw new ConfigurationError(`${where} holds no PEM private key (it needs the certificate and its key)`);
+  if (keys.length > 1) throw new ConfigurationError(`${where} holds ${keys.length} private keys; give exactly one`);
+  const key = keys[0];
+  const encrypted = key.startsWith("-----BEGIN ENCRYPTED PRIVATE KEY-----") || /Proc-Type:\s*4,ENCRYPTED/.test(key);
+  return { cert: certs.join("\n") + "\n", key: key + "\n", encrypted };
+}
+
+/** What the TLS files of a connection hold, read once per connect. */
+export interface TlsFiles {
+  /** The text of `tlsCAFile`. */
+  ca: string | undefined;
+  /** The client certificate and key of `tlsCertificateKeyFile`. */
+  clientKey: ClientKey | undefined;
+}
+
+/** Reads and checks `tlsCAFile` and `tlsCertificateKeyFile` (when TLS is on) with the runtime's file API. */
+export async function readTlsFiles(
+  options: ResolvedSocketOptions,
+  readText: (path: string) => Promise<string>,
+): Promise<TlsFiles> {
+  if (!options.tls) return { ca: undefined, clientKey: undefined };
+  let ca: string | undefined;
+  let clientKey: ClientKey | undefined;
+  if (options.tlsCAFile !== undefined) {
+    const path = options.tlsCAFile;
+    let text: string;
+    try {
+      text = await readText(path);
+    } catch (error) {
+      throw caFileError(path, error);
+    }
+    ca = checkCAFileText(path, text);
+  }
+  if (options.tlsCertificateKeyFile !== undefined) {
+    const path = options.tlsCertificateKeyFile;
+    let text: string;
+    try {
+      text = await readText(path);
+    } catch (error) {
+      throw keyFileError(path, error);
+    }
+    clientKey = parseClientKeyFile(path, text);
+    if (clientKey.encrypted && options.tlsCertificateKeyFilePassword === undefined) {
+      throw new ConfigurationError(
+        `the private key in tlsCertificateKeyFile ${JSON.stringify(path)} is encrypted: give tlsCertificateKeyFilePassword`,
+      );
+    }
+  }
+  return { ca, clientKey };
+}
+
+/** The `ConfigurationError` for a client certificate file the runtime could not read. */
+export function keyFileError(path: string, cause: unknown): ConfigurationError {
+  return new ConfigurationError(
+    `tlsCertificateKeyFile ${JSON.stringify(path)} could not be read: ${describeError(cause)}`,
+    { cause },
+  );
+}
+
+/**
+ * The `ConfigurationError` for a certificate or key the runtime's TLS refused
+ * while setting up the connection (a wrong `tlsCertificateKeyFilePassword`, a
+ * key that does not match the certificate).
+ */
+export function clientKeyRejected(options: ResolvedSocketOptions, cause: unknown): ConfigurationError {
+  const password = options.tlsCertificateKeyFilePassword === undefined ? "" : " (is tlsCertificateKeyFilePassword right?)";
+  return new ConfigurationError(
+    `the client certificate or key in tlsCertificateKeyFile ${JSON.stringify(options.tlsCertificateKeyFile)} ` +
+      `was refused${password}: ${describeError(cause)}`,
+    { cause },
+  );
+}
+
+/**
+ * A step run on the plain TCP connection before the server is reached: a
+ * proxy handshake. The adapter connects to `host:port` instead of the server,
+ * runs `open()` over the plain {@linkcode Socket} (which is named after the
+ * server), then starts TLS on the same connection when `tls` is on. The whole
+ * of it runs inside `connectTimeoutMS` and `signal`.
+ */
+export interface Tunnel {
+  /** The proxy to connect to. */
+  host: string;
+  port: number;
+  /** How errors name it: `SOCKS5 proxy 127.0.0.1:1080`. */
+  name: string;
+  /** Speaks the proxy's protocol; resolves once the server is reached. Must not read past its reply. */
+  open(socket: Socket, giveUp: AbortSignal): Promise<void>;
+}
+
+/** The `ConfigurationError` for something the current runtime's socket API cannot do. */
+export function unsupportedOnRuntime(runtime: string, what: string, why: string): ConfigurationError {
+  return new ConfigurationError(`${what} is not supported on ${runtime}: ${why}`);
 }
 
 /** The `ConfigurationError` for a CA file the runtime could not read. */

@@ -96,6 +96,12 @@ export interface ConnectionOptions {
   tlsCAFile?: string;
   /** Accept any certificate and host name (see `SocketOptions` for Deno's limits). */
   tlsAllowInvalidCertificates?: boolean;
+  /** Accept a certificate for another host name; its chain is still checked. */
+  tlsAllowInvalidHostnames?: boolean;
+  /** A PEM file with the client certificate and its key (see `SocketOptions` for Deno's limits). */
+  tlsCertificateKeyFile?: string;
+  /** The password of an encrypted key in `tlsCertificateKeyFile`. */
+  tlsCertificateKeyFilePassword?: string;
   /** The TLS server name (SNI and certificate check). Default: the host. */
   servername?: string;
   /**
@@ -405,6 +411,9 @@ export class Connection {
         tls: options.tls,
         tlsCAFile: options.tlsCAFile,
         tlsAllowInvalidCertificates: options.tlsAllowInvalidCertificates,
+        tlsAllowInvalidHostnames: options.tlsAllowInvalidHostnames,
+        tlsCertificateKeyFile: options.tlsCertificateKeyFile,
+        tlsCertificateKeyFilePassword: options.tlsCertificateKeyFilePassword,
         servername: options.servername,
         connectTimeoutMS,
         signal: options.signal,

@@ -25,6 +25,7 @@
  * @module
  */
 export { connectSocket, type Socket, type SocketFactory, type SocketOptions } from "./socket.ts";
+export { proxySocketFactory } from "./proxy.ts";
 export {
   type CommandOptions,
   Connection,

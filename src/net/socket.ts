@@ -48,6 +48,21 @@ export interface SocketOptions {
    * still fails unless its CA is given in `tlsCAFile` or that flag is set.
    */
   tlsAllowInvalidCertificates?: boolean;
+  /**
+   * Accept a certificate issued for another name, while still validating its chain. Deno:
+   * `unsafelyDisableHostnameVerification`; Bun and node:tls: the host-name check is skipped.
+   */
+  tlsAllowInvalidHostnames?: boolean;
+  /**
+   * A PEM file holding the client certificate (and any intermediates) and its private key, for
+   * servers that require one. On Deno an encrypted key is decrypted in memory first (PKCS#8 with
+   * PBES2 and AES-CBC only), and Deno's adapter cannot send a certificate on a connection it
+   * upgrades after a proxy (`Deno.startTls` takes none; the SOCKS5 path then uses Deno's
+   * `node:tls`).
+   */
+  tlsCertificateKeyFile?: string;
+  /** The password of an encrypted key in `tlsCertificateKeyFile`. */
+  tlsCertificateKeyFilePassword?: string;
   /** Limit on TCP connect plus TLS handshake, in ms; 0 means none. Default 10000. */
   connectTimeoutMS?: number;
   /**
@@ -132,8 +147,9 @@ export type SocketFactory = (options: SocketOptions) => Promise<Socket>;
  * exists, else Bun when `globalThis.Bun` exists, else `node:net`/`node:tls`
  * (loaded only then, by dynamic import).
  *
- * Rejects with `ConfigurationError` for invalid options or an unreadable
- * `tlsCAFile`, `NetworkTimeout` when `connectTimeoutMS` passes before the TCP
+ * Rejects with `ConfigurationError` for invalid options, an unreadable
+ * `tlsCAFile` or `tlsCertificateKeyFile`, a key that cannot be used (wrong
+ * password; on Deno, an encryption scheme other than PBES2/AES-CBC), `NetworkTimeout` when `connectTimeoutMS` passes before the TCP
  * connection and TLS handshake are done, `ConnectionFailure` for anything else
  * that stops the connection (refused, unknown host, TLS verification), and
  * `signal.reason` when `signal` aborts. A failed attempt leaves no timer or

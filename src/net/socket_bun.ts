@@ -13,13 +13,15 @@
 import { ConnectionFailure } from "../errors.ts";
 import { ChunkQueue } from "./_chunk_queue.ts";
 import {
-  caFileError,
-  checkCAFileText,
+  clientKeyRejected,
   connectionLost,
   describeError,
+  readTlsFiles,
   type ResolvedSocketOptions,
   resolveSocketOptions,
   runConnect,
+  type TlsFiles,
+  type Tunnel,
   writeAfterClose,
 } from "./_socket_util.ts";
 import type { Socket, SocketOptions } from "./socket.ts";
@@ -28,6 +30,7 @@ import type { Socket, SocketOptions } from "./socket.ts";
 // is needed to type-check the module on Deno.
 interface BunRawSocket {
   write(data: Uint8Array): number;
+  upgradeTLS(options: { tls: BunTlsOptions; socket: BunHandlers }): [BunRawSocket, BunRawSocket];
   end(): void;
   pause?(): void;
   resume?(): void;
@@ -43,13 +46,16 @@ interface BunHandlers {
   close(socket: BunRawSocket, error?: unknown): void;
   error(socket: BunRawSocket, error: Error): void;
   connectError(socket: BunRawSocket, error: Error): void;
-  handshake(socket: BunRawSocket, success: boolean, authorizationError: Error | null): void;
+  handshake(socket: BunRawSocket, success: boolean, authorizationError: (Error & { code?: string }) | null): void;
 }
 
 interface BunTlsOptions {
   rejectUnauthorized: boolean;
   ca?: string;
   serverName?: string;
+  cert?: string;
+  key?: string;
+  passphrase?: string;
 }
 
 interface BunConnectOptions {
@@ -66,6 +72,8 @@ interface BunApi {
 }
 
 const DONE: Promise<void> = Promise.resolve();
+/** The `authorizationError.code` of a certificate that is valid but names another host. */
+const HOSTNAME_MISMATCH = "ERR_TLS_CERT_ALTNAME_INVALID";
 const KEEPALIVE_DELAY_MS = 120_000;
 
 function noop(): void {}
@@ -76,7 +84,9 @@ function bun(): BunApi {
 
 /**
  * Opens a {@linkcode Socket} with Bun's own API. `connectSocket()` calls this
- * on Bun; call it directly only to pin the adapter (tests do).
+ * on Bun; call it directly only to pin the adapter (tests do). With `tunnel`,
+ * the TCP connection goes to the proxy, the tunnel's handshake runs over it,
+ * and TLS (when on) starts on the same connection (`socket.upgradeTLS`).
  *
  * @example
  * ```ts ignore
@@ -86,27 +96,98 @@ function bun(): BunApi {
  * socket.close();
  * ```
  */
-export async function connectBunSocket(options: SocketOptions): Promise<Socket> {
+export async function connectBunSocket(options: SocketOptions, tunnel?: Tunnel): Promise<Socket> {
   const resolved = resolveSocketOptions(options);
-  let ca: string | undefined;
-  if (resolved.tls && resolved.tlsCAFile !== undefined) {
-    const path = resolved.tlsCAFile;
-    let text: string;
-    try {
-      text = await bun().file(path).text();
-    } catch (error) {
-      throw caFileError(path, error);
-    }
-    ca = checkCAFileText(path, text);
-  }
-  return runConnect(resolved, (giveUp) => open(resolved, ca, giveUp));
+  const files = await readTlsFiles(resolved, (path) => bun().file(path).text());
+  const tls = resolved.tls ? tlsOptions(resolved, files) : undefined;
+  return runConnect(resolved, (giveUp) => open(resolved, tls, tunnel, giveUp));
 }
 
-function open(options: ResolvedSocketOptions, ca: string | undefined, giveUp: AbortSignal): Promise<BunSocket> {
+function tlsOptions(options: ResolvedSocketOptions, files: TlsFiles): BunTlsOptions {
+  const tls: BunTlsOptions = {
+    // Off when a check is relaxed: the handshake handler then decides which failures to accept.
+    rejectUnauthorized: !options.tlsAllowInvalidHostnames,
+    ca: files.ca,
+    serverName: options.sni,
+  };
+  if (files.clientKey !== undefined) {
+    tls.cert = files.clientKey.cert;
+    tls.key = files.clientKey.key;
+    if (options.tlsCertificateKeyFilePassword !== undefined) tls.passphrase = options.tlsCertificateKeyFilePassword;
+  }
+  return tls;
+}
+
+async function open(
+  options: ResolvedSocketOptions,
+  tls: BunTlsOptions | undefined,
+  tunnel: Tunnel | undefined,
+  giveUp: AbortSignal,
+): Promise<BunSocket> {
+  const { address } = options;
+  const target = tunnel === undefined ? "" : ` to ${tunnel.name}`;
+  // Through a tunnel the first leg is plain TCP; TLS starts once the tunnel is up.
+  const first = wire(options, tunnel === undefined ? tls : undefined, giveUp);
+  let connecting: Promise<BunRawSocket>;
+  try {
+    connecting = options.path !== undefined
+      ? bun().connect({ unix: options.path, socket: first.handlers })
+      : bun().connect({
+        hostname: tunnel?.host ?? options.host,
+        port: tunnel?.port ?? options.port,
+        tls: tunnel === undefined ? tls : undefined,
+        socket: first.handlers,
+      });
+  } catch (error) {
+    // Bun checks the certificate and key (and decrypts the key) before connecting.
+    throw clientKeyRejected(options, error);
+  }
+  let raw: BunRawSocket;
+  try {
+    raw = await connecting;
+  } catch (error) {
+    first.abandon();
+    throw new ConnectionFailure(`connect${target} failed: ${describeError(error)}`, { address, cause: error });
+  }
+  first.socket.attach(raw);
+  if (tunnel === undefined) {
+    await first.ready;
+    return first.socket;
+  }
+
+  const plain = first.socket;
+  try {
+    await tunnel.open(plain, giveUp);
+    if (giveUp.aborted) throw giveUp.reason;
+  } catch (error) {
+    plain.close();
+    throw giveUp.aborted ? giveUp.reason : error;
+  }
+  if (tls === undefined) return plain;
+  const rawPlain = plain.detach();
+  const second = wire(options, tls, giveUp);
+  let upgraded: BunRawSocket;
+  try {
+    upgraded = rawPlain.upgradeTLS({ tls, socket: second.handlers })[1];
+  } catch (error) {
+    rawPlain.end();
+    throw clientKeyRejected(options, error);
+  }
+  second.socket.attach(upgraded);
+  await second.ready;
+  return second.socket;
+}
+
+/** A socket, the handlers that feed it, and the promise of its TLS handshake (resolved at once without TLS). */
+function wire(
+  options: ResolvedSocketOptions,
+  tls: BunTlsOptions | undefined,
+  giveUp: AbortSignal,
+): { socket: BunSocket; handlers: BunHandlers; ready: Promise<void>; abandon(): void } {
   const { address } = options;
   const socket = new BunSocket(address);
   let handshake: { resolve(): void; reject(error: unknown): void } | undefined;
-  const handshakeDone = options.tls
+  const handshakeDone = tls !== undefined
     ? new Promise<void>((resolve, reject) => {
       handshake = { resolve, reject };
     })
@@ -139,6 +220,7 @@ function open(options: ResolvedSocketOptions, ca: string | undefined, giveUp: Ab
       socket.onEnd();
     },
     close(_raw, error) {
+      if (socket.isDetached) return;
       failHandshake(
         error === undefined || error === null
           ? new ConnectionFailure("connection closed during the TLS handshake", { address })
@@ -147,6 +229,7 @@ function open(options: ResolvedSocketOptions, ca: string | undefined, giveUp: Ab
       socket.onClose(error);
     },
     error(_raw, error) {
+      if (socket.isDetached) return;
       failHandshake(connectionLost(address, "TLS handshake failed", error));
       socket.onError(error);
     },
@@ -158,8 +241,12 @@ function open(options: ResolvedSocketOptions, ca: string | undefined, giveUp: Ab
       handshake = undefined;
       // With rejectUnauthorized off Bun still reports a failed verification
       // (for a host-name mismatch even as success = false) and keeps the
-      // connection open: only a handshake without a verification error failed.
-      if (success || (options.tlsAllowInvalidCertificates && authorizationError !== null)) {
+      // connection open. A chain failure is reported before a name mismatch.
+      const accepted = authorizationError === null
+        ? success
+        : options.tlsAllowInvalidCertificates ||
+          (options.tlsAllowInvalidHostnames && authorizationError.code === HOSTNAME_MISMATCH);
+      if (accepted) {
         pending?.resolve();
         return;
       }
@@ -168,24 +255,16 @@ function open(options: ResolvedSocketOptions, ca: string | undefined, giveUp: Ab
       socket.close();
     },
   };
-
-  const tls: BunTlsOptions | undefined = options.tls
-    ? { rejectUnauthorized: !options.tlsAllowInvalidCertificates, ca, serverName: options.sni }
-    : undefined;
-  const connecting = options.path !== undefined
-    ? bun().connect({ unix: options.path, socket: handlers })
-    : bun().connect({ hostname: options.host, port: options.port, tls, socket: handlers });
-
-  return connecting.then(
-    (raw) => {
-      socket.attach(raw);
-      return handshakeDone.then(() => socket);
-    },
-    (error) => {
+  return {
+    socket,
+    handlers,
+    ready: handshakeDone.then(() => {
+      if (giveUp.aborted) throw giveUp.reason;
+    }),
+    abandon: () => {
       handshake = undefined;
-      throw new ConnectionFailure(`connect failed: ${describeError(error)}`, { address, cause: error });
     },
-  );
+  };
 }
 
 interface PendingWrite {
@@ -202,6 +281,7 @@ class BunSocket implements Socket {
   #resolveClosed: () => void = noop;
   #writes: PendingWrite[] = [];
   #queue: ChunkQueue;
+  #detached = false;
 
   constructor(address: string) {
     this.remoteAddress = address;
@@ -253,6 +333,30 @@ class BunSocket implements Socket {
 
   onData(data: Uint8Array): void {
     if (!this.#isClosed) this.#queue.push(data);
+  }
+
+  /** Whether the raw socket was handed over to TLS (its events are then the TLS layer's ciphertext). */
+  get isDetached(): boolean {
+    return this.#detached;
+  }
+
+  /**
+   * Hands the raw connection over for `upgradeTLS`: this socket ends (as if
+   * closed) without closing the connection, and ignores the raw socket's
+   * events from now on. Needs nothing unread and nothing unsent.
+   */
+  detach(): BunRawSocket {
+    const raw = this.#raw;
+    if (this.#isClosed || raw === undefined) throw writeAfterClose(this.remoteAddress);
+    if (this.#queue.buffered > 0 || this.#writes.length > 0) {
+      this.close();
+      throw new ConnectionFailure("the peer sent data before TLS started", { address: this.remoteAddress });
+    }
+    this.#detached = true;
+    this.#isClosed = true;
+    this.#queue.clear();
+    this.#resolveClosed();
+    return raw;
   }
 
   onDrain(): void {

@@ -10,16 +10,19 @@
 import { ConnectionFailure } from "../errors.ts";
 import { ChunkQueue } from "./_chunk_queue.ts";
 import {
-  caFileError,
-  checkCAFileText,
+  clientKeyRejected,
   connectionLost,
   describeError,
+  readTlsFiles,
   type ResolvedSocketOptions,
   resolveSocketOptions,
   runConnect,
+  type TlsFiles,
+  type Tunnel,
   writeAfterClose,
 } from "./_socket_util.ts";
 import type { Socket, SocketOptions } from "./socket.ts";
+import { withDecryptedKey } from "./_pkcs8.ts";
 
 interface NodeRawSocket {
   write(data: Uint8Array, callback: (error?: Error | null) => void): boolean;
@@ -37,14 +40,18 @@ interface NodeNet {
   connect(options: { host?: string; port?: number; path?: string }): NodeRawSocket;
 }
 
+interface NodeTlsOptions {
+  servername?: string;
+  ca?: string;
+  rejectUnauthorized: boolean;
+  checkServerIdentity?: () => undefined;
+  cert?: string;
+  key?: string;
+  passphrase?: string;
+}
+
 interface NodeTls {
-  connect(options: {
-    host: string;
-    port: number;
-    servername?: string;
-    ca?: string;
-    rejectUnauthorized: boolean;
-  }): NodeRawSocket;
+  connect(options: NodeTlsOptions & ({ host: string; port: number } | { socket: NodeRawSocket })): NodeRawSocket;
 }
 
 interface NodeFsPromises {
@@ -64,7 +71,9 @@ function noop(): void {}
 /**
  * Opens a {@linkcode Socket} with `node:net` / `node:tls`. `connectSocket()`
  * calls this when neither `Deno` nor `Bun` is present; Deno and Bun can run it
- * too through their node compatibility (tests do).
+ * too through their node compatibility (tests do). With `tunnel`, the TCP
+ * connection goes to the proxy, the tunnel's handshake runs over it, and TLS
+ * (when on) starts on the same connection (`tls.connect({ socket })`).
  *
  * @example
  * ```ts ignore
@@ -74,49 +83,107 @@ function noop(): void {}
  * socket.close();
  * ```
  */
-export async function connectNodeSocket(options: SocketOptions): Promise<Socket> {
+export async function connectNodeSocket(options: SocketOptions, tunnel?: Tunnel): Promise<Socket> {
   const resolved = resolveSocketOptions(options);
-  let ca: string | undefined;
-  if (resolved.tls && resolved.tlsCAFile !== undefined) {
-    const path = resolved.tlsCAFile;
-    let text: string;
-    try {
-      const fs = (await import(NODE_FS)) as NodeFsPromises;
-      text = await fs.readFile(path, "utf8");
-    } catch (error) {
-      throw caFileError(path, error);
-    }
-    ca = checkCAFileText(path, text);
-  }
-  return runConnect(resolved, (giveUp) => open(resolved, ca, giveUp));
+  let files = await readTlsFiles(resolved, async (path) => {
+    const fs = (await import(NODE_FS)) as NodeFsPromises;
+    return await fs.readFile(path, "utf8");
+  });
+  // Deno's node:tls drops an encrypted key without a word and sends no
+  // certificate: there the key is decrypted here first, as Deno's adapter does.
+  if ((globalThis as { Deno?: unknown }).Deno !== undefined) files = await withDecryptedKey(resolved, files);
+  const tls = resolved.tls ? tlsOptions(resolved, files) : undefined;
+  return runConnect(resolved, (giveUp) => open(resolved, tls, tunnel, giveUp));
 }
 
-async function open(options: ResolvedSocketOptions, ca: string | undefined, giveUp: AbortSignal): Promise<NodeSocket> {
+function tlsOptions(options: ResolvedSocketOptions, files: TlsFiles): NodeTlsOptions {
+  const tls: NodeTlsOptions = {
+    servername: options.sni,
+    ca: files.ca,
+    rejectUnauthorized: !options.tlsAllowInvalidCertificates,
+  };
+  // The chain is still checked; only the name check is skipped.
+  if (options.tlsAllowInvalidHostnames) tls.checkServerIdentity = () => undefined;
+  if (files.clientKey !== undefined) {
+    tls.cert = files.clientKey.cert;
+    tls.key = files.clientKey.key;
+    if (options.tlsCertificateKeyFilePassword !== undefined) tls.passphrase = options.tlsCertificateKeyFilePassword;
+  }
+  return tls;
+}
+
+async function open(
+  options: ResolvedSocketOptions,
+  tls: NodeTlsOptions | undefined,
+  tunnel: Tunnel | undefined,
+  giveUp: AbortSignal,
+): Promise<NodeSocket> {
   const { address } = options;
   let raw: NodeRawSocket;
-  if (options.tls) {
-    const tls = (await import(NODE_TLS)) as NodeTls;
-    raw = tls.connect({
-      host: options.host,
-      port: options.port,
-      servername: options.sni,
-      ca,
-      rejectUnauthorized: !options.tlsAllowInvalidCertificates,
-    });
+  const nodeTls = tls === undefined ? undefined : (await import(NODE_TLS)) as NodeTls;
+  if (tunnel !== undefined) {
+    const net = (await import(NODE_NET)) as NodeNet;
+    raw = net.connect({ host: tunnel.host, port: tunnel.port });
+    await settle(raw, "connect", `connect to ${tunnel.name} failed`, address, giveUp);
+    const plain = new NodeSocket(raw, address);
+    const release = () => plain.close();
+    giveUp.addEventListener("abort", release, { once: true });
+    try {
+      await tunnel.open(plain, giveUp);
+      if (giveUp.aborted) throw giveUp.reason;
+    } catch (error) {
+      plain.close();
+      throw giveUp.aborted ? giveUp.reason : error;
+    } finally {
+      giveUp.removeEventListener("abort", release);
+    }
+    if (tls === undefined) return tuned(plain, raw);
+    const under = plain.detach();
+    try {
+      raw = (nodeTls as NodeTls).connect({ ...tls, socket: under });
+    } catch (error) {
+      under.destroy();
+      throw clientKeyRejected(options, error);
+    }
+    await settle(raw, "secureConnect", "TLS handshake failed", address, giveUp);
+    return tuned(new NodeSocket(raw, address), under);
+  }
+  if (tls !== undefined) {
+    try {
+      raw = (nodeTls as NodeTls).connect({ ...tls, host: options.host, port: options.port });
+    } catch (error) {
+      throw clientKeyRejected(options, error);
+    }
   } else {
     const net = (await import(NODE_NET)) as NodeNet;
     raw = net.connect(options.path !== undefined ? { path: options.path } : { host: options.host, port: options.port });
   }
-  const socket = new NodeSocket(raw, address);
   let tcpConnected = false;
   const onTcpConnect = () => {
     tcpConnected = true;
   };
   raw.once("connect", onTcpConnect);
   try {
+    await settle(raw, tls !== undefined ? "secureConnect" : "connect", () =>
+      tls !== undefined && tcpConnected ? "TLS handshake failed" : "connect failed", address, giveUp);
+  } finally {
+    raw.removeListener("connect", onTcpConnect);
+  }
+  return tuned(new NodeSocket(raw, address), raw);
+}
+
+/** Waits for `ready` on `raw`; on an error, a close or `giveUp`, destroys it and rejects. */
+async function settle(
+  raw: NodeRawSocket,
+  ready: string,
+  what: string | (() => string),
+  address: string,
+  giveUp: AbortSignal,
+): Promise<void> {
+  try {
     await new Promise<void>((resolve, reject) => {
       const cleanup = () => {
-        raw.removeListener(options.tls ? "secureConnect" : "connect", onReady);
+        raw.removeListener(ready, onReady);
         raw.removeListener("error", onError);
         raw.removeListener("close", onClose);
         giveUp.removeEventListener("abort", onAbort);
@@ -127,8 +194,8 @@ async function open(options: ResolvedSocketOptions, ca: string | undefined, give
       };
       const onError = (error: Error) => {
         cleanup();
-        const what = options.tls && tcpConnected ? "TLS handshake failed" : "connect failed";
-        reject(new ConnectionFailure(`${what}: ${describeError(error)}`, { address, cause: error }));
+        const text = typeof what === "string" ? what : what();
+        reject(new ConnectionFailure(`${text}: ${describeError(error)}`, { address, cause: error }));
       };
       const onClose = () => {
         cleanup();
@@ -138,21 +205,24 @@ async function open(options: ResolvedSocketOptions, ca: string | undefined, give
         cleanup();
         reject(giveUp.reason);
       };
-      raw.once(options.tls ? "secureConnect" : "connect", onReady);
+      raw.once(ready, onReady);
       raw.once("error", onError);
       raw.once("close", onClose);
       if (giveUp.aborted) onAbort();
       else giveUp.addEventListener("abort", onAbort, { once: true });
     });
   } catch (error) {
-    socket.close();
+    // An "error" after this point must not be thrown for want of a listener.
+    raw.on("error", noop);
+    raw.destroy();
     throw error;
-  } finally {
-    raw.removeListener("connect", onTcpConnect);
   }
+}
+
+function tuned(socket: NodeSocket, tcp: NodeRawSocket): NodeSocket {
   try {
-    raw.setNoDelay(true);
-    raw.setKeepAlive(true, KEEPALIVE_DELAY_MS);
+    tcp.setNoDelay(true);
+    tcp.setKeepAlive(true, KEEPALIVE_DELAY_MS);
   } catch {
     // Tuning only; the socket works without it.
   }
@@ -167,6 +237,7 @@ class NodeSocket implements Socket {
   #resolveClosed: () => void = noop;
   #writes = new Set<(error: unknown) => void>();
   #queue: ChunkQueue;
+  #listeners: [string, (arg: never) => void][];
 
   constructor(raw: NodeRawSocket, address: string) {
     this.#raw = raw;
@@ -176,14 +247,35 @@ class NodeSocket implements Socket {
     });
     this.#queue = new ChunkQueue({ pause: () => raw.pause(), resume: () => raw.resume() });
     // Listeners from the start: an "error" without a listener would be thrown.
-    raw.on("data", (chunk: Uint8Array) => {
-      if (!this.#isClosed) this.#queue.push(chunk);
-    });
-    raw.on("end", () => this.#queue.end());
-    raw.on("error", (error: Error) => {
-      this.#queue.fail(connectionLost(address, "connection lost", error));
-    });
-    raw.on("close", () => this.#onClose());
+    this.#listeners = [
+      ["data", (chunk: Uint8Array) => {
+        if (!this.#isClosed) this.#queue.push(chunk);
+      }],
+      ["end", () => this.#queue.end()],
+      ["error", (error: Error) => {
+        this.#queue.fail(connectionLost(address, "connection lost", error));
+      }],
+      ["close", () => this.#onClose()],
+    ];
+    for (const [event, listener] of this.#listeners) raw.on(event, listener as (arg: never) => void);
+  }
+
+  /**
+   * Hands the raw connection over to `tls.connect({ socket })`: this socket
+   * ends (as if closed) without closing the connection. Needs nothing unread.
+   */
+  detach(): NodeRawSocket {
+    const raw = this.#raw;
+    if (this.#isClosed) throw writeAfterClose(this.remoteAddress);
+    if (this.#queue.buffered > 0 || this.#writes.size > 0) {
+      this.close();
+      throw new ConnectionFailure("the peer sent data before TLS started", { address: this.remoteAddress });
+    }
+    for (const [event, listener] of this.#listeners) raw.removeListener(event, listener as (arg: never) => void);
+    this.#isClosed = true;
+    this.#queue.clear();
+    this.#resolveClosed();
+    return raw;
   }
 
   read(): Promise<Uint8Array | null> {

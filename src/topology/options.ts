@@ -103,13 +103,16 @@ export interface ClientOptions {
   readonly tls?: boolean;
   /** Path of a PEM file of trusted certificate authorities. */
   readonly tlsCAFile?: string;
-  /** Path of a PEM file holding the client certificate and its private key. */
+  /**
+   * Path of a PEM file holding the client certificate and its private key. On Deno an encrypted
+   * key must be PKCS#8 with PBES2 and AES-CBC (`openssl pkey -aes256` writes that).
+   */
   readonly tlsCertificateKeyFile?: string;
   /** Password that decrypts the private key in `tlsCertificateKeyFile`. */
   readonly tlsCertificateKeyFilePassword?: string;
   /** Accept a server certificate that does not validate (testing only). */
   readonly tlsAllowInvalidCertificates?: boolean;
-  /** Accept a server certificate whose name does not match the host (testing only). */
+  /** Accept a server certificate whose name does not match the host; its chain is still checked (testing only). */
   readonly tlsAllowInvalidHostnames?: boolean;
   /**
    * Relax every TLS check this driver makes: it implies `tlsAllowInvalidCertificates`
@@ -161,7 +164,10 @@ export interface ClientOptions {
   readonly srvServiceName?: string;
   /** Server monitoring protocol. */
   readonly serverMonitoringMode?: "auto" | "stream" | "poll";
-  /** SOCKS5 proxy host name or address. */
+  /**
+   * SOCKS5 proxy host name or address: every connection (monitors and pool) goes through it, and
+   * host names are resolved by the proxy. Cannot be combined with the `socketFactory` client option.
+   */
   readonly proxyHost?: string;
   /** SOCKS5 proxy port; needs `proxyHost`. */
   readonly proxyPort?: number;

@@ -27,6 +27,7 @@ import {
   ConnectionPool,
   type Credential,
   type ServerAddress,
+  proxySocketFactory,
   type SocketFactory,
 } from "../net/mod.ts";
 import { serverAddressOf } from "./_address.ts";
@@ -208,7 +209,8 @@ export class Topology {
     this.#options = o;
     this.#connect = options.connect;
     this.#credential = options.credential;
-    this.#socketFactory = options.socketFactory;
+    // With proxyHost, the built-in SOCKS5 factory (a socketFactory as well is refused).
+    this.#socketFactory = proxySocketFactory(o, options.socketFactory) ?? options.socketFactory;
     this.#description = initialTopologyDescription(options.seeds.map((s) => hostAddressToString(s)), {
       replicaSet: o.replicaSet ?? null,
       directConnection: o.directConnection,
@@ -414,6 +416,9 @@ export class Topology {
       tls: o.tls,
       tlsCAFile: o.tlsCAFile,
       tlsAllowInvalidCertificates: o.tlsAllowInvalidCertificates,
+      tlsAllowInvalidHostnames: o.tlsAllowInvalidHostnames,
+      tlsCertificateKeyFile: o.tlsCertificateKeyFile,
+      tlsCertificateKeyFilePassword: o.tlsCertificateKeyFilePassword,
       appName: o.appName,
       compressors: o.compressors,
       socketFactory: this.#socketFactory,

@@ -60,3 +60,53 @@ export function makeTestCerts(options: { dnsNames?: string[] } = {}): TestCerts 
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
+
+/** Client certificates and a misnamed server certificate, made beside a {@linkcode TestCerts}. */
+export interface ClientCerts {
+  /** One PEM file: a client certificate the CA signed, then its key (MongoDB's tlsCertificateKeyFile). */
+  clientFile: string;
+  /** The same certificate with its key encrypted (PKCS#8, AES-256) under `password`. */
+  encryptedClientFile: string;
+  password: string;
+  /** A client certificate (and key) signed by the unrelated CA. */
+  wrongClientFile: string;
+  /** A server certificate the CA signed for `DNS:elsewhere.test` only, and its key (PEM text). */
+  misnamedCert: string;
+  misnamedKey: string;
+  /** A server certificate the unrelated CA signed for `DNS:elsewhere.test`, and its key (PEM text). */
+  untrustedMisnamedCert: string;
+  untrustedMisnamedKey: string;
+}
+
+/** Makes client certificates and misnamed server certificates in `certs.dir` (removed with it). */
+export function makeClientCerts(certs: TestCerts): ClientCerts {
+  const dir = certs.dir;
+  const run = (...args: string[]) => execFileSync(OPENSSL, args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  const sign = (name: string, ca: string, ext: string) => {
+    writeFileSync(join(dir, `${name}.ext`), `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n${ext}\n`);
+    run("req", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`);
+    run("x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.pem`, "-CAkey", `${ca}.key`, "-CAcreateserial",
+      "-out", `${name}.pem`, "-days", "2", "-extfile", `${name}.ext`);
+  };
+  const read = (file: string) => readFileSync(join(dir, file), "utf8");
+  sign("client", "ca", "extendedKeyUsage=clientAuth");
+  sign("wrongclient", "other", "extendedKeyUsage=clientAuth");
+  sign("misnamed", "ca", "extendedKeyUsage=serverAuth\nsubjectAltName=DNS:elsewhere.test");
+  sign("untrusted", "other", "extendedKeyUsage=serverAuth\nsubjectAltName=DNS:elsewhere.test");
+  const password = "p4ss wörd";
+  run("pkey", "-in", "client.key", "-aes256", "-passout", `pass:${password}`, "-out", "client.enc.key");
+  writeFileSync(join(dir, "client-file.pem"), read("client.pem") + read("client.key"));
+  writeFileSync(join(dir, "client-encrypted.pem"), read("client.pem") + read("client.enc.key"));
+  writeFileSync(join(dir, "wrongclient-file.pem"), read("wrongclient.pem") + read("wrongclient.key"));
+  return {
+    clientFile: join(dir, "client-file.pem"),
+    encryptedClientFile: join(dir, "client-encrypted.pem"),
+    password,
+    wrongClientFile: join(dir, "wrongclient-file.pem"),
+    misnamedCert: read("misnamed.pem"),
+    misnamedKey: read("misnamed.key"),
+    untrustedMisnamedCert: read("untrusted.pem"),
+    untrustedMisnamedKey: read("untrusted.key"),
+  };
+}
