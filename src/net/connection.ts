@@ -321,6 +321,9 @@ export class Connection {
   /** The compressor agreed in the handshake, if any. */
   #compressor: SupportedCompressor | undefined;
   #busy = false;
+  // The read posted while the connection is idle (see #watchIdle).
+  #idleRead: Promise<Uint8Array | null> | null = null;
+  #exchanging = false;
   #isClosed = false;
   // Set only by close(): the socket's own end also marks the connection closed,
   // and an error message must not blame the caller for the server's hang-up.
@@ -911,6 +914,7 @@ export class Connection {
     }
     const onAbort = signal === undefined ? undefined : () => fail(signal.reason);
     if (onAbort !== undefined) signal!.addEventListener("abort", onAbort, { once: true });
+    this.#exchanging = true;
     try {
       let requestId: number;
       let awaiting: number;
@@ -922,7 +926,10 @@ export class Connection {
         awaiting = requestId;
         await this.#socket.write(compress ? await compressMessage(frame, this.#compressor!) : frame);
       }
-      if (replyOp === null) return null;
+      if (replyOp === null) {
+        this.#watchIdle();
+        return null;
+      }
       for (;;) {
         let reply = await this.#readFrame();
         const responseTo = reply[8] | (reply[9] << 8) | (reply[10] << 16) | (reply[11] << 24);
@@ -952,6 +959,11 @@ export class Connection {
           continue;
         }
         this.#streaming = null;
+        // Bytes beyond the answer to an exchange that asked for no more: the
+        // server (or a proxy) is out of step. The answer stands; the
+        // connection is never used again.
+        if (this.#reader.bufferedBytes > 0) this.close();
+        else this.#watchIdle();
         return reply;
       }
     } catch (error) {
@@ -959,16 +971,39 @@ export class Connection {
       this.close();
       throw this.#annotate(error);
     } finally {
+      this.#exchanging = false;
       if (timer !== undefined) clearTimeout(timer);
       if (onAbort !== undefined) signal!.removeEventListener("abort", onAbort);
     }
+  }
+
+  /**
+   * Keeps a read posted while nothing is outstanding: a chunk that arrives
+   * then answers nothing (a duplicate reply, junk), and an end means the
+   * server hung up; either way the connection closes at once, so a pool drops
+   * it before anyone checks it out. A round trip takes the read over.
+   */
+  #watchIdle(): void {
+    if (this.#isClosed) return;
+    // A read posted before a round trip that read nothing (moreToCome, OP_KILL_CURSORS) is watched again.
+    const read = this.#idleRead ?? this.#socket.read();
+    this.#idleRead = read;
+    const settle = () => {
+      // Taken over by a round trip, or one is under way and will take it.
+      if (this.#idleRead !== read || this.#exchanging) return;
+      this.#idleRead = null;
+      this.close();
+    };
+    read.then(settle, settle);
   }
 
   async #readFrame(): Promise<Uint8Array> {
     for (;;) {
       const frame = this.#reader.next();
       if (frame !== null) return frame;
-      const chunk = await this.#socket.read();
+      const idle = this.#idleRead;
+      this.#idleRead = null;
+      const chunk = await (idle ?? this.#socket.read());
       if (chunk === null) {
         const partial = this.#reader.bufferedBytes;
         const who = this.#closedByCaller ? "closed by close() during a round trip" : "closed by the server";
