@@ -34,6 +34,7 @@ export {
   type RoundTripOptions,
   type ServerAddress,
   type ServerApi,
+  type ServerLimits,
 } from "./connection.ts";
 export { type CheckOutOptions, ConnectionPool, type ConnectionPoolOptions } from "./pool.ts";
 export type { Credential, ScramMechanism } from "./auth.ts";

@@ -130,5 +130,6 @@ export type {
   ScramMechanism,
   ServerAddress as WireServerAddress,
   ServerApi as WireServerApi,
+  ServerLimits,
 } from "../net/mod.ts";
 export type { DocumentSequence, OP_REPLY, OpReply } from "../wire/mod.ts";

@@ -12,7 +12,7 @@
 import { ConfigurationError, ConnectionFailure, MongoError, WireProtocolError } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
 import { Connection, type ConnectionOptions, type ServerAddress } from "../net/mod.ts";
-import { serverAddressOf } from "./_address.ts";
+import { parseAddress } from "../address.ts";
 import {
   normalizeAddress,
   type ServerDescription,
@@ -156,7 +156,7 @@ export class Monitor {
       throw new ConfigurationError("Monitor options must be an object");
     }
     this.address = normalizeAddress(address);
-    this.#server = serverAddressOf(this.address);
+    this.#server = parseAddress(this.address);
     const { heartbeatFrequencyMS, connectTimeoutMS } = options;
     if (
       typeof heartbeatFrequencyMS !== "number" || !Number.isFinite(heartbeatFrequencyMS) ||

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { Connection as Client } from "../../src/client/mod.ts";
 import { ConnectionPool } from "../../src/net/pool.ts";
 import { type FakeMongod, startFakeMongod, type WireReply } from "../helpers/fake_mongod.ts";
+import { POOL_DEFAULTS } from "../helpers/net_defaults.ts";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -90,7 +91,7 @@ describe("bytes left over after a reply", () => {
     test(`pool, ${name}: the poisoned connection leaves the pool; the next check-out opens a new one`, async () => {
       poisonNextPing(extra, extraDelayMS);
       const extrasBefore = mongod.extrasWritten;
-      await using pool = new ConnectionPool({ host: mongod.host, port: mongod.port }, { maxPoolSize: 1 });
+      await using pool = new ConnectionPool({ host: mongod.host, port: mongod.port }, { ...POOL_DEFAULTS, maxPoolSize: 1 });
       let firstId = 0;
       const reply = await pool.withConnection((conn) => {
         firstId = conn.id;
@@ -114,7 +115,7 @@ describe("bytes left over after a reply", () => {
 
   test("a clean reply keeps its connection: the same one serves the next check-out", async () => {
     mongod.handler = undefined;
-    await using pool = new ConnectionPool({ host: mongod.host, port: mongod.port }, { maxPoolSize: 1 });
+    await using pool = new ConnectionPool({ host: mongod.host, port: mongod.port }, { ...POOL_DEFAULTS, maxPoolSize: 1 });
     const ids: number[] = [];
     for (let i = 0; i < 3; i++) {
       await pool.withConnection((conn) => {
@@ -129,7 +130,7 @@ describe("bytes left over after a reply", () => {
   test("a moreToCome stream keeps the bytes of the replies that follow: not a leftover", async () => {
     mongod.handler = (_cmd, info) =>
       info.command === "stream" ? { $wire: { moreToCome: [{ ok: 1, n: 1 }, { ok: 1, n: 2 }], reply: { ok: 1, n: 3 } } } : undefined;
-    await using pool = new ConnectionPool({ host: mongod.host, port: mongod.port }, { maxPoolSize: 1 });
+    await using pool = new ConnectionPool({ host: mongod.host, port: mongod.port }, { ...POOL_DEFAULTS, maxPoolSize: 1 });
     const conn = await pool.checkOut();
     const ns: unknown[] = [(await conn.command("admin", { stream: 1 }, { exhaustAllowed: true })).n];
     while (conn.moreToCome) ns.push((await conn.readNext()).n);
@@ -142,7 +143,7 @@ describe("bytes left over after a reply", () => {
 
   test("a connection the server closes while idle leaves the pool at once; the next check-out opens a new one", async () => {
     mongod.handler = undefined;
-    await using pool = new ConnectionPool({ host: mongod.host, port: mongod.port }, { maxPoolSize: 1 });
+    await using pool = new ConnectionPool({ host: mongod.host, port: mongod.port }, { ...POOL_DEFAULTS, maxPoolSize: 1 });
     let firstId = 0;
     await pool.withConnection((conn) => {
       firstId = conn.id;
