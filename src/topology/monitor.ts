@@ -13,6 +13,7 @@ import { ConfigurationError, ConnectionFailure, MongoError, WireProtocolError } 
 import type { Document } from "../bson/mod.ts";
 import { Connection, type ConnectionOptions, type ServerAddress } from "../net/mod.ts";
 import { parseAddress } from "../address.ts";
+import { describeError } from "../describe.ts";
 import {
   normalizeAddress,
   type ServerDescription,
@@ -386,9 +387,4 @@ export class Monitor {
 
 function isNetworkError(error: unknown): boolean {
   return error instanceof ConnectionFailure || (error instanceof WireProtocolError && error.address !== undefined);
-}
-
-function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
 }
