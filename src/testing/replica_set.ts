@@ -20,6 +20,7 @@
 import { type Document, Int32, Int64, ObjectId, Timestamp } from "../bson/mod.ts";
 import { ConfigurationError } from "../errors.ts";
 import { describeValue } from "../describe.ts";
+import { parseAddress, type ServerAddress } from "../address.ts";
 import { ErrorCode } from "../error_codes.ts";
 import type { SupportedCompressor } from "../wire/mod.ts";
 import {
@@ -1024,11 +1025,15 @@ export class ReplicaSet implements AsyncDisposable {
   }
 
   #memberForHost(host: string): SimulatedMember | undefined {
-    const colon = host.lastIndexOf(":");
-    const name = colon < 0 ? host : host.slice(0, colon);
-    const port = colon < 0 ? 27017 : Number(host.slice(colon + 1));
-    const local = new Set(["localhost", "127.0.0.1", this.#hostname]);
-    return this.#members.find((x) => x.port === port && (local.has(name) || x.name === host));
+    let address: ServerAddress;
+    try {
+      address = parseAddress(host);
+    } catch {
+      return undefined; // not an address: no member has it
+    }
+    if ("path" in address) return undefined;
+    const local = new Set(["localhost", "127.0.0.1", this.#hostname.toLowerCase()]);
+    return this.#members.find((x) => x.port === address.port && (local.has(address.host) || x.name === host));
   }
 
   #stateCode(m: SimulatedMember): [number, string] {
