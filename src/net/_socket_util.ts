@@ -9,6 +9,7 @@
 import { ConfigurationError, ConnectionFailure, MongoError, NetworkTimeout } from "../errors.ts";
 import type { SocketOptions } from "./socket.ts";
 import { formatAddress } from "../address.ts";
+import { describeValue } from "../describe.ts";
 
 /** The default `connectTimeoutMS` of the MongoDB URI-options specification. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -100,13 +101,6 @@ export function resolveSocketOptions(options: SocketOptions): ResolvedSocketOpti
     sni,
     verifyName: servername ?? host,
   };
-}
-
-/** A short, safe rendering of a value for an error message. */
-export function describeValue(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (value === null || typeof value !== "object") return String(value);
-  return Object.prototype.toString.call(value);
 }
 
 /** The message of an underlying error, with its `code` when the message lacks it. */
