@@ -87,7 +87,10 @@ const WRITER_KEEP_CAPACITY = 1024 * 1024;
  * round trip is bounded by `socketTimeoutMS` and its `signal`; a round trip
  * that fails in any way other than a server error reply (timeout, abort,
  * closed socket, a reply that is garbled, too large, or answers another
- * request) closes the connection, which is then never reused. Network errors
+ * request) closes the connection, which is then never reused. So do bytes
+ * nobody asked for: left over after a complete reply (outside a moreToCome
+ * stream), or arriving while the connection is idle, as does the server's
+ * hang-up while idle; the reply already read still stands. Network errors
  * carry `address`, `when` (before or after the handshake) and `generation`
  * for SDAM.
  *
@@ -95,7 +98,8 @@ const WRITER_KEEP_CAPACITY = 1024 * 1024;
  * ```ts ignore
  * import { Connection } from "./connection.ts";
  *
- * await using conn = await Connection.connect({ host: "127.0.0.1", port: 27017 }, { appName: "demo" });
+ * const options = { connectTimeoutMS: 10_000, socketTimeoutMS: 0, appName: "demo" };
+ * await using conn = await Connection.connect({ host: "127.0.0.1", port: 27017 }, options);
  * console.log(conn.maxWireVersion);
  * const reply = await conn.command("admin", { ping: 1 });
  * console.log(reply.ok); // 1
@@ -172,7 +176,10 @@ export class Connection {
    * ```ts ignore
    * import { Connection } from "./connection.ts";
    *
-   * const conn = await Connection.connect({ host: "localhost", port: 27017 }, { connectTimeoutMS: 2000 });
+   * const conn = await Connection.connect({ host: "localhost", port: 27017 }, {
+   *   connectTimeoutMS: 2000,
+   *   socketTimeoutMS: 0,
+   * });
    * console.log(conn.hello.isWritablePrimary ?? conn.hello.ismaster);
    * conn.close();
    * ```
@@ -296,7 +303,7 @@ export class Connection {
    * ```ts ignore
    * import { Connection } from "./connection.ts";
    *
-   * const conn = await Connection.connect({ host: "localhost", port: 27017 });
+   * const conn = await Connection.connect({ host: "localhost", port: 27017 }, { connectTimeoutMS: 10_000, socketTimeoutMS: 0 });
    * await conn.command("test", { insert: "people" }, {
    *   sequences: [{ identifier: "documents", documents: [{ name: "Ada" }] }],
    * });
@@ -345,7 +352,7 @@ export class Connection {
    * ```ts ignore
    * import { Connection } from "./connection.ts";
    *
-   * const conn = await Connection.connect({ host: "localhost", port: 27017 });
+   * const conn = await Connection.connect({ host: "localhost", port: 27017 }, { connectTimeoutMS: 10_000, socketTimeoutMS: 0 });
    * let reply = await conn.command("admin", { hello: 1, topologyVersion: tv, maxAwaitTimeMS: 10000 }, {
    *   exhaustAllowed: true,
    * });
@@ -384,7 +391,7 @@ export class Connection {
    * ```ts ignore
    * import { Connection } from "./connection.ts";
    *
-   * const conn = await Connection.connect({ host: "localhost", port: 27017 });
+   * const conn = await Connection.connect({ host: "localhost", port: 27017 }, { connectTimeoutMS: 10_000, socketTimeoutMS: 0 });
    * const reply = await conn.query("test.people", { name: "Ada" }, { numberToReturn: 10, secondaryOk: true });
    * console.log(reply.documents, reply.cursorId);
    * conn.close();
@@ -410,7 +417,7 @@ export class Connection {
    * ```ts ignore
    * import { Connection } from "./connection.ts";
    *
-   * const conn = await Connection.connect({ host: "localhost", port: 27017 });
+   * const conn = await Connection.connect({ host: "localhost", port: 27017 }, { connectTimeoutMS: 10_000, socketTimeoutMS: 0 });
    * const first = await conn.query("test.people", {}, { numberToReturn: 2 });
    * const next = await conn.getMore("test.people", first.cursorId, 2);
    * conn.close();
@@ -433,7 +440,7 @@ export class Connection {
    * ```ts ignore
    * import { Connection } from "./connection.ts";
    *
-   * const conn = await Connection.connect({ host: "localhost", port: 27017 });
+   * const conn = await Connection.connect({ host: "localhost", port: 27017 }, { connectTimeoutMS: 10_000, socketTimeoutMS: 0 });
    * await conn.killCursors([1234n]);
    * conn.close();
    * ```

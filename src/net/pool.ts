@@ -86,7 +86,9 @@ interface Waiter {
  * `clear()` adds one to {@linkcode ConnectionPool.generation}: idle
  * connections are closed at once, and those in use are closed when they come
  * back, so nothing made before the clear is used again. A connection that
- * comes back closed (a failed round trip closes it) is dropped.
+ * comes back closed (a failed round trip closes it) is dropped, and one that
+ * closes while idle (the server hung up, or sent bytes nobody asked for)
+ * leaves the idle set at once.
  *
  * The pool sets no timer except while a caller waits with
  * `waitQueueTimeoutMS`, so it never keeps a process alive.
@@ -95,7 +97,16 @@ interface Waiter {
  * ```ts ignore
  * import { ConnectionPool } from "./pool.ts";
  *
- * await using pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 }, { maxPoolSize: 10 });
+ * const options = {
+ *   connectTimeoutMS: 10_000,
+ *   socketTimeoutMS: 0,
+ *   maxPoolSize: 10,
+ *   minPoolSize: 0,
+ *   maxConnecting: 2,
+ *   maxIdleTimeMS: 0,
+ *   waitQueueTimeoutMS: 0,
+ * };
+ * await using pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 }, options);
  * const reply = await pool.withConnection((conn) => conn.command("admin", { ping: 1 }));
  * console.log(reply.ok); // 1
  * ```
@@ -182,7 +193,7 @@ export class ConnectionPool {
    * ```ts ignore
    * import { ConnectionPool } from "./pool.ts";
    *
-   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 });
+   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 }, options);
    * const conn = await pool.checkOut({ signal: AbortSignal.timeout(5000) });
    * try {
    *   await conn.command("admin", { ping: 1 });
@@ -212,7 +223,7 @@ export class ConnectionPool {
    * ```ts ignore
    * import { ConnectionPool } from "./pool.ts";
    *
-   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 });
+   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 }, options);
    * const conn = await pool.checkOut();
    * pool.checkIn(conn);
    * ```
@@ -235,7 +246,7 @@ export class ConnectionPool {
    * ```ts ignore
    * import { ConnectionPool } from "./pool.ts";
    *
-   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 });
+   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 }, options);
    * const reply = await pool.withConnection((conn) => conn.command("admin", { ping: 1 }));
    * ```
    */
@@ -261,7 +272,7 @@ export class ConnectionPool {
    * ```ts ignore
    * import { ConnectionPool } from "./pool.ts";
    *
-   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 });
+   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 }, options);
    * pool.clear();
    * console.log(pool.generation); // 1
    * ```
@@ -282,7 +293,7 @@ export class ConnectionPool {
    * ```ts ignore
    * import { ConnectionPool } from "./pool.ts";
    *
-   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 });
+   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 }, options);
    * await pool.close();
    * ```
    */
