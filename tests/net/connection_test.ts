@@ -435,7 +435,11 @@ describe("failed round trips close the connection; the pool recovers", () => {
     let pool: ConnectionPool;
     before(async () => {
       server = await startFakeMongod({ maxWireVersion: wire, hello: { maxMessageSizeBytes: 4096 } });
-      pool = new ConnectionPool({ host: server.host, port: server.port }, { ...POOL_DEFAULTS, maxPoolSize: 2, socketTimeoutMS: 2000 });
+      pool = new ConnectionPool({ host: server.host, port: server.port }, {
+        ...POOL_DEFAULTS,
+        maxPoolSize: 2,
+        socketTimeoutMS: 2000,
+      });
     });
     after(async () => {
       await pool.close();
@@ -559,7 +563,8 @@ describe("connect failures", () => {
     const server = await startFakeMongod();
     const port = server.port;
     await server.close();
-    const e = await rejectsWith(Connection.connect({ host: "127.0.0.1", port }, CONNECTION_DEFAULTS), ConnectionFailure);
+    const refused = Connection.connect({ host: "127.0.0.1", port }, CONNECTION_DEFAULTS);
+    const e = await rejectsWith(refused, ConnectionFailure);
     assert.equal(e.when, "beforeHandshakeCompletes");
     assert.equal(e.generation, 0);
   });
@@ -603,7 +608,11 @@ describe("connect failures", () => {
       assert.equal(conn.maxWireVersion, 17);
       assert.equal((await conn.command("admin", { ping: 1 })).ok, 1);
       const e = await rejectsWith(
-        Connection.connect({ host: "localhost", port: server.port }, { ...CONNECTION_DEFAULTS, tls: true, tlsCAFile: certs.otherCaFile }),
+        Connection.connect({ host: "localhost", port: server.port }, {
+          ...CONNECTION_DEFAULTS,
+          tls: true,
+          tlsCAFile: certs.otherCaFile,
+        }),
         ConnectionFailure,
       );
       assert.equal(e.when, "beforeHandshakeCompletes");

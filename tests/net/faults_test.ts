@@ -39,6 +39,9 @@ describe("bytes left over after a reply", () => {
     mongod = await startFakeMongod({ maxWireVersion: 17 });
   });
   after(() => mongod.close());
+  /** A pool of at most one connection: any reuse of a poisoned connection would show. */
+  const onePool = () =>
+    new ConnectionPool({ host: mongod.host, port: mongod.port }, { ...POOL_DEFAULTS, maxPoolSize: 1 });
 
   /** The next `ping` gets a valid reply followed by `extra`. */
   function poisonNextPing(extra: WireReply["extra"], extraDelayMS: number): void {
@@ -91,7 +94,7 @@ describe("bytes left over after a reply", () => {
     test(`pool, ${name}: the poisoned connection leaves the pool; the next check-out opens a new one`, async () => {
       poisonNextPing(extra, extraDelayMS);
       const extrasBefore = mongod.extrasWritten;
-      await using pool = new ConnectionPool({ host: mongod.host, port: mongod.port }, { ...POOL_DEFAULTS, maxPoolSize: 1 });
+      await using pool = onePool();
       let firstId = 0;
       const reply = await pool.withConnection((conn) => {
         firstId = conn.id;
@@ -115,7 +118,7 @@ describe("bytes left over after a reply", () => {
 
   test("a clean reply keeps its connection: the same one serves the next check-out", async () => {
     mongod.handler = undefined;
-    await using pool = new ConnectionPool({ host: mongod.host, port: mongod.port }, { ...POOL_DEFAULTS, maxPoolSize: 1 });
+    await using pool = onePool();
     const ids: number[] = [];
     for (let i = 0; i < 3; i++) {
       await pool.withConnection((conn) => {
@@ -128,9 +131,9 @@ describe("bytes left over after a reply", () => {
   });
 
   test("a moreToCome stream keeps the bytes of the replies that follow: not a leftover", async () => {
-    mongod.handler = (_cmd, info) =>
-      info.command === "stream" ? { $wire: { moreToCome: [{ ok: 1, n: 1 }, { ok: 1, n: 2 }], reply: { ok: 1, n: 3 } } } : undefined;
-    await using pool = new ConnectionPool({ host: mongod.host, port: mongod.port }, { ...POOL_DEFAULTS, maxPoolSize: 1 });
+    const stream = { moreToCome: [{ ok: 1, n: 1 }, { ok: 1, n: 2 }], reply: { ok: 1, n: 3 } };
+    mongod.handler = (_cmd, info) => info.command === "stream" ? { $wire: stream } : undefined;
+    await using pool = onePool();
     const conn = await pool.checkOut();
     const ns: unknown[] = [(await conn.command("admin", { stream: 1 }, { exhaustAllowed: true })).n];
     while (conn.moreToCome) ns.push((await conn.readNext()).n);
@@ -141,9 +144,9 @@ describe("bytes left over after a reply", () => {
     assert.equal(pool.totalConnectionCount, 1);
   });
 
-  test("a connection the server closes while idle leaves the pool at once; the next check-out opens a new one", async () => {
+  test("a connection the server closes while idle leaves the pool at once; the next one is new", async () => {
     mongod.handler = undefined;
-    await using pool = new ConnectionPool({ host: mongod.host, port: mongod.port }, { ...POOL_DEFAULTS, maxPoolSize: 1 });
+    await using pool = onePool();
     let firstId = 0;
     await pool.withConnection((conn) => {
       firstId = conn.id;
