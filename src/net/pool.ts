@@ -348,7 +348,10 @@ export class ConnectionPool {
   #watch(conn: Connection): void {
     conn.closed.then(() => {
       const i = this.#idle.findIndex((entry) => entry.conn === conn);
-      if (i >= 0) this.#idle.splice(i, 1);
+      if (i < 0) return;
+      this.#idle.splice(i, 1);
+      // Its place is free: keep minPoolSize.
+      this.#fill();
     });
   }
 

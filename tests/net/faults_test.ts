@@ -144,6 +144,22 @@ describe("bytes left over after a reply", () => {
     assert.equal(pool.totalConnectionCount, 1);
   });
 
+  test("with minPoolSize, a connection dropped while idle is replaced in the background", async () => {
+    mongod.handler = undefined;
+    await using pool = new ConnectionPool({ host: mongod.host, port: mongod.port }, {
+      ...POOL_DEFAULTS,
+      minPoolSize: 1,
+      maxPoolSize: 1,
+    });
+    await eventually(() => pool.availableConnectionCount === 1, "the background fill opened one");
+    const first = await pool.withConnection(async (conn) => conn.id);
+    const accepted = mongod.accepted;
+    mongod.dropConnections();
+    await eventually(() => mongod.accepted > accepted && pool.availableConnectionCount === 1, "a new one was filled in");
+    const second = await pool.withConnection(async (conn) => conn.id);
+    assert.notEqual(second, first);
+  });
+
   test("a connection the server closes while idle leaves the pool at once; the next one is new", async () => {
     mongod.handler = undefined;
     await using pool = onePool();
