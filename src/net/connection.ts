@@ -190,7 +190,7 @@ export class Connection {
     }
     const { connectTimeoutMS, credential, signal } = options;
     const hello = helloRequest(options);
-    const path = "path" in address ? address.path : undefined;
+    const path = (address as { path?: string }).path;
     const { host, port } = address as { host?: string; port?: number };
     let socket: Socket;
     try {

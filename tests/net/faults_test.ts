@@ -155,7 +155,10 @@ describe("bytes left over after a reply", () => {
     const first = await pool.withConnection(async (conn) => conn.id);
     const accepted = mongod.accepted;
     mongod.dropConnections();
-    await eventually(() => mongod.accepted > accepted && pool.availableConnectionCount === 1, "a new one was filled in");
+    await eventually(
+      () => mongod.accepted > accepted && pool.availableConnectionCount === 1,
+      "a new one was filled in",
+    );
     const second = await pool.withConnection(async (conn) => conn.id);
     assert.notEqual(second, first);
   });
