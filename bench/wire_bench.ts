@@ -12,6 +12,7 @@ import { MongoClient } from "mongodb";
 import { ConnectionPool } from "../src/net/mod.ts";
 import { startFakeMongod } from "../tests/helpers/fake_mongod.ts";
 import { args, fail, median, nodeDriverVersion, runtimeLabel } from "./_common.ts";
+import { POOL_DEFAULTS } from "../tests/helpers/net_defaults.ts";
 
 const quick = args().includes("--quick");
 const ROUNDS = quick ? 3 : 7;
@@ -37,7 +38,7 @@ const server = await startFakeMongod({
   hello: { logicalSessionTimeoutMinutes: undefined },
 });
 
-const pool = new ConnectionPool({ host: server.host, port: server.port }, { maxPoolSize: 10 });
+const pool = new ConnectionPool({ host: server.host, port: server.port }, { ...POOL_DEFAULTS, maxPoolSize: 10 });
 const client = new MongoClient(`mongodb://127.0.0.1:${server.port}/?directConnection=true`, {
   maxPoolSize: 10,
   serverSelectionTimeoutMS: 5000,

@@ -8,6 +8,8 @@
 
 import { ConfigurationError, ConnectionFailure, MongoError, NetworkTimeout } from "../errors.ts";
 import type { Socket, SocketOptions } from "./socket.ts";
+import { formatAddress } from "../address.ts";
+import { describeValue } from "../describe.ts";
 
 /** The default `connectTimeoutMS` of the MongoDB URI-options specification. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -42,11 +44,6 @@ export interface ResolvedSocketOptions {
 /** Whether `host` is an IPv4 or IPv6 literal (brackets already removed). */
 export function isIpLiteral(host: string): boolean {
   return host.includes(":") || /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-
-/** `host:port`, with brackets around an IPv6 literal. */
-export function formatAddress(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** Checks `options` and fills in defaults; throws `ConfigurationError` naming the bad option. */
@@ -131,20 +128,13 @@ export function resolveSocketOptions(options: SocketOptions): ResolvedSocketOpti
   const sni = servername ?? (isIpLiteral(host) ? undefined : host);
   return {
     ...common,
-    address: formatAddress(host, port),
+    address: formatAddress({ host, port }),
     host,
     port,
     path: undefined,
     sni,
     verifyName: servername ?? host,
   };
-}
-
-/** A short, safe rendering of a value for an error message. */
-export function describeValue(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (value === null || typeof value !== "object") return String(value);
-  return Object.prototype.toString.call(value);
 }
 
 /** The message of an underlying error, with its `code` when the message lacks it. */

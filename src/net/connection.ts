@@ -1,7 +1,8 @@
 /**
- * One connection to one server: the socket, the handshake, and commands sent
- * over it one at a time, each bounded by `socketTimeoutMS` and an
- * `AbortSignal`.
+ * One connection to one server: the socket, and requests sent over it one at
+ * a time, each matched to its reply and bounded by `socketTimeoutMS` and an
+ * `AbortSignal`. The handshake's content is in `handshake.ts`, what replies
+ * mean in `reply.ts`, the legacy OP_QUERY path in `legacy.ts`.
  *
  * @module
  */
@@ -11,268 +12,62 @@ import {
   type HandshakePhase,
   MongoError,
   NetworkTimeout,
-  OperationFailure,
   WireProtocolError,
-  WriteConcernError,
 } from "../errors.ts";
+import { describeValue } from "../describe.ts";
+import type { ServerAddress } from "../address.ts";
 import { ByteWriter, type DecodeOptions, type Document } from "../bson/mod.ts";
 import {
   compressMessage,
   decodeOpMsg,
-  decodeOpReply,
   decompressMessage,
-  DEFAULT_MAX_MESSAGE_SIZE_BYTES,
   type DocumentSequence,
   type EncodeMessageOptions,
-  encodeOpGetMore,
-  encodeOpKillCursors,
   encodeOpMsg,
-  encodeOpQuery,
   MessageReader,
   MsgFlags,
   nextRequestId,
   OP_COMPRESSED,
   OP_MSG,
   OP_NAMES,
-  OP_REPLY,
   type OpReply,
-  QueryFlags,
-  ResponseFlags,
   type SupportedCompressor,
   UNCOMPRESSIBLE_COMMANDS,
 } from "../wire/mod.ts";
-import { connectSocket, type Socket, type SocketFactory } from "./socket.ts";
-import { clientMetadata } from "./client_metadata.ts";
-import { authenticate, type Credential, negotiationFields, speculativeStart } from "./auth.ts";
+import { connectSocket, type Socket } from "./socket.ts";
+import { authenticate } from "./auth.ts";
+import {
+  agreedCompressor,
+  DEFAULT_SERVER_LIMITS,
+  helloRequest,
+  OP_MSG_WIRE_VERSION,
+  type ServerLimits,
+  serverLimits,
+} from "./handshake.ts";
+import { checkReply } from "./reply.ts";
+import {
+  type EncodeFrame,
+  type LegacyChannel,
+  legacyCommand,
+  legacyGetMore,
+  legacyKillCursors,
+  legacyQuery,
+  type QueryOptions,
+  type RoundTripOptions,
+} from "./legacy.ts";
+import type { CommandOptions, ConnectionOptions, ReadNextOptions } from "./connection_options.ts";
 
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-/** The compressors this driver can offer (the web platform ships zlib's deflate). */
-const SPOKEN_COMPRESSORS = new Set(["zlib"]);
-const DEFAULT_MAX_BSON_OBJECT_SIZE = 16 * 1024 * 1024;
-const DEFAULT_MAX_WRITE_BATCH_SIZE = 100_000;
+export type { ServerAddress } from "../address.ts";
+export type { CommandOptions, ConnectionOptions, ReadNextOptions } from "./connection_options.ts";
+export type { ServerApi, ServerLimits } from "./handshake.ts";
+export type { QueryOptions, RoundTripOptions } from "./legacy.ts";
+
 // A command body may exceed maxBsonObjectSize by this much (the server's own allowance).
 const COMMAND_OVERHEAD = 16 * 1024;
 // setTimeout treats larger delays as 0.
 const MAX_TIMER_MS = 2_147_483_647;
-/** The first wire version that speaks OP_MSG (MongoDB 3.6). */
-const OP_MSG_WIRE_VERSION = 6;
 
 let lastConnectionId = 0;
-
-/**
- * Where a server listens: a TCP host and port, or a Unix domain socket path.
- *
- * @example
- * ```ts
- * import type { ServerAddress } from "./connection.ts";
- *
- * const tcp: ServerAddress = { host: "db1.example.com", port: 27017 };
- * const unix: ServerAddress = { path: "/tmp/mongodb-27017.sock" };
- * ```
- */
-export type ServerAddress = { host: string; port: number } | { path: string };
-
-/**
- * Options of {@linkcode Connection.connect}.
- *
- * @example
- * ```ts
- * import type { ConnectionOptions } from "./connection.ts";
- *
- * const options: ConnectionOptions = { appName: "inventory", connectTimeoutMS: 5000, socketTimeoutMS: 30000 };
- * ```
- */
-export interface ConnectionOptions {
-  /**
-   * Limit in ms on opening the socket (TLS included) and, separately, on the
-   * handshake round trip; 0 means none. Default 10000.
-   */
-  connectTimeoutMS?: number;
-  /** Default limit in ms on every round trip after the handshake; 0 (the default) means none. */
-  socketTimeoutMS?: number;
-  /** Wrap the socket in TLS. Default `false`. */
-  tls?: boolean;
-  /** A PEM file of certificate authorities to trust as well as the runtime's. */
-  tlsCAFile?: string;
-  /** Accept any certificate and host name (see `SocketOptions` for Deno's limits). */
-  tlsAllowInvalidCertificates?: boolean;
-  /** Accept a certificate for another host name; its chain is still checked. */
-  tlsAllowInvalidHostnames?: boolean;
-  /** A PEM file with the client certificate and its key (see `SocketOptions` for Deno's limits). */
-  tlsCertificateKeyFile?: string;
-  /** The password of an encrypted key in `tlsCertificateKeyFile`. */
-  tlsCertificateKeyFilePassword?: string;
-  /** The TLS server name (SNI and certificate check). Default: the host. */
-  servername?: string;
-  /**
-   * Opens the byte stream (default {@linkcode connectSocket}, the runtime's own
-   * sockets): bring a transport this driver does not know.
-   */
-  socketFactory?: SocketFactory;
-  /** Sent in the handshake as `client.application.name`; at most 128 bytes. */
-  appName?: string;
-  /**
-   * More fields for the handshake document, after the ones this driver sets
-   * (e.g. `saslSupportedMechs`, `speculativeAuthenticate` for authentication).
-   */
-  handshake?: Document;
-  /**
-   * Request the Stable API: the handshake is then `hello` over OP_MSG (the
-   * server must be 5.0+), and every command but `getMore` carries
-   * `apiVersion` (and `apiStrict` / `apiDeprecationErrors` when set), unless
-   * it already has an `apiVersion`.
-   */
-  serverApi?: ServerApi;
-  /**
-   * Authenticate with SCRAM right after the `hello` (the handshake then
-   * completes only once authenticated; its round trips are limited by
-   * `connectTimeoutMS`). Monitors' connections leave it out.
-   */
-  credential?: Credential;
-  /**
-   * Compressors to offer in the handshake, in order of preference; the first
-   * one the server accepts compresses every message but the handshake and
-   * authentication. Only `"zlib"` is spoken (others are not offered). Default none.
-   */
-  compressors?: readonly string[];
-  /** Cancels the connect and the handshake; the promise rejects with `signal.reason`. */
-  signal?: AbortSignal;
-  /** The pool generation to stamp on the connection (default 0). */
-  generation?: number;
-  /** How reply documents are decoded (default: the BSON defaults, int64 as bigint). */
-  decode?: DecodeOptions;
-}
-
-/**
- * A Stable API request (the versioned API specification): version `"1"` is
- * the only one defined.
- *
- * @example
- * ```ts
- * import type { ServerApi } from "./connection.ts";
- *
- * const api: ServerApi = { version: "1", strict: true };
- * ```
- */
-export interface ServerApi {
-  /** The API version; `"1"`. */
-  version: "1";
-  /** Sent as `apiStrict`: the server rejects commands outside the API. */
-  strict?: boolean;
-  /** Sent as `apiDeprecationErrors`: the server rejects deprecated commands. */
-  deprecationErrors?: boolean;
-}
-
-/**
- * Options of {@linkcode Connection.command}.
- *
- * @example
- * ```ts
- * import type { CommandOptions } from "./connection.ts";
- *
- * const options: CommandOptions = { socketTimeoutMS: 1000, readPreference: { mode: "secondaryPreferred" } };
- * ```
- */
-export interface CommandOptions {
-  /** Aborts the round trip: the command rejects with `signal.reason` and the connection is closed. */
-  signal?: AbortSignal;
-  /** Limit in ms on this round trip (0 = none); default: the connection's `socketTimeoutMS`. */
-  socketTimeoutMS?: number;
-  /** OP_QUERY only (wire < 6): set the SecondaryOk flag bit. */
-  secondaryOk?: boolean;
-  /**
-   * Sent as `$readPreference`: in the OP_MSG body, or on OP_QUERY in the
-   * `{$query: cmd, $readPreference}` wrapping that mongos reads. The caller
-   * decides when to send it (server-selection rules); nothing is added here.
-   */
-  readPreference?: Document;
-  /**
-   * OP_MSG kind-1 sections, e.g. `{identifier: "documents", documents}` for an
-   * `insert`. On OP_QUERY they become array fields of the command.
-   */
-  sequences?: DocumentSequence[];
-  /**
-   * OP_MSG only: set moreToCome and expect no reply (for `w: 0` writes); the
-   * promise resolves with `{ok: 1}` once the message is written. On OP_QUERY
-   * (wire < 6) the command is sent normally and its reply awaited.
-   */
-  moreToCome?: boolean;
-  /** Return the reply as is: no `OperationFailure` for `ok: 0`, no `WriteConcernError`. */
-  raw?: boolean;
-  /**
-   * OP_MSG only: set exhaustAllowed (for `getMore` on 4.2+ and the streaming
-   * `hello` on 4.4+). If the reply has moreToCome, it is returned at once and
-   * the connection streams: {@linkcode Connection.moreToCome} is true and the
-   * next replies are read with {@linkcode Connection.readNext}; nothing else
-   * may be sent meanwhile. Without this option, moreToCome replies are read
-   * through and the last one is returned.
-   */
-  exhaustAllowed?: boolean;
-}
-
-/**
- * Options of {@linkcode Connection.readNext}.
- *
- * @example
- * ```ts
- * import type { ReadNextOptions } from "./connection.ts";
- *
- * const options: ReadNextOptions = { socketTimeoutMS: 20000, raw: true };
- * ```
- */
-export interface ReadNextOptions {
-  /** Aborts the wait (the connection is then closed). */
-  signal?: AbortSignal;
-  /** Limit in ms on the wait; default: the connection's `socketTimeoutMS`. */
-  socketTimeoutMS?: number;
-  /** Return the reply as is (see {@linkcode CommandOptions.raw}). */
-  raw?: boolean;
-}
-
-/**
- * Options of {@linkcode Connection.query} (legacy OP_QUERY, wire < 4).
- *
- * @example
- * ```ts
- * import type { QueryOptions } from "./connection.ts";
- *
- * const options: QueryOptions = { numberToReturn: 100, secondaryOk: true, fields: { name: 1 } };
- * ```
- */
-export interface QueryOptions {
-  /** Documents to skip. Default 0. */
-  skip?: number;
-  /** Batch size; negative means a single batch of at most that many. Default 0 (server default). */
-  numberToReturn?: number;
-  /** Set the SecondaryOk flag bit. */
-  secondaryOk?: boolean;
-  /** Other `QueryFlags` bits to set (e.g. `QueryFlags.NoCursorTimeout`). */
-  flags?: number;
-  /** The projection (`returnFieldsSelector`). */
-  fields?: Document;
-  /** Aborts the round trip (the connection is then closed). */
-  signal?: AbortSignal;
-  /** Limit in ms on this round trip; default: the connection's `socketTimeoutMS`. */
-  socketTimeoutMS?: number;
-}
-
-/**
- * Options of the round trips without a command document
- * ({@linkcode Connection.getMore}, {@linkcode Connection.killCursors}).
- *
- * @example
- * ```ts
- * import type { RoundTripOptions } from "./connection.ts";
- *
- * const options: RoundTripOptions = { socketTimeoutMS: 500 };
- * ```
- */
-export interface RoundTripOptions {
-  /** Aborts the round trip (the connection is then closed). */
-  signal?: AbortSignal;
-  /** Limit in ms; default: the connection's `socketTimeoutMS`. */
-  socketTimeoutMS?: number;
-}
 
 // Each connection builds its outgoing frames in its own writer.
 const WRITER_INITIAL_CAPACITY = 4096;
@@ -292,7 +87,10 @@ const WRITER_KEEP_CAPACITY = 1024 * 1024;
  * round trip is bounded by `socketTimeoutMS` and its `signal`; a round trip
  * that fails in any way other than a server error reply (timeout, abort,
  * closed socket, a reply that is garbled, too large, or answers another
- * request) closes the connection, which is then never reused. Network errors
+ * request) closes the connection, which is then never reused. So do bytes
+ * nobody asked for: left over after a complete reply (outside a moreToCome
+ * stream), or arriving while the connection is idle, as does the server's
+ * hang-up while idle; the reply already read still stands. Network errors
  * carry `address`, `when` (before or after the handshake) and `generation`
  * for SDAM.
  *
@@ -300,7 +98,8 @@ const WRITER_KEEP_CAPACITY = 1024 * 1024;
  * ```ts ignore
  * import { Connection } from "./connection.ts";
  *
- * await using conn = await Connection.connect({ host: "127.0.0.1", port: 27017 }, { appName: "demo" });
+ * const options = { connectTimeoutMS: 10_000, socketTimeoutMS: 0, appName: "demo" };
+ * await using conn = await Connection.connect({ host: "127.0.0.1", port: 27017 }, options);
  * console.log(conn.maxWireVersion);
  * const reply = await conn.command("admin", { ping: 1 });
  * console.log(reply.ok); // 1
@@ -319,11 +118,7 @@ export class Connection {
   #socketTimeoutMS: number;
   #decode: DecodeOptions | undefined;
   #hello: Document = {};
-  #maxWireVersion = 0;
-  #minWireVersion = 0;
-  #maxBsonObjectSize = DEFAULT_MAX_BSON_OBJECT_SIZE;
-  #maxMessageSizeBytes = DEFAULT_MAX_MESSAGE_SIZE_BYTES;
-  #maxWriteBatchSize = DEFAULT_MAX_WRITE_BATCH_SIZE;
+  #limits: ServerLimits = DEFAULT_SERVER_LIMITS;
   #encodeOptions: EncodeMessageOptions = {};
   #phase: HandshakePhase = "beforeHandshakeCompletes";
   // Set while the server streams moreToCome replies to an exhaustAllowed request.
@@ -332,25 +127,40 @@ export class Connection {
   /** The compressor agreed in the handshake, if any. */
   #compressor: SupportedCompressor | undefined;
   #busy = false;
+  // The read posted while the connection is idle (see #watchIdle).
+  #idleRead: Promise<Uint8Array | null> | null = null;
+  #exchanging = false;
   #isClosed = false;
   // Set only by close(): the socket's own end also marks the connection closed,
   // and an error message must not blame the caller for the server's hang-up.
   #closedByCaller = false;
   #closed: Promise<void>;
   #resolveClosed!: () => void;
+  // What the legacy OP_QUERY path (legacy.ts) sees of this connection.
+  #legacy: LegacyChannel;
 
-  private constructor(socket: Socket, options: ConnectionOptions, socketTimeoutMS: number) {
+  private constructor(socket: Socket, options: ConnectionOptions) {
     this.id = ++lastConnectionId;
     this.#socket = socket;
     this.address = socket.remoteAddress;
     this.generation = options.generation ?? 0;
-    this.#socketTimeoutMS = socketTimeoutMS;
+    this.#socketTimeoutMS = options.socketTimeoutMS;
     this.#decode = options.decode;
     this.#reader = new MessageReader();
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     // A close by the peer (or any socket failure) makes the connection closed too,
     // so an idle pooled connection that died is not handed out again.
     socket.closed.then(() => this.#markClosed());
+    this.#legacy = {
+      address: this.address,
+      bson: options.decode,
+      roundTrip: (encode, replyOp, decode, bounds, compressible) =>
+        this.#roundTrip(encode, replyOp, decode, bounds.signal, bounds.timeoutMS, compressible),
+      outOfStep: (error) => {
+        this.close();
+        return this.#annotate(error);
+      },
+    };
   }
 
   /**
@@ -366,40 +176,20 @@ export class Connection {
    * ```ts ignore
    * import { Connection } from "./connection.ts";
    *
-   * const conn = await Connection.connect({ host: "localhost", port: 27017 }, { connectTimeoutMS: 2000 });
+   * const conn = await Connection.connect({ host: "localhost", port: 27017 }, {
+   *   connectTimeoutMS: 2000,
+   *   socketTimeoutMS: 0,
+   * });
    * console.log(conn.hello.isWritablePrimary ?? conn.hello.ismaster);
    * conn.close();
    * ```
    */
-  static async connect(address: ServerAddress, options: ConnectionOptions = {}): Promise<Connection> {
+  static async connect(address: ServerAddress, options: ConnectionOptions): Promise<Connection> {
     if (address === null || typeof address !== "object") {
-      throw new ConfigurationError(`address must be {host, port} or {path}, got ${describe(address)}`);
+      throw new ConfigurationError(`address must be {host, port} or {path}, got ${describeValue(address)}`);
     }
-    if (options === null || typeof options !== "object") {
-      throw new ConfigurationError(`connection options must be an object, got ${describe(options)}`);
-    }
-    const connectTimeoutMS = checkTimeout(options.connectTimeoutMS ?? DEFAULT_CONNECT_TIMEOUT_MS, "connectTimeoutMS");
-    const socketTimeoutMS = checkTimeout(options.socketTimeoutMS ?? 0, "socketTimeoutMS");
-    if (options.generation !== undefined && !Number.isInteger(options.generation)) {
-      throw new ConfigurationError(`generation must be an integer, got ${describe(options.generation)}`);
-    }
-    if (options.handshake !== undefined && (options.handshake === null || typeof options.handshake !== "object")) {
-      throw new ConfigurationError(`handshake must be a document, got ${describe(options.handshake)}`);
-    }
-    const credential = options.credential;
-    if (credential !== undefined) checkCredential(credential);
-    const api = apiFields(options.serverApi);
-    const handshake: Document = api === undefined ? { isMaster: 1 } : { hello: 1 };
-    handshake.helloOk = true;
-    handshake.client = clientMetadata({ appName: options.appName });
-    if (options.handshake !== undefined) Object.assign(handshake, options.handshake);
-    if (api !== undefined) Object.assign(handshake, api);
-    const speculative = credential === undefined ? undefined : speculativeStart(credential);
-    if (credential !== undefined) {
-      Object.assign(handshake, negotiationFields(credential), { speculativeAuthenticate: speculative!.document });
-    }
-    const offered = (options.compressors ?? []).filter((c) => SPOKEN_COMPRESSORS.has(c));
-    if (offered.length > 0) handshake.compression = offered;
+    const { connectTimeoutMS, credential, signal } = options;
+    const hello = helloRequest(options);
     const path = (address as { path?: string }).path;
     const { host, port } = address as { host?: string; port?: number };
     let socket: Socket;
@@ -425,21 +215,17 @@ export class Connection {
       }
       throw error;
     }
-    const conn = new Connection(socket, options, socketTimeoutMS);
-    conn.#api = api;
-    await conn.#handshake(handshake, connectTimeoutMS, options.signal);
+    const conn = new Connection(socket, options);
+    conn.#api = hello.api;
+    await conn.#handshake(hello.document, connectTimeoutMS, signal);
     // The server answers with the offered compressors it speaks; the first is used.
-    const agreed = conn.#hello.compression;
-    if (Array.isArray(agreed)) {
-      conn.#compressor = agreed.find((c): c is SupportedCompressor => offered.includes(c));
-    }
+    conn.#compressor = agreedCompressor(conn.#hello, hello.offered);
     if (credential !== undefined) {
-      const signal = options.signal;
       try {
         await authenticate(
           credential,
           (db, cmd) => conn.command(db, cmd, { signal, socketTimeoutMS: connectTimeoutMS }),
-          { address: conn.address, hello: conn.#hello, generation: conn.generation, speculative },
+          { address: conn.address, hello: conn.#hello, generation: conn.generation, speculative: hello.speculative },
         );
       } catch (error) {
         conn.close();
@@ -457,27 +243,31 @@ export class Connection {
   }
   /** The server's `maxWireVersion` (0 when it sent none). */
   get maxWireVersion(): number {
-    return this.#maxWireVersion;
+    return this.#limits.maxWireVersion;
   }
   /** The server's `minWireVersion` (0 when it sent none). */
   get minWireVersion(): number {
-    return this.#minWireVersion;
+    return this.#limits.minWireVersion;
   }
   /** The server's `maxBsonObjectSize` (default 16 MiB). */
   get maxBsonObjectSize(): number {
-    return this.#maxBsonObjectSize;
+    return this.#limits.maxBsonObjectSize;
   }
   /** The server's `maxMessageSizeBytes` (default 48000000); larger replies are refused. */
   get maxMessageSizeBytes(): number {
-    return this.#maxMessageSizeBytes;
+    return this.#limits.maxMessageSizeBytes;
   }
   /** The server's `maxWriteBatchSize` (default 100000). */
   get maxWriteBatchSize(): number {
-    return this.#maxWriteBatchSize;
+    return this.#limits.maxWriteBatchSize;
+  }
+  /** The server's limits from its hello, as one value. */
+  get limits(): ServerLimits {
+    return this.#limits;
   }
   /** Whether commands go as OP_MSG (`maxWireVersion >= 6`) rather than OP_QUERY. */
   get usesOpMsg(): boolean {
-    return this.#maxWireVersion >= OP_MSG_WIRE_VERSION;
+    return this.#limits.maxWireVersion >= OP_MSG_WIRE_VERSION;
   }
   /**
    * Whether the server is streaming replies to an `exhaustAllowed` request:
@@ -516,7 +306,7 @@ export class Connection {
    * ```ts ignore
    * import { Connection } from "./connection.ts";
    *
-   * const conn = await Connection.connect({ host: "localhost", port: 27017 });
+   * const conn = await Connection.connect({ host: "localhost", port: 27017 }, { connectTimeoutMS: 10_000, socketTimeoutMS: 0 });
    * await conn.command("test", { insert: "people" }, {
    *   sequences: [{ identifier: "documents", documents: [{ name: "Ada" }] }],
    * });
@@ -527,11 +317,9 @@ export class Connection {
     checkDb(db);
     checkDocument(cmd, "cmd");
     if (options === null || typeof options !== "object") {
-      throw new ConfigurationError(`command options must be an object, got ${describe(options)}`);
+      throw new ConfigurationError(`command options must be an object, got ${describeValue(options)}`);
     }
-    const timeoutMS = options.socketTimeoutMS === undefined
-      ? this.#socketTimeoutMS
-      : checkTimeout(options.socketTimeoutMS, "socketTimeoutMS");
+    const timeoutMS = this.#timeout(options.socketTimeoutMS);
     let reply: Document;
     if (this.usesOpMsg) {
       const body: Document = { ...cmd, $db: db };
@@ -540,11 +328,10 @@ export class Connection {
       if (api !== undefined && body.apiVersion === undefined && Object.keys(cmd)[0] !== "getMore") {
         Object.assign(body, api);
       }
-      const moreToCome = options.moreToCome === true;
       const answer = await this.#opMsg(
         body,
         options.sequences,
-        moreToCome,
+        options.moreToCome === true,
         options.signal,
         timeoutMS,
         options.exhaustAllowed === true,
@@ -552,25 +339,7 @@ export class Connection {
       if (answer === null) return { ok: 1 };
       reply = answer;
     } else {
-      let query: Document = cmd;
-      const sequences = options.sequences;
-      if (sequences !== undefined && sequences.length > 0) {
-        query = { ...cmd };
-        for (const seq of sequences) query[seq.identifier] = seq.documents;
-      }
-      if (options.readPreference !== undefined) query = { $query: query, $readPreference: options.readPreference };
-      reply = this.#commandDoc(
-        await this.#opQuery(
-          `${db}.$cmd`,
-          query,
-          {
-            numberToReturn: -1,
-            flags: options.secondaryOk === true ? QueryFlags.SecondaryOk : 0,
-          },
-          options.signal,
-          timeoutMS,
-        ),
-      );
+      reply = await legacyCommand(this.#legacy, db, cmd, options, { signal: options.signal, timeoutMS });
     }
     return options.raw === true ? reply : checkReply(reply);
   }
@@ -586,7 +355,7 @@ export class Connection {
    * ```ts ignore
    * import { Connection } from "./connection.ts";
    *
-   * const conn = await Connection.connect({ host: "localhost", port: 27017 });
+   * const conn = await Connection.connect({ host: "localhost", port: 27017 }, { connectTimeoutMS: 10_000, socketTimeoutMS: 0 });
    * let reply = await conn.command("admin", { hello: 1, topologyVersion: tv, maxAwaitTimeMS: 10000 }, {
    *   exhaustAllowed: true,
    * });
@@ -603,9 +372,7 @@ export class Connection {
     if (this.#busy) {
       throw new MongoError(`${this.address}: connection ${this.id} is already waiting for a reply`);
     }
-    const timeoutMS = options.socketTimeoutMS === undefined
-      ? this.#socketTimeoutMS
-      : checkTimeout(options.socketTimeoutMS, "socketTimeoutMS");
+    const timeoutMS = this.#timeout(options.socketTimeoutMS);
     this.#busy = true;
     let reply: Document;
     try {
@@ -627,32 +394,20 @@ export class Connection {
    * ```ts ignore
    * import { Connection } from "./connection.ts";
    *
-   * const conn = await Connection.connect({ host: "localhost", port: 27017 });
+   * const conn = await Connection.connect({ host: "localhost", port: 27017 }, { connectTimeoutMS: 10_000, socketTimeoutMS: 0 });
    * const reply = await conn.query("test.people", { name: "Ada" }, { numberToReturn: 10, secondaryOk: true });
    * console.log(reply.documents, reply.cursorId);
    * conn.close();
    * ```
    */
-  async query(ns: string, query: Document, options: QueryOptions = {}): Promise<OpReply> {
-    checkNamespace(ns);
-    checkDocument(query, "query");
-    const timeoutMS = options.socketTimeoutMS === undefined
-      ? this.#socketTimeoutMS
-      : checkTimeout(options.socketTimeoutMS, "socketTimeoutMS");
-    const reply = await this.#opQuery(
-      ns,
-      query,
-      {
-        numberToSkip: options.skip ?? 0,
-        numberToReturn: options.numberToReturn ?? 0,
-        flags: (options.flags ?? 0) | (options.secondaryOk === true ? QueryFlags.SecondaryOk : 0),
-        returnFieldsSelector: options.fields,
-      },
-      options.signal,
-      timeoutMS,
-    );
-    if ((reply.responseFlags & ResponseFlags.QueryFailure) !== 0) throw queryFailure(reply.documents[0] ?? {});
-    return reply;
+  query(ns: string, query: Document, options: QueryOptions = {}): Promise<OpReply> {
+    try {
+      checkNamespace(ns);
+      checkDocument(query, "query");
+      return legacyQuery(this.#legacy, ns, query, options, this.#timeout(options.socketTimeoutMS));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -665,40 +420,19 @@ export class Connection {
    * ```ts ignore
    * import { Connection } from "./connection.ts";
    *
-   * const conn = await Connection.connect({ host: "localhost", port: 27017 });
+   * const conn = await Connection.connect({ host: "localhost", port: 27017 }, { connectTimeoutMS: 10_000, socketTimeoutMS: 0 });
    * const first = await conn.query("test.people", {}, { numberToReturn: 2 });
    * const next = await conn.getMore("test.people", first.cursorId, 2);
    * conn.close();
    * ```
    */
-  async getMore(ns: string, cursorId: bigint, numberToReturn = 0, options: RoundTripOptions = {}): Promise<OpReply> {
-    checkNamespace(ns);
-    const timeoutMS = options.socketTimeoutMS === undefined
-      ? this.#socketTimeoutMS
-      : checkTimeout(options.socketTimeoutMS, "socketTimeoutMS");
-    this.#enter();
-    let reply: OpReply;
+  getMore(ns: string, cursorId: bigint, numberToReturn = 0, options: RoundTripOptions = {}): Promise<OpReply> {
     try {
-      const frame = encodeOpGetMore(this.#writer, {
-        requestId: nextRequestId(),
-        fullCollectionName: ns,
-        numberToReturn,
-        cursorId,
-      }, this.#encodeOptions);
-      const replyFrame = await this.#exchange(frame, OP_REPLY, options.signal, timeoutMS);
-      reply = this.#decodeReply(() => decodeOpReply(replyFrame!, { bson: this.#decode }));
-    } finally {
-      this.#busy = false;
+      checkNamespace(ns);
+      return legacyGetMore(this.#legacy, ns, cursorId, numberToReturn, options, this.#timeout(options.socketTimeoutMS));
+    } catch (error) {
+      return Promise.reject(error);
     }
-    if ((reply.responseFlags & ResponseFlags.CursorNotFound) !== 0) {
-      throw new OperationFailure(`cursor ${cursorId} not found on ${this.address}`, {
-        code: 43,
-        codeName: "CursorNotFound",
-        response: { ok: 0, code: 43, codeName: "CursorNotFound", errmsg: `cursor ${cursorId} not found` },
-      });
-    }
-    if ((reply.responseFlags & ResponseFlags.QueryFailure) !== 0) throw queryFailure(reply.documents[0] ?? {});
-    return reply;
   }
 
   /**
@@ -709,21 +443,16 @@ export class Connection {
    * ```ts ignore
    * import { Connection } from "./connection.ts";
    *
-   * const conn = await Connection.connect({ host: "localhost", port: 27017 });
+   * const conn = await Connection.connect({ host: "localhost", port: 27017 }, { connectTimeoutMS: 10_000, socketTimeoutMS: 0 });
    * await conn.killCursors([1234n]);
    * conn.close();
    * ```
    */
-  async killCursors(cursorIds: readonly bigint[], options: RoundTripOptions = {}): Promise<void> {
-    this.#enter();
+  killCursors(cursorIds: readonly bigint[], options: RoundTripOptions = {}): Promise<void> {
     try {
-      const frame = encodeOpKillCursors(this.#writer, { requestId: nextRequestId(), cursorIds }, this.#encodeOptions);
-      const timeoutMS = options.socketTimeoutMS === undefined
-        ? this.#socketTimeoutMS
-        : checkTimeout(options.socketTimeoutMS, "socketTimeoutMS");
-      await this.#exchange(frame, null, options.signal, timeoutMS);
-    } finally {
-      this.#busy = false;
+      return legacyKillCursors(this.#legacy, cursorIds, options, this.#timeout(options.socketTimeoutMS));
+    } catch (error) {
+      return Promise.reject(error);
     }
   }
 
@@ -743,35 +472,44 @@ export class Connection {
 
   // ---- internals ------------------------------------------------------------
 
+  // A call's own limit, or the connection's. A call's value is checked here:
+  // nothing above checks it (a connection's own limit comes resolved).
+  #timeout(socketTimeoutMS: number | undefined): number {
+    if (socketTimeoutMS === undefined) return this.#socketTimeoutMS;
+    if (
+      typeof socketTimeoutMS !== "number" || !Number.isFinite(socketTimeoutMS) || socketTimeoutMS < 0 ||
+      socketTimeoutMS > MAX_TIMER_MS
+    ) {
+      throw new ConfigurationError(
+        `socketTimeoutMS must be a number from 0 (no limit) to ${MAX_TIMER_MS}, got ${describeValue(socketTimeoutMS)}`,
+      );
+    }
+    return socketTimeoutMS;
+  }
+
   async #handshake(doc: Document, connectTimeoutMS: number, signal: AbortSignal | undefined): Promise<void> {
     let reply: Document;
     try {
       reply = this.#api !== undefined
         ? (await this.#opMsg({ ...doc, $db: "admin" }, undefined, false, signal, connectTimeoutMS))!
-        : this.#commandDoc(
-          await this.#opQuery("admin.$cmd", doc, { numberToReturn: -1, flags: 0 }, signal, connectTimeoutMS),
-        );
+        : await legacyCommand(this.#legacy, "admin", doc, {}, { signal, timeoutMS: connectTimeoutMS });
       checkReply(reply);
     } catch (error) {
       this.close();
       throw error;
     }
     this.#hello = reply;
-    this.#maxWireVersion = intField(reply.maxWireVersion, 0);
-    this.#minWireVersion = intField(reply.minWireVersion, 0);
-    this.#maxBsonObjectSize = intField(reply.maxBsonObjectSize, DEFAULT_MAX_BSON_OBJECT_SIZE);
-    this.#maxWriteBatchSize = intField(reply.maxWriteBatchSize, DEFAULT_MAX_WRITE_BATCH_SIZE);
-    const maxMessage = intField(reply.maxMessageSizeBytes, DEFAULT_MAX_MESSAGE_SIZE_BYTES);
-    this.#maxMessageSizeBytes = Math.min(Math.max(maxMessage, 16 + 5), 0x7fffffff);
-    this.#reader.maxMessageSizeBytes = this.#maxMessageSizeBytes;
+    const limits = serverLimits(reply);
+    this.#limits = limits;
+    this.#reader.maxMessageSizeBytes = limits.maxMessageSizeBytes;
     this.#encodeOptions = {
-      maxMessageSizeBytes: this.#maxMessageSizeBytes,
-      bson: { maxSize: this.#maxBsonObjectSize + COMMAND_OVERHEAD },
+      maxMessageSizeBytes: limits.maxMessageSizeBytes,
+      bson: { maxSize: limits.maxBsonObjectSize + COMMAND_OVERHEAD },
     };
   }
 
   // One OP_MSG round trip; null when moreToCome (no reply).
-  async #opMsg(
+  #opMsg(
     body: Document,
     sequences: DocumentSequence[] | undefined,
     moreToCome: boolean,
@@ -779,63 +517,43 @@ export class Connection {
     timeoutMS: number,
     exhaustAllowed = false,
   ): Promise<Document | null> {
-    this.#enter();
-    try {
-      const frame = encodeOpMsg(this.#writer, {
-        requestId: nextRequestId(),
-        flagBits: (moreToCome ? MsgFlags.moreToCome : 0) | (exhaustAllowed ? MsgFlags.exhaustAllowed : 0),
-        body,
-        sequences,
-      }, this.#encodeOptions);
-      const compress = this.#compressor !== undefined && !UNCOMPRESSIBLE_COMMANDS.has(Object.keys(body)[0]);
-      const replyFrame = await this.#exchange(
-        frame,
-        moreToCome ? null : OP_MSG,
-        signal,
-        timeoutMS,
-        exhaustAllowed,
-        compress,
-      );
-      if (replyFrame === null) return null;
-      return this.#decodeReply(() => decodeOpMsg(replyFrame, { bson: this.#decode }).body);
-    } finally {
-      this.#busy = false;
-    }
+    const flagBits = (moreToCome ? MsgFlags.moreToCome : 0) | (exhaustAllowed ? MsgFlags.exhaustAllowed : 0);
+    return this.#roundTrip(
+      (writer, options) => encodeOpMsg(writer, { requestId: nextRequestId(), flagBits, body, sequences }, options),
+      moreToCome ? null : OP_MSG,
+      (frame) => decodeOpMsg(frame, { bson: this.#decode }).body,
+      signal,
+      timeoutMS,
+      !UNCOMPRESSIBLE_COMMANDS.has(Object.keys(body)[0]),
+      exhaustAllowed,
+    );
   }
 
-  async #opQuery(
-    ns: string,
-    query: Document,
-    fields: { numberToReturn: number; flags: number; numberToSkip?: number; returnFieldsSelector?: Document },
+  /**
+   * One request: encodes it (a message too large to send fails here and
+   * leaves the connection usable), exchanges it, and decodes the reply (null
+   * when none is awaited). Compressed when a compressor was agreed and the
+   * command may be.
+   */
+  async #roundTrip<T>(
+    encode: EncodeFrame,
+    replyOp: number | null,
+    decode: (frame: Uint8Array) => T,
     signal: AbortSignal | undefined,
     timeoutMS: number,
-  ): Promise<OpReply> {
+    compressible: boolean,
+    stream = false,
+  ): Promise<T | null> {
     this.#enter();
     try {
-      const frame = encodeOpQuery(this.#writer, {
-        requestId: nextRequestId(),
-        fullCollectionName: ns,
-        query,
-        ...fields,
-      }, this.#encodeOptions);
-      const wrapped = query.$query;
-      const inner: Document = wrapped !== null && typeof wrapped === "object" ? wrapped as Document : query;
-      const compress = this.#compressor !== undefined && ns.endsWith(".$cmd") &&
-        !UNCOMPRESSIBLE_COMMANDS.has(Object.keys(inner)[0]);
-      const replyFrame = await this.#exchange(frame, OP_REPLY, signal, timeoutMS, false, compress);
-      return this.#decodeReply(() => decodeOpReply(replyFrame!, { bson: this.#decode }));
+      const frame = encode(this.#writer, this.#encodeOptions);
+      const compress = compressible && this.#compressor !== undefined;
+      const replyFrame = await this.#exchange(frame, replyOp, signal, timeoutMS, stream, compress);
+      if (replyFrame === null) return null;
+      return this.#decodeReply(() => decode(replyFrame));
     } finally {
       this.#busy = false;
     }
-  }
-
-  // The one document a command answers with over OP_REPLY.
-  #commandDoc(reply: OpReply): Document {
-    if ((reply.responseFlags & ResponseFlags.QueryFailure) !== 0) throw queryFailure(reply.documents[0] ?? {});
-    if (reply.documents.length !== 1) {
-      throw this.#protocolError(`a command reply must hold one document, this one holds ${reply.documents.length}`);
-    }
-    return reply.documents[0];
   }
 
   #enter(): void {
@@ -925,6 +643,7 @@ export class Connection {
     }
     const onAbort = signal === undefined ? undefined : () => fail(signal.reason);
     if (onAbort !== undefined) signal!.addEventListener("abort", onAbort, { once: true });
+    this.#exchanging = true;
     try {
       let requestId: number;
       let awaiting: number;
@@ -936,14 +655,17 @@ export class Connection {
         awaiting = requestId;
         await this.#socket.write(compress ? await compressMessage(frame, this.#compressor!) : frame);
       }
-      if (replyOp === null) return null;
+      if (replyOp === null) {
+        this.#watchIdle();
+        return null;
+      }
       for (;;) {
         let reply = await this.#readFrame();
         const responseTo = reply[8] | (reply[9] << 8) | (reply[10] << 16) | (reply[11] << 24);
         let opCode = reply[12] | (reply[13] << 8) | (reply[14] << 16) | (reply[15] << 24);
         // Replies may come compressed whatever was sent; what was agreed does not matter here.
         if (opCode === OP_COMPRESSED) {
-          reply = await decompressMessage(reply, { maxMessageSizeBytes: this.#maxMessageSizeBytes });
+          reply = await decompressMessage(reply, { maxMessageSizeBytes: this.#limits.maxMessageSizeBytes });
           opCode = reply[12] | (reply[13] << 8) | (reply[14] << 16) | (reply[15] << 24);
         }
         if (responseTo !== awaiting && responseTo !== requestId) {
@@ -966,6 +688,11 @@ export class Connection {
           continue;
         }
         this.#streaming = null;
+        // Bytes beyond the answer to an exchange that asked for no more: the
+        // server (or a proxy) is out of step. The answer stands; the
+        // connection is never used again.
+        if (this.#reader.bufferedBytes > 0) this.close();
+        else this.#watchIdle();
         return reply;
       }
     } catch (error) {
@@ -973,16 +700,39 @@ export class Connection {
       this.close();
       throw this.#annotate(error);
     } finally {
+      this.#exchanging = false;
       if (timer !== undefined) clearTimeout(timer);
       if (onAbort !== undefined) signal!.removeEventListener("abort", onAbort);
     }
+  }
+
+  /**
+   * Keeps a read posted while nothing is outstanding: a chunk that arrives
+   * then answers nothing (a duplicate reply, junk), and an end means the
+   * server hung up; either way the connection closes at once, so a pool drops
+   * it before anyone checks it out. A round trip takes the read over.
+   */
+  #watchIdle(): void {
+    if (this.#isClosed) return;
+    // A read posted before a round trip that read nothing (moreToCome, OP_KILL_CURSORS) is watched again.
+    const read = this.#idleRead ?? this.#socket.read();
+    this.#idleRead = read;
+    const settle = () => {
+      // Taken over by a round trip, or one is under way and will take it.
+      if (this.#idleRead !== read || this.#exchanging) return;
+      this.#idleRead = null;
+      this.close();
+    };
+    read.then(settle, settle);
   }
 
   async #readFrame(): Promise<Uint8Array> {
     for (;;) {
       const frame = this.#reader.next();
       if (frame !== null) return frame;
-      const chunk = await this.#socket.read();
+      const idle = this.#idleRead;
+      this.#idleRead = null;
+      const chunk = await (idle ?? this.#socket.read());
       if (chunk === null) {
         const partial = this.#reader.bufferedBytes;
         const who = this.#closedByCaller ? "closed by close() during a round trip" : "closed by the server";
@@ -1004,134 +754,20 @@ export class Connection {
   }
 }
 
-/**
- * Throws the error an ok:0 reply or a writeConcernError stands for; returns
- * the reply otherwise.
- */
-function checkReply(reply: Document): Document {
-  const ok = reply.ok;
-  const okNumber = typeof ok === "bigint" ? Number(ok) : typeof ok === "boolean" ? Number(ok) : ok;
-  if (okNumber !== 1) {
-    const errmsg = typeof reply.errmsg === "string"
-      ? reply.errmsg
-      : typeof reply.$err === "string"
-      ? reply.$err
-      : "command failed";
-    throw new OperationFailure(errmsg, {
-      code: codeOf(reply.code),
-      codeName: typeof reply.codeName === "string" ? reply.codeName : undefined,
-      errorLabels: labelsOf(reply.errorLabels),
-      response: reply,
-    });
-  }
-  const wce = reply.writeConcernError;
-  if (wce !== undefined && wce !== null && typeof wce === "object") {
-    const w = wce as Document;
-    throw new WriteConcernError(typeof w.errmsg === "string" ? w.errmsg : "write concern error", {
-      code: codeOf(w.code),
-      codeName: typeof w.codeName === "string" ? w.codeName : undefined,
-      errorLabels: labelsOf(reply.errorLabels ?? w.errorLabels),
-      response: reply,
-    });
-  }
-  return reply;
-}
-
-// The fields a Stable API request adds to commands, or undefined for none.
-function apiFields(api: ServerApi | undefined): Document | undefined {
-  if (api === undefined) return undefined;
-  if (api === null || typeof api !== "object" || api.version !== "1") {
-    throw new ConfigurationError(
-      `serverApi must be {version: "1", strict?, deprecationErrors?}, got ${
-        api === null || typeof api !== "object" ? describe(api) : `version ${describe(api.version)}`
-      }`,
-    );
-  }
-  const fields: Document = { apiVersion: "1" };
-  for (const [key, field] of [["strict", "apiStrict"], ["deprecationErrors", "apiDeprecationErrors"]] as const) {
-    const value = api[key];
-    if (value === undefined) continue;
-    if (typeof value !== "boolean") {
-      throw new ConfigurationError(`serverApi.${key} must be a boolean, got ${describe(value)}`);
-    }
-    fields[field] = value;
-  }
-  return fields;
-}
-
-function queryFailure(doc: Document): OperationFailure {
-  const errmsg = typeof doc.$err === "string" ? doc.$err : typeof doc.errmsg === "string" ? doc.errmsg : "query failed";
-  return new OperationFailure(errmsg, {
-    code: codeOf(doc.code),
-    codeName: typeof doc.codeName === "string" ? doc.codeName : undefined,
-    errorLabels: labelsOf(doc.errorLabels),
-    response: doc,
-  });
-}
-
-function codeOf(value: unknown): number | undefined {
-  if (typeof value === "number" && Number.isFinite(value)) return value;
-  if (typeof value === "bigint") return Number(value);
-  return undefined;
-}
-
-function labelsOf(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
-}
-
-function intField(value: unknown, fallback: number): number {
-  const n = typeof value === "bigint" ? Number(value) : value;
-  return typeof n === "number" && Number.isInteger(n) && n >= 0 ? n : fallback;
-}
-
-function checkTimeout(value: unknown, name: string): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > MAX_TIMER_MS) {
-    throw new ConfigurationError(
-      `${name} must be a number from 0 (no limit) to ${MAX_TIMER_MS}, got ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
 function checkDb(db: unknown): void {
   if (typeof db !== "string" || db === "" || db.includes(".") || db.includes("\0")) {
-    throw new ConfigurationError(`db must be a non-empty database name without "." or NUL, got ${describe(db)}`);
+    throw new ConfigurationError(`db must be a non-empty database name without "." or NUL, got ${describeValue(db)}`);
   }
 }
 
 function checkNamespace(ns: unknown): void {
   if (typeof ns !== "string" || ns.indexOf(".") <= 0 || ns.endsWith(".") || ns.includes("\0")) {
-    throw new ConfigurationError(`ns must be "<db>.<collection>", got ${describe(ns)}`);
+    throw new ConfigurationError(`ns must be "<db>.<collection>", got ${describeValue(ns)}`);
   }
 }
 
 function checkDocument(doc: unknown, name: string): void {
   if (doc === null || typeof doc !== "object" || Array.isArray(doc) || doc instanceof Uint8Array) {
-    throw new ConfigurationError(`${name} must be a document (a plain object), got ${describe(doc)}`);
-  }
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (value === null || typeof value !== "object") return String(value);
-  return Array.isArray(value) ? "an array" : Object.prototype.toString.call(value);
-}
-
-function checkCredential(credential: Credential): void {
-  if (credential === null || typeof credential !== "object") {
-    throw new ConfigurationError(`credential must be {username, password, source}, got ${describe(credential)}`);
-  }
-  const { username, password, source, mechanism } = credential;
-  if (typeof username !== "string" || username === "") {
-    throw new ConfigurationError("credential.username must be a non-empty string");
-  }
-  if (typeof password !== "string") throw new ConfigurationError("credential.password must be a string");
-  if (typeof source !== "string" || source === "") {
-    throw new ConfigurationError("credential.source must be a non-empty database name");
-  }
-  if (mechanism !== undefined && mechanism !== "SCRAM-SHA-1" && mechanism !== "SCRAM-SHA-256") {
-    throw new ConfigurationError(
-      `credential.mechanism must be "SCRAM-SHA-1" or "SCRAM-SHA-256", got ${describe(mechanism)}`,
-    );
+    throw new ConfigurationError(`${name} must be a document (a plain object), got ${describeValue(doc)}`);
   }
 }

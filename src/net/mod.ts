@@ -1,7 +1,8 @@
 /**
  * The network layer: runtime socket adapters, one {@linkcode Connection}
  * (handshake, commands over OP_MSG or OP_QUERY, timeouts, cancellation) and a
- * {@linkcode ConnectionPool} per server.
+ * {@linkcode ConnectionPool} per server. It takes resolved option values: the
+ * client's option resolution (`resolveClientOptions`) is where defaults live.
  *
  * Network errors from a connection are `ConnectionFailure` (`NetworkTimeout`
  * for timeouts) or, for bytes that make no sense, `WireProtocolError`; each
@@ -17,7 +18,16 @@
  * ```ts ignore
  * import { ConnectionPool } from "./mod.ts";
  *
- * await using pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 }, { appName: "demo" });
+ * await using pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 }, {
+ *   connectTimeoutMS: 10_000,
+ *   socketTimeoutMS: 0,
+ *   maxPoolSize: 100,
+ *   minPoolSize: 0,
+ *   maxConnecting: 2,
+ *   maxIdleTimeMS: 0,
+ *   waitQueueTimeoutMS: 0,
+ *   appName: "demo",
+ * });
  * const reply = await pool.withConnection((conn) => conn.command("admin", { ping: 1 }));
  * console.log(reply.ok); // 1
  * ```
@@ -35,6 +45,7 @@ export {
   type RoundTripOptions,
   type ServerAddress,
   type ServerApi,
+  type ServerLimits,
 } from "./connection.ts";
 export { type CheckOutOptions, ConnectionPool, type ConnectionPoolOptions } from "./pool.ts";
 export type { Credential, ScramMechanism } from "./auth.ts";

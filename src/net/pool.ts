@@ -6,36 +6,47 @@
  * @module
  */
 import { ConfigurationError, MongoError, PoolClosedError, WaitQueueTimeoutError } from "../errors.ts";
-import { Connection, type ConnectionOptions, type ServerAddress } from "./connection.ts";
-
-const MAX_TIMER_MS = 2_147_483_647;
+import { formatAddress, type ServerAddress } from "../address.ts";
+import { describeValue } from "../describe.ts";
+import { Connection, type ConnectionOptions } from "./connection.ts";
 
 /**
  * Options of {@linkcode ConnectionPool}: the pool's own settings plus the
- * {@linkcode ConnectionOptions} every new connection gets.
+ * {@linkcode ConnectionOptions} every new connection gets. Resolved values:
+ * the client's option resolution (`resolveClientOptions`) checks them and
+ * fills in every default; the pool applies none.
  *
  * @example
  * ```ts
  * import type { ConnectionPoolOptions } from "./pool.ts";
  *
- * const options: ConnectionPoolOptions = { maxPoolSize: 10, waitQueueTimeoutMS: 2000, appName: "inventory" };
+ * const options: ConnectionPoolOptions = {
+ *   maxPoolSize: 10,
+ *   minPoolSize: 0,
+ *   maxConnecting: 2,
+ *   maxIdleTimeMS: 0,
+ *   waitQueueTimeoutMS: 2000,
+ *   connectTimeoutMS: 10000,
+ *   socketTimeoutMS: 0,
+ *   appName: "inventory",
+ * };
  * ```
  */
 export interface ConnectionPoolOptions extends Omit<ConnectionOptions, "signal" | "generation"> {
-  /** Most connections at once, in use, idle or being opened; 0 means no limit. Default 100. */
-  maxPoolSize?: number;
-  /** Connections kept open in the background, best effort. Default 0. */
-  minPoolSize?: number;
-  /** Longest wait in ms for a free connection; 0 (the default) waits until the signal, if any, aborts. */
-  waitQueueTimeoutMS?: number;
-  /** Idle connections older than this many ms are closed instead of reused; 0 (the default) means never. */
-  maxIdleTimeMS?: number;
+  /** Most connections at once, in use, idle or being opened; 0 means no limit. */
+  maxPoolSize: number;
+  /** Connections kept open in the background, best effort (at most `maxPoolSize` when that is not 0). */
+  minPoolSize: number;
+  /** Longest wait in ms for a free connection; 0 waits until the signal, if any, aborts. */
+  waitQueueTimeoutMS: number;
+  /** Idle connections older than this many ms are closed instead of reused; 0 means never. */
+  maxIdleTimeMS: number;
   /**
    * Most connections being opened at once (the CMAP specification's
-   * `maxConnecting`), so a burst of callers does not open a burst of sockets;
-   * the others wait for one of those or for a connection to come back. Default 2.
+   * `maxConnecting`, at least 1), so a burst of callers does not open a burst
+   * of sockets; the others wait for one of those or for a connection to come back.
    */
-  maxConnecting?: number;
+  maxConnecting: number;
   /**
    * Opens one connection (default {@linkcode Connection.connect}). A hook for
    * tests and for callers that wrap connections (e.g. to authenticate).
@@ -75,7 +86,9 @@ interface Waiter {
  * `clear()` adds one to {@linkcode ConnectionPool.generation}: idle
  * connections are closed at once, and those in use are closed when they come
  * back, so nothing made before the clear is used again. A connection that
- * comes back closed (a failed round trip closes it) is dropped.
+ * comes back closed (a failed round trip closes it) is dropped, and one that
+ * closes while idle (the server hung up, or sent bytes nobody asked for)
+ * leaves the idle set at once.
  *
  * The pool sets no timer except while a caller waits with
  * `waitQueueTimeoutMS`, so it never keeps a process alive.
@@ -84,7 +97,16 @@ interface Waiter {
  * ```ts ignore
  * import { ConnectionPool } from "./pool.ts";
  *
- * await using pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 }, { maxPoolSize: 10 });
+ * const options = {
+ *   connectTimeoutMS: 10_000,
+ *   socketTimeoutMS: 0,
+ *   maxPoolSize: 10,
+ *   minPoolSize: 0,
+ *   maxConnecting: 2,
+ *   maxIdleTimeMS: 0,
+ *   waitQueueTimeoutMS: 0,
+ * };
+ * await using pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 }, options);
  * const reply = await pool.withConnection((conn) => conn.command("admin", { ping: 1 }));
  * console.log(reply.ok); // 1
  * ```
@@ -113,36 +135,21 @@ export class ConnectionPool {
    * Creates the pool; no connection is opened here unless `minPoolSize` > 0,
    * which starts a background fill.
    *
-   * @throws {ConfigurationError} for an invalid option.
+   * @throws {ConfigurationError} when `address` is not an address.
    */
-  constructor(address: ServerAddress, options: ConnectionPoolOptions = {}) {
+  constructor(address: ServerAddress, options: ConnectionPoolOptions) {
     if (address === null || typeof address !== "object") {
-      throw new ConfigurationError(`address must be {host, port} or {path}, got ${String(address)}`);
-    }
-    if (options === null || typeof options !== "object") {
-      throw new ConfigurationError(`pool options must be an object, got ${String(options)}`);
+      throw new ConfigurationError(`address must be {host, port} or {path}, got ${describeValue(address)}`);
     }
     this.#server = address;
-    const path = (address as { path?: string }).path;
-    const { host, port } = address as { host?: string; port?: number };
-    this.address = path !== undefined
-      ? path
-      : typeof host === "string" && host.includes(":") && !host.startsWith("[")
-      ? `[${host}]:${port}`
-      : `${host}:${port}`;
+    this.address = formatAddress(address);
     this.#options = options;
     this.#connect = options.connect ?? ((a, o) => Connection.connect(a, o));
-    this.#maxPoolSize = count(options.maxPoolSize ?? 100, "maxPoolSize");
-    this.#minPoolSize = count(options.minPoolSize ?? 0, "minPoolSize");
-    if (this.#maxPoolSize !== 0 && this.#minPoolSize > this.#maxPoolSize) {
-      throw new ConfigurationError(
-        `minPoolSize (${this.#minPoolSize}) must not exceed maxPoolSize (${this.#maxPoolSize})`,
-      );
-    }
-    this.#waitQueueTimeoutMS = millis(options.waitQueueTimeoutMS ?? 0, "waitQueueTimeoutMS");
-    this.#maxIdleTimeMS = millis(options.maxIdleTimeMS ?? 0, "maxIdleTimeMS");
-    this.#maxConnecting = count(options.maxConnecting ?? 2, "maxConnecting");
-    if (this.#maxConnecting === 0) throw new ConfigurationError("maxConnecting must be at least 1, got 0");
+    this.#maxPoolSize = options.maxPoolSize;
+    this.#minPoolSize = options.minPoolSize;
+    this.#waitQueueTimeoutMS = options.waitQueueTimeoutMS;
+    this.#maxIdleTimeMS = options.maxIdleTimeMS;
+    this.#maxConnecting = options.maxConnecting;
     this.#fill();
   }
 
@@ -186,7 +193,7 @@ export class ConnectionPool {
    * ```ts ignore
    * import { ConnectionPool } from "./pool.ts";
    *
-   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 });
+   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 }, options);
    * const conn = await pool.checkOut({ signal: AbortSignal.timeout(5000) });
    * try {
    *   await conn.command("admin", { ping: 1 });
@@ -216,7 +223,7 @@ export class ConnectionPool {
    * ```ts ignore
    * import { ConnectionPool } from "./pool.ts";
    *
-   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 });
+   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 }, options);
    * const conn = await pool.checkOut();
    * pool.checkIn(conn);
    * ```
@@ -239,7 +246,7 @@ export class ConnectionPool {
    * ```ts ignore
    * import { ConnectionPool } from "./pool.ts";
    *
-   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 });
+   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 }, options);
    * const reply = await pool.withConnection((conn) => conn.command("admin", { ping: 1 }));
    * ```
    */
@@ -265,7 +272,7 @@ export class ConnectionPool {
    * ```ts ignore
    * import { ConnectionPool } from "./pool.ts";
    *
-   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 });
+   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 }, options);
    * pool.clear();
    * console.log(pool.generation); // 1
    * ```
@@ -286,7 +293,7 @@ export class ConnectionPool {
    * ```ts ignore
    * import { ConnectionPool } from "./pool.ts";
    *
-   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 });
+   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 }, options);
    * await pool.close();
    * ```
    */
@@ -341,7 +348,10 @@ export class ConnectionPool {
   #watch(conn: Connection): void {
     conn.closed.then(() => {
       const i = this.#idle.findIndex((entry) => entry.conn === conn);
-      if (i >= 0) this.#idle.splice(i, 1);
+      if (i < 0) return;
+      this.#idle.splice(i, 1);
+      // Its place is free: keep minPoolSize.
+      this.#fill();
     });
   }
 
@@ -502,18 +512,4 @@ export class ConnectionPool {
   #closedError(message: string): PoolClosedError {
     return new PoolClosedError(message, { address: this.address });
   }
-}
-
-function count(value: unknown, name: string): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
-    throw new ConfigurationError(`${name} must be a non-negative integer, got ${String(value)}`);
-  }
-  return value;
-}
-
-function millis(value: unknown, name: string): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > MAX_TIMER_MS) {
-    throw new ConfigurationError(`${name} must be a number of ms from 0 to ${MAX_TIMER_MS}, got ${String(value)}`);
-  }
-  return value;
 }

@@ -12,7 +12,8 @@
  */
 
 import { ConfigurationError } from "../errors.ts";
-import { formatAddress, type Tunnel } from "./_socket_util.ts";
+import type { Tunnel } from "./_socket_util.ts";
+import { formatAddress } from "../address.ts";
 import type { Socket, SocketFactory, SocketOptions } from "./socket.ts";
 import { connectBunSocket } from "./socket_bun.ts";
 import { connectDenoSocket } from "./socket_deno.ts";
@@ -61,7 +62,7 @@ function connectThroughRuntime(options: SocketOptions, tunnel: Tunnel): Promise<
 export function socks5SocketFactory(proxy: Socks5Proxy, connect: TunnelConnect = connectThroughRuntime): SocketFactory {
   const host = proxy.host.startsWith("[") && proxy.host.endsWith("]") ? proxy.host.slice(1, -1) : proxy.host;
   const tunnelProxy = { ...proxy, host };
-  const name = `SOCKS5 proxy ${formatAddress(host, proxy.port)}`;
+  const name = `SOCKS5 proxy ${formatAddress({ host, port: proxy.port })}`;
   return (options) => {
     if (options?.path !== undefined) {
       return Promise.reject(

@@ -13,7 +13,8 @@
  */
 
 import { ConfigurationError, ConnectionFailure } from "../errors.ts";
-import { describeError, formatAddress } from "./_socket_util.ts";
+import { describeError } from "./_socket_util.ts";
+import { formatAddress } from "../address.ts";
 import type { Socket } from "./socket.ts";
 
 /**
@@ -90,8 +91,8 @@ export async function socks5Handshake(
   proxy: Socks5Proxy,
 ): Promise<void> {
   const host = target.host.startsWith("[") && target.host.endsWith("]") ? target.host.slice(1, -1) : target.host;
-  const to = formatAddress(host, target.port);
-  const where = `SOCKS5 proxy ${formatAddress(proxy.host, proxy.port)}`;
+  const to = formatAddress({ host, port: target.port });
+  const where = `SOCKS5 proxy ${formatAddress({ host: proxy.host, port: proxy.port })}`;
   const fail = (message: string, cause?: unknown) =>
     new ConnectionFailure(`${where}: ${message} (connecting to ${to})`, { address: to, cause });
   const credentials = proxy.username !== undefined && proxy.username !== "" && proxy.password !== undefined &&

@@ -15,6 +15,7 @@
  */
 import { Binary, type Document } from "../bson/mod.ts";
 import { ConfigurationError } from "../errors.ts";
+import { ErrorCode } from "../error_codes.ts";
 import { isPlainDocument, numericValue } from "./query.ts";
 
 /** Byte arrays on a plain ArrayBuffer, as Web Crypto takes them. */
@@ -46,7 +47,7 @@ const CONVERSATION_ID = 1;
 
 /** What a refused conversation gets, whatever the reason: mongod tells the client no more. */
 export function authenticationFailed(): Document {
-  return { ok: 0, errmsg: "Authentication failed.", code: 18, codeName: "AuthenticationFailed" };
+  return { ok: 0, errmsg: "Authentication failed.", code: ErrorCode.AuthenticationFailed, codeName: "AuthenticationFailed" };
 }
 
 /** What a command needing authentication gets on a connection that has none. */

@@ -49,6 +49,7 @@ import {
   UNCOMPRESSIBLE_COMMANDS,
 } from "../wire/mod.ts";
 import { WireProtocolError } from "../errors.ts";
+import { ErrorCode } from "../error_codes.ts";
 import type { Listener, ListenerConnection } from "./listener.ts";
 import { listen } from "./listener.ts";
 import {
@@ -500,13 +501,13 @@ export class SimulatedMember implements Member, CommandHost {
           ok: 0,
           errmsg: `BSON field '${legacy ? "isMaster" : "hello"}.${what}' is the wrong type '${typeName(value)}', ` +
             `expected type '${expected}'`,
-          code: 14,
+          code: ErrorCode.TypeMismatch,
           codeName: "TypeMismatch",
         }
         : {
           ok: 0,
           errmsg: `'${what}' is not ${expected === "array" ? "an array" : "a string"}`,
-          code: 2,
+          code: ErrorCode.BadValue,
           codeName: "BadValue",
         };
     if (!Array.isArray(offered)) return bad("compression", offered, "array");
@@ -620,7 +621,7 @@ export class SimulatedMember implements Member, CommandHost {
           this.#msg(requestId, {
             ok: 0,
             errmsg: `invalid BSON in OP_MSG: ${e.message}`,
-            code: 22,
+            code: ErrorCode.InvalidBSON,
             codeName: "InvalidBSON",
           }),
         );
@@ -773,8 +774,8 @@ export class SimulatedMember implements Member, CommandHost {
         body: {
           ok: 0,
           errmsg: f.errmsg,
-          code: f.code === 22 ? 10334 : f.code,
-          codeName: f.code === 22 ? "BSONObjectTooLarge" : f.codeName,
+          code: f.code === ErrorCode.InvalidBSON ? ErrorCode.BSONObjectTooLarge : f.code,
+          codeName: f.code === ErrorCode.InvalidBSON ? "BSONObjectTooLarge" : f.codeName,
         },
       });
     }
@@ -815,7 +816,7 @@ export class SimulatedMember implements Member, CommandHost {
       return this.#withTopologyVersion({
         ok: 0,
         errmsg: legacyText ? "not master" : "not primary",
-        code: 10107,
+        code: ErrorCode.NotWritablePrimary,
         codeName: "NotWritablePrimary",
       });
     }
@@ -825,7 +826,7 @@ export class SimulatedMember implements Member, CommandHost {
         return this.#withTopologyVersion({
           ok: 0,
           errmsg: legacyText ? "not master and slaveOk=false" : "not primary and secondaryOk=false",
-          code: 13435,
+          code: ErrorCode.NotPrimaryNoSecondaryOk,
           codeName: "NotPrimaryNoSecondaryOk",
         });
       }
@@ -834,7 +835,7 @@ export class SimulatedMember implements Member, CommandHost {
         errmsg: legacyText
           ? "not master or secondary; cannot currently read from this replSet member"
           : "node is not in primary or recovering state",
-        code: 13436,
+        code: ErrorCode.NotPrimaryOrSecondary,
         codeName: "NotPrimaryOrSecondary",
       });
     }
@@ -904,7 +905,7 @@ export class SimulatedMember implements Member, CommandHost {
       // A causally consistent read waits until this member has caught up.
       const maxTimeMS = Number(numericValue(body.maxTimeMS) ?? 0);
       if (!(await this.#set.waitForApplied(this, rc.afterClusterTime, maxTimeMS))) {
-        return { ok: 0, errmsg: "operation exceeded time limit", code: 50, codeName: "MaxTimeMSExpired" };
+        return { ok: 0, errmsg: "operation exceeded time limit", code: ErrorCode.MaxTimeMSExpired, codeName: "MaxTimeMSExpired" };
       }
       if (this.#stateError(name, secondaryOk) !== null) return this.#stateError(name, secondaryOk)!;
     }
@@ -934,7 +935,7 @@ export class SimulatedMember implements Member, CommandHost {
     if (body.$db === undefined) {
       reply = { ok: 0, errmsg: "OP_MSG requests require a $db argument", code: 40571, codeName: "Location40571" };
     } else if (typeof body.$db !== "string") {
-      reply = { ok: 0, errmsg: "$db is not a string", code: 14, codeName: "TypeMismatch" };
+      reply = { ok: 0, errmsg: "$db is not a string", code: ErrorCode.TypeMismatch, codeName: "TypeMismatch" };
     } else if (HANDSHAKES.has(name) && body.maxAwaitTimeMS !== undefined && isPlainDocument(body.topologyVersion)) {
       return await this.#awaitableHello(conn, state, msg, name, body);
     } else {

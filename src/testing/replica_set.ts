@@ -19,6 +19,9 @@
  */
 import { type Document, Int32, Int64, ObjectId, Timestamp } from "../bson/mod.ts";
 import { ConfigurationError } from "../errors.ts";
+import { describeValue } from "../describe.ts";
+import { parseAddress, type ServerAddress } from "../address.ts";
+import { ErrorCode } from "../error_codes.ts";
 import type { SupportedCompressor } from "../wire/mod.ts";
 import {
   type FaultOptions,
@@ -236,23 +239,16 @@ export async function startReplicaSet(options: ReplicaSetOptions = {}): Promise<
   return rs;
 }
 
-// Names any value in an error message without throwing (bigints, null-prototype objects).
-function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (value === null || (typeof value !== "object" && typeof value !== "function")) return String(value);
-  return Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : "a function";
-}
-
 function checkCompressors(value: unknown): SupportedCompressor[] {
   if (!Array.isArray(value)) {
-    throw new ConfigurationError(`compressors must be an array of compressor names, got ${show(value)}`);
+    throw new ConfigurationError(`compressors must be an array of compressor names, got ${describeValue(value)}`);
   }
   const out: SupportedCompressor[] = [];
   for (const [i, name] of value.entries()) {
     if (name !== "zlib") {
       const known = name === "snappy" || name === "zstd" || name === "noop";
       throw new ConfigurationError(
-        `compressors[${i}] is ${show(name)}: the simulated members ${
+        `compressors[${i}] is ${describeValue(name)}: the simulated members ${
           known ? "cannot compress with it" : "know no such compressor"
         }; "zlib" is the only one they speak ([] turns compression off)`,
       );
@@ -610,7 +606,7 @@ export class ReplicaSet implements AsyncDisposable {
       getConfig: (m) => this.#getConfig(m),
       stepDown: (m, seconds) => {
         if (m.state !== "PRIMARY") {
-          throw serverError(10107, "NotWritablePrimary", "not primary so can't step down");
+          throw serverError(ErrorCode.NotWritablePrimary, "NotWritablePrimary", "not primary so can't step down");
         }
         this.#stepDown(m, seconds);
         return { ok: 1 };
@@ -780,7 +776,7 @@ export class ReplicaSet implements AsyncDisposable {
       if (acked >= need) return null;
       if (this.#closed || m.state !== "PRIMARY") {
         return {
-          code: 189,
+          code: ErrorCode.PrimarySteppedDown,
           codeName: "PrimarySteppedDown",
           errmsg: "Primary stepped down while waiting for replication",
         };
@@ -788,7 +784,7 @@ export class ReplicaSet implements AsyncDisposable {
       const left = deadline - Date.now();
       if (left <= 0) {
         return {
-          code: 64,
+          code: ErrorCode.WriteConcernFailed,
           codeName: "WriteConcernFailed",
           errmsg: "waiting for replication timed out",
           errInfo: { wtimeout: true, writeConcern: { w, wtimeout } },
@@ -1040,11 +1036,15 @@ export class ReplicaSet implements AsyncDisposable {
   }
 
   #memberForHost(host: string): SimulatedMember | undefined {
-    const colon = host.lastIndexOf(":");
-    const name = colon < 0 ? host : host.slice(0, colon);
-    const port = colon < 0 ? 27017 : Number(host.slice(colon + 1));
-    const local = new Set(["localhost", "127.0.0.1", this.#hostname]);
-    return this.#members.find((x) => x.port === port && (local.has(name) || x.name === host));
+    let address: ServerAddress;
+    try {
+      address = parseAddress(host);
+    } catch {
+      return undefined; // not an address: no member has it
+    }
+    if ("path" in address) return undefined;
+    const local = new Set(["localhost", "127.0.0.1", this.#hostname.toLowerCase()]);
+    return this.#members.find((x) => x.port === address.port && (local.has(address.host) || x.name === host));
   }
 
   #stateCode(m: SimulatedMember): [number, string] {

@@ -16,6 +16,7 @@
  * @module
  */
 import { type Document, encode, ObjectId } from "../bson/mod.ts";
+import { ErrorCode } from "../error_codes.ts";
 import { cloneValue, isPlainDocument, numericValue } from "./query.ts";
 import { serverError } from "./_server_error.ts";
 
@@ -327,7 +328,7 @@ export class CursorRegistry {
     ns?: string,
   ): { batch: Document[]; id: bigint; startingFrom: number } {
     const cursor = this.#cursors.get(id);
-    if (cursor === undefined) throw serverError(43, "CursorNotFound", `cursor id ${id} not found`);
+    if (cursor === undefined) throw serverError(ErrorCode.CursorNotFound, "CursorNotFound", `cursor id ${id} not found`);
     if (ns !== undefined && cursor.ns !== ns) {
       throw serverError(
         13,

@@ -14,6 +14,7 @@
  */
 
 import { ConfigurationError } from "../errors.ts";
+import { DEFAULT_PORT, formatAddress } from "../address.ts";
 import {
   checkOptionCombinations,
   type ClientOptions,
@@ -118,8 +119,6 @@ export interface ParseConnectionStringOptions {
   onWarning?: (message: string) => void;
 }
 
-const DEFAULT_PORT = 27017;
-
 /**
  * Formats a host as `host:port` (port 27017 when none was given), with IPv6
  * literals in brackets; a Unix socket path is returned as it is. This is the
@@ -135,9 +134,7 @@ const DEFAULT_PORT = 27017;
  * ```
  */
 export function hostAddressToString(h: HostAddress): string {
-  if (h.type === "unix") return h.host;
-  const host = h.type === "ip_literal" ? `[${h.host}]` : h.host;
-  return `${host}:${h.port ?? DEFAULT_PORT}`;
+  return formatAddress(h.type === "unix" ? { path: h.host } : { host: h.host, port: h.port ?? DEFAULT_PORT });
 }
 
 /** JSON-quotes a string for a message, cut short so a huge input cannot flood the log. */

@@ -141,6 +141,7 @@ export type {
   ScramMechanism,
   ServerAddress as WireServerAddress,
   ServerApi as WireServerApi,
+  ServerLimits,
 } from "../net/mod.ts";
 export type { DocumentSequence, OP_REPLY, OpReply } from "../wire/mod.ts";
 // The default socket factory, for a `socketFactory` that wraps it.

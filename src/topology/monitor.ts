@@ -12,7 +12,8 @@
 import { ConfigurationError, ConnectionFailure, MongoError, WireProtocolError } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
 import { Connection, type ConnectionOptions, type ServerAddress } from "../net/mod.ts";
-import { serverAddressOf } from "./_address.ts";
+import { parseAddress } from "../address.ts";
+import { describeError } from "../describe.ts";
 import {
   normalizeAddress,
   type ServerDescription,
@@ -159,7 +160,7 @@ export class Monitor {
       throw new ConfigurationError("Monitor options must be an object");
     }
     this.address = normalizeAddress(address);
-    this.#server = serverAddressOf(this.address);
+    this.#server = parseAddress(this.address);
     const { heartbeatFrequencyMS, connectTimeoutMS } = options;
     if (
       typeof heartbeatFrequencyMS !== "number" || !Number.isFinite(heartbeatFrequencyMS) ||
@@ -389,9 +390,4 @@ export class Monitor {
 
 function isNetworkError(error: unknown): boolean {
   return error instanceof ConnectionFailure || (error instanceof WireProtocolError && error.address !== undefined);
-}
-
-function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
 }

@@ -27,6 +27,7 @@
  */
 
 import { ConfigurationError } from "../errors.ts";
+import { describeValue } from "../describe.ts";
 
 /**
  * A modern read preference mode, as sent on the wire and in connection strings.
@@ -223,30 +224,23 @@ function modeOf(value: unknown): ReadPreferenceMode {
 function copyTags(tags: unknown): readonly TagSet[] {
   if (tags === undefined) return Object.freeze([]);
   if (!Array.isArray(tags)) {
-    throw new ConfigurationError(`read preference tags must be an array of tag sets, got ${describe(tags)}`);
+    throw new ConfigurationError(`read preference tags must be an array of tag sets, got ${describeValue(tags)}`);
   }
   return Object.freeze(tags.map((set, i) => {
     if (set === null || typeof set !== "object" || Array.isArray(set)) {
-      throw new ConfigurationError(`read preference tag set ${i} must be an object of strings, got ${describe(set)}`);
+      throw new ConfigurationError(`read preference tag set ${i} must be an object of strings, got ${describeValue(set)}`);
     }
     const copy: Record<string, string> = {};
     for (const [key, value] of Object.entries(set)) {
       if (typeof value !== "string") {
         throw new ConfigurationError(
-          `read preference tag set ${i}: the value of "${key}" must be a string, got ${describe(value)}`,
+          `read preference tag set ${i}: the value of "${key}" must be a string, got ${describeValue(value)}`,
         );
       }
       copy[key] = value;
     }
     return Object.freeze(copy);
   }));
-}
-
-function describe(value: unknown): string {
-  if (Array.isArray(value)) return "an array";
-  if (value === null) return "null";
-  if (typeof value === "string") return JSON.stringify(value);
-  return typeof value === "object" ? "an object" : `${typeof value} ${String(value)}`;
 }
 
 function sameTags(a: readonly TagSet[], b: readonly TagSet[]): boolean {
@@ -351,7 +345,7 @@ export class ReadPreference {
       modeOf(mode);
     }
     if (options === null || typeof options !== "object") {
-      throw new ConfigurationError(`read preference options must be an object, got ${describe(options)}`);
+      throw new ConfigurationError(`read preference options must be an object, got ${describeValue(options)}`);
     }
     const tags = copyTags(options.tags);
     let maxStaleness: number | undefined;
@@ -360,7 +354,7 @@ export class ReadPreference {
       if (typeof raw !== "number" || !Number.isInteger(raw) || raw < 0) {
         throw new ConfigurationError(
           `maxStalenessSeconds must be -1 (no maximum) or a non-negative integer number of seconds, got ${
-            describe(raw)
+            describeValue(raw)
           }`,
         );
       }
@@ -370,11 +364,11 @@ export class ReadPreference {
     if (options.hedge !== undefined) {
       const h: unknown = options.hedge;
       if (h === null || typeof h !== "object" || Array.isArray(h)) {
-        throw new ConfigurationError(`hedge must be an object like { enabled: true }, got ${describe(h)}`);
+        throw new ConfigurationError(`hedge must be an object like { enabled: true }, got ${describeValue(h)}`);
       }
       const enabled: unknown = (h as HedgeOptions).enabled ?? true;
       if (typeof enabled !== "boolean") {
-        throw new ConfigurationError(`hedge.enabled must be a boolean, got ${describe(enabled)}`);
+        throw new ConfigurationError(`hedge.enabled must be a boolean, got ${describeValue(enabled)}`);
       }
       hedge = Object.freeze({ enabled });
     }
@@ -431,7 +425,7 @@ export class ReadPreference {
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
       throw new ConfigurationError(
         `a read preference must be a ReadPreference, a mode string or { mode, tags?, maxStalenessSeconds? }, got ${
-          describe(value)
+          describeValue(value)
         }`,
       );
     }

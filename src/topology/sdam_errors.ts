@@ -8,6 +8,7 @@
  */
 
 import { ConfigurationError } from "../errors.ts";
+import { NODE_IS_RECOVERING_CODES, NOT_PRIMARY_CODES, SHUTDOWN_CODES } from "../error_codes.ts";
 import {
   compareTopologyVersion,
   normalizeAddress,
@@ -17,12 +18,6 @@ import {
 } from "./server_description.ts";
 import { applyServerDescription, type TopologyDescription } from "./topology_description.ts";
 
-/** "node is recovering" codes (InterruptedAtShutdown, InterruptedDueToReplStateChange, NotPrimaryOrSecondary, PrimarySteppedDown, ShutdownInProgress). */
-const RECOVERING_CODES: ReadonlySet<number> = new Set([11600, 11602, 13436, 189, 91]);
-/** "not writable primary" codes (NotWritablePrimary, NotPrimaryNoSecondaryOk, LegacyNotPrimary). */
-const NOT_PRIMARY_CODES: ReadonlySet<number> = new Set([10107, 13435, 10058]);
-/** The "node is shutting down" subset of the recovering codes. */
-const SHUTDOWN_CODES: ReadonlySet<number> = new Set([11600, 91]);
 /** Wire version of MongoDB 4.2; older servers close every connection on a state change. */
 const WIRE_VERSION_4_2 = 8;
 
@@ -107,7 +102,7 @@ export function isNotPrimaryError(reply: CommandErrorReply): boolean {
  */
 export function isNodeIsRecoveringError(reply: CommandErrorReply): boolean {
   const { code, message } = errorParts(reply);
-  if (code !== null) return RECOVERING_CODES.has(code);
+  if (code !== null) return NODE_IS_RECOVERING_CODES.has(code);
   return isRecoveringMessage(message);
 }
 

@@ -10,6 +10,7 @@
  */
 
 import { ConfigurationError } from "../errors.ts";
+import { describeValue } from "../describe.ts";
 import {
   type ConnectionString,
   type HostAddress,
@@ -69,21 +70,9 @@ export interface ParsedSeeds {
   uri: ConnectionString | null;
 }
 
-function describe(value: unknown): string {
-  if (typeof value === "string") {
-    return value.length <= 80
-      ? JSON.stringify(value)
-      : `${JSON.stringify(value.slice(0, 80))}... (${value.length} characters)`;
-  }
-  if (value === null) return "null";
-  if (Array.isArray(value)) return `[${value.map(describe).join(", ")}]`;
-  if (typeof value === "object") return "an object";
-  return `${String(value)} (a ${typeof value})`;
-}
-
 function checkPort(port: unknown, what: string): number {
   if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new ConfigurationError(`${what} must be an integer from 1 to 65535, got ${describe(port)}`);
+    throw new ConfigurationError(`${what} must be an integer from 1 to 65535, got ${describeValue(port)}`);
   }
   return port;
 }
@@ -98,7 +87,7 @@ function parseOneSeed(seed: string, port: number | undefined): HostAddress {
   if (text.length === 0) throw new ConfigurationError("empty seed in the seed list (check for a stray comma)");
   if (text.includes("://")) {
     throw new ConfigurationError(
-      `seed ${describe(seed)}: a connection string must be given alone, not inside a seed list`,
+      `seed ${describeValue(seed)}: a connection string must be given alone, not inside a seed list`,
     );
   }
   try {
@@ -107,7 +96,7 @@ function parseOneSeed(seed: string, port: number | undefined): HostAddress {
     return withPort(parseHostAddress(text, { percentEncoded: !text.includes("/") }), port);
   } catch (e) {
     if (e instanceof ConfigurationError) {
-      throw new ConfigurationError(`seed ${describe(seed)}: ${e.message}`, { cause: e });
+      throw new ConfigurationError(`seed ${describeValue(seed)}: ${e.message}`, { cause: e });
     }
     throw e;
   }
@@ -115,7 +104,7 @@ function parseOneSeed(seed: string, port: number | undefined): HostAddress {
 
 /** The `[host, port]` pair: the host has no port of its own; a bare IPv6 address is allowed. */
 function parsePair(host: unknown, port: number): HostAddress {
-  const label = `seed ${describe([host, port])}`;
+  const label = `seed ${describeValue([host, port], { elements: true })}`;
   if (typeof host !== "string") throw new ConfigurationError(`${label}: the host must be a string`);
   checkPort(port, `${label}: the port`);
   const text = host.trim();
@@ -172,7 +161,7 @@ export function parseSeeds(seeds: Seeds, port?: number, options: ParseSeedsOptio
     }
     if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text)) {
       throw new ConfigurationError(
-        `seed ${describe(seeds)}: unsupported scheme (expected "mongodb://" or "mongodb+srv://")`,
+        `seed ${describeValue(seeds)}: unsupported scheme (expected "mongodb://" or "mongodb+srv://")`,
       );
     }
     if (text.length === 0) throw new ConfigurationError("seeds must not be empty");
@@ -184,7 +173,7 @@ export function parseSeeds(seeds: Seeds, port?: number, options: ParseSeedsOptio
     if (seeds.length === 2 && typeof seeds[1] === "number") {
       if (port !== undefined && port !== seeds[1]) {
         throw new ConfigurationError(
-          `seed ${describe(seeds)}: the port is given twice (as the second element and as the port argument ${port})`,
+          `seed ${describeValue(seeds, { elements: true })}: the port is given twice (as the second element and as the port argument ${port})`,
         );
       }
       return { hosts: [parsePair(seeds[0], seeds[1])], uri: null };
@@ -192,7 +181,7 @@ export function parseSeeds(seeds: Seeds, port?: number, options: ParseSeedsOptio
     const hosts = seeds.map((s: unknown, i: number) => {
       if (typeof s !== "string") {
         throw new ConfigurationError(
-          `seed ${i} of the seed list must be a "host[:port]" string, got ${describe(s)}` +
+          `seed ${i} of the seed list must be a "host[:port]" string, got ${describeValue(s)}` +
             (typeof s === "number" ? " (a [host, port] pair has exactly two elements)" : ""),
         );
       }
@@ -202,6 +191,6 @@ export function parseSeeds(seeds: Seeds, port?: number, options: ParseSeedsOptio
   }
 
   throw new ConfigurationError(
-    `seeds must be a string, a [host, port] pair or a list of "host[:port]" strings, got ${describe(seeds)}`,
+    `seeds must be a string, a [host, port] pair or a list of "host[:port]" strings, got ${describeValue(seeds)}`,
   );
 }

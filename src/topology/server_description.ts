@@ -8,6 +8,8 @@
  */
 
 import { ConfigurationError } from "../errors.ts";
+import { formatAddress, parseAddress } from "../address.ts";
+import { describeValue } from "../describe.ts";
 import { updateRoundTripTime } from "./rtt.ts";
 
 /**
@@ -127,7 +129,6 @@ export interface ServerDescriptionOptions {
   now?: number;
 }
 
-const DEFAULT_PORT = 27017;
 const HEX_24 = /^[0-9a-fA-F]{24}$/;
 
 /**
@@ -149,37 +150,7 @@ const HEX_24 = /^[0-9a-fA-F]{24}$/;
  * ```
  */
 export function normalizeAddress(address: string): string {
-  if (typeof address !== "string" || address.length === 0) {
-    throw new ConfigurationError(`a server address must be a non-empty string, got ${describe(address)}`);
-  }
-  if (address.startsWith("/") || address.endsWith(".sock")) return address;
-  let host: string;
-  let port: string | null;
-  if (address.startsWith("[")) {
-    const close = address.indexOf("]");
-    if (close < 0) throw new ConfigurationError(`IPv6 address "${address}" is missing its closing "]"`);
-    host = address.slice(0, close + 1);
-    const rest = address.slice(close + 1);
-    if (rest === "") port = null;
-    else if (rest.startsWith(":")) port = rest.slice(1);
-    else throw new ConfigurationError(`unexpected "${rest}" after IPv6 address in "${address}"`);
-  } else {
-    const colon = address.lastIndexOf(":");
-    if (colon >= 0 && address.indexOf(":") !== colon) {
-      throw new ConfigurationError(`IPv6 address "${address}" must be written in brackets, e.g. "[::1]:27017"`);
-    }
-    host = colon < 0 ? address : address.slice(0, colon);
-    port = colon < 0 ? null : address.slice(colon + 1);
-  }
-  if (host === "" || host === "[]") throw new ConfigurationError(`server address "${address}" has an empty host`);
-  let portNumber = DEFAULT_PORT;
-  if (port !== null) {
-    if (!/^[0-9]{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
-      throw new ConfigurationError(`server address "${address}" has an invalid port "${port}" (1-65535 expected)`);
-    }
-    portNumber = Number(port);
-  }
-  return `${host.toLowerCase()}:${portNumber}`;
+  return formatAddress(parseAddress(address));
 }
 
 /**
@@ -522,13 +493,13 @@ function optionalInteger(reply: Record<string, unknown>, key: string): number | 
     return Number(value);
   }
   if (typeof value === "number" && Number.isInteger(value)) return value;
-  throw new ReplyFieldError(`${key} must be an integer, got ${describe(raw)}`);
+  throw new ReplyFieldError(`${key} must be an integer, got ${describeValue(raw)}`);
 }
 
 function optionalString(reply: Record<string, unknown>, key: string): string | null {
   const value = reply[key];
   if (value === undefined || value === null) return null;
-  if (typeof value !== "string") throw new ReplyFieldError(`${key} must be a string, got ${describe(value)}`);
+  if (typeof value !== "string") throw new ReplyFieldError(`${key} must be a string, got ${describeValue(value)}`);
   return value;
 }
 
@@ -545,11 +516,11 @@ function replyAddress(value: string | null, key: string): string | null {
 function addressList(reply: Record<string, unknown>, key: string): string[] {
   const value = reply[key];
   if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw new ReplyFieldError(`${key} must be an array of strings, got ${describe(value)}`);
+  if (!Array.isArray(value)) throw new ReplyFieldError(`${key} must be an array of strings, got ${describeValue(value)}`);
   const out: string[] = [];
   for (const item of value) {
     if (typeof item !== "string") {
-      throw new ReplyFieldError(`${key} must be an array of strings, found ${describe(item)}`);
+      throw new ReplyFieldError(`${key} must be an array of strings, found ${describeValue(item)}`);
     }
     const normal = replyAddress(item, key) as string;
     if (!out.includes(normal)) out.push(normal);
@@ -560,11 +531,11 @@ function addressList(reply: Record<string, unknown>, key: string): string[] {
 function parseTags(value: unknown): Readonly<Record<string, string>> {
   if (value === undefined || value === null) return {};
   if (typeof value !== "object" || Array.isArray(value)) {
-    throw new ReplyFieldError(`tags must be a document of strings, got ${describe(value)}`);
+    throw new ReplyFieldError(`tags must be a document of strings, got ${describeValue(value)}`);
   }
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    if (typeof v !== "string") throw new ReplyFieldError(`tags.${k} must be a string, got ${describe(v)}`);
+    if (typeof v !== "string") throw new ReplyFieldError(`tags.${k} must be a string, got ${describeValue(v)}`);
     out[k] = v;
   }
   return out;
@@ -580,7 +551,7 @@ function parseTopologyVersion(value: unknown): TopologyVersion | null {
   let counter: bigint;
   if (typeof rawCounter === "bigint") counter = rawCounter;
   else if (typeof rawCounter === "number" && Number.isInteger(rawCounter)) counter = BigInt(rawCounter);
-  else throw new ReplyFieldError(`topologyVersion.counter must be an integer, got ${describe(tv.counter)}`);
+  else throw new ReplyFieldError(`topologyVersion.counter must be an integer, got ${describeValue(tv.counter)}`);
   return { processId, counter };
 }
 
@@ -594,7 +565,7 @@ function toMillis(value: unknown, key: string): number | null {
   const v = plainNumber(value);
   if (typeof v === "number" && Number.isFinite(v)) return v;
   if (typeof v === "bigint") return Number(v);
-  throw new ReplyFieldError(`${key} must be a date, got ${describe(value)}`);
+  throw new ReplyFieldError(`${key} must be a date, got ${describeValue(value)}`);
 }
 
 function safe<T>(f: () => T): T | ReplyFieldError {
@@ -612,13 +583,6 @@ function bytesToHex(bytes: Uint8Array): string {
   return s;
 }
 
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "string") return JSON.stringify(value.length > 40 ? value.slice(0, 40) + "..." : value);
-  if (typeof value === "object") return "a document";
-  return `${typeof value} ${String(value)}`;
-}
 
 function eventType(t: ServerType): ServerType {
   return t === "PossiblePrimary" ? "Unknown" : t;

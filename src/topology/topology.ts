@@ -30,7 +30,7 @@ import {
   proxySocketFactory,
   type SocketFactory,
 } from "../net/mod.ts";
-import { serverAddressOf } from "./_address.ts";
+import { parseAddress } from "../address.ts";
 import { type HostAddress, hostAddressToString } from "./connection_string.ts";
 import { Monitor, type MonitorCheckResult } from "./monitor.ts";
 import type { ResolvedClientOptions } from "./options.ts";
@@ -412,7 +412,7 @@ export class Topology {
 
   #addEntry(address: string): void {
     const o = this.#options;
-    const connection: ConnectionOptions = {
+    const connection: Omit<ConnectionOptions, "connectTimeoutMS" | "socketTimeoutMS"> = {
       tls: o.tls,
       tlsCAFile: o.tlsCAFile,
       tlsAllowInvalidCertificates: o.tlsAllowInvalidCertificates,
@@ -425,7 +425,7 @@ export class Topology {
     };
     // Behind a load balancer the handshake must say so (the server then replies with a serviceId).
     if (o.loadBalanced) connection.handshake = { loadBalanced: true };
-    const pool = new ConnectionPool(serverAddressOf(address), {
+    const pool = new ConnectionPool(parseAddress(address), {
       ...connection,
       credential: this.#credential,
       connectTimeoutMS: o.connectTimeoutMS,

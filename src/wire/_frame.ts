@@ -1,5 +1,6 @@
 // Helpers shared by the message encoders and decoders (not exported from mod.ts).
 import { BSONError, ConfigurationError, WireProtocolError } from "../errors.ts";
+import { describeValue } from "../describe.ts";
 import { ByteWriter, decode, encodeInto } from "../bson/mod.ts";
 import type { DecodeOptions, Document, EncodeOptions } from "../bson/mod.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE_BYTES, HEADER_SIZE } from "./header.ts";
@@ -153,7 +154,7 @@ export function expectEnd(c: FrameCursor): void {
 
 function checkInt32(value: unknown, field: string, what: string): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) {
-    throw new WireProtocolError(`cannot encode ${what}: ${field} must be an int32, got ${describe(value)}`);
+    throw new WireProtocolError(`cannot encode ${what}: ${field} must be an int32, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -167,7 +168,7 @@ export function int32Field(value: unknown, field: string, opCode: number): numbe
 export function int64Field(value: unknown, field: string, opCode: number): bigint {
   if (typeof value !== "bigint" || value < INT64_MIN || value > INT64_MAX) {
     throw new WireProtocolError(
-      `cannot encode ${opName(opCode)}: ${field} must be a bigint in the int64 range, got ${describe(value)}`,
+      `cannot encode ${opName(opCode)}: ${field} must be a bigint in the int64 range, got ${describeValue(value)}`,
     );
   }
   return value;
@@ -177,7 +178,7 @@ export function int64Field(value: unknown, field: string, opCode: number): bigin
 export function namespaceField(value: unknown, field: string, opCode: number): string {
   if (typeof value !== "string" || value.includes("\0") || value.indexOf(".") < 1) {
     throw new WireProtocolError(
-      `cannot encode ${opName(opCode)}: ${field} must be "<db>.<collection>" without NUL bytes, got ${describe(value)}`,
+      `cannot encode ${opName(opCode)}: ${field} must be "<db>.<collection>" without NUL bytes, got ${describeValue(value)}`,
     );
   }
   return value;
@@ -186,7 +187,7 @@ export function namespaceField(value: unknown, field: string, opCode: number): s
 /** Validates a field that must be a document (a plain object or a Map). */
 export function documentField(value: unknown, field: string, opCode: number): Document {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new WireProtocolError(`cannot encode ${opName(opCode)}: ${field} must be a document, got ${describe(value)}`);
+    throw new WireProtocolError(`cannot encode ${opName(opCode)}: ${field} must be a document, got ${describeValue(value)}`);
   }
   return value as Document;
 }
@@ -194,18 +195,9 @@ export function documentField(value: unknown, field: string, opCode: number): Do
 /** Validates a field that must be an array. */
 export function arrayField<T>(value: unknown, field: string, opCode: number): readonly T[] {
   if (!Array.isArray(value)) {
-    throw new WireProtocolError(`cannot encode ${opName(opCode)}: ${field} must be an array, got ${describe(value)}`);
+    throw new WireProtocolError(`cannot encode ${opName(opCode)}: ${field} must be an array, got ${describeValue(value)}`);
   }
   return value as T[];
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "string") return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value);
-  if (typeof value === "bigint") return `${value}n`;
-  if (typeof value === "number" || typeof value === "boolean" || value === undefined) return String(value);
-  if (Array.isArray(value)) return "an array";
-  return typeof value;
 }
 
 /**
@@ -228,7 +220,7 @@ export class FrameBuilder {
     if (!Number.isInteger(max) || max < HEADER_SIZE || max > INT32_MAX) {
       throw new ConfigurationError(
         `maxMessageSizeBytes must be an integer in [${HEADER_SIZE}, 2^31 - 1], got ${
-          describe(options?.maxMessageSizeBytes)
+          describeValue(options?.maxMessageSizeBytes)
         }`,
       );
     }

@@ -70,6 +70,14 @@ export interface WireReply {
   noFinal?: boolean;
   /** Send these bytes instead of a reply. */
   bytes?: Uint8Array;
+  /**
+   * Bytes that follow the reply, as a misbehaving server or proxy sends them:
+   * `"duplicate"` repeats the reply; or these bytes (junk). In the same write,
+   * or `extraDelayMS` ms later while the client's connection is idle.
+   */
+  extra?: "duplicate" | Uint8Array;
+  /** See `extra`; default 0: in the reply's own write. */
+  extraDelayMS?: number;
 }
 
 /** What a handler may answer. `undefined` means the default answer. */
@@ -122,6 +130,10 @@ export interface FakeMongod {
   commands(name?: string): RequestInfo[];
   /** Closes every open connection from the server side, as a server that drops idle clients does; keeps listening. */
   dropConnections(): void;
+  /** How many `extra` byte runs (see {@linkcode WireReply.extra}) were written so far. */
+  readonly extrasWritten: number;
+  /** Whether accepted connection `n` (1, 2, ...; see {@linkcode RequestInfo.connection}) is closed. */
+  isClosed(connection: number): boolean;
   close(): Promise<void>;
 }
 
@@ -131,10 +143,12 @@ export async function startFakeMongod(options: FakeMongodOptions = {}): Promise<
   let connections = 0;
   let open = 0;
   const live = new Set<ServerConnection>();
-  const state = {
+  const closed = new Set<number>();
+  const state: State = {
     handler: options.handler,
     hello: options.hello ?? {},
     maxWireVersion: options.maxWireVersion ?? 17,
+    extrasWritten: 0,
   };
   const server: TcpServer = await startTcpServer({
     path: options.path,
@@ -142,11 +156,13 @@ export async function startFakeMongod(options: FakeMongodOptions = {}): Promise<
     onConnection: (conn) => {
       open++;
       live.add(conn);
+      const n = ++connections;
       conn.closed.then(() => {
         open--;
         live.delete(conn);
+        closed.add(n);
       });
-      return serve(conn, ++connections, options.record === false ? null : requests, state);
+      return serve(conn, n, options.record === false ? null : requests, state);
     },
   });
   return {
@@ -184,6 +200,12 @@ export async function startFakeMongod(options: FakeMongodOptions = {}): Promise<
     dropConnections() {
       for (const conn of live) conn.close();
     },
+    get extrasWritten() {
+      return state.extrasWritten;
+    },
+    isClosed(n: number) {
+      return closed.has(n);
+    },
     close: () => server.close(),
   };
 }
@@ -192,6 +214,7 @@ interface State {
   handler: FakeHandler | undefined;
   hello: Document;
   maxWireVersion: number;
+  extrasWritten: number;
 }
 
 const HELLO_NAMES = new Set(["isMaster", "ismaster", "hello"]);
@@ -345,6 +368,18 @@ async function serve(
           cursorId: wire.cursorId ?? 0n,
           documents: wire.documents ?? [wire.reply ?? { ok: 1 }],
         });
+      }
+      if (wire.extra !== undefined) {
+        const extra = wire.extra === "duplicate" ? bytes : wire.extra;
+        if ((wire.extraDelayMS ?? 0) > 0) {
+          await conn.write(bytes);
+          setTimeout(() => {
+            conn.write(extra).then(() => state.extrasWritten++, () => {});
+          }, wire.extraDelayMS);
+          continue;
+        }
+        bytes = concat([bytes, extra]);
+        state.extrasWritten++;
       }
       if (answer === "garbled") {
         // A valid header and length around a body that is not a message.

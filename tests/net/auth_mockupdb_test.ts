@@ -14,6 +14,7 @@ import { Connection } from "../../src/net/connection.ts";
 import { Connection as Client } from "../../src/client/mod.ts";
 import { type Child, spawnChild } from "../helpers/spawn.ts";
 import { PYTHON, pythonMissing, skipForMissingPeer } from "../helpers/peers.ts";
+import { CONNECTION_DEFAULTS } from "../helpers/net_defaults.ts";
 
 const SCRIPT = new URL("../helpers/mockupdb_scram.py", import.meta.url).pathname;
 
@@ -87,7 +88,7 @@ function payload(r: Request): string {
 for (const wire of [17, 5]) {
   describe(`SCRAM with MockupDB, maxWireVersion ${wire} (${wire >= 6 ? "OP_MSG" : "OP_QUERY"})`, () => {
     const connect = (port: number, credential: Credential) =>
-      Connection.connect({ host: "127.0.0.1", port }, { credential, connectTimeoutMS: 5000 });
+      Connection.connect({ host: "127.0.0.1", port }, { ...CONNECTION_DEFAULTS, credential, connectTimeoutMS: 5000 });
 
     test("each mechanism, named or negotiated, authenticates; the server then answers commands", async (t) => {
       const s = await startServer(t, { maxWireVersion: wire });
@@ -162,7 +163,7 @@ describe("SCRAM with a server that cannot be trusted", () => {
         for (const mechanism of ["SCRAM-SHA-1", "SCRAM-SHA-256"] as const) {
           const credential: Credential = { username: "ada", password: "pencil", source: "admin", mechanism };
           await assert.rejects(
-            Connection.connect({ host: "127.0.0.1", port: s.port }, { credential }),
+            Connection.connect({ host: "127.0.0.1", port: s.port }, { ...CONNECTION_DEFAULTS, credential }),
             (e) => e instanceof AuthenticationError && e.code === undefined && e.mechanism === mechanism,
           );
         }
@@ -234,7 +235,7 @@ describe("speculative authentication (MockupDB answering speculativeAuthenticate
       ];
       for (const [credential, mechanism, speculated] of cases) {
         const before = requests(s.child).length;
-        const conn = await Connection.connect({ host: "127.0.0.1", port: s.port }, { credential });
+        const conn = await Connection.connect({ host: "127.0.0.1", port: s.port }, { ...CONNECTION_DEFAULTS, credential });
         try {
           assert.equal((await conn.command("admin", { ping: 1 })).ok, 1);
           await seen(s.child, "ping", 1);
@@ -252,6 +253,7 @@ describe("speculative authentication (MockupDB answering speculativeAuthenticate
       }
       await assert.rejects(
         Connection.connect({ host: "127.0.0.1", port: s.port }, {
+          ...CONNECTION_DEFAULTS,
           credential: { username: "ada", password: "nope", source: "admin" },
         }),
         (e) => e instanceof AuthenticationError && e.code === 18,

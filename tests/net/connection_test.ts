@@ -21,6 +21,7 @@ import { encode } from "../../src/bson/mod.ts";
 import { OP_GET_MORE, OP_KILL_CURSORS, OP_MSG, OP_QUERY, QueryFlags, ResponseFlags } from "../../src/wire/mod.ts";
 import { type FakeMongod, type FakeReply, startFakeMongod } from "../helpers/fake_mongod.ts";
 import { certSkipReason, makeTestCerts } from "../helpers/tls_certs.ts";
+import { CONNECTION_DEFAULTS, POOL_DEFAULTS } from "../helpers/net_defaults.ts";
 
 const runtime = (globalThis as { Deno?: unknown }).Deno !== undefined ? "Deno" : "Bun";
 
@@ -39,8 +40,8 @@ async function rejectsWith<E extends Error>(
   assert.fail(`expected ${type.name}, but it resolved`);
 }
 
-function connect(server: FakeMongod, options?: ConnectionOptions): Promise<Connection> {
-  return Connection.connect({ host: server.host, port: server.port }, options);
+function connect(server: FakeMongod, options?: Partial<ConnectionOptions>): Promise<Connection> {
+  return Connection.connect({ host: server.host, port: server.port }, { ...CONNECTION_DEFAULTS, ...options });
 }
 
 describe("client metadata", () => {
@@ -345,7 +346,7 @@ describe("OP_MSG details", () => {
     await rejectsWith(conn.command("a.b", { ping: 1 }), ConfigurationError);
     await rejectsWith(conn.command("admin", null as never), ConfigurationError);
     await rejectsWith(conn.command("admin", { ping: 1 }, { socketTimeoutMS: -1 }), ConfigurationError);
-    await rejectsWith(Connection.connect(null as never), ConfigurationError);
+    await rejectsWith(Connection.connect(null as never, CONNECTION_DEFAULTS), ConfigurationError);
     assert.equal(conn.isClosed, false);
   });
 
@@ -434,7 +435,11 @@ describe("failed round trips close the connection; the pool recovers", () => {
     let pool: ConnectionPool;
     before(async () => {
       server = await startFakeMongod({ maxWireVersion: wire, hello: { maxMessageSizeBytes: 4096 } });
-      pool = new ConnectionPool({ host: server.host, port: server.port }, { maxPoolSize: 2, socketTimeoutMS: 2000 });
+      pool = new ConnectionPool({ host: server.host, port: server.port }, {
+        ...POOL_DEFAULTS,
+        maxPoolSize: 2,
+        socketTimeoutMS: 2000,
+      });
     });
     after(async () => {
       await pool.close();
@@ -499,7 +504,7 @@ describe("failed round trips close the connection; the pool recovers", () => {
       // The server is gone: restart on a new port for the remaining tests in this group.
       await pool.close();
       server = await startFakeMongod({ maxWireVersion: wire, hello: { maxMessageSizeBytes: 4096 } });
-      pool = new ConnectionPool({ host: server.host, port: server.port }, { maxPoolSize: 2 });
+      pool = new ConnectionPool({ host: server.host, port: server.port }, { ...POOL_DEFAULTS, maxPoolSize: 2 });
       assert.equal((await pool.withConnection((c) => c.command("admin", { ping: 1 }))).ok, 1);
     });
 
@@ -558,7 +563,8 @@ describe("connect failures", () => {
     const server = await startFakeMongod();
     const port = server.port;
     await server.close();
-    const e = await rejectsWith(Connection.connect({ host: "127.0.0.1", port }), ConnectionFailure);
+    const refused = Connection.connect({ host: "127.0.0.1", port }, CONNECTION_DEFAULTS);
+    const e = await rejectsWith(refused, ConnectionFailure);
     assert.equal(e.when, "beforeHandshakeCompletes");
     assert.equal(e.generation, 0);
   });
@@ -575,7 +581,7 @@ describe("connect failures", () => {
     const path = join(dir, "mongod.sock");
     const server = await startFakeMongod({ path });
     try {
-      await using conn = await Connection.connect({ path });
+      await using conn = await Connection.connect({ path }, CONNECTION_DEFAULTS);
       assert.equal(conn.address, path);
       assert.equal((await conn.command("admin", { ping: 1 })).ok, 1);
     } finally {
@@ -595,13 +601,18 @@ describe("connect failures", () => {
     const server = await startFakeMongod({ tls: { cert: certs.cert, key: certs.key } });
     try {
       await using conn = await Connection.connect({ host: "localhost", port: server.port }, {
-        tls: true,
+         ...CONNECTION_DEFAULTS,
+         tls: true,
         tlsCAFile: certs.caFile,
       });
       assert.equal(conn.maxWireVersion, 17);
       assert.equal((await conn.command("admin", { ping: 1 })).ok, 1);
       const e = await rejectsWith(
-        Connection.connect({ host: "localhost", port: server.port }, { tls: true, tlsCAFile: certs.otherCaFile }),
+        Connection.connect({ host: "localhost", port: server.port }, {
+          ...CONNECTION_DEFAULTS,
+          tls: true,
+          tlsCAFile: certs.otherCaFile,
+        }),
         ConnectionFailure,
       );
       assert.equal(e.when, "beforeHandshakeCompletes");

@@ -11,6 +11,7 @@ import { Connection } from "../../src/net/connection.ts";
 import { DRIVER_NAME, DRIVER_VERSION } from "../../src/net/client_metadata.ts";
 import { type Child, spawnChild } from "../helpers/spawn.ts";
 import { PYTHON, pythonMissing, skipForMissingPeer } from "../helpers/peers.ts";
+import { CONNECTION_DEFAULTS } from "../helpers/net_defaults.ts";
 
 const SCRIPT = new URL("../helpers/mockupdb_server.py", import.meta.url).pathname;
 
@@ -59,7 +60,7 @@ for (const wire of [5, 17]) {
       }
       const { child, port } = started;
       try {
-        const conn = await Connection.connect({ host: "127.0.0.1", port }, { appName: "mockupdb-test" });
+        const conn = await Connection.connect({ host: "127.0.0.1", port }, { ...CONNECTION_DEFAULTS, appName: "mockupdb-test" });
         try {
           // Handshake: legacy hello over OP_QUERY on admin.$cmd.
           const hs = await lastRequest(child, "isMaster");

@@ -15,6 +15,8 @@ import {
 import { Connection } from "../../src/net/connection.ts";
 import { ConnectionPool } from "../../src/net/pool.ts";
 import { type FakeMongod, startFakeMongod } from "../helpers/fake_mongod.ts";
+import { POOL_DEFAULTS } from "../helpers/net_defaults.ts";
+import { resolveClientOptions } from "../../src/topology/options.ts";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -60,7 +62,7 @@ describe("ConnectionPool", () => {
       return { ok: 1, i: _c.i };
     };
     const acceptedBefore = server.accepted;
-    await using pool = new ConnectionPool(address(), { maxPoolSize: 5 });
+    await using pool = new ConnectionPool(address(), { ...POOL_DEFAULTS, maxPoolSize: 5 });
     let maxTotal = 0;
     try {
       const results = await Promise.all(
@@ -85,7 +87,8 @@ describe("ConnectionPool", () => {
     let opening = 0;
     let maxOpening = 0;
     await using pool = new ConnectionPool(address(), {
-      maxPoolSize: 10,
+       ...POOL_DEFAULTS,
+       maxPoolSize: 10,
       maxConnecting: 2,
       connect: async (a, o) => {
         opening++;
@@ -107,7 +110,7 @@ describe("ConnectionPool", () => {
   });
 
   test("waitQueueTimeoutMS: a typed error that is not a network error", async () => {
-    await using pool = new ConnectionPool(address(), { maxPoolSize: 1, waitQueueTimeoutMS: 30 });
+    await using pool = new ConnectionPool(address(), { ...POOL_DEFAULTS, maxPoolSize: 1, waitQueueTimeoutMS: 30 });
     const held = await pool.checkOut();
     const e = await rejectsWith(pool.checkOut(), WaitQueueTimeoutError);
     assert.ok(e instanceof ConnectionFailure);
@@ -124,7 +127,7 @@ describe("ConnectionPool", () => {
   test("a connection the server closed while idle is not handed out again: the next command runs on a new one", async () => {
     const dropping = await startFakeMongod();
     try {
-      await using pool = new ConnectionPool({ host: "127.0.0.1", port: dropping.port });
+      await using pool = new ConnectionPool({ host: "127.0.0.1", port: dropping.port }, POOL_DEFAULTS);
       const first = await pool.checkOut();
       await first.command("admin", { ping: 1 });
       pool.checkIn(first);
@@ -143,7 +146,7 @@ describe("ConnectionPool", () => {
   });
 
   test("waiters are served in order when connections come back", async () => {
-    await using pool = new ConnectionPool(address(), { maxPoolSize: 1 });
+    await using pool = new ConnectionPool(address(), { ...POOL_DEFAULTS, maxPoolSize: 1 });
     const held = await pool.checkOut();
     const order: number[] = [];
     const waits = [1, 2, 3].map((n) =>
@@ -159,7 +162,7 @@ describe("ConnectionPool", () => {
   });
 
   test("an abort signal ends a wait with its reason", async () => {
-    await using pool = new ConnectionPool(address(), { maxPoolSize: 1 });
+    await using pool = new ConnectionPool(address(), { ...POOL_DEFAULTS, maxPoolSize: 1 });
     const held = await pool.checkOut();
     const controller = new AbortController();
     const p = pool.checkOut({ signal: controller.signal });
@@ -172,7 +175,7 @@ describe("ConnectionPool", () => {
   });
 
   test("clear(): generation += 1, idle closed at once, checked-out closed on return", async () => {
-    await using pool = new ConnectionPool(address(), { maxPoolSize: 3 });
+    await using pool = new ConnectionPool(address(), { ...POOL_DEFAULTS, maxPoolSize: 3 });
     const a = await pool.checkOut();
     const b = await pool.checkOut();
     pool.checkIn(b);
@@ -194,7 +197,7 @@ describe("ConnectionPool", () => {
   });
 
   test("close() rejects waiters, closes idle and returned connections; later checkOut fails", async () => {
-    const pool = new ConnectionPool(address(), { maxPoolSize: 1 });
+    const pool = new ConnectionPool(address(), { ...POOL_DEFAULTS, maxPoolSize: 1 });
     const held = await pool.checkOut();
     const waiting = pool.checkOut();
     assert.equal(pool.pendingWaiters, 1);
@@ -210,7 +213,7 @@ describe("ConnectionPool", () => {
   test("withConnection keeps the connection after an OperationFailure", async () => {
     server.handler = (_c, info) => (info.command === "fail" ? { ok: 0, errmsg: "nope", code: 8 } : undefined);
     try {
-      await using pool = new ConnectionPool(address());
+      await using pool = new ConnectionPool(address(), POOL_DEFAULTS);
       await rejectsWith(pool.withConnection((c) => c.command("admin", { fail: 1 })), OperationFailure);
       assert.equal(pool.availableConnectionCount, 1);
       assert.equal(pool.totalConnectionCount, 1);
@@ -222,7 +225,8 @@ describe("ConnectionPool", () => {
   test("a connect failure rejects that checkOut and frees its place", async () => {
     let calls = 0;
     await using pool = new ConnectionPool(address(), {
-      maxPoolSize: 1,
+       ...POOL_DEFAULTS,
+       maxPoolSize: 1,
       connect: (a, o) => {
         calls++;
         return calls === 1
@@ -240,7 +244,7 @@ describe("ConnectionPool", () => {
   test("a waiter gets a new connection when a failed one frees its place", async () => {
     server.handler = (_c, info) => (info.command === "boom" ? "close" : undefined);
     try {
-      await using pool = new ConnectionPool(address(), { maxPoolSize: 1 });
+      await using pool = new ConnectionPool(address(), { ...POOL_DEFAULTS, maxPoolSize: 1 });
       const a = await pool.checkOut();
       const waiting = pool.checkOut();
       await rejectsWith(a.command("admin", { boom: 1 }), ConnectionFailure);
@@ -255,7 +259,7 @@ describe("ConnectionPool", () => {
   });
 
   test("minPoolSize fills in the background", async () => {
-    await using pool = new ConnectionPool(address(), { minPoolSize: 3, maxPoolSize: 5 });
+    await using pool = new ConnectionPool(address(), { ...POOL_DEFAULTS, minPoolSize: 3, maxPoolSize: 5 });
     await eventually(() => pool.availableConnectionCount === 3, "3 idle connections");
     assert.equal(pool.lastFillError, undefined);
   });
@@ -264,14 +268,14 @@ describe("ConnectionPool", () => {
     const gone = await startFakeMongod();
     const port = gone.port;
     await gone.close();
-    await using pool = new ConnectionPool({ host: "127.0.0.1", port }, { minPoolSize: 1 });
+    await using pool = new ConnectionPool({ host: "127.0.0.1", port }, { ...POOL_DEFAULTS, minPoolSize: 1 });
     await eventually(() => pool.lastFillError !== undefined, "a recorded fill error");
     assert.ok(pool.lastFillError instanceof ConnectionFailure);
     assert.equal(pool.totalConnectionCount, 0);
   });
 
   test("maxIdleTimeMS: an idle connection past it is replaced", async () => {
-    await using pool = new ConnectionPool(address(), { maxIdleTimeMS: 20 });
+    await using pool = new ConnectionPool(address(), { ...POOL_DEFAULTS, maxIdleTimeMS: 20 });
     const a = await pool.checkOut();
     pool.checkIn(a);
     await sleep(40);
@@ -281,15 +285,17 @@ describe("ConnectionPool", () => {
     pool.checkIn(b);
   });
 
-  test("maxPoolSize 0 means unlimited; bad options and foreign check-ins are typed errors", async () => {
-    await using pool = new ConnectionPool(address(), { maxPoolSize: 0 });
+  test("maxPoolSize 0 means unlimited; bad options (refused by the option resolution) and foreign check-ins are typed errors", async () => {
+    await using pool = new ConnectionPool(address(), { ...POOL_DEFAULTS, maxPoolSize: 0 });
     const conns = await Promise.all(Array.from({ length: 8 }, () => pool.checkOut()));
     assert.equal(pool.totalConnectionCount, 8);
     for (const c of conns) pool.checkIn(c);
-    assert.throws(() => new ConnectionPool(address(), { maxPoolSize: -1 }), ConfigurationError);
-    assert.throws(() => new ConnectionPool(address(), { minPoolSize: 5, maxPoolSize: 2 }), ConfigurationError);
-    assert.throws(() => new ConnectionPool(address(), { waitQueueTimeoutMS: Number.NaN }), ConfigurationError);
-    const stranger = await Connection.connect(address());
+    // The pool takes resolved values: bad ones are refused where options are resolved, once.
+    assert.throws(() => resolveClientOptions({}, { maxPoolSize: -1 }), ConfigurationError);
+    assert.throws(() => resolveClientOptions({}, { minPoolSize: 5, maxPoolSize: 2 }), ConfigurationError);
+    assert.throws(() => resolveClientOptions({}, { waitQueueTimeoutMS: Number.NaN }), ConfigurationError);
+    assert.throws(() => new ConnectionPool(null as never, POOL_DEFAULTS), ConfigurationError);
+    const stranger = await Connection.connect(address(), POOL_DEFAULTS);
     assert.throws(() => pool.checkIn(stranger), MongoError);
     stranger.close();
   });

@@ -137,7 +137,7 @@ describe("OP_COMPRESSED: handshake negotiation", () => {
       assert.rejects(startReplicaSet({ compressors: ["zlib", "lz4"] }), /compressors\[1\].*no such compressor/),
       assert.rejects(startReplicaSet({ compressors: "zlib" as unknown as string[] }), ConfigurationError),
       assert.rejects(startReplicaSet({ compressors: [2 as unknown as string] }), ConfigurationError),
-      assert.rejects(startReplicaSet({ compressors: [1n as unknown as string] }), /compressors\[0\] is 1:/),
+      assert.rejects(startReplicaSet({ compressors: [1n as unknown as string] }), /compressors\[0\] is 1n \(a bigint\):/),
       assert.rejects(
         startReplicaSet({ compressors: Object.create(null) as string[] }),
         /compressors must be an array of compressor names, got an object/,
