@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Runs the whole suite on Deno and on Bun (the binaries come from npm as
-// devDependencies) and prints one closing line summed over both runtimes.
-// A failure, a crash or an empty run on either runtime fails the whole run.
+// Runs the whole suite on Deno, Bun and Node 24 (the binaries come from npm as
+// devDependencies) and prints one closing line summed over the runtimes.
+// A failure, a crash or an empty run on any runtime fails the whole run.
 //
-//   node tests/run.mjs                 both runtimes, every tests/**/*_test.ts
+//   node tests/run.mjs                 all three runtimes, every tests/**/*_test.ts
 //   node tests/run.mjs tests/bson      only files under a path
 //   TEST_RUNTIMES=deno node tests/run.mjs
 import { spawnSync } from "node:child_process";
@@ -20,7 +20,7 @@ process.on("exit", () => rmSync(out, { recursive: true, force: true }));
 
 const paths = process.argv.slice(2);
 const targets = paths.length > 0 ? paths : ["tests/"];
-const runtimes = (process.env.TEST_RUNTIMES ?? "deno,bun").split(",").map((s) => s.trim()).filter(Boolean);
+const runtimes = (process.env.TEST_RUNTIMES ?? "deno,bun,node").split(",").map((s) => s.trim()).filter(Boolean);
 
 for (const r of runtimes) {
   if (!existsSync(bin(r))) {
@@ -54,6 +54,24 @@ function countJUnit(file) {
   return { passed: leaves.length - failed - skipped, failed, skipped };
 }
 
+/**
+ * Node 24 (the `node` devDependency) runs the .ts files by type stripping. Its runner takes
+ * globs, not folders, and writes JUnit (skips as <skipped>) like the others, plus the spec
+ * report on stdout. The timeout matches Bun's.
+ */
+function nodeTestArgs(junit, targets) {
+  const globs = targets.map((t) => /\.[cm]?[jt]s$/.test(t) ? t : `${t.replace(/\/+$/, "")}/**/*_test.ts`);
+  return [
+    "--test",
+    "--test-timeout=120000",
+    "--test-reporter=spec",
+    "--test-reporter-destination=stdout",
+    "--test-reporter=junit",
+    `--test-reporter-destination=${junit}`,
+    ...globs,
+  ];
+}
+
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const lines = [];
 let bad = false;
@@ -79,6 +97,8 @@ for (const rt of runtimes) {
   const junit = join(out, `${rt}.xml`);
   const status = rt === "deno"
     ? run(bin("deno"), ["test", "-A", "--no-check", `--junit-path=${junit}`, ...targets])
+    : rt === "node"
+    ? run(bin("node"), nodeTestArgs(junit, targets))
     : run(bin("bun"), ["test", "--timeout=120000", "--reporter=junit", `--reporter-outfile=${junit}`, ...targets.map((t) => (t.startsWith(".") || t.startsWith("/")) ? t : `./${t}`)]);
   const c = countJUnit(junit);
   if (c === null) {

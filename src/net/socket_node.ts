@@ -51,12 +51,9 @@ interface NodeFsPromises {
   readFile(path: string, encoding: "utf8"): Promise<string>;
 }
 
-// Held in variables so that type checkers and bundlers do not resolve them:
-// the published module must not depend on node's types or load node modules
-// on Deno and Bun.
-const NODE_NET = "node:net";
-const NODE_TLS = "node:tls";
-const NODE_FS = "node:fs/promises";
+// The node modules are imported with literal specifiers, so that JSR and
+// bundlers can see them, but only inside the functions that use them: Deno and
+// Bun never load them. Their results are narrowed to the few members used.
 const KEEPALIVE_DELAY_MS = 120_000;
 
 function noop(): void {}
@@ -81,7 +78,7 @@ export async function connectNodeSocket(options: SocketOptions): Promise<Socket>
     const path = resolved.tlsCAFile;
     let text: string;
     try {
-      const fs = (await import(NODE_FS)) as NodeFsPromises;
+      const fs = (await import("node:fs/promises")) as NodeFsPromises;
       text = await fs.readFile(path, "utf8");
     } catch (error) {
       throw caFileError(path, error);
@@ -95,7 +92,7 @@ async function open(options: ResolvedSocketOptions, ca: string | undefined, give
   const { address } = options;
   let raw: NodeRawSocket;
   if (options.tls) {
-    const tls = (await import(NODE_TLS)) as NodeTls;
+    const tls = (await import("node:tls")) as unknown as NodeTls;
     raw = tls.connect({
       host: options.host,
       port: options.port,
@@ -104,7 +101,7 @@ async function open(options: ResolvedSocketOptions, ca: string | undefined, give
       rejectUnauthorized: !options.tlsAllowInvalidCertificates,
     });
   } else {
-    const net = (await import(NODE_NET)) as NodeNet;
+    const net = (await import("node:net")) as unknown as NodeNet;
     raw = net.connect(options.path !== undefined ? { path: options.path } : { host: options.host, port: options.port });
   }
   const socket = new NodeSocket(raw, address);

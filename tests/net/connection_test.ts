@@ -22,7 +22,8 @@ import { OP_GET_MORE, OP_KILL_CURSORS, OP_MSG, OP_QUERY, QueryFlags, ResponseFla
 import { type FakeMongod, type FakeReply, startFakeMongod } from "../helpers/fake_mongod.ts";
 import { certSkipReason, makeTestCerts } from "../helpers/tls_certs.ts";
 
-const runtime = (globalThis as { Deno?: unknown }).Deno !== undefined ? "Deno" : "Bun";
+const g = globalThis as { Deno?: unknown; Bun?: unknown };
+const runtime = g.Deno !== undefined ? "Deno" : g.Bun !== undefined ? "Bun" : "Node";
 
 async function rejectsWith<E extends Error>(
   promise: Promise<unknown>,
