@@ -371,6 +371,9 @@ export class ClientBase {
     if (this.#topology !== undefined) return Promise.resolve(this.#topology);
     if (this.#loading !== undefined) return this.#loading;
     const loading = (async () => {
+      // A runtime with no socket API (a browser page) fails here, at once, not by a selection timeout.
+      const { detectSocketRuntime, unsupportedRuntime } = await import("../net/_runtime.ts");
+      if (this.#factory === undefined && detectSocketRuntime(globalThis) === undefined) throw unsupportedRuntime();
       const [init, { Topology }] = await Promise.all([
         this.#srv === undefined ? this.#init! : this.#resolveSrv(this.#srv),
         import("../topology/topology.ts"),
