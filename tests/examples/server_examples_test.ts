@@ -10,15 +10,13 @@
 // Node run; the other runs skip it, saying where it runs.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 
 import { type ReplicaSet, startReplicaSet } from "../../src/testing/mod.ts";
+import { startWorkerd } from "../helpers/workerd.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const bin = (name: string) => join(ROOT, "node_modules", ".bin", name);
@@ -108,73 +106,9 @@ async function startExample(cmd: string, args: string[], uri: string): Promise<S
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Bundles examples/worker.ts and serves it with workerd on a free loopback port, outbound loopback allowed. */
+/** Serves examples/worker.ts with workerd, the set's URI bound as MONGODB_URI. */
 async function startWorker(uri: string): Promise<Served> {
-  const dir = mkdtempSync(join(tmpdir(), "zerodep-mongo-workerd-"));
-  const bundle = spawnSync(bin("bun"), [
-    "build",
-    join(ROOT, "examples/worker.ts"),
-    "--target=browser",
-    "--format=esm",
-    "--external=cloudflare:*",
-    "--external=node:*",
-    `--outfile=${join(dir, "worker.js")}`,
-  ], { encoding: "utf8" });
-  assert.equal(bundle.status, 0, `bun build failed:\n${bundle.stdout}\n${bundle.stderr}`);
-  const port = await freePort();
-  writeFileSync(
-    join(dir, "config.capnp"),
-    `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = .mainWorker),
-    # Workers reach only public addresses by default; the simulated set is on loopback.
-    (name = "loopback", network = (allow = ["public", "private", "local"])),
-  ],
-  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
-);
-const mainWorker :Workerd.Worker = (
-  modules = [ (name = "worker.js", esModule = embed "worker.js") ],
-  compatibilityDate = "2025-01-01",
-  globalOutbound = "loopback",
-  bindings = [ (name = "MONGODB_URI", text = ${JSON.stringify(uri)}) ],
-);
-`,
-  );
-  const { child, output, exited } = startChild(bin("workerd"), ["serve", join(dir, "config.capnp")], {});
-  let gone = false;
-  exited.then(() => (gone = true));
-  const base = `http://127.0.0.1:${port}`;
-  await until("workerd to answer /health", 1500, async () => {
-    if (gone) throw new Error(`workerd exited before serving:\n${output()}`);
-    try {
-      const res = await fetch(`${base}/health`);
-      await res.body?.cancel();
-      return res.status === 200 ? true : undefined;
-    } catch {
-      return undefined;
-    }
-  });
-  return {
-    base,
-    output,
-    async stop() {
-      const result = await stopChild(child, exited);
-      rmSync(dir, { recursive: true, force: true });
-      return result;
-    },
-  };
+  return await startWorkerd("examples/worker.ts", { MONGODB_URI: uri });
 }
 
 interface Tally {

@@ -387,13 +387,20 @@ function nodeConnection(raw: import("node:net").Socket): ServerConnection {
     waiter = undefined;
     resolveClosed();
   };
+  // Unread data past 1 MiB pauses the socket, so a handler that does not read
+  // (silent) pushes back on the client as a real server's kernel would.
+  let buffered = 0;
   raw.on("data", (data: Uint8Array) => {
     if (isClosed) return;
     if (waiter !== undefined) {
       const w = waiter;
       waiter = undefined;
       w(data);
-    } else chunks.push(data);
+    } else {
+      chunks.push(data);
+      buffered += data.byteLength;
+      if (buffered > 1 << 20) raw.pause();
+    }
   });
   // Peer end or error: unread data stays readable, then reads get null.
   raw.on("end", () => gone(false));
@@ -408,8 +415,14 @@ function nodeConnection(raw: import("node:net").Socket): ServerConnection {
       raw.destroySoon();
     },
     read(): Promise<Uint8Array | null> {
-      if (chunks.length > 0) return Promise.resolve(chunks.shift()!);
+      if (chunks.length > 0) {
+        const chunk = chunks.shift()!;
+        buffered -= chunk.byteLength;
+        if (raw.isPaused() && buffered <= 1 << 20) raw.resume();
+        return Promise.resolve(chunk);
+      }
       if (isClosed) return Promise.resolve(null);
+      if (raw.isPaused()) raw.resume();
       return new Promise((resolve) => (waiter = resolve));
     },
     write(bytes: Uint8Array): Promise<void> {
