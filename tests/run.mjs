@@ -57,11 +57,13 @@ function countJUnit(file) {
 /**
  * Node 24 (the `node` devDependency) runs the .ts files by type stripping. Its runner takes
  * globs, not folders, and writes JUnit (skips as <skipped>) like the others, plus the spec
- * report on stdout. The timeout matches Bun's.
+ * report on stdout. The timeout matches Bun's; --expose-gc (passed on to each test file's
+ * process) lets the garbage-collection tests run, as they do on Bun.
  */
 function nodeTestArgs(junit, targets) {
   const globs = targets.map((t) => /\.[cm]?[jt]s$/.test(t) ? t : `${t.replace(/\/+$/, "")}/**/*_test.ts`);
   return [
+    "--expose-gc",
     "--test",
     "--test-timeout=120000",
     "--test-reporter=spec",

@@ -108,7 +108,7 @@ async function startExample(cmd: string, args: string[], uri: string): Promise<S
 
 /** Serves examples/worker.ts with workerd, the set's URI bound as MONGODB_URI. */
 async function startWorker(uri: string): Promise<Served> {
-  return await startWorkerd("examples/worker.ts", { MONGODB_URI: uri });
+  return await startWorkerd("examples/worker.ts", { bindings: { MONGODB_URI: uri } });
 }
 
 interface Tally {

@@ -41,8 +41,17 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Options of {@linkcode startWorkerd}. */
+export interface WorkerdOptions {
+  /** Text bindings of the worker (`env.NAME`). */
+  bindings?: Record<string, string>;
+  /** PEM certificates the worker's outbound TLS trusts besides the public CAs (a test CA). */
+  trustedCertificates?: string[];
+}
+
 /** Bundles `entry` (a path under the repository) and serves it; resolves once workerd answers HTTP. */
-export async function startWorkerd(entry: string, bindings: Record<string, string> = {}): Promise<Workerd> {
+export async function startWorkerd(entry: string, options: WorkerdOptions = {}): Promise<Workerd> {
+  const { bindings = {}, trustedCertificates = [] } = options;
   const dir = mkdtempSync(join(tmpdir(), "zerodep-mongo-workerd-"));
   const bundle = spawnSync(bin("bun"), [
     "build",
@@ -62,7 +71,10 @@ export async function startWorkerd(entry: string, bindings: Record<string, strin
 const config :Workerd.Config = (
   services = [
     (name = "main", worker = .mainWorker),
-    (name = "loopback", network = (allow = ["public", "private", "local"])),
+    (name = "loopback", network = (
+      allow = ["public", "private", "local"],
+      tlsOptions = (trustBrowserCas = true, trustedCertificates = [ ${trustedCertificates.map((c) => JSON.stringify(c)).join(", ")} ]),
+    )),
   ],
   sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
 );

@@ -5,8 +5,10 @@
 // Runs once per suite, from the Node run.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 
 import { echo, silent, startTcpServer, type TcpServer } from "../helpers/tcp_server.ts";
+import { certSkipReason, makeTestCerts, type TestCerts } from "../helpers/tls_certs.ts";
 import { startWorkerd, type Workerd } from "../helpers/workerd.ts";
 
 const g = globalThis as { Deno?: unknown; Bun?: unknown };
@@ -19,6 +21,9 @@ describe("socket (cloudflare adapter, under workerd)", { skip }, () => {
   let closer: TcpServer;
   let silentServer: TcpServer;
   let refusedPort: number;
+  let tlsServer: TcpServer | undefined;
+  let certs: TestCerts | undefined;
+  const noCerts = certSkipReason();
 
   before(async () => {
     echoServer = await startTcpServer({ onConnection: echo });
@@ -27,7 +32,12 @@ describe("socket (cloudflare adapter, under workerd)", { skip }, () => {
     const gone = await startTcpServer();
     refusedPort = gone.port;
     await gone.close();
-    worker = await startWorkerd("tests/net/fixtures/cloudflare_socket_worker.ts");
+    if (noCerts === undefined) {
+      certs = makeTestCerts();
+      tlsServer = await startTcpServer({ tls: { cert: certs.cert, key: certs.key }, onConnection: echo });
+    }
+    const ca = certs === undefined ? [] : [readFileSync(certs.caFile, "utf8")];
+    worker = await startWorkerd("tests/net/fixtures/cloudflare_socket_worker.ts", { trustedCertificates: ca });
   });
 
   after(async () => {
@@ -36,6 +46,8 @@ describe("socket (cloudflare adapter, under workerd)", { skip }, () => {
     await echoServer?.close();
     await closer?.close();
     await silentServer?.close();
+    await tlsServer?.close();
+    certs?.remove();
   });
 
   async function check(name: string, port: number): Promise<Record<string, unknown>> {
@@ -91,6 +103,24 @@ describe("socket (cloudflare adapter, under workerd)", { skip }, () => {
     assert.equal(second.mongoError, true, JSON.stringify(second));
     assert.match(String(second.message), /another read\(\) is pending/);
     assert.equal(r.firstAfterClose, null);
+  });
+
+  test("TLS through secureTransport: 100 kB echoed by a TLS server whose CA workerd trusts", {
+    skip: noCerts ?? false,
+  }, async () => {
+    const r = await check("tls", tlsServer!.port);
+    assert.equal(r.className, "CloudflareSocket");
+    assert.equal(r.equal, true);
+  });
+
+  test("TLS to a server that does not speak it is a ConnectionFailure, not a hang", async () => {
+    const r = await check("tlsToPlain", echoServer.port);
+    if (r.at === "connect") assert.equal(r.connectionFailure, true, JSON.stringify(r));
+    else {
+      const failed = [r.written, r.read].filter((x) => (x as Record<string, unknown>).connectionFailure === true);
+      assert.ok(failed.length > 0, JSON.stringify(r));
+    }
+    console.log(`workerd TLS to a plain server fails at ${r.at}: ${JSON.stringify(r).slice(0, 300)}`);
   });
 
   test("a refused connection is a ConnectionFailure naming the address", async () => {
