@@ -41,7 +41,8 @@ function countJUnit(file) {
   if (!existsSync(file)) return null;
   const xml = readFileSync(file, "utf8");
   const cases = [];
-  const re = /<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g;
+  // Attribute values may hold a raw ">" (Node's reporter does not escape it): skip quoted text.
+  const re = /<testcase\b((?:[^>"]|"[^"]*")*?)(\/>|>([\s\S]*?)<\/testcase>)/g;
   for (const m of xml.matchAll(re)) {
     const name = /\bname="([^"]*)"/.exec(m[1])?.[1] ?? "";
     const body = m[3] ?? "";
