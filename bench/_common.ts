@@ -1,7 +1,7 @@
 /**
  * Helpers shared by the benchmark scripts in `bench/` (not a benchmark itself).
- * Everything here works unchanged on Deno and Bun and imports nothing, so a script
- * that only needs these helpers still type-checks without Node's type definitions.
+ * Everything here works unchanged on Deno, Bun and Node and imports nothing statically
+ * (Node's file reads load `node:fs/promises` on demand).
  *
  * @module
  */
@@ -10,7 +10,7 @@
 interface Host {
   Deno?: { args: string[]; exit(code: number): never; version: { deno: string; v8: string } };
   Bun?: { version: string };
-  process?: { argv: string[]; exit(code: number): never };
+  process?: { argv: string[]; exit(code: number): never; versions: { node?: string } };
 }
 const host = globalThis as unknown as Host;
 
@@ -26,6 +26,7 @@ export function args(): string[] {
 export function runtimeLabel(options: { engine?: boolean } = {}): string {
   if (host.Bun) return `Bun ${host.Bun.version}`;
   if (host.Deno) return `Deno ${host.Deno.version.deno}${options.engine ? ` (V8 ${host.Deno.version.v8})` : ""}`;
+  if (host.process?.versions.node) return `Node ${host.process.versions.node}`;
   return `unknown runtime (${globalThis.navigator?.userAgent ?? "no userAgent"})`;
 }
 
@@ -66,8 +67,12 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Fetches a file relative to `bench/` (both runtimes fetch `file:` URLs), or throws. */
+/** Reads a file relative to `bench/` (Deno and Bun fetch `file:` URLs; Node reads it), or throws. */
 async function fetchBytes(path: string): Promise<Uint8Array> {
+  if (!host.Deno && !host.Bun) {
+    const fs = await import("node:fs/promises");
+    return new Uint8Array(await fs.readFile(new URL(path, import.meta.url)));
+  }
   const res = await fetch(new URL(path, import.meta.url));
   if (!res.ok) throw new Error(`status ${res.status}`);
   return new Uint8Array(await res.arrayBuffer());

@@ -177,7 +177,13 @@ const MAX_ISO_MS = 253402300799999;
 
 /** A JSON number as written, so its BSON type can be chosen from the text. */
 class JsonNumber {
-  constructor(readonly text: string, readonly integer: boolean) {}
+  readonly text: string;
+  readonly integer: boolean;
+
+  constructor(text: string, integer: boolean) {
+    this.text = text;
+    this.integer = integer;
+  }
 }
 
 type Raw = null | boolean | string | number | JsonNumber | Raw[] | Map<string, Raw>;
@@ -856,7 +862,11 @@ function oneKey(map: Map<string, unknown>, key: string): true {
 
 /** A number whose JSON text must be written as is (int64 digits, `1.0`, `-0.0`). */
 class RawNumber {
-  constructor(readonly text: string) {}
+  readonly text: string;
+
+  constructor(text: string) {
+    this.text = text;
+  }
 }
 
 type Tree = null | boolean | string | number | RawNumber | Tree[] | { [key: string]: Tree };

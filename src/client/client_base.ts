@@ -409,6 +409,11 @@ export class ClientBase {
     if (this.#topology !== undefined) return Promise.resolve(this.#topology);
     if (this.#loading !== undefined) return this.#loading;
     const loading = (async () => {
+      // A runtime with no socket API (a browser page) fails here, at once, not by a selection timeout.
+      const { detectSocketRuntime, unsupportedRuntime } = await import("../net/_runtime.ts");
+      // A socketFactory brings its own transport: it may work where the runtime has none.
+      const ownTransport = this.#factory !== undefined || this.#socketFactory !== undefined;
+      if (!ownTransport && detectSocketRuntime(globalThis) === undefined) throw unsupportedRuntime();
       const [init, { Topology }] = await Promise.all([
         this.#srv === undefined ? this.#init! : this.#resolveSrv(this.#srv),
         import("../topology/topology.ts"),

@@ -49,8 +49,6 @@ const CLASS_IN = 1;
 const RCODE_NAMES = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"];
 /** Resend the query (to the next server) when no reply came in this long. */
 const RETRANSMIT_MS = 1000;
-// Held in a variable so that type checkers and bundlers do not resolve it (see socket_node.ts).
-const NODE_DGRAM = "node:dgram";
 
 /**
  * The query message for the TXT records of `name`, recursion desired.
@@ -145,7 +143,7 @@ export async function queryTxtOverUdp(
   signal: AbortSignal,
 ): Promise<string[][] | undefined> {
   if (servers.length === 0) throw new Error("no DNS server is configured");
-  const dgram = (await import(NODE_DGRAM)) as { createSocket(type: "udp4" | "udp6"): UdpSocket };
+  const dgram = (await import("node:dgram")) as unknown as { createSocket(type: "udp4" | "udp6"): UdpSocket };
   const id = crypto.getRandomValues(new Uint16Array(1))[0];
   const query = encodeTxtQuery(id, name);
   return new Promise<string[][] | undefined>((resolve, reject) => {

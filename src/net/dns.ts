@@ -110,8 +110,6 @@ export function systemResolver(options: SystemResolverOptions = {}): DnsResolver
 // ---- internals ---------------------------------------------------------------
 
 const DEFAULT_TIMEOUT_MS = 10_000;
-// Held in a variable so that type checkers and bundlers do not resolve it (see socket_node.ts).
-const NODE_DNS = "node:dns";
 
 interface Backend {
   srv(name: string, signal: AbortSignal): Promise<SrvRecord[]>;
@@ -158,7 +156,7 @@ function denoBackend(deno: DenoDns, options: SystemResolverOptions): Backend {
 
 function nodeBackend(options: SystemResolverOptions): Backend {
   const resolver = async (signal: AbortSignal): Promise<NodeResolver> => {
-    const dns = (await import(NODE_DNS)) as { promises: { Resolver: new () => NodeResolver } };
+    const dns = (await import("node:dns")) as unknown as { promises: { Resolver: new () => NodeResolver } };
     const r = new dns.promises.Resolver();
     const ns = options.nameServer;
     if (ns !== undefined) r.setServers([ns.host.includes(":") ? `[${ns.host}]:${ns.port}` : `${ns.host}:${ns.port}`]);

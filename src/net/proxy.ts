@@ -18,6 +18,7 @@ import type { Socket, SocketFactory, SocketOptions } from "./socket.ts";
 import { connectBunSocket } from "./socket_bun.ts";
 import { connectDenoSocket } from "./socket_deno.ts";
 import { connectNodeSocket } from "./socket_node.ts";
+import { detectSocketRuntime, unsupportedRuntime } from "./_runtime.ts";
 import { socks5Handshake, type Socks5Proxy } from "./socks5.ts";
 
 /** The refusal of `proxyHost` with a `socketFactory` (the client says the same at construction). */
@@ -33,13 +34,24 @@ export type TunnelConnect = (options: SocketOptions, tunnel: Tunnel) => Promise<
  * that one connection goes through Deno's `node:tls` (`tls.connect({ socket })`).
  */
 function connectThroughRuntime(options: SocketOptions, tunnel: Tunnel): Promise<Socket> {
-  const g = globalThis as { Deno?: unknown; Bun?: unknown };
-  if (g.Deno !== undefined) {
-    const clientCertificate = options?.tls === true && options.tlsCertificateKeyFile !== undefined;
-    return clientCertificate ? connectNodeSocket(options, tunnel) : connectDenoSocket(options, tunnel);
+  switch (detectSocketRuntime(globalThis)) {
+    case "deno": {
+      const clientCertificate = options?.tls === true && options.tlsCertificateKeyFile !== undefined;
+      return clientCertificate ? connectNodeSocket(options, tunnel) : connectDenoSocket(options, tunnel);
+    }
+    case "bun":
+      return connectBunSocket(options, tunnel);
+    case "node":
+      return connectNodeSocket(options, tunnel);
+    case "workers":
+      return Promise.reject(
+        new ConfigurationError(
+          "proxyHost: a SOCKS5 proxy is not supported on Cloudflare Workers (its sockets reach the server directly)",
+        ),
+      );
+    default:
+      return Promise.reject(unsupportedRuntime());
   }
-  if (g.Bun !== undefined) return connectBunSocket(options, tunnel);
-  return connectNodeSocket(options, tunnel);
 }
 
 /**

@@ -1,13 +1,16 @@
 /**
  * The byte stream every layer above `src/net` talks to, and `connectSocket()`,
  * which opens one with the runtime's own sockets: `Deno.connect` /
- * `Deno.startTls` on Deno, `Bun.connect` on Bun, `node:net` / `node:tls`
- * elsewhere. Nothing above this file knows which runtime it runs on.
+ * `Deno.startTls` on Deno, `Bun.connect` on Bun, `cloudflare:sockets` on
+ * Cloudflare Workers, `node:net` / `node:tls` on Node.js. Nothing above this
+ * file knows which runtime it runs on.
  *
  * @module
  */
 
+import { detectSocketRuntime, unsupportedRuntime } from "./_runtime.ts";
 import { connectBunSocket } from "./socket_bun.ts";
+import { connectCloudflareSocket } from "./socket_cloudflare.ts";
 import { connectDenoSocket } from "./socket_deno.ts";
 import { connectNodeSocket } from "./socket_node.ts";
 
@@ -144,13 +147,17 @@ export type SocketFactory = (options: SocketOptions) => Promise<Socket>;
 
 /**
  * Opens a socket with the current runtime's own API: Deno when `globalThis.Deno`
- * exists, else Bun when `globalThis.Bun` exists, else `node:net`/`node:tls`
- * (loaded only then, by dynamic import).
+ * exists, else Bun when `globalThis.Bun` exists, else `cloudflare:sockets` on
+ * Cloudflare Workers (`navigator.userAgent` is `Cloudflare-Workers`), else
+ * `node:net`/`node:tls` on Node.js (the last two loaded only then, by dynamic
+ * import).
  *
- * Rejects with `ConfigurationError` for invalid options, an unreadable
- * `tlsCAFile` or `tlsCertificateKeyFile`, a key that cannot be used (wrong
- * password; on Deno, an encryption scheme other than PBES2/AES-CBC), `NetworkTimeout` when `connectTimeoutMS` passes before the TCP
- * connection and TLS handshake are done, `ConnectionFailure` for anything else
+ * Rejects with `ConfigurationError` on a runtime with none of these (a browser
+ * page), for invalid options, an unreadable `tlsCAFile` or
+ * `tlsCertificateKeyFile`, a key that cannot be used (wrong password; on Deno,
+ * an encryption scheme other than PBES2/AES-CBC), `NetworkTimeout` when
+ * `connectTimeoutMS` passes before the TCP connection and TLS handshake are
+ * done, `ConnectionFailure` for anything else
  * that stops the connection (refused, unknown host, TLS verification), and
  * `signal.reason` when `signal` aborts. A failed attempt leaves no timer or
  * handle behind.
@@ -170,8 +177,16 @@ export type SocketFactory = (options: SocketOptions) => Promise<Socket>;
  * ```
  */
 export function connectSocket(options: SocketOptions): Promise<Socket> {
-  const g = globalThis as { Deno?: unknown; Bun?: unknown };
-  if (g.Deno !== undefined) return connectDenoSocket(options);
-  if (g.Bun !== undefined) return connectBunSocket(options);
-  return connectNodeSocket(options);
+  switch (detectSocketRuntime(globalThis)) {
+    case "deno":
+      return connectDenoSocket(options);
+    case "bun":
+      return connectBunSocket(options);
+    case "workers":
+      return connectCloudflareSocket(options);
+    case "node":
+      return connectNodeSocket(options);
+    default:
+      return Promise.reject(unsupportedRuntime());
+  }
 }

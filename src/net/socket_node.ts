@@ -58,12 +58,9 @@ interface NodeFsPromises {
   readFile(path: string, encoding: "utf8"): Promise<string>;
 }
 
-// Held in variables so that type checkers and bundlers do not resolve them:
-// the published module must not depend on node's types or load node modules
-// on Deno and Bun.
-const NODE_NET = "node:net";
-const NODE_TLS = "node:tls";
-const NODE_FS = "node:fs/promises";
+// The node modules are imported with literal specifiers, so that JSR and
+// bundlers can see them, but only inside the functions that use them: Deno and
+// Bun never load them. Their results are narrowed to the few members used.
 const KEEPALIVE_DELAY_MS = 120_000;
 
 function noop(): void {}
@@ -86,7 +83,7 @@ function noop(): void {}
 export async function connectNodeSocket(options: SocketOptions, tunnel?: Tunnel): Promise<Socket> {
   const resolved = resolveSocketOptions(options);
   let files = await readTlsFiles(resolved, async (path) => {
-    const fs = (await import(NODE_FS)) as NodeFsPromises;
+    const fs = (await import("node:fs/promises")) as unknown as NodeFsPromises;
     return await fs.readFile(path, "utf8");
   });
   // Deno's node:tls drops an encrypted key without a word and sends no
@@ -120,9 +117,9 @@ async function open(
 ): Promise<NodeSocket> {
   const { address } = options;
   let raw: NodeRawSocket;
-  const nodeTls = tls === undefined ? undefined : (await import(NODE_TLS)) as NodeTls;
+  const nodeTls = tls === undefined ? undefined : (await import("node:tls")) as unknown as NodeTls;
   if (tunnel !== undefined) {
-    const net = (await import(NODE_NET)) as NodeNet;
+    const net = (await import("node:net")) as unknown as NodeNet;
     raw = net.connect({ host: tunnel.host, port: tunnel.port });
     await settle(raw, "connect", `connect to ${tunnel.name} failed`, address, giveUp);
     const plain = new NodeSocket(raw, address);
@@ -155,7 +152,7 @@ async function open(
       throw clientKeyRejected(options, error);
     }
   } else {
-    const net = (await import(NODE_NET)) as NodeNet;
+    const net = (await import("node:net")) as unknown as NodeNet;
     raw = net.connect(options.path !== undefined ? { path: options.path } : { host: options.host, port: options.port });
   }
   let tcpConnected = false;

@@ -468,8 +468,7 @@ interface NodeNet {
 }
 
 async function listenNode(hostname: string, port: number): Promise<Listener> {
-  const spec = "node:net";
-  const net = (await import(spec)) as NodeNet;
+  const net = (await import("node:net")) as unknown as NodeNet;
   const queue = new AcceptQueue();
   const address = `${hostname}:${port}`;
   const server = net.createServer((socket) => {

@@ -12,9 +12,14 @@ const LIMIT_MB = 8;
 const script = fileURLToPath(new URL("../../bench/heap_check.ts", import.meta.url));
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 
 test("encode(flat) x 100,000 grows the heap by less than 8 MB", (t) => {
-  const argv = isBun ? [script, "--json"] : ["run", "-A", "--v8-flags=--expose-gc", script, "--json"];
+  const argv = isBun
+    ? [script, "--json"]
+    : isDeno
+    ? ["run", "-A", "--v8-flags=--expose-gc", script, "--json"]
+    : ["--expose-gc", script, "--json"];
   const child = spawnSync(process.execPath, argv, { cwd: root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
   assert.equal(child.error, undefined, `could not start ${process.execPath}: ${child.error}`);
   assert.equal(child.status, 0, `heap_check exited ${child.status}\nstdout: ${child.stdout}\nstderr: ${child.stderr}`);

@@ -1,9 +1,12 @@
 /**
- * Spawns a child process on Deno (`Deno.Command`) or Bun (`Bun.spawn`) with
- * piped stdio, and reads its stdout as lines. Test helper only.
+ * Spawns a child process on Deno (`Deno.Command`), Bun (`Bun.spawn`) or Node
+ * (`node:child_process`) with piped stdio, and reads its stdout as lines. Test helper only.
  *
  * @module
  */
+
+import { spawn } from "node:child_process";
+import { constants } from "node:os";
 
 /** A running child process. */
 export interface Child {
@@ -47,6 +50,7 @@ function spawnRaw(cmd: string[]): Raw {
       exited: child.status.then((s) => s.code),
     };
   }
+  if (g.Bun === undefined) return spawnNode(cmd);
   const bun = (g as unknown as {
     Bun: {
       spawn(cmd: string[], o: Record<string, unknown>): {
@@ -74,6 +78,38 @@ function spawnRaw(cmd: string[]): Raw {
       } catch { /* already gone */ }
     },
     exited: child.exited,
+  };
+}
+
+function spawnNode(cmd: string[]): Raw {
+  const child = spawn(cmd[0], cmd.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+  child.stdin.on("error", () => {}); // EPIPE once the child is gone
+  const exited = new Promise<number>((resolve) => {
+    child.once("error", () => resolve(-1));
+    child.once("exit", (code, signal) => resolve(code ?? (signal === null ? -1 : 128 + (constants.signals[signal] ?? 0))));
+  });
+  const toWeb = (stream: NodeJS.ReadableStream) =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        stream.on("data", (d: Uint8Array) => controller.enqueue(new Uint8Array(d)));
+        stream.on("end", () => controller.close());
+        stream.on("error", () => controller.close());
+      },
+    });
+  return {
+    stdout: toWeb(child.stdout),
+    stderr: toWeb(child.stderr),
+    closeStdin: () =>
+      new Promise<void>((resolve) => {
+        if (child.stdin.writableEnded) resolve();
+        else child.stdin.end(() => resolve());
+      }),
+    kill: () => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    },
+    exited,
   };
 }
 

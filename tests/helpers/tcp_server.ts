@@ -1,6 +1,7 @@
 /**
  * A loopback test server built on the runtime's own listener (`Deno.listen` /
- * `Deno.listenTls` on Deno, `Bun.listen` on Bun). It listens on 127.0.0.1 at a
+ * `Deno.listenTls` on Deno, `Bun.listen` on Bun, `node:net` / `node:tls` on
+ * Node). It listens on 127.0.0.1 at a
  * free port (or on a Unix socket path), hands each accepted connection to
  * `onConnection`, and `close()` shuts the listener and every connection.
  *
@@ -59,7 +60,7 @@ export function startTcpServer(options: TcpServerOptions = {}): Promise<TcpServe
   const g = globalThis as { Deno?: unknown; Bun?: unknown };
   if (g.Deno !== undefined) return startDeno(options);
   if (g.Bun !== undefined) return startBun(options);
-  return Promise.reject(new Error("tests/helpers/tcp_server.ts needs Deno or Bun"));
+  return startNode(options);
 }
 
 /** A connection handler that writes back everything it reads until the client closes. */
@@ -89,7 +90,11 @@ class Base {
   accepted = 0;
   errors: unknown[] = [];
   conns = new Set<ServerConnection>();
-  constructor(readonly options: TcpServerOptions) {}
+  readonly options: TcpServerOptions;
+
+  constructor(options: TcpServerOptions) {
+    this.options = options;
+  }
 
   serve(conn: ServerConnection): void {
     this.accepted++;
@@ -329,6 +334,102 @@ function bunConnection(raw: BunRaw) {
       waiter = undefined;
       for (const p of pending.splice(0)) p.reject(new Error("server connection closed during write"));
       resolveClosed();
+    },
+  };
+}
+
+// ---- Node -------------------------------------------------------------------
+
+async function startNode(options: TcpServerOptions): Promise<TcpServer> {
+  const net = await import("node:net");
+  const tls = await import("node:tls");
+  const base = new Base(options);
+  const onSocket = (raw: import("node:net").Socket) => base.serve(nodeConnection(raw));
+  const server = options.tls !== undefined
+    ? tls.createServer({ cert: options.tls.cert, key: options.tls.key }, onSocket)
+    : net.createServer(onSocket);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    if (options.path !== undefined) server.listen(options.path, () => resolve());
+    else server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const address = server.address();
+  let closing: Promise<void> | undefined;
+  return {
+    hostname: "127.0.0.1",
+    port: typeof address === "object" && address !== null ? address.port : 0,
+    get accepted() {
+      return base.accepted;
+    },
+    errors: base.errors,
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        base.closeAll();
+        await stopped; // also removes the Unix socket file
+      })();
+      return closing;
+    },
+  };
+}
+
+function nodeConnection(raw: import("node:net").Socket): ServerConnection {
+  let isClosed = false;
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  const chunks: Uint8Array[] = [];
+  let waiter: ((chunk: Uint8Array | null) => void) | undefined;
+  const gone = (local: boolean) => {
+    if (isClosed) return;
+    isClosed = true;
+    if (local) chunks.length = 0;
+    waiter?.(null);
+    waiter = undefined;
+    resolveClosed();
+  };
+  // Unread data past 1 MiB pauses the socket, so a handler that does not read
+  // (silent) pushes back on the client as a real server's kernel would.
+  let buffered = 0;
+  raw.on("data", (data: Uint8Array) => {
+    if (isClosed) return;
+    if (waiter !== undefined) {
+      const w = waiter;
+      waiter = undefined;
+      w(data);
+    } else {
+      chunks.push(data);
+      buffered += data.byteLength;
+      if (buffered > 1 << 20) raw.pause();
+    }
+  });
+  // Peer end or error: unread data stays readable, then reads get null.
+  raw.on("end", () => gone(false));
+  raw.on("close", () => gone(false));
+  raw.on("error", () => gone(false));
+  return {
+    closed,
+    close() {
+      if (isClosed) return;
+      gone(true);
+      raw.end(); // graceful FIN, like the Bun server: bytes in flight are not lost
+      raw.destroySoon();
+    },
+    read(): Promise<Uint8Array | null> {
+      if (chunks.length > 0) {
+        const chunk = chunks.shift()!;
+        buffered -= chunk.byteLength;
+        if (raw.isPaused() && buffered <= 1 << 20) raw.resume();
+        return Promise.resolve(chunk);
+      }
+      if (isClosed) return Promise.resolve(null);
+      if (raw.isPaused()) raw.resume();
+      return new Promise((resolve) => (waiter = resolve));
+    },
+    write(bytes: Uint8Array): Promise<void> {
+      if (isClosed) return Promise.reject(new Error("server connection is closed"));
+      return new Promise((resolve, reject) => {
+        raw.write(bytes, (error) => (error ? reject(error) : resolve()));
+      });
     },
   };
 }

@@ -23,7 +23,8 @@ import { type FakeMongod, type FakeReply, startFakeMongod } from "../helpers/fak
 import { certSkipReason, makeTestCerts } from "../helpers/tls_certs.ts";
 import { CONNECTION_DEFAULTS, POOL_DEFAULTS } from "../helpers/net_defaults.ts";
 
-const runtime = (globalThis as { Deno?: unknown }).Deno !== undefined ? "Deno" : "Bun";
+const g = globalThis as { Deno?: unknown; Bun?: unknown };
+const runtime = g.Deno !== undefined ? "Deno" : g.Bun !== undefined ? "Bun" : "Node";
 
 async function rejectsWith<E extends Error>(
   promise: Promise<unknown>,
