@@ -17,6 +17,7 @@ import type { DnsResolver } from "../net/dns.ts";
 import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
 import { initialTopologyDescription, type TopologyDescription } from "../topology/topology_description.ts";
 import {
+  checkInt,
   checkOptions,
   checkSignal,
   type ClientContext,
@@ -25,7 +26,6 @@ import {
   DNS_RESOLVER,
   isDocument,
   registerContext,
-  runRead,
   show,
   splitAddress,
   TOPOLOGY_FACTORY,
@@ -34,6 +34,8 @@ import {
   untilAborted,
 } from "./_internal.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
+import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
+import { execute } from "./execute.ts";
 import { Database, type DatabaseOptions } from "./database.ts";
 
 /**
@@ -65,6 +67,8 @@ export interface ClientConnectionOptions extends Omit<ClientOptions, "readPrefer
   readonly readPreference?: ReadPreferenceLike;
   /** Default write concern; overrides `w`, `journal` and `wTimeoutMS`. */
   readonly writeConcern?: WriteConcern;
+  /** Default read concern, e.g. `{ level: "majority" }`; overrides `readConcernLevel`. */
+  readonly readConcern?: ReadConcern;
   /**
    * PyMongo's `slave_okay`: reads may go to a secondary. It makes the
    * default read preference `SECONDARY` (secondaryPreferred) unless
@@ -118,6 +122,8 @@ export interface ListDatabasesOptions {
   readonly nameOnly?: boolean;
   /** Cancels the operation. */
   readonly signal?: AbortSignal;
+  /** Time limit of the whole operation in ms; 0 = no limit (default: the client's `timeoutMS`). */
+  readonly timeoutMS?: number;
 }
 
 /**
@@ -159,7 +165,16 @@ interface ClientKind {
   readonly replicaSet: boolean;
 }
 
-const OWN_OPTIONS = new Set(["readPreference", "writeConcern", "slaveOk", "secondaryOk", "onWarning", "port", "auth"]);
+const OWN_OPTIONS = new Set([
+  "readPreference",
+  "writeConcern",
+  "readConcern",
+  "slaveOk",
+  "secondaryOk",
+  "onWarning",
+  "port",
+  "auth",
+]);
 
 // Only zlib is spoken (the web platform's deflate); CompressionStream takes no level.
 function warnAboutCompression(o: ResolvedClientOptions, onWarning: ((message: string) => void) | undefined): void {
@@ -207,6 +222,7 @@ export class ClientBase {
   #initial: TopologyDescription;
   #readPreference: ReadPreference;
   #writeConcern: WriteConcern;
+  #readConcern: ReadConcern;
   #init: Parameters<TopologyFactory>[0] | undefined;
   #factory: TopologyFactory | undefined;
   /** Aborted by close(). */
@@ -310,6 +326,9 @@ export class ClientBase {
         ),
         "client options (w, journal, wTimeoutMS)",
       );
+    this.#readConcern = given.readConcern !== undefined
+      ? checkReadConcern(given.readConcern, "readConcern")
+      : checkReadConcern(resolved.readConcernLevel === undefined ? {} : { level: resolved.readConcernLevel });
 
     const topologyOptions = this.#topologyOptions(resolved);
     // Built here, as the live topology builds it, so that options that cannot
@@ -353,6 +372,8 @@ export class ClientBase {
       retryReads: { get: () => this.#options.retryReads },
       readPreference: { get: () => this.#readPreference },
       writeConcern: { get: () => this.#writeConcern },
+      readConcern: { get: () => this.#readConcern },
+      timeoutMS: { get: () => this.#options.timeoutMS },
     });
     registerContext(this, ctx);
   }
@@ -619,6 +640,16 @@ export class ClientBase {
     this.#writeConcern = checkWriteConcern(value, "writeConcern");
   }
 
+  /** The default read concern of every read made from this client (`{}` = the server's default). */
+  get readConcern(): ReadConcern {
+    return this.#readConcern;
+  }
+
+  /** The client's `timeoutMS` (`undefined` when not set; 0 = no limit): the default of every operation. */
+  get timeoutMS(): number | undefined {
+    return this.#options.timeoutMS;
+  }
+
   /**
    * A database. Its read preference and write concern are this client's
    * unless `options` gives its own. Without options the same object is
@@ -671,15 +702,19 @@ export class ClientBase {
       cmd.filter = opts.filter;
     }
     if (opts.nameOnly !== undefined) cmd.nameOnly = opts.nameOnly === true;
-    const ctx = { signal };
-    const reply = await runRead(
-      contextOf(this),
-      ReadPreference.PRIMARY,
-      (server) => server.command("admin", cmd, { operation: "read", readPreference: ReadPreference.PRIMARY, signal }),
-      ctx,
-    );
-    const list = reply.databases;
-    return Array.isArray(list) ? list.filter(isDocument) as DatabaseInfo[] : [];
+    return await execute(contextOf(this), {
+      name: "listDatabases",
+      db: "admin",
+      kind: "read",
+      readPreference: ReadPreference.PRIMARY,
+      retryable: true,
+      timeoutMS: opts.timeoutMS === undefined ? this.#options.timeoutMS : checkInt(opts.timeoutMS, "timeoutMS", 0),
+      signal,
+      plan: () => ({
+        command: cmd,
+        parse: (reply) => Array.isArray(reply.databases) ? reply.databases.filter(isDocument) as DatabaseInfo[] : [],
+      }),
+    });
   }
 
   /** The guide's printed form: `ReplicaSetConnection(['h:27019', 'h:27017', 'h:27018'])`. */

@@ -26,11 +26,10 @@ import {
   contextOf,
   count,
   isDocument,
-  runWrite,
-  type ServerLike,
   show,
-  type WireConnectionLike,
 } from "./_internal.ts";
+import { execute, type Operation, type PinnedConnection } from "./execute.ts";
+import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
 import { type AggregateOptions, Cursor, type FindOptions } from "./cursor.ts";
 import type { Database } from "./database.ts";
@@ -50,6 +49,10 @@ export interface CollectionOptions {
   readonly readPreference?: ReadPreferenceLike;
   /** Default write concern of this collection's writes (default: the database's). */
   readonly writeConcern?: WriteConcern;
+  /** Default read concern of this collection's reads (default: the database's). */
+  readonly readConcern?: ReadConcern;
+  /** Default `timeoutMS` of this collection's operations, in ms; 0 = no limit (default: the database's). */
+  readonly timeoutMS?: number;
 }
 
 /**
@@ -69,6 +72,8 @@ export interface WriteOptions {
   readonly bypassDocumentValidation?: boolean;
   /** Cancels the operation. The write may or may not have happened when it rejects. */
   readonly signal?: AbortSignal;
+  /** Time limit of the whole operation in ms; 0 = no limit (default: the collection's). */
+  readonly timeoutMS?: number;
 }
 
 /**
@@ -142,12 +147,16 @@ export interface CountDocumentsOptions {
   readonly limit?: number;
   /** The index to use. */
   readonly hint?: string | Document;
-  /** Server-side time limit in ms. */
+  /** Server-side time limit in ms (ignored when `timeoutMS` applies). */
   readonly maxTimeMS?: number;
   /** Where to read (default: the collection's read preference). */
   readonly readPreference?: ReadPreferenceLike;
+  /** Read concern of the count (default: the collection's). */
+  readonly readConcern?: ReadConcern;
   /** Cancels the operation. */
   readonly signal?: AbortSignal;
+  /** Time limit of the whole operation in ms; 0 = no limit (default: the collection's). */
+  readonly timeoutMS?: number;
 }
 
 /**
@@ -165,6 +174,8 @@ export interface DropCollectionOptions {
   readonly writeConcern?: WriteConcern;
   /** Cancels the operation. */
   readonly signal?: AbortSignal;
+  /** Time limit of the whole operation in ms; 0 = no limit (default: the collection's). */
+  readonly timeoutMS?: number;
 }
 
 /**
@@ -261,10 +272,10 @@ export type OptionalId<T> = Omit<T, "_id"> & { _id?: T extends { _id: infer I } 
 // Characters MongoDB does not allow in collection names.
 const BAD_COLLECTION_NAME = /[$\0]/;
 
-/** The documents of a write command, and how to read its reply. */
+/** A write command's reply, and the writeConcernError the connection threw for it. */
 interface WriteOutcome {
   reply: Document;
-  /** Set when the reply had a writeConcernError (the connection threw it). */
+  /** Set when the reply had a writeConcernError. */
   concernError: WriteConcernError | undefined;
 }
 
@@ -308,11 +319,19 @@ function checkHint(hint: unknown): void {
 /**
  * A collection, typed by its documents. Get one with `db.collection<T>(name)`.
  *
- * Writes go to the primary and are never retried: when the primary goes
- * away mid-write the operation rejects with `AutoReconnect` and the write may
- * or may not have happened. Reads go where the read preference says and are
- * retried once (on a newly selected server) after a network error or a
- * "not primary" reply, unless `retryReads` is off.
+ * Writes go to the primary and are never retried, whatever `retryWrites`
+ * says (retryable writes need sessions, which this driver does not have
+ * yet): when the primary goes away mid-write the operation rejects with
+ * `AutoReconnect` and the write may or may not have happened. Reads go where
+ * the read preference says and are retried once (on a newly selected server)
+ * after a network error or a "not primary" reply, unless `retryReads` is off.
+ *
+ * Every method runs through the client's one operation runner, which applies
+ * `timeoutMS` (the collection's, else the database's, else the client's; an
+ * operation's own wins): one deadline over server selection, connection
+ * checkout, every round trip and retry, `maxTimeMS` derived from what is
+ * left, and an `OperationTimeoutError` when it passes. Reads send the read
+ * concern inherited the same way (`readConcern`).
  *
  * @example The guide's first steps
  * ```ts ignore
@@ -330,6 +349,8 @@ export class Collection<T extends Document = Document> {
   #name: string;
   #readPreference: ReadPreference | undefined;
   #writeConcern: WriteConcern | undefined;
+  #readConcern: ReadConcern | undefined;
+  #timeoutMS: number | undefined;
 
   /**
    * Prefer `db.collection(name, options)`.
@@ -346,6 +367,8 @@ export class Collection<T extends Document = Document> {
     const opts = checkOptions(options, "collection options");
     this.#readPreference = opts.readPreference === undefined ? undefined : ReadPreference.from(opts.readPreference);
     this.#writeConcern = opts.writeConcern === undefined ? undefined : checkWriteConcern(opts.writeConcern);
+    this.#readConcern = opts.readConcern === undefined ? undefined : checkReadConcern(opts.readConcern);
+    this.#timeoutMS = checkInt(opts.timeoutMS, "timeoutMS", 0);
   }
 
   /** The collection name. */
@@ -373,39 +396,62 @@ export class Collection<T extends Document = Document> {
     return this.#writeConcern ?? this.#db.writeConcern;
   }
 
+  /** This collection's read concern: its own, else the database's. */
+  get readConcern(): ReadConcern {
+    return this.#readConcern ?? this.#db.readConcern;
+  }
+
+  /** This collection's `timeoutMS`: its own, else the database's (`undefined`: not set; 0: no limit). */
+  get timeoutMS(): number | undefined {
+    return this.#timeoutMS ?? this.#db.timeoutMS;
+  }
+
   #concern(options: WriteOptions): WriteConcern {
     return options.writeConcern === undefined ? this.writeConcern : checkWriteConcern(options.writeConcern);
   }
 
-  #command(name: string, options: WriteOptions, wc: WriteConcern, extra: Document = {}): Document {
+  /** An operation's `timeoutMS`: its own, else this collection's. */
+  #timeout(options: { readonly timeoutMS?: number }): number | undefined {
+    return options.timeoutMS === undefined ? this.timeoutMS : checkInt(options.timeoutMS, "timeoutMS", 0);
+  }
+
+  #command(name: string, options: WriteOptions, extra: Document = {}): Document {
     const cmd: Document = { [name]: this.#name, ...extra };
     if (options.bypassDocumentValidation !== undefined) {
       cmd.bypassDocumentValidation = options.bypassDocumentValidation === true;
     }
-    if (Object.keys(wc).length > 0) cmd.writeConcern = { ...wc };
     return cmd;
   }
 
-  /** Sends one write command with its statements as a kind-1 sequence. */
-  async #write(
+  /**
+   * A write command with its statements as one kind-1 sequence: the
+   * runner adds the write concern; `parse` gets the reply and, when the
+   * write concern failed, that error.
+   */
+  #writeOp<R>(
     cmd: Document,
+    options: WriteOptions,
+    wc: WriteConcern,
+    retryable: boolean,
     identifier: string,
     statements: Document[],
-    signal: AbortSignal | undefined,
-  ): Promise<WriteOutcome> {
-    return await runWrite(this.#ctx, async (server: ServerLike) => {
-      try {
-        const reply = await server.command(this.#db.name, cmd, {
-          operation: "write",
-          sequences: [{ identifier, documents: statements }],
-          signal,
-        });
-        return { reply, concernError: undefined };
-      } catch (e) {
-        if (e instanceof WriteConcernError) return { reply: e.response as Document, concernError: e };
-        throw e;
-      }
-    }, { signal });
+    parse: (outcome: WriteOutcome) => R,
+  ): Operation<R> {
+    return {
+      name: Object.keys(cmd)[0],
+      db: this.#db.name,
+      kind: "write",
+      retryable,
+      writeConcern: wc,
+      timeoutMS: this.#timeout(options),
+      signal: checkSignal(options.signal),
+      plan: () => ({
+        command: cmd,
+        sequences: [{ identifier, documents: statements }],
+        writeConcernErrorInReply: true,
+        parse: (reply, concernError) => parse({ reply, concernError }),
+      }),
+    };
   }
 
   /**
@@ -423,12 +469,15 @@ export class Collection<T extends Document = Document> {
    */
   async insertOne(doc: OptionalId<T>, options: WriteOptions = {}): Promise<InsertOneResult> {
     const opts = checkOptions(options, "insertOne options");
-    const signal = checkSignal(opts.signal);
     const toSend = withId(checkDocument(doc, "the document to insert"));
     const wc = this.#concern(opts);
-    const outcome = await this.#write(this.#command("insert", opts, wc), "documents", [toSend], signal);
-    throwIfFailed(outcome, { insertedCount: count(outcome.reply.n) });
-    return { acknowledged: wc.w !== 0, insertedId: toSend._id };
+    return await execute(
+      this.#ctx,
+      this.#writeOp(this.#command("insert", opts), opts, wc, true, "documents", [toSend], (outcome) => {
+        throwIfFailed(outcome, { insertedCount: count(outcome.reply.n) });
+        return { acknowledged: wc.w !== 0, insertedId: toSend._id };
+      }),
+    );
   }
 
   /**
@@ -460,8 +509,7 @@ export class Collection<T extends Document = Document> {
     const insertedIds: Record<number, unknown> = {};
     toSend.forEach((d, i) => insertedIds[i] = d._id);
     const wc = this.#concern(opts);
-    const cmd = this.#command("insert", opts, wc, { ordered });
-    const dbName = this.#db.name;
+    const cmd = this.#command("insert", opts, { ordered });
 
     const state = {
       inserted: 0,
@@ -470,15 +518,11 @@ export class Collection<T extends Document = Document> {
       reply: {} as Document,
     };
     // True when an ordered insert must stop.
-    const send = async (
-      conn: WireConnectionLike,
-      start: number,
-      end: number,
-    ): Promise<boolean> => {
+    const send = async (conn: PinnedConnection, start: number, end: number): Promise<boolean> => {
       const batch = toSend.slice(start, end);
       let reply: Document;
       try {
-        reply = await conn.command(dbName, cmd, { sequences: [{ identifier: "documents", documents: batch }], signal });
+        reply = await conn.command(cmd, { sequences: [{ identifier: "documents", documents: batch }] });
       } catch (e) {
         if (e instanceof WriteConcernError) {
           reply = e.response as Document;
@@ -497,13 +541,25 @@ export class Collection<T extends Document = Document> {
       state.writeErrors.push(...errors);
       return ordered && errors.length > 0;
     };
-    await runWrite(this.#ctx, (server) =>
-      server.withConnection(async (conn) => {
-        const max = conn.maxWriteBatchSize > 0 ? conn.maxWriteBatchSize : 1000;
-        for (let start = 0; start < toSend.length; start += max) {
-          if (await send(conn, start, Math.min(start + max, toSend.length))) break;
-        }
-      }, { signal }), { signal });
+    // The batches share one connection (and one deadline under timeoutMS).
+    await execute(this.#ctx, {
+      name: "insert",
+      db: this.#db.name,
+      kind: "write",
+      retryable: true,
+      writeConcern: wc,
+      timeoutMS: this.#timeout(opts),
+      signal,
+      plan: () => ({
+        run: (server) =>
+          server.withConnection(async (conn) => {
+            const max = conn.conn.maxWriteBatchSize > 0 ? conn.conn.maxWriteBatchSize : 1000;
+            for (let start = 0; start < toSend.length; start += max) {
+              if (await send(conn, start, Math.min(start + max, toSend.length))) break;
+            }
+          }),
+      }),
+    });
 
     const result = { acknowledged: wc.w !== 0, insertedCount: state.inserted, insertedIds };
     if (state.writeErrors.length > 0) {
@@ -592,7 +648,9 @@ export class Collection<T extends Document = Document> {
       hint: opts.hint,
       maxTimeMS: opts.maxTimeMS,
       readPreference: opts.readPreference,
+      readConcern: opts.readConcern,
       signal: opts.signal,
+      timeoutMS: opts.timeoutMS,
     }).toArray();
     return docs.length === 0 ? 0 : count(docs[0].n);
   }
@@ -641,29 +699,25 @@ export class Collection<T extends Document = Document> {
     }
     if (opts.hint !== undefined) statement.hint = opts.hint;
     if (opts.collation !== undefined) statement.collation = checkDocument(opts.collation, "collation");
-    return await this.#runUpdate(statement, opts);
-  }
-
-  async #runUpdate(statement: Document, opts: UpdateOptions): Promise<UpdateResult> {
-    const signal = checkSignal(opts.signal);
     const wc = this.#concern(opts);
-    const outcome = await this.#write(
-      this.#command("update", opts, wc, { ordered: true }),
-      "updates",
-      [statement],
-      signal,
+    const cmd = this.#command("update", opts, { ordered: true });
+    // updateMany is not a retryable write (it may touch many documents).
+    return await execute(
+      this.#ctx,
+      this.#writeOp(cmd, opts, wc, !multi, "updates", [statement], (outcome) => {
+        const reply = outcome.reply;
+        const upserted = Array.isArray(reply.upserted) ? reply.upserted.filter(isDocument) : [];
+        const result: UpdateResult = {
+          acknowledged: wc.w !== 0,
+          matchedCount: Math.max(0, count(reply.n) - upserted.length),
+          modifiedCount: count(reply.nModified),
+          upsertedCount: upserted.length,
+          upsertedId: upserted.length > 0 ? upserted[0]._id : null,
+        };
+        throwIfFailed(outcome, { ...result });
+        return result;
+      }),
     );
-    const reply = outcome.reply;
-    const upserted = Array.isArray(reply.upserted) ? reply.upserted.filter(isDocument) : [];
-    const result: UpdateResult = {
-      acknowledged: wc.w !== 0,
-      matchedCount: Math.max(0, count(reply.n) - upserted.length),
-      modifiedCount: count(reply.nModified),
-      upsertedCount: upserted.length,
-      upsertedId: upserted.length > 0 ? upserted[0]._id : null,
-    };
-    throwIfFailed(outcome, { ...result });
-    return result;
   }
 
   /**
@@ -721,21 +775,21 @@ export class Collection<T extends Document = Document> {
   async #delete(what: string, filter: Document, limit: 0 | 1, options: DeleteOptions): Promise<DeleteResult> {
     checkDocument(filter, `the ${what} filter`);
     const opts = checkOptions(options, `${what} options`);
-    const signal = checkSignal(opts.signal);
     checkHint(opts.hint);
     const statement: Document = { q: filter, limit };
     if (opts.hint !== undefined) statement.hint = opts.hint;
     if (opts.collation !== undefined) statement.collation = checkDocument(opts.collation, "collation");
     const wc = this.#concern(opts);
-    const outcome = await this.#write(
-      this.#command("delete", opts, wc, { ordered: true }),
-      "deletes",
-      [statement],
-      signal,
+    const cmd = this.#command("delete", opts, { ordered: true });
+    // deleteMany is not a retryable write.
+    return await execute(
+      this.#ctx,
+      this.#writeOp(cmd, opts, wc, limit === 1, "deletes", [statement], (outcome) => {
+        const result: DeleteResult = { acknowledged: wc.w !== 0, deletedCount: count(outcome.reply.n) };
+        throwIfFailed(outcome, { ...result });
+        return result;
+      }),
     );
-    const result: DeleteResult = { acknowledged: wc.w !== 0, deletedCount: count(outcome.reply.n) };
-    throwIfFailed(outcome, { ...result });
-    return result;
   }
 
   /**
@@ -776,12 +830,17 @@ export class Collection<T extends Document = Document> {
     const signal = checkSignal(opts.signal);
     const wc = opts.writeConcern === undefined ? this.writeConcern : checkWriteConcern(opts.writeConcern);
     try {
-      await runWrite(this.#ctx, (server) => {
-        const cmd: Document = { drop: this.#name };
-        if (server.description.maxWireVersion >= 5 && Object.keys(wc).length > 0) cmd.writeConcern = { ...wc };
-        return server.command(this.#db.name, cmd, { operation: "write", signal });
-      }, { signal });
-      return true;
+      return await execute(this.#ctx, {
+        name: "drop",
+        db: this.#db.name,
+        kind: "write",
+        retryable: false,
+        writeConcern: wc,
+        writeConcernMinWireVersion: 5,
+        timeoutMS: this.#timeout(opts),
+        signal,
+        plan: () => ({ command: { drop: this.#name }, parse: () => true }),
+      });
     } catch (e) {
       // NamespaceNotFound: nothing to drop (older servers say it in errmsg only).
       if (e instanceof OperationFailure && (e.code === 26 || e.errmsg === "ns not found")) return false;

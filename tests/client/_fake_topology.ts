@@ -71,11 +71,17 @@ export class FakeServer implements ServerLike {
   }
 
   async command(db: string, cmd: Document, options: ServerCommandOptionsLike): Promise<Document> {
+    // As Server.command does once it has a connection.
+    options.onConnection?.(this.#connection());
     return await this.#call({ server: this.address, via: "command", db, cmd, options: { ...options } }) as Document;
   }
 
   async withConnection<T>(fn: (conn: WireConnectionLike) => Promise<T>): Promise<T> {
-    const conn = {
+    return await fn(this.#connection());
+  }
+
+  #connection(): WireConnectionLike {
+    return {
       address: this.address,
       maxWireVersion: this.description.maxWireVersion,
       maxWriteBatchSize: this.maxWriteBatchSize,
@@ -107,7 +113,6 @@ export class FakeServer implements ServerLike {
         });
       },
     } as unknown as WireConnectionLike;
-    return await fn(conn);
   }
 }
 
