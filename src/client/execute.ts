@@ -169,9 +169,11 @@ class Clock {
   fired: OperationTimeoutError | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(name: string, deadline: Deadline | undefined, signal: AbortSignal | undefined) {
+  constructor(name: string, deadline: Deadline | undefined, signal: AbortSignal | undefined, server?: ServerLike) {
     this.name = name;
     this.deadline = deadline;
+    // An operation bound to a server (getMore, killCursors) starts at checkout.
+    if (server !== undefined) this.enter("connectionCheckout", server.address);
     if (deadline === undefined || deadline.infinite) {
       this.signal = signal;
       return;
@@ -189,16 +191,17 @@ class Clock {
     this.address = address;
   }
 
-  /** The timeout error for the current phase. */
-  expired(cause?: unknown, detail?: string): OperationTimeoutError {
+  /** The timeout error for the current phase (`notSent`: the time left was not worth sending). */
+  expired(cause?: unknown, notSent?: string): OperationTimeoutError {
     const what = this.phase === "serverSelection"
       ? "server selection"
       : this.phase === "connectionCheckout"
       ? `a connection to ${this.address} (connection checkout)`
       : `the reply from ${this.address}`;
     const ms = this.deadline?.timeoutMS ?? 0;
-    let message = `${this.name}: timeoutMS (${ms} ms) expired waiting for ${what}`;
-    if (detail !== undefined) message += ` (${detail})`;
+    let message = notSent === undefined
+      ? `${this.name}: timeoutMS (${ms} ms) expired waiting for ${what}`
+      : `${this.name}: timeoutMS (${ms} ms) expired before the command was sent to ${this.address} (${notSent})`;
     if (cause instanceof Error) message += `: ${cause.message}`;
     return new OperationTimeoutError(message, { timeoutMS: ms, phase: this.phase, address: this.address, cause });
   }
@@ -259,7 +262,7 @@ class Clock {
 export async function execute<T>(ctx: ClientContext, op: Operation<T>): Promise<T> {
   ctx.ensureOpen();
   op.signal?.throwIfAborted();
-  const clock = new Clock(op.name, op.deadline ?? Deadline.of(op.timeoutMS), op.signal);
+  const clock = new Clock(op.name, op.deadline ?? Deadline.of(op.timeoutMS), op.signal, op.server);
   try {
     return await attempts(ctx, op, clock);
   } catch (error) {
@@ -459,10 +462,8 @@ function setMaxTimeMS(
 function maxTimeMSLeft(clock: Clock, rtt: number): number {
   const left = Math.floor(clock.deadline!.remaining() - rtt);
   if (left < 1) {
-    throw clock.fired ?? clock.expired(
-      undefined,
-      `not sent: ${Math.max(0, Math.round(clock.deadline!.remaining()))} ms left, round trip ~${Math.round(rtt)} ms`,
-    );
+    const remaining = Math.max(0, Math.round(clock.deadline!.remaining()));
+    throw clock.fired ?? clock.expired(undefined, `${remaining} ms left, round trip ~${Math.round(rtt)} ms`);
   }
   return left;
 }
