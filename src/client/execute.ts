@@ -30,6 +30,9 @@ const RETRYABLE_READS_WIRE_VERSION = 6;
 /** `readConcern` needs MongoDB 3.2+ (wire 4). */
 const READ_CONCERN_WIRE_VERSION = 4;
 
+/** The longest delay `setTimeout` takes. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The server's code for "operation exceeded time limit" (a `maxTimeMS` that ran out). */
 const MAX_TIME_MS_EXPIRED = 50;
 
@@ -180,10 +183,13 @@ class Clock {
     }
     const controller = new AbortController();
     this.signal = signal === undefined ? controller.signal : AbortSignal.any([signal, controller.signal]);
-    const expire = () => controller.abort(this.fired ??= this.expired());
-    const remaining = deadline.remaining();
-    if (remaining <= 0) expire();
-    else this.#timer = setTimeout(expire, Math.ceil(remaining));
+    // Timers take at most 2^31 - 1 ms; a longer deadline re-arms.
+    const arm = () => {
+      const remaining = deadline.remaining();
+      if (remaining <= 0) controller.abort(this.fired ??= this.expired());
+      else this.#timer = setTimeout(arm, Math.min(Math.ceil(remaining), MAX_TIMER_MS));
+    };
+    arm();
   }
 
   enter(phase: TimeoutPhase, address?: string): void {
@@ -284,7 +290,7 @@ async function attempts<T>(ctx: ClientContext, op: Operation<T>, clock: Clock): 
     } else {
       clock.enter("serverSelection");
       try {
-        server = await select(ctx, selector, clock.signal, failed);
+        server = await select(ctx, selector, clock.signal, failed.length === 0 ? [] : [...failed]);
       } catch (error) {
         if (attempt === 0 || clock.fired !== undefined) throw error;
         throw lastError;
@@ -342,15 +348,14 @@ async function attemptOn<T>(
   const rtt = server.description.roundTripTime ?? 0;
   const wireVersion = server.description.maxWireVersion;
   const sendCommand = (cmd: Document, sequences: DocumentSequence[] | undefined, maxTimeMS: boolean | undefined) => {
-    clock.enter("connectionCheckout", server.address);
-    const body = finishCommand(op, cmd, wireVersion, clock, rtt, maxTimeMS);
+    const address = server.address;
+    clock.enter("connectionCheckout", address);
+    const timed = clock.deadline !== undefined && (maxTimeMS ?? op.maxTimeMS) !== false;
+    const body = finishCommand(op, cmd, wireVersion, clock, rtt, timed);
     const options: ServerCommandOptionsLike = {
       operation: op.kind,
       signal: clock.signal,
-      onConnection: () => {
-        clock.enter("reply", server.address);
-        setMaxTimeMS(body, op, clock, rtt, maxTimeMS);
-      },
+      onConnection: checkedOut(clock, address, timed ? body : undefined, rtt),
     };
     if (op.kind === "read") options.readPreference = readPreference;
     if (sequences !== undefined) options.sequences = sequences;
@@ -392,7 +397,8 @@ function pinned(op: Operation<unknown>, conn: WireConnectionLike, clock: Clock, 
     conn,
     wire,
     command(cmd, options = {}) {
-      const body = finishCommand(op, cmd, conn.maxWireVersion, clock, rtt, options.maxTimeMS);
+      const timed = clock.deadline !== undefined && (options.maxTimeMS ?? op.maxTimeMS) !== false;
+      const body = finishCommand(op, cmd, conn.maxWireVersion, clock, rtt, timed);
       return conn.command(
         op.db,
         body,
@@ -403,6 +409,20 @@ function pinned(op: Operation<unknown>, conn: WireConnectionLike, clock: Clock, 
       if (clock.deadline === undefined) return own;
       return clock.deadline.infinite ? undefined : maxTimeMSLeft(clock, rtt);
     },
+  };
+}
+
+/**
+ * What happens once a connection is checked out, just before the command is
+ * written: the reply is now awaited, and `maxTimeMS` is set from the time
+ * left. Made here, not in `attemptOn`, so that it holds nothing of the
+ * operation (a closure keeps its enclosing scopes alive; a test fake keeps
+ * the options it was given).
+ */
+function checkedOut(clock: Clock, address: string, timedBody: Document | undefined, rtt: number): () => void {
+  return () => {
+    clock.enter("reply", address);
+    if (timedBody !== undefined) setMaxTimeMS(timedBody, clock, rtt);
   };
 }
 
@@ -418,13 +438,12 @@ function finishCommand(
   wireVersion: number,
   clock: Clock,
   rtt: number,
-  maxTimeMS: boolean | undefined,
+  timed: boolean,
 ): Document {
   const rc = op.readConcern;
   const wc = op.writeConcern;
   const addRc = rc !== undefined && rc.level !== undefined;
   const addWc = wc !== undefined && Object.keys(wc).length > 0 && wireVersion >= (op.writeConcernMinWireVersion ?? 0);
-  const timed = clock.deadline !== undefined && (maxTimeMS ?? op.maxTimeMS) !== false;
   if (!addRc && !addWc && !timed) return cmd;
   const body: Document = { ...cmd };
   if (addRc) {
@@ -437,7 +456,7 @@ function finishCommand(
     body.readConcern = { level: rc.level };
   }
   if (addWc) body.writeConcern = { ...wc };
-  if (timed) setMaxTimeMS(body, op, clock, rtt, maxTimeMS);
+  if (timed) setMaxTimeMS(body, clock, rtt);
   return body;
 }
 
@@ -447,15 +466,8 @@ function finishCommand(
  * once a connection is checked out, just before it is written. Throws the
  * timeout error instead of sending when that leaves nothing.
  */
-function setMaxTimeMS(
-  body: Document,
-  op: Operation<unknown>,
-  clock: Clock,
-  rtt: number,
-  maxTimeMS: boolean | undefined,
-): void {
-  if (clock.deadline === undefined || (maxTimeMS ?? op.maxTimeMS) === false) return;
-  if (clock.deadline.infinite) delete body.maxTimeMS;
+function setMaxTimeMS(body: Document, clock: Clock, rtt: number): void {
+  if (clock.deadline!.infinite) delete body.maxTimeMS;
   else body.maxTimeMS = maxTimeMSLeft(clock, rtt);
 }
 
