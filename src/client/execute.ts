@@ -7,8 +7,14 @@
 // `$clusterTime` and command monitoring events attach there. Nothing here is
 // part of the public API.
 
-import { ConfigurationError, OperationFailure, OperationTimeoutError, ServerSelectionError } from "../errors.ts";
-import { type TimeoutPhase, WriteConcernError } from "../errors.ts";
+import {
+  ConfigurationError,
+  OperationFailure,
+  OperationTimeoutError,
+  ServerSelectionError,
+  type TimeoutPhase,
+  WriteConcernError,
+} from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
 import type { DocumentSequence } from "../wire/mod.ts";
 import { ReadPreference } from "../topology/read_preference.ts";
@@ -262,8 +268,8 @@ class Clock {
  * the command carries `maxTimeMS` = time left - the server's round-trip
  * time; when the deadline passes the operation rejects with an
  * `OperationTimeoutError` naming what it waited for, and the deprecated
- * per-operation limits (`socketTimeoutMS`, an operation's own `maxTimeMS`)
- * are ignored.
+ * limits (`socketTimeoutMS`, an operation's own `maxTimeMS`, the write
+ * concern's `wtimeout`) are ignored.
  */
 export async function execute<T>(ctx: ClientContext, op: Operation<T>): Promise<T> {
   ctx.ensureOpen();
@@ -455,7 +461,11 @@ function finishCommand(
     }
     body.readConcern = { level: rc.level };
   }
-  if (addWc) body.writeConcern = { ...wc };
+  if (addWc) {
+    const { wtimeout, ...rest } = wc;
+    // Under timeoutMS the deprecated wtimeout is ignored (the deadline bounds the wait).
+    body.writeConcern = clock.deadline === undefined || wtimeout === undefined ? { ...wc } : rest;
+  }
   if (timed) setMaxTimeMS(body, clock, rtt);
   return body;
 }

@@ -321,6 +321,15 @@ describe("timeoutMS: errors and retries (fake topology)", () => {
     assert.equal(wlog.length, 1);
   });
 
+  test("under timeoutMS the write concern's deprecated wtimeout is not sent", async () => {
+    const { client, log } = fakeClient(okHandler, { writeConcern: { w: "majority", wtimeout: 500 } });
+    const coll = client.db("t").collection("c");
+    await coll.insertOne({ _id: 1 });
+    await coll.insertOne({ _id: 2 }, { timeoutMS: 10_000 });
+    assert.deepEqual(log.map((c) => c.cmd.writeConcern), [{ w: "majority", wtimeout: 500 }, { w: "majority" }]);
+    assert.equal(typeof log[1].cmd.maxTimeMS, "number");
+  });
+
   test("no time left after the round-trip estimate: a timeout error, nothing sent", async () => {
     const { client, log } = fakeClient(); // the fake servers' RTT is 1 ms
     const e = await rejection(client.db("t").collection("c").insertOne({}, { timeoutMS: 1 }), "insertOne");
