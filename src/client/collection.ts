@@ -119,7 +119,9 @@ function checkHint(hint: unknown): void {
  * yet): when the primary goes away mid-write the operation rejects with
  * `AutoReconnect` and the write may or may not have happened. Reads go where
  * the read preference says and are retried once (on a newly selected server)
- * after a network error or a "not primary" reply, unless `retryReads` is off.
+ * after a network error or a "not primary" reply, unless `retryReads` is off;
+ * under a finite `timeoutMS` they are retried as often as its deadline allows
+ * (never after it passes).
  *
  * Every method runs through the client's one operation runner, which applies
  * `timeoutMS` (the collection's, else the database's, else the client's; an
