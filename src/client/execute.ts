@@ -36,6 +36,9 @@ const RETRYABLE_READS_WIRE_VERSION = 6;
 /** `readConcern` needs MongoDB 3.2+ (wire 4). */
 const READ_CONCERN_WIRE_VERSION = 4;
 
+/** No server deprioritized. */
+const NONE: readonly string[] = Object.freeze([]);
+
 /** The longest delay `setTimeout` takes. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -271,10 +274,20 @@ class Clock {
  * limits (`socketTimeoutMS`, an operation's own `maxTimeMS`, the write
  * concern's `wtimeout`) are ignored.
  */
-export async function execute<T>(ctx: ClientContext, op: Operation<T>): Promise<T> {
-  ctx.ensureOpen();
-  op.signal?.throwIfAborted();
-  const clock = new Clock(op.name, op.deadline ?? Deadline.of(op.timeoutMS), op.signal, op.server);
+export function execute<T>(ctx: ClientContext, op: Operation<T>): Promise<T> {
+  try {
+    ctx.ensureOpen();
+    op.signal?.throwIfAborted();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const deadline = op.deadline ?? Deadline.of(op.timeoutMS);
+  const clock = new Clock(op.name, deadline, op.signal, op.server);
+  // Without timeoutMS there is no timer to stop and no error to translate.
+  return deadline === undefined ? attempts(ctx, op, clock) : underDeadline(ctx, op, clock);
+}
+
+async function underDeadline<T>(ctx: ClientContext, op: Operation<T>, clock: Clock): Promise<T> {
   try {
     return await attempts(ctx, op, clock);
   } catch (error) {
@@ -296,7 +309,7 @@ async function attempts<T>(ctx: ClientContext, op: Operation<T>, clock: Clock): 
     } else {
       clock.enter("serverSelection");
       try {
-        server = await select(ctx, selector, clock.signal, failed.length === 0 ? [] : [...failed]);
+        server = await select(ctx, selector, clock.signal, failed.length === 0 ? NONE : [...failed]);
       } catch (error) {
         if (attempt === 0 || clock.fired !== undefined) throw error;
         throw lastError;

@@ -80,11 +80,20 @@ export class FakeServer implements ServerLike {
     return await fn(this.#connection());
   }
 
+  #conn: WireConnectionLike | undefined;
+
+  /** A connection to this server (one object, its limits read live from the server). */
   #connection(): WireConnectionLike {
-    return {
+    // deno-lint-ignore no-this-alias
+    const server = this;
+    return this.#conn ??= {
       address: this.address,
-      maxWireVersion: this.description.maxWireVersion,
-      maxWriteBatchSize: this.maxWriteBatchSize,
+      get maxWireVersion() {
+        return server.description.maxWireVersion;
+      },
+      get maxWriteBatchSize() {
+        return server.maxWriteBatchSize;
+      },
       command: async (db: string, cmd: Document, options: Document = {}) =>
         await this.#call({ server: this.address, via: "conn", db, cmd, options: { ...options } }) as Document,
       query: async (ns: string, query: Document, options: Document = {}) =>
