@@ -214,9 +214,18 @@ class Clock {
       ? `a connection to ${this.address} (connection checkout)`
       : `the reply from ${this.address}`;
     const ms = this.deadline?.timeoutMS ?? 0;
-    let message = notSent === undefined
-      ? `${this.name}: timeoutMS (${ms} ms) expired waiting for ${what}`
-      : `${this.name}: timeoutMS (${ms} ms) expired before the command was sent to ${this.address} (${notSent})`;
+    let message: string;
+    if (cause instanceof ServerSelectionError) {
+      // serverSelectionTimeoutMS ran out first (or timeoutMS is 0: no limit).
+      message = `${this.name}: timed out waiting for server selection (timeoutMS ${
+        ms === 0 ? "0: no limit" : `${ms} ms`
+      }, serverSelectionTimeoutMS came first)`;
+    } else if (notSent !== undefined) {
+      message =
+        `${this.name}: timeoutMS (${ms} ms) expired before the command was sent to ${this.address} (${notSent})`;
+    } else {
+      message = `${this.name}: timeoutMS (${ms} ms) expired waiting for ${what}`;
+    }
     if (cause instanceof Error) message += `: ${cause.message}`;
     return new OperationTimeoutError(message, { timeoutMS: ms, phase: this.phase, address: this.address, cause });
   }

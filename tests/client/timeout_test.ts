@@ -284,7 +284,11 @@ describe("timeoutMS: errors and retries (fake topology)", () => {
     const e = await rejection(coll.findOne({}, { readPreference: "secondary", timeoutMS: 0 }), "timeoutMS 0");
     assert.ok(e instanceof OperationTimeoutError);
     assert.ok(e.cause instanceof ServerSelectionError);
-    assert.match(e.message, /server selection: no server for secondary/);
+    assert.equal(
+      e.message,
+      "find: timed out waiting for server selection (timeoutMS 0: no limit, serverSelectionTimeoutMS came first): " +
+        "no server for secondary",
+    );
   });
 
   test("retryable read errors: one retry without timeoutMS, as many as a finite deadline allows with it", async () => {
