@@ -83,6 +83,80 @@ export class ConfigurationError extends MongoError {}
 export class ServerSelectionError extends MongoError {}
 
 /**
+ * What an operation was waiting for when its `timeoutMS` ran out: server
+ * selection, a pooled connection (checkout), or a server's reply.
+ *
+ * @example
+ * ```ts
+ * import type { TimeoutPhase } from "@zerodep/mongo";
+ *
+ * const phase: TimeoutPhase = "reply";
+ * ```
+ */
+export type TimeoutPhase = "serverSelection" | "connectionCheckout" | "reply";
+
+/**
+ * Options of {@linkcode OperationTimeoutError}.
+ *
+ * @example
+ * ```ts
+ * import type { OperationTimeoutErrorOptions } from "@zerodep/mongo";
+ *
+ * const o: OperationTimeoutErrorOptions = { timeoutMS: 500, phase: "reply", address: "db1:27017" };
+ * ```
+ */
+export interface OperationTimeoutErrorOptions extends ErrorOptions {
+  /** The operation's `timeoutMS`. */
+  timeoutMS: number;
+  /** What it was waiting for when the deadline passed. */
+  phase: TimeoutPhase;
+  /** The server it was waiting on (checkout and reply). */
+  address?: string;
+}
+
+/**
+ * An operation ran out of its `timeoutMS` (the client-side operations
+ * timeout): its one deadline covers server selection, connection checkout,
+ * every round trip and every retry. The message names what it was waiting
+ * for; `cause` holds the underlying error when there was one (a
+ * `ServerSelectionError`, or the server's `MaxTimeMSExpired` reply).
+ *
+ * It is not a `ConnectionFailure` (so not an `AutoReconnect` or a
+ * `NetworkTimeout`): nothing is wrong with the server or the network, and a
+ * timed-out operation is never retried. Raised only when `timeoutMS` is set
+ * (at the client, database, collection or operation); without it the
+ * existing errors (`ServerSelectionError`, `NetworkTimeout`, ...) are raised
+ * as before.
+ *
+ * @example
+ * ```ts
+ * import { MongoError, OperationTimeoutError } from "@zerodep/mongo";
+ *
+ * const e = new OperationTimeoutError("find: timeoutMS (500 ms) expired waiting for the reply from db1:27017", {
+ *   timeoutMS: 500,
+ *   phase: "reply",
+ *   address: "db1:27017",
+ * });
+ * console.log(e instanceof MongoError, e.phase); // true "reply"
+ * ```
+ */
+export class OperationTimeoutError extends MongoError {
+  /** The operation's `timeoutMS`. */
+  readonly timeoutMS: number;
+  /** What the operation was waiting for when the deadline passed. */
+  readonly phase: TimeoutPhase;
+  /** The server it was waiting on (connection checkout and reply), if any. */
+  readonly address: string | undefined;
+  /** Creates the error. */
+  constructor(message: string, options: OperationTimeoutErrorOptions) {
+    super(message, options);
+    this.timeoutMS = options.timeoutMS;
+    this.phase = options.phase;
+    this.address = options.address;
+  }
+}
+
+/**
  * A connection to a server could not be made, or an open one was lost: refused,
  * unknown host, TLS failure, reset by the peer, or used after it was closed.
  * `address` names the server (`host:port`, `[ipv6]:port` or a Unix socket path).

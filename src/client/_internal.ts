@@ -1,6 +1,6 @@
 // Internal plumbing of the client layer: the shapes of the live topology it
-// drives (structural, so unit tests can hand in a fake), how a read or a
-// write picks its server and when a read is retried, and small checks shared
+// drives (structural, so unit tests can hand in a fake), which errors make a
+// read retryable (the runner, execute.ts, applies it), and small checks shared
 // by Database, Collection and Cursor. Nothing here is part of the public API.
 
 import {
@@ -21,10 +21,11 @@ import type { SocketFactory } from "../net/socket.ts";
 import type { DocumentSequence } from "../wire/mod.ts";
 import type { HostAddress } from "../topology/connection_string.ts";
 import type { ResolvedClientOptions } from "../topology/options.ts";
-import { ReadPreference } from "../topology/read_preference.ts";
+import type { ReadPreference } from "../topology/read_preference.ts";
 import type { ServerDescription } from "../topology/server_description.ts";
 import type { ServerSelector } from "../topology/server_selection.ts";
 import type { TopologyDescription } from "../topology/topology_description.ts";
+import type { ReadConcern } from "./read_concern.ts";
 import type { WriteConcern } from "./write_concern.ts";
 
 /** What the client uses of a pooled connection (getMore, killCursors, legacy OP_QUERY, batching). */
@@ -40,6 +41,8 @@ export interface ServerCommandOptionsLike {
   signal?: AbortSignal;
   sequences?: DocumentSequence[];
   socketTimeoutMS?: number;
+  /** Called once a connection is checked out, just before the command is written; may throw to not send it. */
+  onConnection?: (conn: WireConnectionLike) => void;
 }
 
 /** A selected server (src/topology/server.ts's `Server`, or a test fake). */
@@ -100,6 +103,10 @@ export interface ClientContext {
   readonly retryReads: boolean;
   readonly readPreference: ReadPreference;
   readonly writeConcern: WriteConcern;
+  /** The client's read concern (`{}`: the server's default). */
+  readonly readConcern: ReadConcern;
+  /** The client's `timeoutMS` (undefined: not set; 0: no limit). */
+  readonly timeoutMS: number | undefined;
   /** The client's printed form, for `Database.toString()`. */
   describe(): string;
 }
@@ -139,9 +146,6 @@ const RETRYABLE_READ_CODES = new Set([
   134, // ReadConcernMajorityNotAvailableYet
 ]);
 
-/** Retryable reads need MongoDB 3.6+ (wire 6), as the specification says. */
-const RETRYABLE_READS_WIRE_VERSION = 6;
-
 /** Whether a failed read may be retried once on another server. */
 export function isRetryableReadError(error: unknown): boolean {
   if (error instanceof AutoReconnect || error instanceof NetworkTimeout) return true;
@@ -153,70 +157,6 @@ export function isRetryableReadError(error: unknown): boolean {
       error.hasErrorLabel("RetryableError");
   }
   return false;
-}
-
-/** Options of {@link runRead}. */
-export interface RunOptions {
-  signal?: AbortSignal;
-  /** `false` for operations the specification never retries (runCommand, getMore). */
-  retryable?: boolean;
-}
-
-async function select(
-  ctx: ClientContext,
-  selector: ServerSelector,
-  signal: AbortSignal | undefined,
-  deprioritized?: readonly string[],
-): Promise<ServerLike> {
-  ctx.ensureOpen();
-  signal?.throwIfAborted();
-  const topology = await untilAborted(ctx.start(), signal);
-  return await topology.selectServer(selector, { signal, deprioritized });
-}
-
-/**
- * Runs a read on a server selected by `readPreference`. With `retryReads` on
- * (the default) and a retryable error from a 3.6+ server, the read runs once
- * more on a newly selected server, the failed one deprioritized; if no server
- * can be selected for that retry the first error is thrown.
- */
-export async function runRead<T>(
-  ctx: ClientContext,
-  readPreference: ReadPreference,
-  fn: (server: ServerLike) => Promise<T>,
-  options: RunOptions = {},
-): Promise<T> {
-  const selector: ServerSelector = { operation: "read", readPreference };
-  const server = await select(ctx, selector, options.signal);
-  // Read before the attempt: a failure marks the server Unknown (wire 0).
-  const wireVersion = server.description.maxWireVersion;
-  try {
-    return await fn(server);
-  } catch (error) {
-    if (
-      options.retryable === false || !ctx.retryReads || ctx.closed || options.signal?.aborted === true ||
-      !isRetryableReadError(error) || wireVersion < RETRYABLE_READS_WIRE_VERSION
-    ) {
-      throw error;
-    }
-    let retryServer: ServerLike;
-    try {
-      retryServer = await select(ctx, selector, options.signal, [server.address]);
-    } catch {
-      throw error;
-    }
-    return await fn(retryServer);
-  }
-}
-
-/** Runs a write on the primary (or the one server of a direct connection). Never retried. */
-export async function runWrite<T>(
-  ctx: ClientContext,
-  fn: (server: ServerLike) => Promise<T>,
-  options: { signal?: AbortSignal } = {},
-): Promise<T> {
-  const server = await select(ctx, { operation: "write", readPreference: ReadPreference.PRIMARY }, options.signal);
-  return await fn(server);
 }
 
 /** Splits a server address into `[host, port]`; a Unix socket path has port 0. */

@@ -18,6 +18,7 @@ import type { SocketFactory } from "../net/socket.ts";
 import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
 import { initialTopologyDescription, type TopologyDescription } from "../topology/topology_description.ts";
 import {
+  checkInt,
   checkOptions,
   checkSignal,
   type ClientContext,
@@ -26,7 +27,6 @@ import {
   DNS_RESOLVER,
   isDocument,
   registerContext,
-  runRead,
   show,
   splitAddress,
   TOPOLOGY_FACTORY,
@@ -35,119 +35,12 @@ import {
   untilAborted,
 } from "./_internal.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
+import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
+import { execute } from "./execute.ts";
 import { Database, type DatabaseOptions } from "./database.ts";
+import type { ClientConnectionOptions, ConnectOptions, DatabaseInfo, ListDatabasesOptions } from "./client_options.ts";
 
-/**
- * Options of {@linkcode Connection} and {@linkcode ReplicaSetConnection}:
- * every URI option of the MongoDB URI Options specification by its camelCase
- * name (they override the same options in a `mongodb://` seed string), plus
- * a richer read preference, a write concern object, and PyMongo's
- * `slaveOk`.
- *
- * @example
- * ```ts
- * import { type ClientConnectionOptions, ReadPreference } from "@zerodep/mongo";
- *
- * const options: ClientConnectionOptions = {
- *   replicaSet: "foo",
- *   readPreference: ReadPreference.SECONDARY,
- *   writeConcern: { w: "majority", wtimeout: 5000 },
- *   serverSelectionTimeoutMS: 5000,
- * };
- * ```
- */
-export interface ClientConnectionOptions extends Omit<ClientOptions, "readPreference"> {
-  /**
-   * Default read preference: a {@linkcode ReadPreference} (e.g. the guide's
-   * `ReadPreference.SECONDARY`), a modern mode string (`"secondary"` never
-   * reads the primary), a PyMongo 2.1 name (`"SECONDARY_ONLY"`), or
-   * `{mode, tags, maxStalenessSeconds}`. Default primary.
-   */
-  readonly readPreference?: ReadPreferenceLike;
-  /** Default write concern; overrides `w`, `journal` and `wTimeoutMS`. */
-  readonly writeConcern?: WriteConcern;
-  /**
-   * PyMongo's `slave_okay`: reads may go to a secondary. It makes the
-   * default read preference `SECONDARY` (secondaryPreferred) unless
-   * `readPreference` is given. A direct connection reads from whatever
-   * member it is connected to in any case (the server-selection rules for a
-   * Single topology), so there it only changes what is sent with reads.
-   */
-  readonly slaveOk?: boolean;
-  /** The modern name of `slaveOk`. */
-  readonly secondaryOk?: boolean;
-  /** Receives warnings about options (unknown names, deprecated aliases); default `console.warn`. */
-  readonly onWarning?: (message: string) => void;
-  /**
-   * The user to authenticate as (SCRAM-SHA-256 or SCRAM-SHA-1, negotiated
-   * unless `authMechanism` names one), in the database `authSource` (default:
-   * the connection string's database, else `admin`). Overrides the
-   * connection string's `user:password@`.
-   */
-  readonly auth?: { readonly username?: string; readonly password?: string };
-  /**
-   * Opens the byte stream of every connection, pooled and monitoring
-   * (default: the runtime's own sockets, TLS included). Bring a transport this
-   * driver does not know; it receives the host, port, TLS settings,
-   * `connectTimeoutMS` and `signal` the driver would have used.
-   */
-  readonly socketFactory?: SocketFactory;
-}
-
-/**
- * Options of `connect()`.
- *
- * @example
- * ```ts
- * import type { ConnectOptions } from "@zerodep/mongo";
- *
- * const options: ConnectOptions = { signal: AbortSignal.timeout(5000) };
- * ```
- */
-export interface ConnectOptions {
-  /** Gives up waiting; `connect()` then rejects with `signal.reason` (the client stays usable). */
-  readonly signal?: AbortSignal;
-}
-
-/**
- * Options of {@linkcode ClientBase.listDatabases}.
- *
- * @example
- * ```ts
- * import type { ListDatabasesOptions } from "@zerodep/mongo";
- *
- * const options: ListDatabasesOptions = { nameOnly: true, filter: { name: /^app/ } };
- * ```
- */
-export interface ListDatabasesOptions {
-  /** Only the databases matching this filter (on the fields of {@linkcode DatabaseInfo}). */
-  readonly filter?: Document;
-  /** Return names only (cheaper: no size computation). */
-  readonly nameOnly?: boolean;
-  /** Cancels the operation. */
-  readonly signal?: AbortSignal;
-}
-
-/**
- * One database as listed by {@linkcode ClientBase.listDatabases}.
- *
- * @example
- * ```ts
- * import type { DatabaseInfo } from "@zerodep/mongo";
- *
- * const info: DatabaseInfo = { name: "test", sizeOnDisk: 8192, empty: false };
- * ```
- */
-export interface DatabaseInfo {
-  /** The database name. */
-  name: string;
-  /** Size on disk in bytes (absent with `nameOnly`). */
-  sizeOnDisk?: number | bigint;
-  /** Whether it holds no data (absent with `nameOnly`). */
-  empty?: boolean;
-  /** Other fields the server sends. */
-  [key: string]: unknown;
-}
+export type { ClientConnectionOptions, ConnectOptions, DatabaseInfo, ListDatabasesOptions };
 
 /** What a `mongodb+srv://` client keeps for its DNS step (see `#resolveSrv`). */
 interface SrvSettings {
@@ -170,6 +63,7 @@ interface ClientKind {
 const OWN_OPTIONS = new Set([
   "readPreference",
   "writeConcern",
+  "readConcern",
   "slaveOk",
   "secondaryOk",
   "onWarning",
@@ -241,6 +135,7 @@ export class ClientBase {
   #initial: TopologyDescription;
   #readPreference: ReadPreference;
   #writeConcern: WriteConcern;
+  #readConcern: ReadConcern;
   #init: Parameters<TopologyFactory>[0] | undefined;
   #socketFactory: SocketFactory | undefined;
   #factory: TopologyFactory | undefined;
@@ -345,6 +240,9 @@ export class ClientBase {
         ),
         "client options (w, journal, wTimeoutMS)",
       );
+    this.#readConcern = given.readConcern !== undefined
+      ? checkReadConcern(given.readConcern, "readConcern")
+      : checkReadConcern(resolved.readConcernLevel === undefined ? {} : { level: resolved.readConcernLevel });
 
     const topologyOptions = this.#topologyOptions(resolved);
     // Built here, as the live topology builds it, so that options that cannot
@@ -391,6 +289,8 @@ export class ClientBase {
       retryReads: { get: () => this.#options.retryReads },
       readPreference: { get: () => this.#readPreference },
       writeConcern: { get: () => this.#writeConcern },
+      readConcern: { get: () => this.#readConcern },
+      timeoutMS: { get: () => this.#options.timeoutMS },
     });
     registerContext(this, ctx);
   }
@@ -667,6 +567,16 @@ export class ClientBase {
     this.#writeConcern = checkWriteConcern(value, "writeConcern");
   }
 
+  /** The default read concern of every read made from this client (`{}` = the server's default). */
+  get readConcern(): ReadConcern {
+    return this.#readConcern;
+  }
+
+  /** The client's `timeoutMS` (`undefined` when not set; 0 = no limit): the default of every operation. */
+  get timeoutMS(): number | undefined {
+    return this.#options.timeoutMS;
+  }
+
   /**
    * A database. Its read preference and write concern are this client's
    * unless `options` gives its own. Without options the same object is
@@ -719,15 +629,19 @@ export class ClientBase {
       cmd.filter = opts.filter;
     }
     if (opts.nameOnly !== undefined) cmd.nameOnly = opts.nameOnly === true;
-    const ctx = { signal };
-    const reply = await runRead(
-      contextOf(this),
-      ReadPreference.PRIMARY,
-      (server) => server.command("admin", cmd, { operation: "read", readPreference: ReadPreference.PRIMARY, signal }),
-      ctx,
-    );
-    const list = reply.databases;
-    return Array.isArray(list) ? list.filter(isDocument) as DatabaseInfo[] : [];
+    return await execute(contextOf(this), {
+      name: "listDatabases",
+      db: "admin",
+      kind: "read",
+      readPreference: ReadPreference.PRIMARY,
+      retryable: true,
+      timeoutMS: opts.timeoutMS === undefined ? this.#options.timeoutMS : checkInt(opts.timeoutMS, "timeoutMS", 0),
+      signal,
+      plan: () => ({
+        command: cmd,
+        parse: (reply) => Array.isArray(reply.databases) ? reply.databases.filter(isDocument) as DatabaseInfo[] : [],
+      }),
+    });
   }
 
   /** The guide's printed form: `ReplicaSetConnection(['h:27019', 'h:27017', 'h:27018'])`. */

@@ -16,7 +16,7 @@ import {
   type WriteErrorDetail,
 } from "../errors.ts";
 import { type Document, ObjectId } from "../bson/mod.ts";
-import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
+import { ReadPreference } from "../topology/read_preference.ts";
 import {
   checkDocument,
   checkInt,
@@ -26,245 +26,51 @@ import {
   contextOf,
   count,
   isDocument,
-  runWrite,
-  type ServerLike,
   show,
-  type WireConnectionLike,
 } from "./_internal.ts";
+import { execute, type Operation, type PinnedConnection } from "./execute.ts";
+import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
 import { type AggregateOptions, Cursor, type FindOptions } from "./cursor.ts";
 import type { Database } from "./database.ts";
 
-/**
- * Options of {@linkcode Database.collection}.
- *
- * @example
- * ```ts
- * import { type CollectionOptions, ReadPreference } from "@zerodep/mongo";
- *
- * const options: CollectionOptions = { readPreference: ReadPreference.SECONDARY, writeConcern: { w: 1 } };
- * ```
- */
-export interface CollectionOptions {
-  /** Default read preference of this collection's reads (default: the database's). */
-  readonly readPreference?: ReadPreferenceLike;
-  /** Default write concern of this collection's writes (default: the database's). */
-  readonly writeConcern?: WriteConcern;
-}
+import type {
+  CollectionOptions,
+  CountDocumentsOptions,
+  DeleteOptions,
+  DeleteResult,
+  DropCollectionOptions,
+  InsertManyOptions,
+  InsertManyResult,
+  InsertOneResult,
+  OptionalId,
+  UpdateOptions,
+  UpdateResult,
+  WriteOptions,
+} from "./collection_options.ts";
 
-/**
- * Options common to every write.
- *
- * @example
- * ```ts
- * import type { WriteOptions } from "@zerodep/mongo";
- *
- * const options: WriteOptions = { writeConcern: { w: "majority" }, signal: AbortSignal.timeout(5000) };
- * ```
- */
-export interface WriteOptions {
-  /** Write concern of this operation (default: the collection's). */
-  readonly writeConcern?: WriteConcern;
-  /** Skip the collection's document validation rules. */
-  readonly bypassDocumentValidation?: boolean;
-  /** Cancels the operation. The write may or may not have happened when it rejects. */
-  readonly signal?: AbortSignal;
-}
-
-/**
- * Options of {@linkcode Collection.insertMany}.
- *
- * @example
- * ```ts
- * import type { InsertManyOptions } from "@zerodep/mongo";
- *
- * const options: InsertManyOptions = { ordered: false };
- * ```
- */
-export interface InsertManyOptions extends WriteOptions {
-  /** Stop at the first failed document (default `true`); `false` inserts every document it can. */
-  readonly ordered?: boolean;
-}
-
-/**
- * Options of {@linkcode Collection.updateOne}, {@linkcode Collection.updateMany}
- * and {@linkcode Collection.replaceOne}.
- *
- * @example
- * ```ts
- * import type { UpdateOptions } from "@zerodep/mongo";
- *
- * const options: UpdateOptions = { upsert: true };
- * ```
- */
-export interface UpdateOptions extends WriteOptions {
-  /** Insert a document when none matches. */
-  readonly upsert?: boolean;
-  /** Filters for the positional `$[<id>]` operator (not with `replaceOne`). */
-  readonly arrayFilters?: readonly Document[];
-  /** The index to use: its name or its key pattern. */
-  readonly hint?: string | Document;
-  /** Collation of the filter. */
-  readonly collation?: Document;
-}
-
-/**
- * Options of {@linkcode Collection.deleteOne} and {@linkcode Collection.deleteMany}.
- *
- * @example
- * ```ts
- * import type { DeleteOptions } from "@zerodep/mongo";
- *
- * const options: DeleteOptions = { hint: { age: 1 } };
- * ```
- */
-export interface DeleteOptions extends WriteOptions {
-  /** The index to use: its name or its key pattern. */
-  readonly hint?: string | Document;
-  /** Collation of the filter. */
-  readonly collation?: Document;
-}
-
-/**
- * Options of {@linkcode Collection.countDocuments}.
- *
- * @example
- * ```ts
- * import type { CountDocumentsOptions } from "@zerodep/mongo";
- *
- * const options: CountDocumentsOptions = { limit: 1000 };
- * ```
- */
-export interface CountDocumentsOptions {
-  /** Matching documents to skip before counting. */
-  readonly skip?: number;
-  /** Count at most this many. */
-  readonly limit?: number;
-  /** The index to use. */
-  readonly hint?: string | Document;
-  /** Server-side time limit in ms. */
-  readonly maxTimeMS?: number;
-  /** Where to read (default: the collection's read preference). */
-  readonly readPreference?: ReadPreferenceLike;
-  /** Cancels the operation. */
-  readonly signal?: AbortSignal;
-}
-
-/**
- * Options of {@linkcode Collection.drop}.
- *
- * @example
- * ```ts
- * import type { DropCollectionOptions } from "@zerodep/mongo";
- *
- * const options: DropCollectionOptions = { writeConcern: { w: 1 } };
- * ```
- */
-export interface DropCollectionOptions {
-  /** Write concern of the drop (sent to MongoDB 3.4+ only). */
-  readonly writeConcern?: WriteConcern;
-  /** Cancels the operation. */
-  readonly signal?: AbortSignal;
-}
-
-/**
- * The result of {@linkcode Collection.insertOne}.
- *
- * @example
- * ```ts
- * import type { InsertOneResult } from "@zerodep/mongo";
- *
- * const r: InsertOneResult = { acknowledged: true, insertedId: 1 };
- * ```
- */
-export interface InsertOneResult {
-  /** Whether the server acknowledged the write (`false` with `w: 0`). */
-  acknowledged: boolean;
-  /** The document's `_id` (the generated ObjectId when it had none). */
-  insertedId: unknown;
-}
-
-/**
- * The result of {@linkcode Collection.insertMany}.
- *
- * @example
- * ```ts
- * import type { InsertManyResult } from "@zerodep/mongo";
- *
- * const r: InsertManyResult = { acknowledged: true, insertedCount: 2, insertedIds: { 0: 1, 1: 2 } };
- * ```
- */
-export interface InsertManyResult {
-  /** Whether the server acknowledged the writes (`false` with `w: 0`). */
-  acknowledged: boolean;
-  /** Documents inserted, as the server counted them (0 when unacknowledged). */
-  insertedCount: number;
-  /** The `_id` of every document, by its position in the input. */
-  insertedIds: Record<number, unknown>;
-}
-
-/**
- * The result of {@linkcode Collection.updateOne}, {@linkcode Collection.updateMany}
- * and {@linkcode Collection.replaceOne}. Counts are 0 when unacknowledged.
- *
- * @example
- * ```ts
- * import type { UpdateResult } from "@zerodep/mongo";
- *
- * const r: UpdateResult = { acknowledged: true, matchedCount: 1, modifiedCount: 1, upsertedCount: 0, upsertedId: null };
- * ```
- */
-export interface UpdateResult {
-  /** Whether the server acknowledged the write. */
-  acknowledged: boolean;
-  /** Documents that matched the filter. */
-  matchedCount: number;
-  /** Documents actually changed. */
-  modifiedCount: number;
-  /** 1 when an upsert inserted a document, else 0. */
-  upsertedCount: number;
-  /** The `_id` of the upserted document, or `null`. */
-  upsertedId: unknown;
-}
-
-/**
- * The result of {@linkcode Collection.deleteOne} and {@linkcode Collection.deleteMany}.
- *
- * @example
- * ```ts
- * import type { DeleteResult } from "@zerodep/mongo";
- *
- * const r: DeleteResult = { acknowledged: true, deletedCount: 3 };
- * ```
- */
-export interface DeleteResult {
-  /** Whether the server acknowledged the write. */
-  acknowledged: boolean;
-  /** Documents deleted (0 when unacknowledged). */
-  deletedCount: number;
-}
-
-/**
- * A document to insert: `T` whose `_id` may be left out (an ObjectId is then
- * generated on a copy; the caller's object is never modified).
- *
- * @example
- * ```ts
- * import type { OptionalId } from "@zerodep/mongo";
- *
- * interface Person { _id: string; name: string }
- * const p: OptionalId<Person> = { name: "Ada" };
- * ```
- */
-export type OptionalId<T> = Omit<T, "_id"> & { _id?: T extends { _id: infer I } ? I : unknown };
+export type {
+  CollectionOptions,
+  CountDocumentsOptions,
+  DeleteOptions,
+  DeleteResult,
+  DropCollectionOptions,
+  InsertManyOptions,
+  InsertManyResult,
+  InsertOneResult,
+  OptionalId,
+  UpdateOptions,
+  UpdateResult,
+  WriteOptions,
+};
 
 // Characters MongoDB does not allow in collection names.
 const BAD_COLLECTION_NAME = /[$\0]/;
 
-/** The documents of a write command, and how to read its reply. */
+/** A write command's reply, and the writeConcernError the connection threw for it. */
 interface WriteOutcome {
   reply: Document;
-  /** Set when the reply had a writeConcernError (the connection threw it). */
+  /** Set when the reply had a writeConcernError. */
   concernError: WriteConcernError | undefined;
 }
 
@@ -308,11 +114,21 @@ function checkHint(hint: unknown): void {
 /**
  * A collection, typed by its documents. Get one with `db.collection<T>(name)`.
  *
- * Writes go to the primary and are never retried: when the primary goes
- * away mid-write the operation rejects with `AutoReconnect` and the write may
- * or may not have happened. Reads go where the read preference says and are
- * retried once (on a newly selected server) after a network error or a
- * "not primary" reply, unless `retryReads` is off.
+ * Writes go to the primary and are never retried, whatever `retryWrites`
+ * says (retryable writes need sessions, which this driver does not have
+ * yet): when the primary goes away mid-write the operation rejects with
+ * `AutoReconnect` and the write may or may not have happened. Reads go where
+ * the read preference says and are retried once (on a newly selected server)
+ * after a network error or a "not primary" reply, unless `retryReads` is off;
+ * under a finite `timeoutMS` they are retried as often as its deadline allows
+ * (never after it passes).
+ *
+ * Every method runs through the client's one operation runner, which applies
+ * `timeoutMS` (the collection's, else the database's, else the client's; an
+ * operation's own wins): one deadline over server selection, connection
+ * checkout, every round trip and retry, `maxTimeMS` derived from what is
+ * left, and an `OperationTimeoutError` when it passes. Reads send the read
+ * concern inherited the same way (`readConcern`).
  *
  * @example The guide's first steps
  * ```ts ignore
@@ -330,6 +146,8 @@ export class Collection<T extends Document = Document> {
   #name: string;
   #readPreference: ReadPreference | undefined;
   #writeConcern: WriteConcern | undefined;
+  #readConcern: ReadConcern | undefined;
+  #timeoutMS: number | undefined;
 
   /**
    * Prefer `db.collection(name, options)`.
@@ -346,6 +164,8 @@ export class Collection<T extends Document = Document> {
     const opts = checkOptions(options, "collection options");
     this.#readPreference = opts.readPreference === undefined ? undefined : ReadPreference.from(opts.readPreference);
     this.#writeConcern = opts.writeConcern === undefined ? undefined : checkWriteConcern(opts.writeConcern);
+    this.#readConcern = opts.readConcern === undefined ? undefined : checkReadConcern(opts.readConcern);
+    this.#timeoutMS = checkInt(opts.timeoutMS, "timeoutMS", 0);
   }
 
   /** The collection name. */
@@ -373,39 +193,62 @@ export class Collection<T extends Document = Document> {
     return this.#writeConcern ?? this.#db.writeConcern;
   }
 
+  /** This collection's read concern: its own, else the database's. */
+  get readConcern(): ReadConcern {
+    return this.#readConcern ?? this.#db.readConcern;
+  }
+
+  /** This collection's `timeoutMS`: its own, else the database's (`undefined`: not set; 0: no limit). */
+  get timeoutMS(): number | undefined {
+    return this.#timeoutMS ?? this.#db.timeoutMS;
+  }
+
   #concern(options: WriteOptions): WriteConcern {
     return options.writeConcern === undefined ? this.writeConcern : checkWriteConcern(options.writeConcern);
   }
 
-  #command(name: string, options: WriteOptions, wc: WriteConcern, extra: Document = {}): Document {
+  /** An operation's `timeoutMS`: its own, else this collection's. */
+  #timeout(options: { readonly timeoutMS?: number }): number | undefined {
+    return options.timeoutMS === undefined ? this.timeoutMS : checkInt(options.timeoutMS, "timeoutMS", 0);
+  }
+
+  #command(name: string, options: WriteOptions, extra: Document = {}): Document {
     const cmd: Document = { [name]: this.#name, ...extra };
     if (options.bypassDocumentValidation !== undefined) {
       cmd.bypassDocumentValidation = options.bypassDocumentValidation === true;
     }
-    if (Object.keys(wc).length > 0) cmd.writeConcern = { ...wc };
     return cmd;
   }
 
-  /** Sends one write command with its statements as a kind-1 sequence. */
-  async #write(
+  /**
+   * A write command with its statements as one kind-1 sequence: the
+   * runner adds the write concern; `parse` gets the reply and, when the
+   * write concern failed, that error.
+   */
+  #writeOp<R>(
     cmd: Document,
+    options: WriteOptions,
+    wc: WriteConcern,
+    retryable: boolean,
     identifier: string,
     statements: Document[],
-    signal: AbortSignal | undefined,
-  ): Promise<WriteOutcome> {
-    return await runWrite(this.#ctx, async (server: ServerLike) => {
-      try {
-        const reply = await server.command(this.#db.name, cmd, {
-          operation: "write",
-          sequences: [{ identifier, documents: statements }],
-          signal,
-        });
-        return { reply, concernError: undefined };
-      } catch (e) {
-        if (e instanceof WriteConcernError) return { reply: e.response as Document, concernError: e };
-        throw e;
-      }
-    }, { signal });
+    parse: (outcome: WriteOutcome) => R,
+  ): Operation<R> {
+    return {
+      name: Object.keys(cmd)[0],
+      db: this.#db.name,
+      kind: "write",
+      retryable,
+      writeConcern: wc,
+      timeoutMS: this.#timeout(options),
+      signal: checkSignal(options.signal),
+      plan: () => ({
+        command: cmd,
+        sequences: [{ identifier, documents: statements }],
+        writeConcernErrorInReply: true,
+        parse: (reply, concernError) => parse({ reply, concernError }),
+      }),
+    };
   }
 
   /**
@@ -423,12 +266,26 @@ export class Collection<T extends Document = Document> {
    */
   async insertOne(doc: OptionalId<T>, options: WriteOptions = {}): Promise<InsertOneResult> {
     const opts = checkOptions(options, "insertOne options");
-    const signal = checkSignal(opts.signal);
     const toSend = withId(checkDocument(doc, "the document to insert"));
     const wc = this.#concern(opts);
-    const outcome = await this.#write(this.#command("insert", opts, wc), "documents", [toSend], signal);
-    throwIfFailed(outcome, { insertedCount: count(outcome.reply.n) });
-    return { acknowledged: wc.w !== 0, insertedId: toSend._id };
+    return await execute(this.#ctx, {
+      name: "insert",
+      db: this.#db.name,
+      kind: "write",
+      retryable: true,
+      writeConcern: wc,
+      timeoutMS: this.#timeout(opts),
+      signal: checkSignal(opts.signal),
+      plan: () => ({
+        command: this.#command("insert", opts),
+        sequences: [{ identifier: "documents", documents: [toSend] }],
+        writeConcernErrorInReply: true,
+        parse: (reply, concernError) => {
+          throwIfFailed({ reply, concernError }, { insertedCount: count(reply.n) });
+          return { acknowledged: wc.w !== 0, insertedId: toSend._id };
+        },
+      }),
+    });
   }
 
   /**
@@ -460,8 +317,7 @@ export class Collection<T extends Document = Document> {
     const insertedIds: Record<number, unknown> = {};
     toSend.forEach((d, i) => insertedIds[i] = d._id);
     const wc = this.#concern(opts);
-    const cmd = this.#command("insert", opts, wc, { ordered });
-    const dbName = this.#db.name;
+    const cmd = this.#command("insert", opts, { ordered });
 
     const state = {
       inserted: 0,
@@ -470,15 +326,11 @@ export class Collection<T extends Document = Document> {
       reply: {} as Document,
     };
     // True when an ordered insert must stop.
-    const send = async (
-      conn: WireConnectionLike,
-      start: number,
-      end: number,
-    ): Promise<boolean> => {
+    const send = async (conn: PinnedConnection, start: number, end: number): Promise<boolean> => {
       const batch = toSend.slice(start, end);
       let reply: Document;
       try {
-        reply = await conn.command(dbName, cmd, { sequences: [{ identifier: "documents", documents: batch }], signal });
+        reply = await conn.command(cmd, { sequences: [{ identifier: "documents", documents: batch }] });
       } catch (e) {
         if (e instanceof WriteConcernError) {
           reply = e.response as Document;
@@ -497,13 +349,25 @@ export class Collection<T extends Document = Document> {
       state.writeErrors.push(...errors);
       return ordered && errors.length > 0;
     };
-    await runWrite(this.#ctx, (server) =>
-      server.withConnection(async (conn) => {
-        const max = conn.maxWriteBatchSize > 0 ? conn.maxWriteBatchSize : 1000;
-        for (let start = 0; start < toSend.length; start += max) {
-          if (await send(conn, start, Math.min(start + max, toSend.length))) break;
-        }
-      }, { signal }), { signal });
+    // The batches share one connection (and one deadline under timeoutMS).
+    await execute(this.#ctx, {
+      name: "insert",
+      db: this.#db.name,
+      kind: "write",
+      retryable: true,
+      writeConcern: wc,
+      timeoutMS: this.#timeout(opts),
+      signal,
+      plan: () => ({
+        run: (server) =>
+          server.withConnection(async (conn) => {
+            const max = conn.conn.maxWriteBatchSize > 0 ? conn.conn.maxWriteBatchSize : 1000;
+            for (let start = 0; start < toSend.length; start += max) {
+              if (await send(conn, start, Math.min(start + max, toSend.length))) break;
+            }
+          }),
+      }),
+    });
 
     const result = { acknowledged: wc.w !== 0, insertedCount: state.inserted, insertedIds };
     if (state.writeErrors.length > 0) {
@@ -592,7 +456,9 @@ export class Collection<T extends Document = Document> {
       hint: opts.hint,
       maxTimeMS: opts.maxTimeMS,
       readPreference: opts.readPreference,
+      readConcern: opts.readConcern,
       signal: opts.signal,
+      timeoutMS: opts.timeoutMS,
     }).toArray();
     return docs.length === 0 ? 0 : count(docs[0].n);
   }
@@ -641,29 +507,25 @@ export class Collection<T extends Document = Document> {
     }
     if (opts.hint !== undefined) statement.hint = opts.hint;
     if (opts.collation !== undefined) statement.collation = checkDocument(opts.collation, "collation");
-    return await this.#runUpdate(statement, opts);
-  }
-
-  async #runUpdate(statement: Document, opts: UpdateOptions): Promise<UpdateResult> {
-    const signal = checkSignal(opts.signal);
     const wc = this.#concern(opts);
-    const outcome = await this.#write(
-      this.#command("update", opts, wc, { ordered: true }),
-      "updates",
-      [statement],
-      signal,
+    const cmd = this.#command("update", opts, { ordered: true });
+    // updateMany is not a retryable write (it may touch many documents).
+    return await execute(
+      this.#ctx,
+      this.#writeOp(cmd, opts, wc, !multi, "updates", [statement], (outcome) => {
+        const reply = outcome.reply;
+        const upserted = Array.isArray(reply.upserted) ? reply.upserted.filter(isDocument) : [];
+        const result: UpdateResult = {
+          acknowledged: wc.w !== 0,
+          matchedCount: Math.max(0, count(reply.n) - upserted.length),
+          modifiedCount: count(reply.nModified),
+          upsertedCount: upserted.length,
+          upsertedId: upserted.length > 0 ? upserted[0]._id : null,
+        };
+        throwIfFailed(outcome, { ...result });
+        return result;
+      }),
     );
-    const reply = outcome.reply;
-    const upserted = Array.isArray(reply.upserted) ? reply.upserted.filter(isDocument) : [];
-    const result: UpdateResult = {
-      acknowledged: wc.w !== 0,
-      matchedCount: Math.max(0, count(reply.n) - upserted.length),
-      modifiedCount: count(reply.nModified),
-      upsertedCount: upserted.length,
-      upsertedId: upserted.length > 0 ? upserted[0]._id : null,
-    };
-    throwIfFailed(outcome, { ...result });
-    return result;
   }
 
   /**
@@ -721,21 +583,21 @@ export class Collection<T extends Document = Document> {
   async #delete(what: string, filter: Document, limit: 0 | 1, options: DeleteOptions): Promise<DeleteResult> {
     checkDocument(filter, `the ${what} filter`);
     const opts = checkOptions(options, `${what} options`);
-    const signal = checkSignal(opts.signal);
     checkHint(opts.hint);
     const statement: Document = { q: filter, limit };
     if (opts.hint !== undefined) statement.hint = opts.hint;
     if (opts.collation !== undefined) statement.collation = checkDocument(opts.collation, "collation");
     const wc = this.#concern(opts);
-    const outcome = await this.#write(
-      this.#command("delete", opts, wc, { ordered: true }),
-      "deletes",
-      [statement],
-      signal,
+    const cmd = this.#command("delete", opts, { ordered: true });
+    // deleteMany is not a retryable write.
+    return await execute(
+      this.#ctx,
+      this.#writeOp(cmd, opts, wc, limit === 1, "deletes", [statement], (outcome) => {
+        const result: DeleteResult = { acknowledged: wc.w !== 0, deletedCount: count(outcome.reply.n) };
+        throwIfFailed(outcome, { ...result });
+        return result;
+      }),
     );
-    const result: DeleteResult = { acknowledged: wc.w !== 0, deletedCount: count(outcome.reply.n) };
-    throwIfFailed(outcome, { ...result });
-    return result;
   }
 
   /**
@@ -776,12 +638,17 @@ export class Collection<T extends Document = Document> {
     const signal = checkSignal(opts.signal);
     const wc = opts.writeConcern === undefined ? this.writeConcern : checkWriteConcern(opts.writeConcern);
     try {
-      await runWrite(this.#ctx, (server) => {
-        const cmd: Document = { drop: this.#name };
-        if (server.description.maxWireVersion >= 5 && Object.keys(wc).length > 0) cmd.writeConcern = { ...wc };
-        return server.command(this.#db.name, cmd, { operation: "write", signal });
-      }, { signal });
-      return true;
+      return await execute(this.#ctx, {
+        name: "drop",
+        db: this.#db.name,
+        kind: "write",
+        retryable: false,
+        writeConcern: wc,
+        writeConcernMinWireVersion: 5,
+        timeoutMS: this.#timeout(opts),
+        signal,
+        plan: () => ({ command: { drop: this.#name }, parse: () => true }),
+      });
     } catch (e) {
       // NamespaceNotFound: nothing to drop (older servers say it in errmsg only).
       if (e instanceof OperationFailure && (e.code === 26 || e.errmsg === "ns not found")) return false;

@@ -18,10 +18,11 @@ import {
   contextOf,
   cursorId,
   isDocument,
-  runRead,
   type ServerLike,
-  type WireConnectionLike,
+  show,
 } from "./_internal.ts";
+import { Deadline, execute, type PinnedConnection, type Plan } from "./execute.ts";
+import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import type { Collection } from "./collection.ts";
 
 /**
@@ -50,15 +51,42 @@ export interface FindOptions {
   readonly singleBatch?: boolean;
   /** The index to use: its name or key pattern. */
   readonly hint?: string | Document;
-  /** Server-side time limit of each round trip, in ms. */
+  /** Server-side time limit of each round trip, in ms (ignored when `timeoutMS` applies). */
   readonly maxTimeMS?: number;
   /** A comment to find the query by in the server's logs. */
   readonly comment?: string;
   /** Where to read (default: the collection's read preference). */
   readonly readPreference?: ReadPreferenceLike;
+  /** Read concern of the query (default: the collection's). */
+  readonly readConcern?: ReadConcern;
   /** Cancels every round trip of the cursor (a per-call `signal` of `next`/`toArray` wins). */
   readonly signal?: AbortSignal;
+  /** Time limit in ms, 0 = no limit (default: the collection's); see {@linkcode TimeoutMode}. */
+  readonly timeoutMS?: number;
+  /** What `timeoutMS` bounds (default `"cursorLifetime"`); only with `timeoutMS`. */
+  readonly timeoutMode?: TimeoutMode;
 }
+
+/**
+ * What a cursor's `timeoutMS` bounds (the client-side operations timeout
+ * specification's cursor modes). `"cursorLifetime"` (the default): the
+ * initial `find`/`aggregate` and every `getMore` must finish within
+ * `timeoutMS` of the first read; the initial command carries `maxTimeMS`,
+ * getMores do not; documents already fetched are returned even after the
+ * deadline, which only fails a read that needs a `getMore`. `"iteration"`:
+ * the initial command, and then each `next()`/`hasNext()` call that needs a
+ * round trip, gets its own `timeoutMS`; no `maxTimeMS` is sent. Closing a
+ * cursor gets a fresh `timeoutMS` for its `killCursors` in both modes.
+ *
+ * @example
+ * ```ts
+ * import type { FindOptions, TimeoutMode } from "@zerodep/mongo";
+ *
+ * const mode: TimeoutMode = "iteration";
+ * const options: FindOptions = { timeoutMS: 1000, timeoutMode: mode };
+ * ```
+ */
+export type TimeoutMode = "cursorLifetime" | "iteration";
 
 /**
  * Options of {@linkcode Collection.aggregate}.
@@ -75,7 +103,7 @@ export interface AggregateOptions {
   readonly batchSize?: number;
   /** Let stages spill to disk. */
   readonly allowDiskUse?: boolean;
-  /** Server-side time limit in ms. */
+  /** Server-side time limit in ms (ignored when `timeoutMS` applies). */
   readonly maxTimeMS?: number;
   /** A comment to find the operation by in the server's logs. */
   readonly comment?: string;
@@ -85,8 +113,14 @@ export interface AggregateOptions {
   readonly let?: Document;
   /** Where to read (default: the collection's; a `$out`/`$merge` pipeline always runs on the primary). */
   readonly readPreference?: ReadPreferenceLike;
+  /** Read concern (default: the collection's); not sent with a `$out`/`$merge` pipeline. */
+  readonly readConcern?: ReadConcern;
   /** Cancels every round trip of the cursor. */
   readonly signal?: AbortSignal;
+  /** Time limit in ms, 0 = no limit (default: the collection's); see {@linkcode TimeoutMode}. */
+  readonly timeoutMS?: number;
+  /** What `timeoutMS` bounds (default `"cursorLifetime"`; `"iteration"` not with `$out`/`$merge`). */
+  readonly timeoutMode?: TimeoutMode;
 }
 
 /**
@@ -128,6 +162,8 @@ interface ServerCursor {
   server: ServerLike | null;
   legacy: boolean;
   ctx: ClientContext;
+  /** The cursor's `timeoutMS`, given afresh to killCursors. */
+  timeoutMS: number | undefined;
 }
 
 async function killServerCursor(state: ServerCursor): Promise<void> {
@@ -138,9 +174,21 @@ async function killServerCursor(state: ServerCursor): Promise<void> {
   const db = state.ns.slice(0, dot);
   const coll = state.ns.slice(dot + 1);
   try {
-    await server.withConnection(async (conn) => {
-      if (state.legacy) await conn.killCursors([id]);
-      else await conn.command(db, { killCursors: coll, cursors: [id] });
+    await execute(state.ctx, {
+      name: "killCursors",
+      db,
+      kind: "read",
+      retryable: false,
+      server,
+      timeoutMS: state.timeoutMS,
+      maxTimeMS: false,
+      plan: () => ({
+        run: (s) =>
+          s.withConnection(async (conn) => {
+            if (state.legacy) await conn.conn.killCursors([id], conn.wire);
+            else await conn.command({ killCursors: coll, cursors: [id] });
+          }),
+      }),
     });
   } catch {
     // Best effort: the server reaps idle cursors after 10 minutes anyway.
@@ -195,7 +243,12 @@ export class Cursor<T = Document> {
   #sort: Document | undefined;
   #projection: Document | undefined;
   #readPreference: ReadPreference;
+  #readConcern: ReadConcern | undefined;
   #signal: AbortSignal | undefined;
+  #timeoutMS: number | undefined;
+  #timeoutMode: TimeoutMode;
+  /** The cursor's deadline in the cursorLifetime mode, from the first read. */
+  #deadline: Deadline | undefined;
 
   #started = false;
   #closed = false;
@@ -214,34 +267,57 @@ export class Cursor<T = Document> {
     this.#collection = collection;
     this.#ctx = contextOf(collection.database.client);
     this.#kind = source.kind;
-    let rp: ReadPreferenceLike | undefined;
+    let o: FindOptions | AggregateOptions;
     if (source.kind === "find") {
-      const o = checkOptions(source.options, "find options");
+      const f = checkOptions(source.options, "find options");
+      o = f;
       this.#filter = checkDocument(source.filter, "the find filter");
-      this.#find = o;
-      if (o.batchSize !== undefined) this.batchSize(o.batchSize);
-      if (o.limit !== undefined) this.limit(o.limit);
-      if (o.skip !== undefined) this.skip(o.skip);
-      if (o.sort !== undefined) this.sort(o.sort);
-      if (o.projection !== undefined) this.project(o.projection);
-      checkInt(o.maxTimeMS, "maxTimeMS", 0);
-      rp = o.readPreference;
-      this.#signal = checkSignal(o.signal);
+      this.#find = f;
+      if (f.batchSize !== undefined) this.batchSize(f.batchSize);
+      if (f.limit !== undefined) this.limit(f.limit);
+      if (f.skip !== undefined) this.skip(f.skip);
+      if (f.sort !== undefined) this.sort(f.sort);
+      if (f.projection !== undefined) this.project(f.projection);
     } else {
-      const o = checkOptions(source.options, "aggregate options");
+      o = checkOptions(source.options, "aggregate options");
       this.#pipeline = source.pipeline;
       this.#aggregate = o;
       if (o.batchSize !== undefined) this.batchSize(o.batchSize);
-      checkInt(o.maxTimeMS, "maxTimeMS", 0);
-      rp = o.readPreference;
-      this.#signal = checkSignal(o.signal);
     }
-    this.#readPreference = this.#writesOutput()
+    checkInt(o.maxTimeMS, "maxTimeMS", 0);
+    const rp = o.readPreference;
+    this.#signal = checkSignal(o.signal);
+    const writes = this.#writesOutput();
+    this.#readPreference = writes
       ? ReadPreference.PRIMARY
       : rp === undefined
       ? collection.readPreference
       : ReadPreference.from(rp);
-    this.#state = { id: 0n, ns: collection.namespace, server: null, legacy: false, ctx: this.#ctx };
+    // An aggregate that writes ($out, $merge) is sent without a read concern.
+    this.#readConcern = writes
+      ? undefined
+      : o.readConcern === undefined
+      ? collection.readConcern
+      : checkReadConcern(o.readConcern);
+    this.#timeoutMS = o.timeoutMS === undefined ? collection.timeoutMS : checkInt(o.timeoutMS, "timeoutMS", 0);
+    if (o.timeoutMode !== undefined) {
+      if (o.timeoutMode !== "cursorLifetime" && o.timeoutMode !== "iteration") {
+        throw new ConfigurationError(`timeoutMode must be "cursorLifetime" or "iteration", got ${show(o.timeoutMode)}`);
+      }
+      if (this.#timeoutMS === undefined) throw new ConfigurationError("timeoutMode needs timeoutMS");
+      if (o.timeoutMode === "iteration" && writes) {
+        throw new ConfigurationError(`timeoutMode "iteration" cannot be used with a $out or $merge pipeline`);
+      }
+    }
+    this.#timeoutMode = o.timeoutMode ?? "cursorLifetime";
+    this.#state = {
+      id: 0n,
+      ns: collection.namespace,
+      server: null,
+      legacy: false,
+      ctx: this.#ctx,
+      timeoutMS: this.#timeoutMS,
+    };
   }
 
   #writesOutput(): boolean {
@@ -474,26 +550,44 @@ export class Cursor<T = Document> {
 
   async #initial(signal: AbortSignal | undefined): Promise<void> {
     this.#started = true;
-    const readPreference = this.#readPreference;
-    const db = this.#collection.database.name;
-    await runRead(this.#ctx, readPreference, async (server) => {
-      this.#state.server = server;
-      if (this.#kind === "find" && server.description.maxWireVersion < FIND_COMMAND_WIRE_VERSION) {
-        await this.#legacyFind(server, signal);
-        return;
-      }
-      this.#state.legacy = server.description.maxWireVersion < FIND_COMMAND_WIRE_VERSION;
-      const cmd = this.#kind === "find" ? this.#findCommand() : this.#aggregateCommand(server);
-      const reply = await server.command(db, cmd, {
-        operation: this.#writesOutput() ? "write" : "read",
-        readPreference,
-        signal,
-      });
-      const cursor = isDocument(reply.cursor) ? reply.cursor : {};
-      if (typeof cursor.ns === "string" && cursor.ns.includes(".")) this.#state.ns = cursor.ns;
-      this.#take(cursor.firstBatch, cursor.id);
-    }, { signal });
+    const writes = this.#writesOutput();
+    const iteration = this.#timeoutMode === "iteration";
+    // cursorLifetime: the initial command and every getMore share one deadline.
+    this.#deadline = iteration ? undefined : Deadline.of(this.#timeoutMS);
+    await execute(this.#ctx, {
+      name: this.#kind,
+      db: this.#collection.database.name,
+      kind: writes ? "write" : "read",
+      readPreference: this.#readPreference,
+      retryable: !writes,
+      readConcern: this.#readConcern,
+      writeConcern: writes ? this.#collection.writeConcern : undefined,
+      writeConcernMinWireVersion: 5,
+      timeoutMS: this.#timeoutMS,
+      deadline: this.#deadline,
+      maxTimeMS: !iteration,
+      signal,
+      plan: (server) => this.#plan(server),
+    });
     if (this.#state.id !== 0n) abandoned?.register(this, this.#state, this);
+  }
+
+  /** One attempt of the initial command on `server`. */
+  #plan(server: ServerLike): Plan<void> {
+    this.#state.server = server;
+    const legacy = server.description.maxWireVersion < FIND_COMMAND_WIRE_VERSION;
+    if (this.#kind === "find" && legacy) {
+      return { run: (s) => s.withConnection((conn) => this.#legacyFind(conn)) };
+    }
+    this.#state.legacy = legacy;
+    return {
+      command: this.#kind === "find" ? this.#findCommand() : this.#aggregateCommand(),
+      parse: (reply) => {
+        const cursor = isDocument(reply.cursor) ? reply.cursor : {};
+        if (typeof cursor.ns === "string" && cursor.ns.includes(".")) this.#state.ns = cursor.ns;
+        this.#take(cursor.firstBatch, cursor.id);
+      },
+    };
   }
 
   #findCommand(): Document {
@@ -511,7 +605,7 @@ export class Cursor<T = Document> {
     return cmd;
   }
 
-  #aggregateCommand(server: ServerLike): Document {
+  #aggregateCommand(): Document {
     const o = this.#aggregate;
     const cursor: Document = {};
     if (this.#batchSize > 0 && !this.#writesOutput()) cursor.batchSize = this.#batchSize;
@@ -521,10 +615,6 @@ export class Cursor<T = Document> {
     if (o.comment !== undefined) cmd.comment = o.comment;
     if (o.hint !== undefined) cmd.hint = o.hint;
     if (o.let !== undefined) cmd.let = checkDocument(o.let, "let");
-    const wc = this.#collection.writeConcern;
-    if (this.#writesOutput() && server.description.maxWireVersion >= 5 && Object.keys(wc).length > 0) {
-      cmd.writeConcern = { ...wc };
-    }
     return cmd;
   }
 
@@ -536,13 +626,20 @@ export class Cursor<T = Document> {
   }
 
   /** OP_QUERY on the collection (servers below 3.2). */
-  async #legacyFind(server: ServerLike, signal: AbortSignal | undefined): Promise<void> {
+  async #legacyFind(conn: PinnedConnection): Promise<void> {
     const o = this.#find;
     this.#state.legacy = true;
+    if (this.#readConcern?.level !== undefined) {
+      throw new ConfigurationError(
+        `readConcern level ${JSON.stringify(this.#readConcern.level)} needs MongoDB 3.2 or later (wire version 4); ` +
+          `the server's maxWireVersion is ${conn.conn.maxWireVersion}`,
+      );
+    }
     const modifiers: Document = {};
     if (this.#sort !== undefined) modifiers.$orderby = this.#sort;
     if (o.hint !== undefined) modifiers.$hint = o.hint;
-    if (o.maxTimeMS !== undefined) modifiers.$maxTimeMS = o.maxTimeMS;
+    const maxTimeMS = this.#timeoutMode === "iteration" ? undefined : conn.maxTimeMS(o.maxTimeMS);
+    if (maxTimeMS !== undefined) modifiers.$maxTimeMS = maxTimeMS;
     if (o.comment !== undefined) modifiers.$comment = o.comment;
     const query = Object.keys(modifiers).length > 0 ? { $query: this.#filter, ...modifiers } : this.#filter;
     let numberToReturn = this.#nextBatchSize();
@@ -551,17 +648,13 @@ export class Cursor<T = Document> {
     // Reads from a non-primary need the SecondaryOk bit; on a direct
     // connection the one member answers whatever the preference.
     const secondaryOk = this.#readPreference.mode !== "primary" || this.#ctx.description.type === "Single";
-    const reply = await server.withConnection(
-      (conn) =>
-        conn.query(this.#state.ns, query, {
-          skip: this.#skip,
-          numberToReturn,
-          secondaryOk,
-          fields: this.#projection,
-          signal,
-        }),
-      { signal },
-    );
+    const reply = await conn.conn.query(this.#state.ns, query, {
+      skip: this.#skip,
+      numberToReturn,
+      secondaryOk,
+      fields: this.#projection,
+      ...conn.wire,
+    });
     this.#take(reply.documents, o.singleBatch === true ? 0n : reply.cursorId);
   }
 
@@ -569,23 +662,38 @@ export class Cursor<T = Document> {
     const state = this.#state;
     const server = state.server;
     if (server === null || state.id === 0n) return;
-    this.#ctx.ensureOpen();
     const dot = state.ns.indexOf(".");
     const db = state.ns.slice(0, dot);
     const coll = state.ns.slice(dot + 1);
     const batchSize = this.#nextBatchSize();
     const id = state.id;
-    await server.withConnection(async (conn: WireConnectionLike) => {
-      if (state.legacy) {
-        const reply = await conn.getMore(state.ns, id, batchSize, { signal });
-        this.#take(reply.documents, reply.cursorId);
-        return;
-      }
-      const cmd: Document = { getMore: id, collection: coll };
-      if (batchSize > 0) cmd.batchSize = batchSize;
-      const reply = await conn.command(db, cmd, { signal });
-      const cursor = isDocument(reply.cursor) ? reply.cursor : {};
-      this.#take(cursor.nextBatch, cursor.id);
-    }, { signal });
+    // No read concern, no maxTimeMS; cursorLifetime: the cursor's deadline,
+    // iteration: a fresh timeoutMS for this call.
+    await execute(this.#ctx, {
+      name: "getMore",
+      db,
+      kind: "read",
+      retryable: false,
+      server,
+      timeoutMS: this.#timeoutMS,
+      deadline: this.#deadline,
+      maxTimeMS: false,
+      signal,
+      plan: () => ({
+        run: (s) =>
+          s.withConnection(async (conn) => {
+            if (state.legacy) {
+              const reply = await conn.conn.getMore(state.ns, id, batchSize, conn.wire);
+              this.#take(reply.documents, reply.cursorId);
+              return;
+            }
+            const cmd: Document = { getMore: id, collection: coll };
+            if (batchSize > 0) cmd.batchSize = batchSize;
+            const reply = await conn.command(cmd);
+            const cursor = isDocument(reply.cursor) ? reply.cursor : {};
+            this.#take(cursor.nextBatch, cursor.id);
+          }),
+      }),
+    });
   }
 }

@@ -11,16 +11,17 @@ import type { Document } from "../bson/mod.ts";
 import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
 import {
   checkDocument,
+  checkInt,
   checkOptions,
   checkSignal,
   type ClientContext,
   contextOf,
   cursorId,
   isDocument,
-  runRead,
-  runWrite,
   show,
 } from "./_internal.ts";
+import { execute, type ServerRun } from "./execute.ts";
+import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
 import { Collection, type CollectionOptions } from "./collection.ts";
 import type { ClientBase } from "./client_base.ts";
@@ -41,6 +42,10 @@ export interface DatabaseOptions {
   readonly readPreference?: ReadPreferenceLike;
   /** Default write concern of this database's collections (default: the client's). */
   readonly writeConcern?: WriteConcern;
+  /** Default read concern of this database's collections (default: the client's). */
+  readonly readConcern?: ReadConcern;
+  /** Default `timeoutMS` of this database's operations, in ms; 0 = no limit (default: the client's). */
+  readonly timeoutMS?: number;
 }
 
 /**
@@ -62,8 +67,14 @@ export interface RunCommandOptions {
   readonly readPreference?: ReadPreferenceLike;
   /** Cancels the command (its connection is closed; the server may still run it). */
   readonly signal?: AbortSignal;
-  /** Limit on this round trip in ms (0 = none); default the client's `socketTimeoutMS`. */
+  /** Limit on this round trip in ms (0 = none); default the client's `socketTimeoutMS`. Ignored when `timeoutMS` applies. */
   readonly socketTimeoutMS?: number;
+  /**
+   * Time limit of the whole command in ms; 0 = no limit (default: the
+   * database's). The command then carries a `maxTimeMS` derived from it,
+   * which replaces one the command document has.
+   */
+  readonly timeoutMS?: number;
 }
 
 /**
@@ -83,6 +94,8 @@ export interface ListCollectionsOptions {
   readonly readPreference?: ReadPreferenceLike;
   /** Cancels the operation. */
   readonly signal?: AbortSignal;
+  /** Time limit of the whole listing in ms; 0 = no limit (default: the database's). */
+  readonly timeoutMS?: number;
 }
 
 /**
@@ -119,6 +132,8 @@ export interface DropDatabaseOptions {
   readonly writeConcern?: WriteConcern;
   /** Cancels the operation. */
   readonly signal?: AbortSignal;
+  /** Time limit of the whole operation in ms; 0 = no limit (default: the database's). */
+  readonly timeoutMS?: number;
 }
 
 // Characters MongoDB does not allow in database names.
@@ -127,8 +142,9 @@ const BAD_DB_NAME = /[/\\. "$\0]/;
 /**
  * A database. Get one with `conn.db(name)` or `conn.admin`.
  *
- * Read preference and write concern: an operation's own option wins, then
- * the collection's, then this database's, then the client's.
+ * Read preference, read concern, write concern and `timeoutMS`: an
+ * operation's own option wins, then the collection's, then this database's,
+ * then the client's.
  *
  * @example Initiate a set through a direct connection, as in the guide
  * ```ts ignore
@@ -149,6 +165,8 @@ export class Database {
   #name: string;
   #readPreference: ReadPreference | undefined;
   #writeConcern: WriteConcern | undefined;
+  #readConcern: ReadConcern | undefined;
+  #timeoutMS: number | undefined;
 
   /**
    * Prefer `conn.db(name, options)`.
@@ -169,6 +187,8 @@ export class Database {
     const opts = checkOptions(options, "database options");
     this.#readPreference = opts.readPreference === undefined ? undefined : ReadPreference.from(opts.readPreference);
     this.#writeConcern = opts.writeConcern === undefined ? undefined : checkWriteConcern(opts.writeConcern);
+    this.#readConcern = opts.readConcern === undefined ? undefined : checkReadConcern(opts.readConcern);
+    this.#timeoutMS = checkInt(opts.timeoutMS, "timeoutMS", 0);
   }
 
   /** The database name. */
@@ -189,6 +209,21 @@ export class Database {
   /** This database's write concern: its own, else the client's (read at each use). */
   get writeConcern(): WriteConcern {
     return this.#writeConcern ?? this.#ctx.writeConcern;
+  }
+
+  /** This database's read concern: its own, else the client's. */
+  get readConcern(): ReadConcern {
+    return this.#readConcern ?? this.#ctx.readConcern;
+  }
+
+  /** This database's `timeoutMS`: its own, else the client's (`undefined`: not set; 0: no limit). */
+  get timeoutMS(): number | undefined {
+    return this.#timeoutMS ?? this.#ctx.timeoutMS;
+  }
+
+  /** An operation's `timeoutMS`: its own, else this database's. */
+  #timeout(options: { readonly timeoutMS?: number }): number | undefined {
+    return options.timeoutMS === undefined ? this.timeoutMS : checkInt(options.timeoutMS, "timeoutMS", 0);
   }
 
   /**
@@ -215,7 +250,8 @@ export class Database {
    * `command("replSetInitiate", config)` sends `{replSetInitiate: config}`,
    * and a document is sent as it is (its first key is the command name).
    * Runs on the primary unless `options.readPreference` says otherwise, and
-   * is never retried (a generic command may write).
+   * is never retried (a generic command may write). No read or write concern
+   * is added (put them in the document).
    *
    * @param cmd A command document, or a command name.
    * @param value With a name: the command's value (default 1). With a document: the options.
@@ -256,18 +292,17 @@ export class Database {
     const readPreference = opts.readPreference === undefined
       ? ReadPreference.PRIMARY
       : ReadPreference.from(opts.readPreference);
-    return await runRead(
-      this.#ctx,
+    return await execute(this.#ctx, {
+      name: Object.keys(body)[0],
+      db: this.#name,
+      kind: "read",
       readPreference,
-      (server) =>
-        server.command(this.#name, body, {
-          operation: "read",
-          readPreference,
-          signal,
-          socketTimeoutMS: opts.socketTimeoutMS,
-        }),
-      { signal, retryable: false },
-    );
+      retryable: false,
+      timeoutMS: this.#timeout(opts),
+      signal,
+      socketTimeoutMS: opts.socketTimeoutMS,
+      plan: () => ({ command: body, parse: (reply) => reply }),
+    });
   }
 
   /**
@@ -291,8 +326,9 @@ export class Database {
       : ReadPreference.from(opts.readPreference);
     const cmd: Document = { listCollections: 1, filter, cursor: {} };
     if (opts.nameOnly !== undefined) cmd.nameOnly = opts.nameOnly === true;
-    return await runRead(this.#ctx, readPreference, async (server) => {
-      const reply = await server.command(this.#name, cmd, { operation: "read", readPreference, signal });
+    // The first batch and its getMores on one server, retried as a whole.
+    const run = async (server: ServerRun): Promise<CollectionInfo[]> => {
+      const reply = await server.command(cmd);
       const cursor = isDocument(reply.cursor) ? reply.cursor : {};
       const out: CollectionInfo[] = [];
       const take = (batch: unknown) => {
@@ -303,16 +339,24 @@ export class Database {
       const ns = typeof cursor.ns === "string" ? cursor.ns : `${this.#name}.$cmd.listCollections`;
       const coll = ns.slice(ns.indexOf(".") + 1);
       while (id !== 0n) {
-        const more = await server.withConnection(
-          (conn) => conn.command(this.#name, { getMore: id, collection: coll }, { signal }),
-          { signal },
-        );
+        const getMore = { getMore: id, collection: coll };
+        const more = await server.withConnection((conn) => conn.command(getMore, { maxTimeMS: false }));
         const c = isDocument(more.cursor) ? more.cursor : {};
         take(c.nextBatch);
         id = cursorId(c.id);
       }
       return out;
-    }, { signal });
+    };
+    return await execute(this.#ctx, {
+      name: "listCollections",
+      db: this.#name,
+      kind: "read",
+      readPreference,
+      retryable: true,
+      timeoutMS: this.#timeout(opts),
+      signal,
+      plan: () => ({ run }),
+    });
   }
 
   /**
@@ -332,12 +376,17 @@ export class Database {
     const opts = checkOptions(options, "drop options");
     const signal = checkSignal(opts.signal);
     const wc = opts.writeConcern === undefined ? this.writeConcern : checkWriteConcern(opts.writeConcern);
-    await runWrite(this.#ctx, (server) => {
-      const cmd: Document = { dropDatabase: 1 };
-      if (server.description.maxWireVersion >= 5 && Object.keys(wc).length > 0) cmd.writeConcern = { ...wc };
-      return server.command(this.#name, cmd, { operation: "write", signal });
-    }, { signal });
-    return true;
+    return await execute(this.#ctx, {
+      name: "dropDatabase",
+      db: this.#name,
+      kind: "write",
+      retryable: false,
+      writeConcern: wc,
+      writeConcernMinWireVersion: 5,
+      timeoutMS: this.#timeout(opts),
+      signal,
+      plan: () => ({ command: { dropDatabase: 1 }, parse: () => true }),
+    });
   }
 
   /** `Database(ReplicaSetConnection(['h:27017', ...]), 'name')`, as PyMongo prints it. */

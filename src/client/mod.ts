@@ -52,5 +52,7 @@ export {
   type CursorReadOptions,
   type CursorSource,
   type FindOptions,
+  type TimeoutMode,
 } from "./cursor.ts";
 export { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
+export { checkReadConcern, type ReadConcern } from "./read_concern.ts";

@@ -135,7 +135,13 @@ export interface ClientOptions {
   readonly readConcernLevel?: string;
   /** Retry a read once after a retryable error. */
   readonly retryReads?: boolean;
-  /** Retry a write once after a retryable error. */
+  /**
+   * Parsed and validated (default `true`, the URI specification's), but it
+   * has no effect yet: writes are never retried, because retryable writes
+   * need sessions, which this driver does not implement. A write interrupted
+   * by a failover rejects with `AutoReconnect` (it may or may not have
+   * happened) whatever this option says.
+   */
   readonly retryWrites?: boolean;
   /** Database to authenticate against. */
   readonly authSource?: string;

@@ -52,6 +52,8 @@ export interface ServerCommandOptions {
   sequences?: DocumentSequence[];
   /** Limit on this round trip in ms (0 = none); default the client's `socketTimeoutMS`. */
   socketTimeoutMS?: number;
+  /** Called once a connection is checked out, just before `cmd` is written; may throw to not send it. */
+  onConnection?: (conn: Connection) => void;
 }
 
 /**
@@ -309,6 +311,7 @@ export class Server {
       return Promise.reject(error);
     }
     return this.#run((conn) => {
+      options.onConnection?.(conn);
       const wire = readPreferenceOnWire(operation, readPreference, {
         topologyType: this.#context.topologyType(),
         serverType: this.description.type,

@@ -71,14 +71,29 @@ export class FakeServer implements ServerLike {
   }
 
   async command(db: string, cmd: Document, options: ServerCommandOptionsLike): Promise<Document> {
+    // As Server.command does once it has a connection.
+    options.onConnection?.(this.#connection());
     return await this.#call({ server: this.address, via: "command", db, cmd, options: { ...options } }) as Document;
   }
 
   async withConnection<T>(fn: (conn: WireConnectionLike) => Promise<T>): Promise<T> {
-    const conn = {
+    return await fn(this.#connection());
+  }
+
+  #conn: WireConnectionLike | undefined;
+
+  /** A connection to this server (one object, its limits read live from the server). */
+  #connection(): WireConnectionLike {
+    // deno-lint-ignore no-this-alias
+    const server = this;
+    return this.#conn ??= {
       address: this.address,
-      maxWireVersion: this.description.maxWireVersion,
-      maxWriteBatchSize: this.maxWriteBatchSize,
+      get maxWireVersion() {
+        return server.description.maxWireVersion;
+      },
+      get maxWriteBatchSize() {
+        return server.maxWriteBatchSize;
+      },
       command: async (db: string, cmd: Document, options: Document = {}) =>
         await this.#call({ server: this.address, via: "conn", db, cmd, options: { ...options } }) as Document,
       query: async (ns: string, query: Document, options: Document = {}) =>
@@ -107,7 +122,6 @@ export class FakeServer implements ServerLike {
         });
       },
     } as unknown as WireConnectionLike;
-    return await fn(conn);
   }
 }
 
