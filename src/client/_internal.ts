@@ -3,6 +3,9 @@
 // read retryable (the runner, execute.ts, applies it), and small checks shared
 // by Database, Collection and Cursor. Nothing here is part of the public API.
 
+import { parseAddress } from "../address.ts";
+import { describeValue } from "../describe.ts";
+import { RETRYABLE_READ_CODES } from "../error_codes.ts";
 import {
   AutoReconnect,
   ConfigurationError,
@@ -127,24 +130,6 @@ export function contextOf(client: object): ClientContext {
   return ctx;
 }
 
-// Server error codes after which a read may be retried (retryable reads
-// specification); the state-change ones normally arrive as AutoReconnect
-// already, they are listed for servers that answer them without SDAM noticing.
-const RETRYABLE_READ_CODES = new Set([
-  11600, // InterruptedAtShutdown
-  11602, // InterruptedDueToReplStateChange
-  10107, // NotWritablePrimary
-  13435, // NotPrimaryNoSecondaryOk
-  13436, // NotPrimaryOrSecondary
-  189, // PrimarySteppedDown
-  91, // ShutdownInProgress
-  7, // HostNotFound
-  6, // HostUnreachable
-  89, // NetworkTimeout
-  9001, // SocketException
-  262, // ExceededTimeLimit
-  134, // ReadConcernMajorityNotAvailableYet
-]);
 
 /** Whether a failed read may be retried once on another server. */
 export function isRetryableReadError(error: unknown): boolean {
@@ -161,23 +146,12 @@ export function isRetryableReadError(error: unknown): boolean {
 
 /** Splits a server address into `[host, port]`; a Unix socket path has port 0. */
 export function splitAddress(address: string): [string, number] {
-  if (address.startsWith("[")) {
-    const end = address.indexOf("]");
-    return [address.slice(1, end), Number(address.slice(end + 2)) || 27017];
-  }
-  const colon = address.lastIndexOf(":");
-  if (colon < 0 || address.endsWith(".sock")) return [address, 0];
-  return [address.slice(0, colon), Number(address.slice(colon + 1))];
+  const parsed = parseAddress(address);
+  return "path" in parsed ? [parsed.path, 0] : [parsed.host, parsed.port];
 }
 
-/** Describes a value for an error message. */
-export function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value);
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") return `a ${value.constructor?.name ?? "object"}`;
-  return `${String(value)} (a ${typeof value})`;
-}
+/** Describes a value for an error message (the bottom layer's `describeValue`). */
+export const show: (value: unknown) => string = describeValue;
 
 /** Whether `value` is a document (a non-null, non-array object). */
 export function isDocument(value: unknown): value is Document {

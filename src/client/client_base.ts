@@ -7,6 +7,7 @@
  */
 
 import { ConfigurationError } from "../errors.ts";
+import { DEFAULT_PORT } from "../address.ts";
 import type { Document } from "../bson/mod.ts";
 import { type HostAddress, hostAddressToString } from "../topology/connection_string.ts";
 import { type ClientOptions, resolveClientOptions, type ResolvedClientOptions } from "../topology/options.ts";
@@ -171,7 +172,7 @@ export class ClientBase {
     const parsed = parseSeeds(seeds ?? "localhost:27017", port, { onWarning });
     const srv = parsed.uri?.scheme === "mongodb+srv";
     this.#seeds = Object.freeze(
-      parsed.hosts.map((h) => Object.freeze(h.type === "unix" ? { ...h } : { ...h, port: h.port ?? 27017 })),
+      parsed.hosts.map((h) => Object.freeze(h.type === "unix" ? { ...h } : { ...h, port: h.port ?? DEFAULT_PORT })),
     );
 
     const codeOptions: Record<string, unknown> = {};

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { ErrorCode } from "../error_codes.ts";
 import {
   ConfigurationError,
   OperationFailure,
@@ -651,7 +652,7 @@ export class Collection<T extends Document = Document> {
       });
     } catch (e) {
       // NamespaceNotFound: nothing to drop (older servers say it in errmsg only).
-      if (e instanceof OperationFailure && (e.code === 26 || e.errmsg === "ns not found")) return false;
+      if (e instanceof OperationFailure && (e.code === ErrorCode.NamespaceNotFound || e.errmsg === "ns not found")) return false;
       throw e;
     }
   }

@@ -7,6 +7,7 @@
  */
 
 import { ConfigurationError, MongoError, OperationFailure } from "../errors.ts";
+import { ErrorCode } from "../error_codes.ts";
 import type { Document } from "../bson/mod.ts";
 import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
 import {
@@ -525,7 +526,7 @@ export class Cursor<T = Document> {
       // The server cursor may be gone (or unreachable); stop here.
       const state = this.#state;
       this.#finish();
-      if (!(e instanceof OperationFailure && e.code === 43)) void killServerCursor(state);
+      if (!(e instanceof OperationFailure && e.code === ErrorCode.CursorNotFound)) void killServerCursor(state);
       else state.id = 0n;
       throw e;
     } finally {

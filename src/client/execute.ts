@@ -15,6 +15,7 @@ import {
   type TimeoutPhase,
   WriteConcernError,
 } from "../errors.ts";
+import { ErrorCode } from "../error_codes.ts";
 import type { Document } from "../bson/mod.ts";
 import type { DocumentSequence } from "../wire/mod.ts";
 import { ReadPreference } from "../topology/read_preference.ts";
@@ -41,9 +42,6 @@ const NONE: readonly string[] = Object.freeze([]);
 
 /** The longest delay `setTimeout` takes. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** The server's code for "operation exceeded time limit" (a `maxTimeMS` that ran out). */
-const MAX_TIME_MS_EXPIRED = 50;
 
 /**
  * The end of an operation's `timeoutMS`: fixed when the operation starts
@@ -256,7 +254,7 @@ class Clock {
     if (this.fired !== undefined) return this.fired;
     if (error instanceof ServerSelectionError) return this.expired(error);
     if (
-      error instanceof OperationFailure && error.code === MAX_TIME_MS_EXPIRED && !(error instanceof WriteConcernError)
+      error instanceof OperationFailure && error.code === ErrorCode.MaxTimeMSExpired && !(error instanceof WriteConcernError)
     ) {
       return this.expired(error);
     }

@@ -9,6 +9,7 @@
  */
 
 import { ConfigurationError } from "../errors.ts";
+import { describeValue } from "../describe.ts";
 
 /**
  * A write concern as sent to the server in a command's `writeConcern` field.
@@ -31,13 +32,6 @@ export interface WriteConcern {
   readonly wtimeout?: number;
 }
 
-function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return typeof value === "object" ? "an object" : `${String(value)} (a ${typeof value})`;
-}
-
 /**
  * Checks a write concern given in code and returns a frozen copy without
  * `undefined` fields.
@@ -57,7 +51,7 @@ function show(value: unknown): string {
 export function checkWriteConcern(value: unknown, where = "writeConcern"): WriteConcern {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new ConfigurationError(
-      `${where} must be an object like { w: 1, j: true, wtimeout: 1000 }, got ${show(value)}`,
+      `${where} must be an object like { w: 1, j: true, wtimeout: 1000 }, got ${describeValue(value)}`,
     );
   }
   const input = value as Record<string, unknown>;
@@ -71,20 +65,20 @@ export function checkWriteConcern(value: unknown, where = "writeConcern"): Write
   if (w !== undefined) {
     if (typeof w === "number") {
       if (!Number.isInteger(w) || w < 0) {
-        throw new ConfigurationError(`${where}.w must be a non-negative integer or a string, got ${show(w)}`);
+        throw new ConfigurationError(`${where}.w must be a non-negative integer or a string, got ${describeValue(w)}`);
       }
     } else if (typeof w !== "string" || w.length === 0) {
-      throw new ConfigurationError(`${where}.w must be a non-negative integer or a non-empty string, got ${show(w)}`);
+      throw new ConfigurationError(`${where}.w must be a non-negative integer or a non-empty string, got ${describeValue(w)}`);
     }
     out.w = w;
   }
   if (j !== undefined) {
-    if (typeof j !== "boolean") throw new ConfigurationError(`${where}.j must be a boolean, got ${show(j)}`);
+    if (typeof j !== "boolean") throw new ConfigurationError(`${where}.j must be a boolean, got ${describeValue(j)}`);
     out.j = j;
   }
   if (wtimeout !== undefined) {
     if (typeof wtimeout !== "number" || !Number.isInteger(wtimeout) || wtimeout < 0) {
-      throw new ConfigurationError(`${where}.wtimeout must be a non-negative integer (ms), got ${show(wtimeout)}`);
+      throw new ConfigurationError(`${where}.wtimeout must be a non-negative integer (ms), got ${describeValue(wtimeout)}`);
     }
     out.wtimeout = wtimeout;
   }
