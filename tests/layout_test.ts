@@ -112,7 +112,8 @@ describe("source layout", () => {
   test("the runtime adapters load their platform's modules by a literal dynamic import, so JSR sees them", () => {
     for (const [file, specifiers] of Object.entries(RUNTIME_MODULES)) {
       const found = everything.filter((e) => e.from === file && e.to === null).map((e) => e.specifier);
-      assert.deepEqual(found.sort(), [...specifiers].sort(), file);
+      const distinct = [...new Set(found)];
+      assert.deepEqual(distinct.sort(), [...specifiers].sort(), file);
     }
   });
 

@@ -15,9 +15,13 @@ import { echo, startTcpServer, type TcpServer } from "../helpers/tcp_server.ts";
 import { certSkipReason, type ClientCerts, makeClientCerts, makeTestCerts, type TestCerts } from "../helpers/tls_certs.ts";
 import { type MtlsServer, startMtlsServer } from "../helpers/mtls_server.ts";
 
-const runtime = (globalThis as { Deno?: unknown }).Deno !== undefined ? "deno" : "bun";
+const g = globalThis as { Deno?: unknown; Bun?: unknown };
+const runtime = g.Deno !== undefined ? "deno" : g.Bun !== undefined ? "bun" : "node";
 type Connect = (options: SocketOptions) => Promise<Socket>;
-const adapters: [string, Connect][] = [[runtime, connectSocket], ["node", connectNodeSocket]];
+// The runtime's own adapter, then node:tls (on Node they are the same one).
+const adapters: [string, Connect][] = runtime === "node"
+  ? [["node", connectNodeSocket]]
+  : [[runtime, connectSocket], ["node", connectNodeSocket]];
 
 /** Connects, sends 5 bytes and reads them back; any failure on the way is thrown. */
 async function echoOnce(connect: Connect, options: SocketOptions): Promise<void> {

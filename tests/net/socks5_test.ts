@@ -21,9 +21,12 @@ import { certSkipReason, type ClientCerts, makeClientCerts, makeTestCerts, type 
 import { type MtlsServer, startMtlsServer } from "../helpers/mtls_server.ts";
 
 const onDeno = (globalThis as { Deno?: unknown }).Deno !== undefined;
-const runtime = onDeno ? "deno" : "bun";
+const onBun = (globalThis as { Bun?: unknown }).Bun !== undefined;
 const native: TunnelConnect = (o: SocketOptions, t: Tunnel) => onDeno ? connectDenoSocket(o, t) : connectBunSocket(o, t);
-const adapters: [string, TunnelConnect][] = [[runtime, native], ["node", connectNodeSocket]];
+// The runtime's own adapter, then node:net/node:tls (on Node they are the same one).
+const adapters: [string, TunnelConnect][] = onDeno || onBun
+  ? [[onDeno ? "deno" : "bun", native], ["node", connectNodeSocket]]
+  : [["node", connectNodeSocket]];
 
 /** A name no resolver knows: only the proxy maps it, so reaching it proves the name went to the proxy. */
 const HIDDEN = "db.hidden.test";
