@@ -134,6 +134,7 @@ describe("FerretDB 1.24.2: topology", () => {
       ServerSelectionError,
     );
     assert.match(e.message, /secondary/i, "the message says what was wanted");
+    assert.match(e.message, /1500 ms/, "after the configured serverSelectionTimeoutMS");
     await c.db(name).drop();
   });
 
@@ -460,21 +461,30 @@ describe("FerretDB 1.24.2: server errors as typed errors", () => {
     assert.deepEqual(await coll.findOne({ _id: 1 }), { _id: 1, s: "text" }, "nothing changed");
     await db.drop();
   });
+});
 
-  test("no transactions: FerretDB ignores startTransaction (the driver has no transaction API to test)", { skip }, async () => {
-    // FerretDB difference: transactions are not implemented; the fields are accepted and ignored.
-    await using c = await client();
-    const name = freshDb();
-    const db = c.db(name);
-    await db.collection("c").insertOne({ _id: 1 });
-    const reply = await db.command({
-      find: "c",
-      lsid: { id: new Binary(crypto.getRandomValues(new Uint8Array(16)), 4) },
-      txnNumber: 1n,
-      startTransaction: true,
-      autocommit: false,
-    });
-    assert.deepEqual((reply.cursor as { firstBatch: unknown[] }).firstBatch, [{ _id: 1 }]);
-    await db.drop();
-  });
+/** What FerretDB 1.24 cannot show, each skip naming the difference (and where it is tested instead). */
+const NOT_ON_FERRETDB: [string, string][] = [
+  [
+    "legacy OP_QUERY reads (wire < 6)",
+    "FerretDB 1.24 difference: OP_QUERY only for the handshake and SASL, and it reports wire 21, so the driver " +
+    "reads with OP_MSG; the OP_QUERY read path is tested on the simulator and MockupDB",
+  ],
+  [
+    "secondaries, elections, failover between members",
+    "FerretDB 1.24 difference: one member, no replication (`hosts` is its listen address); tested on the " +
+    "simulated set and MockupDB",
+  ],
+  [
+    "transactions",
+    "FerretDB 1.24 difference: no transactions (it accepts and ignores startTransaction); the driver has no " +
+    "transaction API yet either",
+  ],
+];
+
+describe("FerretDB 1.24.2: what it cannot show (tested elsewhere)", () => {
+  for (const [name, reason] of NOT_ON_FERRETDB) {
+    if (skip === undefined) console.log(`SKIP FerretDB: ${name}: ${reason}`);
+    test(name, { skip: reason }, () => {});
+  }
 });
