@@ -65,6 +65,13 @@ async function rejectsWith<E extends Error>(p: Promise<unknown>, type: new (...a
   assert.fail(`expected a ${type.name}, but it resolved`);
 }
 
+/** How many `command` requests FerretDB has answered (its own serverStatus counters). */
+async function served(c: ReplicaSetConnection, command: string): Promise<number> {
+  const status = await c.admin.command({ serverStatus: 1 });
+  const commands = (status.metrics as { commands: Record<string, { total: bigint } | undefined> }).commands;
+  return Number(commands[command]?.total ?? 0);
+}
+
 let dbCounter = 0;
 /** A database name no other test uses. */
 function freshDb(): string {
@@ -328,15 +335,17 @@ describe("FerretDB 1.24.2: cursors", () => {
     const name = freshDb();
     const coll = c.db(name).collection("c");
     await coll.insertMany(Array.from({ length: 35 }, (_, i) => ({ _id: i, v: i * 2 })));
+    const getMoresBefore = await served(c, "getMore");
     const cursor = coll.find({}).sort({ _id: 1 }).batchSize(10);
     const first = await cursor.next();
     assert.deepEqual(first, { _id: 0, v: 0 });
     assert.notEqual(cursor.id, 0n, "the server holds a cursor after the first batch of 10");
     const seen: unknown[] = [first!._id];
     for await (const d of cursor) seen.push(d._id);
-    assert.deepEqual(seen, Array.from({ length: 35 }, (_, i) => i), "every document once, in order: 3 getMores");
+    assert.deepEqual(seen, Array.from({ length: 35 }, (_, i) => i), "every document once, in order");
     assert.equal(cursor.id, 0n);
     assert.equal(cursor.closed, true);
+    assert.equal(await served(c, "getMore") - getMoresBefore, 3, "FerretDB answered 3 getMores (10 + 10 + 10 + 5)");
     await c.db(name).drop();
   });
 
@@ -355,8 +364,10 @@ describe("FerretDB 1.24.2: cursors", () => {
     const more = await db.command({ getMore: id, collection: "c", batchSize: 2 });
     assert.deepEqual((more.cursor as { nextBatch: unknown[] }).nextBatch, [{ _id: 5 }, { _id: 6 }]);
 
+    const killsBefore = await served(c, "killCursors");
     await cursor.close();
     assert.equal(cursor.closed, true);
+    assert.equal(await served(c, "killCursors") - killsBefore, 1, "one killCursors reached FerretDB");
     const e = await rejectsWith(db.command({ getMore: id, collection: "c" }), OperationFailure);
     assert.equal(e.code, 43);
     assert.equal(e.codeName, "CursorNotFound");
