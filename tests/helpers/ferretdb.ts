@@ -102,6 +102,15 @@ export interface FerretDB extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+// Children still running when the test process exits (a crash, a forgotten close) are killed with
+// it, and the folders of instances never closed are removed.
+const live = new Set<Child>();
+const folders = new Set<string>();
+process.on("exit", () => {
+  for (const c of live) c.kill();
+  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+});
+
 /** A free loopback port: the OS picks one, the listener is closed at once. */
 export async function freePort(): Promise<number> {
   const server = await startTcpServer();
@@ -175,6 +184,7 @@ export async function startFerretDB(options: FerretDBOptions = {}): Promise<Ferr
   }
   const bin = ferretdbBinary();
   const dir = mkdtempSync(join(tmpdir(), "zerodep-mongo-ferretdb-"));
+  folders.add(dir);
   const port = await freePort();
   const replSetName = options.replSetName === undefined ? "rs0" : options.replSetName;
   const tls = options.tls !== undefined;
@@ -216,9 +226,11 @@ export async function startFerretDB(options: FerretDBOptions = {}): Promise<Ferr
   const start = async () => {
     const c = spawnChild([bin, ...args]);
     child = c;
+    live.add(c);
     exited = false;
     let exitCode: number | undefined;
     c.exited.then((code) => {
+      live.delete(c);
       exited = true;
       exitCode = code;
     });
@@ -253,7 +265,13 @@ export async function startFerretDB(options: FerretDBOptions = {}): Promise<Ferr
     await c.exited;
   };
 
-  await start();
+  try {
+    await start();
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    folders.delete(dir);
+    throw e;
+  }
 
   const instance: FerretDB = {
     host: "127.0.0.1",
@@ -276,6 +294,7 @@ export async function startFerretDB(options: FerretDBOptions = {}): Promise<Ferr
       closed = true;
       await stop();
       rmSync(dir, { recursive: true, force: true });
+      folders.delete(dir);
     },
     [Symbol.asyncDispose]() {
       return instance.close();
