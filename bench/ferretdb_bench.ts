@@ -5,9 +5,10 @@
 // interleaved in rounds (who goes first alternates); the tables show the
 // median of the rounds and the ratio ours/node per operation.
 //
-//   wire level (as bench/wire_bench.ts): `ping` and a 100-document `insert`
-//     command, our ConnectionPool + Connection vs MongoClient's db.command
-//     with directConnection (the same command document on both sides);
+//   wire level (as bench/wire_bench.ts): `ping` and a 100-document `insert`,
+//     our ConnectionPool + Connection vs MongoClient (directConnection): its
+//     db.command for ping, insertMany with forceServerObjectId for the
+//     insert (the same documents, no `_id`: FerretDB assigns them);
 //   client level (as bench/client_bench.ts): `findOne` by `_id` and a
 //     1,000-document `insertMany`, ReplicaSetConnection vs MongoClient, both
 //     discovering the one-member set rs0.
@@ -124,13 +125,13 @@ try {
     fail("this driver could not run ping/insert against FerretDB", error);
   }
   const nodeAdmin = direct.db("admin");
-  const nodeBench = direct.db("bench");
+  const nodeWire = direct.db("bench").collection("wire");
   try {
     await direct.connect();
     const r = await nodeAdmin.command({ ping: 1 });
     if (r.ok !== 1) fail(`the Node driver's ping returned ${JSON.stringify(r)}`);
-    const ins = await nodeBench.command({ ...insertCommand, documents: wireDocs });
-    if (ins.n !== 100) fail(`the Node driver's insert returned n=${String(ins.n)}`);
+    const ins = await nodeWire.insertMany(wireDocs, { forceServerObjectId: true });
+    if (ins.insertedCount !== 100) fail(`the Node driver's insert returned ${ins.insertedCount}`);
   } catch (error) {
     fail("the official Node driver (mongodb) could not run ping/insert against FerretDB", error);
   }
@@ -166,8 +167,8 @@ try {
       },
       async (n) => {
         for (let i = 0; i < n; i++) {
-          const r = await nodeBench.command({ ...insertCommand, documents: wireDocs });
-          if (r.n !== 100) fail(`the Node driver's insert returned n=${String(r.n)}`);
+          const r = await nodeWire.insertMany(wireDocs, { forceServerObjectId: true });
+          if (r.insertedCount !== 100) fail(`the Node driver's insert returned ${r.insertedCount}`);
         }
       },
       emptyWire,

@@ -34,13 +34,17 @@ const ADMIN = { username: "ada", password: "pencil" };
 const FAST = { serverSelectionTimeoutMS: 10_000, connectTimeoutMS: 5000, heartbeatFrequencyMS: 500 };
 
 let authServer: Promise<FerretDB> | undefined;
-/** The SCRAM instance, with users `ada` (both mechanisms), `old` (SCRAM-SHA-1 only) and `eve` (a non-ASCII password). */
+/**
+ * The SCRAM instance, with users `ada` (both mechanisms), `old` (SCRAM-SHA-1 only), `eve` (a non-ASCII
+ * password) and `roman` (a password SASLprep changes).
+ */
 function withAuth(): Promise<FerretDB> {
   authServer ??= (async () => {
     const f = await startFerretDB({ auth: ADMIN });
     await using c = await Connection.connect(`mongodb://ada:pencil@${f.address}/?authSource=admin`, FAST);
     await c.admin.command({ createUser: "old", pwd: "sha1only", roles: [], mechanisms: ["SCRAM-SHA-1"] });
     await c.admin.command({ createUser: "eve", pwd: "\u00e9t\u00e9 \u2168", roles: [] });
+    await c.admin.command({ createUser: "roman", pwd: "I\u00ADX", roles: [] }); // a soft hyphen inside
     return f;
   })();
   return authServer;
@@ -102,7 +106,7 @@ describe("FerretDB 1.24.2: SCRAM (new auth)", () => {
       ["ada", "pencil", "SCRAM-SHA-1"],
       ["ada", "pencil", undefined], // negotiated: saslSupportedMechs has both, SHA-256 wins
       ["old", "sha1only", undefined], // negotiated: SHA-1 is all it has
-      ["eve", "\u00e9t\u00e9 \u2168", "SCRAM-SHA-256"], // SASLprep: U+2168 prepares to "IX"
+      ["eve", "\u00e9t\u00e9 \u2168", "SCRAM-SHA-256"],
       ["eve", "\u00e9t\u00e9 \u2168", "SCRAM-SHA-1"],
     ];
     for (const [user, password, mechanism] of cases) {
@@ -115,6 +119,27 @@ describe("FerretDB 1.24.2: SCRAM (new auth)", () => {
       const coll = c.db("scram").collection(user);
       await coll.insertOne({ by: label });
       assert.ok((await coll.findOne({ by: label })) !== null, label);
+    }
+  });
+
+  test("SASLprep as the server does it: SCRAM-SHA-256 prepares passwords, SCRAM-SHA-1 does not", { skip }, async () => {
+    const f = await withAuth();
+    const login = async (password: string, mechanism: string) => {
+      await using c = new Connection(
+        `mongodb://roman:${enc(password)}@${f.address}/?authMechanism=${mechanism}`,
+        FAST,
+      );
+      return await c.admin.command({ ping: 1 }).then(() => "ok", (e) => e);
+    };
+    // Stored as "I\u00ADX": SASLprep drops the soft hyphen and maps U+2168 (ROMAN NUMERAL NINE) to "IX".
+    for (const password of ["I\u00ADX", "IX", "\u2168"]) {
+      assert.equal(await login(password, "SCRAM-SHA-256"), "ok", `SCRAM-SHA-256 with ${JSON.stringify(password)}`);
+    }
+    assert.equal(await login("I\u00ADX", "SCRAM-SHA-1"), "ok", "SCRAM-SHA-1 with the exact password");
+    for (const password of ["IX", "\u2168"]) {
+      const e = await login(password, "SCRAM-SHA-1");
+      assert.ok(e instanceof AuthenticationError, `SCRAM-SHA-1 with ${JSON.stringify(password)}: ${String(e)}`);
+      assert.equal(e.code, 18);
     }
   });
 
