@@ -384,6 +384,29 @@ describe("FerretDB 1.24.2: cursors", () => {
     await db.drop();
   });
 
+  test("limit across batches: exactly `limit` documents, and no server cursor left open at the limit", { skip }, async () => {
+    await using c = await client();
+    const name = freshDb();
+    const db = c.db(name);
+    const coll = db.collection("c");
+    await coll.insertMany(Array.from({ length: 100 }, (_, i) => ({ _id: i, g: i % 3 })));
+    const getMoresBefore = await served(c, "getMore");
+    const cursor = coll.find({ g: 1 }).sort({ _id: -1 }).limit(10).batchSize(4);
+    const first = await cursor.next();
+    const id = cursor.id;
+    assert.notEqual(id, 0n);
+    const rest = await cursor.toArray();
+    assert.deepEqual([first, ...rest].map((d) => d!._id), [97, 94, 91, 88, 85, 82, 79, 76, 73, 70]);
+    assert.equal(await served(c, "getMore") - getMoresBefore, 2, "4 + 4 + 2: two getMores");
+    // FerretDB keeps a cursor open when its limit is reached (MongoDB would report it exhausted);
+    // either way nothing may be left behind on the server.
+    const e = await rejectsWith(db.command({ getMore: id, collection: "c" }), OperationFailure);
+    assert.equal(e.code, 43, "CursorNotFound: the cursor is gone from the server");
+    assert.equal(await coll.countDocuments({ g: 2 }, { skip: 30 }), 3);
+    assert.equal(await coll.countDocuments({}, { skip: 10, limit: 50 }), 50);
+    await db.drop();
+  });
+
   test("the aggregation stages FerretDB has, over several batches", { skip }, async () => {
     await using c = await client();
     const name = freshDb();
