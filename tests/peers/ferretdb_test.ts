@@ -224,6 +224,23 @@ describe("FerretDB 1.24.2: CRUD", () => {
     await c.db(name).drop();
   });
 
+  test("insertMany over maxMessageSizeBytes is split into several insert commands, and all arrive", { skip }, async () => {
+    await using c = await client();
+    const name = freshDb();
+    const coll = c.db(name).collection("c");
+    const hello = await c.admin.command({ hello: 1 });
+    assert.equal(hello.maxMessageSizeBytes, 48_000_000, "FerretDB's limit, as MongoDB's");
+    const pad = "x".repeat(20_000);
+    const docs = Array.from({ length: 2600 }, (_, i) => ({ _id: i, pad })); // about 52 MB in all
+    const insertsBefore = await served(c, "insert");
+    const r = await coll.insertMany(docs);
+    assert.equal(r.insertedCount, 2600);
+    assert.equal(await served(c, "insert") - insertsBefore, 2, "two OP_MSGs, each under 48 MB");
+    assert.equal(await coll.countDocuments({}), 2600);
+    assert.deepEqual(await coll.findOne({ _id: 2599 }, { projection: { _id: 1 } }), { _id: 2599 });
+    await c.db(name).drop();
+  });
+
   test("BSON types FerretDB stores come back equal", { skip }, async () => {
     await using c = await client();
     const name = freshDb();
