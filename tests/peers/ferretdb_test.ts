@@ -8,7 +8,9 @@
 // named where it matters: `hosts` is its listen address; OP_QUERY only for
 // the handshake and SASL; no OP_COMPRESSED; no transactions; Decimal128, NaN,
 // MinKey and MaxKey are refused in requests (it drops the connection); no
-// `$lookup` and other stages (its buildInfo lists the ones it has).
+// `$lookup` and other stages (its buildInfo lists the ones it has), no
+// `$multiply`, no field paths as `$project` values, only the first
+// accumulator of a `$group` computed; a cursor stays open at its limit.
 //
 // Without the binary (tests/peers/ferretdb/build.sh) every test skips with the
 // reason; under CI=true they fail instead.
