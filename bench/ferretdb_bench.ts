@@ -25,6 +25,7 @@ import { MongoClient } from "mongodb";
 import { ReplicaSetConnection } from "../mod.ts";
 import { ConnectionPool } from "../src/net/mod.ts";
 import { type FerretDB, FERRETDB_VERSION, ferretdbMissing, startFerretDB } from "../tests/helpers/ferretdb.ts";
+import { POOL_DEFAULTS } from "../tests/helpers/net_defaults.ts";
 import { args, fail, median, nodeDriverVersion, runtimeLabel } from "./_common.ts";
 
 type IdDoc = { _id: number | string; [key: string]: unknown };
@@ -102,7 +103,7 @@ try {
   fail(`FerretDB ${FERRETDB_VERSION} did not start`, error);
 }
 
-const pool = new ConnectionPool({ host: ferret.host, port: ferret.port }, { maxPoolSize: 10 });
+const pool = new ConnectionPool({ host: ferret.host, port: ferret.port }, { ...POOL_DEFAULTS, maxPoolSize: 10 });
 const direct = new MongoClient(`mongodb://${ferret.address}/?directConnection=true`, {
   maxPoolSize: 10,
   serverSelectionTimeoutMS: 10_000,
