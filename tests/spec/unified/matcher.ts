@@ -76,8 +76,12 @@ export function numericValue(v: unknown): number | bigint | undefined {
 }
 
 function compareNumbers(a: number | bigint, b: number | bigint): number {
-  if (typeof a === "bigint" && typeof b === "bigint") return a < b ? -1 : a > b ? 1 : 0;
-  if (typeof a === "number" && typeof b === "number") return a < b ? -1 : a > b ? 1 : a === b ? 0 : NaN;
+  if (typeof a === "bigint" && typeof b === "bigint") {
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+  if (typeof a === "number" && typeof b === "number") {
+    return a < b ? -1 : a > b ? 1 : a === b ? 0 : NaN;
+  }
   // Mixed: compare exactly when the number is an integer, else as doubles.
   const n = (typeof a === "number" ? a : b) as number;
   const big = (typeof a === "bigint" ? a : b) as bigint;
@@ -136,15 +140,20 @@ export function typeNamesOf(v: unknown): string[] {
   else if (v instanceof ObjectId) names = ["objectId"];
   else if (v instanceof Binary || v instanceof Uint8Array) names = ["binData"];
   else if (v instanceof BSONRegExp || v instanceof RegExp) names = ["regex"];
-  else if (v instanceof Code) names = [v.scope === undefined || v.scope === null ? "javascript" : "javascriptWithScope"];
-  else if (v instanceof Timestamp) names = ["timestamp"];
+  else if (v instanceof Code) {
+    names = [
+      v.scope === undefined || v.scope === null ? "javascript" : "javascriptWithScope",
+    ];
+  } else if (v instanceof Timestamp) names = ["timestamp"];
   else if (v instanceof MinKey) names = ["minKey"];
   else if (v instanceof MaxKey) names = ["maxKey"];
   else if (v instanceof BSONSymbol) names = ["symbol"];
   else if (v instanceof DBPointer) names = ["dbPointer"];
   else if (isDocument(v)) names = ["object"];
   else names = [];
-  if (names.some((n) => n === "int" || n === "long" || n === "double" || n === "decimal")) names.push("number");
+  if (
+    names.some((n) => n === "int" || n === "long" || n === "double" || n === "decimal")
+  ) names.push("number");
   return names;
 }
 
@@ -179,28 +188,62 @@ function canonical(v: unknown): string {
  * match({ a: { x: 1 } }, { a: { x: 1, y: 2 } }); // throws: nested may not
  * ```
  */
-export function match(expected: unknown, actual: unknown, options: { root?: boolean; ctx?: MatchContext } = {}): void {
-  matchValue(expected, actual, options.root ?? true, "$", options.ctx ?? NO_ENTITIES);
+export function match(
+  expected: unknown,
+  actual: unknown,
+  options: { root?: boolean; ctx?: MatchContext } = {},
+): void {
+  matchValue(
+    expected,
+    actual,
+    options.root ?? true,
+    "$",
+    options.ctx ?? NO_ENTITIES,
+  );
 }
 
 function fail(path: string, what: string): never {
   throw new MatchError(`${path}: ${what}`);
 }
 
-function matchValue(expected: unknown, actual: unknown, root: boolean, path: string, ctx: MatchContext): void {
+function matchValue(
+  expected: unknown,
+  actual: unknown,
+  root: boolean,
+  path: string,
+  ctx: MatchContext,
+): void {
   const op = operatorOf(expected);
   if (op !== undefined) {
-    matchOperator(op, (expected as Record<string, unknown>)[op], actual, actual !== undefined, root, path, ctx);
+    matchOperator(
+      op,
+      (expected as Record<string, unknown>)[op],
+      actual,
+      actual !== undefined,
+      root,
+      path,
+      ctx,
+    );
     return;
   }
   if (isDocument(expected)) {
-    if (!isDocument(actual)) fail(path, `expected a document ${show(expected)}, got ${show(actual)}`);
+    if (!isDocument(actual)) {
+      fail(path, `expected a document ${show(expected)}, got ${show(actual)}`);
+    }
     for (const [key, value] of Object.entries(expected)) {
       const sub = `${path}.${key}`;
       const has = Object.hasOwn(actual, key) && actual[key] !== undefined;
       const keyOp = operatorOf(value);
       if (keyOp !== undefined) {
-        matchOperator(keyOp, (value as Record<string, unknown>)[keyOp], actual[key], has, false, sub, ctx);
+        matchOperator(
+          keyOp,
+          (value as Record<string, unknown>)[keyOp],
+          actual[key],
+          has,
+          false,
+          sub,
+          ctx,
+        );
         continue;
       }
       if (!has) fail(sub, `missing; expected ${show(value)}`);
@@ -208,14 +251,24 @@ function matchValue(expected: unknown, actual: unknown, root: boolean, path: str
     }
     if (!root) {
       const extra = Object.keys(actual).filter((k) => actual[k] !== undefined && !Object.hasOwn(expected, k));
-      if (extra.length > 0) fail(path, `unexpected field(s) ${extra.join(", ")} in a nested document ${show(actual)}`);
+      if (extra.length > 0) {
+        fail(
+          path,
+          `unexpected field(s) ${extra.join(", ")} in a nested document ${show(actual)}`,
+        );
+      }
     }
     return;
   }
   if (Array.isArray(expected)) {
-    if (!Array.isArray(actual)) fail(path, `expected an array ${show(expected)}, got ${show(actual)}`);
+    if (!Array.isArray(actual)) {
+      fail(path, `expected an array ${show(expected)}, got ${show(actual)}`);
+    }
     if (actual.length !== expected.length) {
-      fail(path, `expected ${expected.length} element(s), got ${actual.length}: ${show(actual)}`);
+      fail(
+        path,
+        `expected ${expected.length} element(s), got ${actual.length}: ${show(actual)}`,
+      );
     }
     // Elements of a plain array are not root-level; iterable results are matched element by element by the runner.
     expected.forEach((e, i) => matchValue(e, actual[i], false, `${path}[${i}]`, ctx));
@@ -228,23 +281,35 @@ function matchScalar(expected: unknown, actual: unknown, path: string): void {
   const e = numericValue(expected);
   if (e !== undefined) {
     const a = numericValue(actual);
-    if (a === undefined) fail(path, `expected the number ${show(expected)}, got ${show(actual)}`);
+    if (a === undefined) {
+      fail(path, `expected the number ${show(expected)}, got ${show(actual)}`);
+    }
     const c = compareNumbers(e, a);
-    if (c !== 0 && !(Number.isNaN(c) && Number.isNaN(Number(e)) && Number.isNaN(Number(a)))) {
+    if (
+      c !== 0 &&
+      !(Number.isNaN(c) && Number.isNaN(Number(e)) && Number.isNaN(Number(a)))
+    ) {
       fail(path, `expected ${String(e)}, got ${String(a)}`);
     }
     return;
   }
   if (actual === undefined) fail(path, `missing; expected ${show(expected)}`);
   if (expected instanceof Decimal128 && actual instanceof Decimal128) {
-    if (expected.toString() !== actual.toString()) fail(path, `expected ${expected}, got ${actual}`);
+    if (expected.toString() !== actual.toString()) {
+      fail(path, `expected ${expected}, got ${actual}`);
+    }
     return;
   }
   const types = typeNamesOf(expected);
   if (!typeNamesOf(actual).some((t) => types.includes(t))) {
-    fail(path, `expected ${show(expected)} (${types[0]}), got ${show(actual)} (${typeNamesOf(actual)[0] ?? typeof actual})`);
+    fail(
+      path,
+      `expected ${show(expected)} (${types[0]}), got ${show(actual)} (${typeNamesOf(actual)[0] ?? typeof actual})`,
+    );
   }
-  if (canonical(expected) !== canonical(actual)) fail(path, `expected ${show(expected)}, got ${show(actual)}`);
+  if (canonical(expected) !== canonical(actual)) {
+    fail(path, `expected ${show(expected)}, got ${show(actual)}`);
+  }
 }
 
 /**
@@ -262,22 +327,35 @@ function matchOperator(
 ): void {
   switch (op) {
     case "$$exists": {
-      if (typeof arg !== "boolean") throw new MatcherUsageError(`${path}: $$exists needs a boolean, got ${show(arg)}`);
+      if (typeof arg !== "boolean") {
+        throw new MatcherUsageError(
+          `${path}: $$exists needs a boolean, got ${show(arg)}`,
+        );
+      }
       if (arg && !present) fail(path, "expected to exist, but it is missing");
-      if (!arg && present) fail(path, `expected not to exist, got ${show(actual)}`);
+      if (!arg && present) {
+        fail(path, `expected not to exist, got ${show(actual)}`);
+      }
       return;
     }
     case "$$type": {
       const wanted = Array.isArray(arg) ? arg : [arg];
       for (const t of wanted) {
         if (typeof t !== "string" || !TYPE_NAMES.has(t)) {
-          throw new MatcherUsageError(`${path}: $$type names an unknown type ${show(t)}`);
+          throw new MatcherUsageError(
+            `${path}: $$type names an unknown type ${show(t)}`,
+          );
         }
       }
-      if (!present) fail(path, `missing; expected a value of type ${wanted.join(" or ")}`);
+      if (!present) {
+        fail(path, `missing; expected a value of type ${wanted.join(" or ")}`);
+      }
       const names = typeNamesOf(actual);
       if (!wanted.some((t) => names.includes(t as string))) {
-        fail(path, `expected type ${wanted.join(" or ")}, got ${show(actual)} (${names[0] ?? typeof actual})`);
+        fail(
+          path,
+          `expected type ${wanted.join(" or ")}, got ${show(actual)} (${names[0] ?? typeof actual})`,
+        );
       }
       return;
     }
@@ -287,7 +365,11 @@ function matchOperator(
       return;
     }
     case "$$matchesEntity": {
-      if (typeof arg !== "string") throw new MatcherUsageError(`${path}: $$matchesEntity needs an entity name`);
+      if (typeof arg !== "string") {
+        throw new MatcherUsageError(
+          `${path}: $$matchesEntity needs an entity name`,
+        );
+      }
       const value = ctx.entity(arg);
       if (!present) fail(path, `missing; expected the value of entity ${arg}`);
       matchValue(value, actual, root, path, ctx);
@@ -295,21 +377,34 @@ function matchOperator(
     }
     case "$$matchesHexBytes": {
       if (typeof arg !== "string" || !/^([0-9a-fA-F]{2})*$/.test(arg)) {
-        throw new MatcherUsageError(`${path}: $$matchesHexBytes needs an even number of hex digits, got ${show(arg)}`);
+        throw new MatcherUsageError(
+          `${path}: $$matchesHexBytes needs an even number of hex digits, got ${show(arg)}`,
+        );
       }
       if (!present) fail(path, `missing; expected the bytes ${arg}`);
       let hex: string;
       if (typeof actual === "string") {
-        hex = Array.from(new TextEncoder().encode(actual), (b) => b.toString(16).padStart(2, "0")).join("");
+        hex = Array.from(
+          new TextEncoder().encode(actual),
+          (b) => b.toString(16).padStart(2, "0"),
+        ).join("");
       } else if (actual instanceof Uint8Array || actual instanceof Binary) {
         const bytes = actual instanceof Binary ? actual.buffer : actual;
-        hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+        hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(
+          "",
+        );
       } else fail(path, `expected bytes ${arg}, got ${show(actual)}`);
-      if (hex !== arg.toLowerCase()) fail(path, `expected the bytes ${arg.toLowerCase()}, got ${hex}`);
+      if (hex !== arg.toLowerCase()) {
+        fail(path, `expected the bytes ${arg.toLowerCase()}, got ${hex}`);
+      }
       return;
     }
     case "$$sessionLsid": {
-      if (typeof arg !== "string") throw new MatcherUsageError(`${path}: $$sessionLsid needs a session entity name`);
+      if (typeof arg !== "string") {
+        throw new MatcherUsageError(
+          `${path}: $$sessionLsid needs a session entity name`,
+        );
+      }
       const lsid = ctx.sessionLsid(arg);
       if (!present) fail(path, `missing; expected the lsid of ${arg}`);
       matchValue(lsid, actual, false, path, ctx);
@@ -317,29 +412,51 @@ function matchOperator(
     }
     case "$$lte": {
       const limit = numericValue(arg);
-      if (limit === undefined) throw new MatcherUsageError(`${path}: $$lte needs a number, got ${show(arg)}`);
+      if (limit === undefined) {
+        throw new MatcherUsageError(
+          `${path}: $$lte needs a number, got ${show(arg)}`,
+        );
+      }
       const a = numericValue(actual);
-      if (!present || a === undefined) fail(path, `expected a number <= ${String(limit)}, got ${show(actual)}`);
-      if (!(compareNumbers(a, limit) <= 0)) fail(path, `expected <= ${String(limit)}, got ${String(a)}`);
+      if (!present || a === undefined) {
+        fail(
+          path,
+          `expected a number <= ${String(limit)}, got ${show(actual)}`,
+        );
+      }
+      if (!(compareNumbers(a, limit) <= 0)) {
+        fail(path, `expected <= ${String(limit)}, got ${String(a)}`);
+      }
       return;
     }
     case "$$matchAsDocument": {
       if (!present) fail(path, "missing; expected an Extended JSON string");
-      if (typeof actual !== "string") fail(path, `expected an Extended JSON string, got ${show(actual)}`);
+      if (typeof actual !== "string") {
+        fail(path, `expected an Extended JSON string, got ${show(actual)}`);
+      }
       let parsed: unknown;
       try {
         parsed = EJSON.parse(actual, { relaxed: false });
       } catch (e) {
-        fail(path, `not valid Extended JSON (${(e as Error).message}): ${actual}`);
+        fail(
+          path,
+          `not valid Extended JSON (${(e as Error).message}): ${actual}`,
+        );
       }
-      if (!isDocument(parsed)) fail(path, `expected an Extended JSON document, got ${actual}`);
+      if (!isDocument(parsed)) {
+        fail(path, `expected an Extended JSON document, got ${actual}`);
+      }
       matchValue(arg, parsed, false, path, ctx);
       return;
     }
     case "$$matchAsRoot": {
-      if (!isDocument(arg)) throw new MatcherUsageError(`${path}: $$matchAsRoot needs a document`);
+      if (!isDocument(arg)) {
+        throw new MatcherUsageError(`${path}: $$matchAsRoot needs a document`);
+      }
       if (!present) fail(path, "missing; expected a document");
-      if (!isDocument(actual)) fail(path, `expected a document, got ${show(actual)}`);
+      if (!isDocument(actual)) {
+        fail(path, `expected a document, got ${show(actual)}`);
+      }
       matchValue(arg, actual, true, path, ctx);
       return;
     }
