@@ -20,8 +20,11 @@ import { isDocument } from "./matcher.ts";
 /** A test that cannot run here; `reason` says why (not applicable, or what the driver or simulator lacks). */
 export class SkipTest extends Error {
   override name = "SkipTest";
-  constructor(readonly reason: string) {
+  /** Why the test was skipped. */
+  readonly reason: string;
+  constructor(reason: string) {
     super(reason);
+    this.reason = reason;
   }
 }
 

@@ -12,8 +12,10 @@
  */
 import type { Document } from "../../../src/bson/mod.ts";
 import { OperationFailure } from "../../../src/errors.ts";
-import type { ClientBase, Collection, Cursor, Database, ReplicaSetConnection } from "../../../src/client/mod.ts";
+import type { ClientBase, Cursor, Database, ReplicaSetConnection } from "../../../src/client/mod.ts";
 import { type EntityMap, plain, SkipTest, TestFileError } from "./entities.ts";
+import { type Args, docArg, take } from "./arguments.ts";
+import { runCollectionOperation } from "./collection_operations.ts";
 import { isDocument } from "./matcher.ts";
 
 /** What an operation returned; `iterable` results are lists whose elements are root-level documents. */
@@ -99,46 +101,6 @@ const REQUIRED: Record<string, string[]> = {
   createEntities: ["entities"],
   wait: ["ms"],
 };
-
-type Args = Record<string, unknown>;
-
-/** Checks the arguments: required ones present (else a test-file error), unsupported ones skip the test. */
-function take(name: string, args: Args, allowed: readonly string[]): Args {
-  for (const k of Object.keys(args)) {
-    if (k === "session") {
-      throw new SkipTest("driver lacks sessions (session argument)");
-    }
-    if (k === "timeoutMS") {
-      throw new SkipTest(
-        `driver lacks client-side operation timeouts (${name} timeoutMS)`,
-      );
-    }
-    if (!allowed.includes(k)) {
-      throw new SkipTest(`driver lacks ${name} option ${k}`);
-    }
-  }
-  const out: Args = {};
-  for (const [k, v] of Object.entries(args)) out[k] = v;
-  return out;
-}
-
-/** Options for the driver: BSON number wrappers of scalar options unwrapped, documents kept as they are. */
-function options(args: Args, skipKeys: readonly string[]): Args {
-  const out: Args = {};
-  for (const [k, v] of Object.entries(args)) {
-    if (skipKeys.includes(k)) continue;
-    out[k] = isDocument(v) && k !== "writeConcern" ? v : plain(v);
-  }
-  return out;
-}
-
-function docArg(args: Args, key: string, name: string): Document {
-  const v = args[key];
-  if (!isDocument(v)) {
-    throw new TestFileError(`${name}: ${key} must be a document`);
-  }
-  return v;
-}
 
 /** Validates what the runner can check statically: the operation exists in the format, its required arguments. */
 export function validateOperation(op: Record<string, unknown>): void {
@@ -233,170 +195,6 @@ export async function runOperation(
         `entity ${String(op.object)} (a ${kind}) has no operations`,
       );
   }
-}
-
-const FIND_OPTIONS = [
-  "filter",
-  "sort",
-  "projection",
-  "skip",
-  "limit",
-  "batchSize",
-  "hint",
-  "maxTimeMS",
-  "comment",
-];
-const WRITE_OPTIONS = ["writeConcern", "bypassDocumentValidation"];
-const UPDATE_OPTIONS = [
-  ...WRITE_OPTIONS,
-  "filter",
-  "upsert",
-  "arrayFilters",
-  "hint",
-  "collation",
-];
-
-async function runCollectionOperation(
-  name: string,
-  raw: Args,
-  coll: Collection,
-): Promise<OperationResult> {
-  switch (name) {
-    case "insertOne": {
-      const a = take(name, raw, ["document", ...WRITE_OPTIONS]);
-      const r = await coll.insertOne(
-        docArg(a, "document", name),
-        options(a, ["document"]),
-      );
-      return { value: { insertedId: r.insertedId } };
-    }
-    case "insertMany": {
-      const a = take(name, raw, ["documents", "ordered", ...WRITE_OPTIONS]);
-      if (!Array.isArray(a.documents)) {
-        throw new TestFileError("insertMany: documents must be an array");
-      }
-      const r = await coll.insertMany(
-        a.documents as Document[],
-        options(a, ["documents"]),
-      );
-      return { value: { insertedIds: r.insertedIds } };
-    }
-    case "find":
-    case "createFindCursor": {
-      const a = take(name, raw, FIND_OPTIONS);
-      if (typeof a.comment !== "string" && a.comment !== undefined) {
-        throw new SkipTest(`driver lacks ${name} option comment (a document)`);
-      }
-      const cursor = coll.find(
-        docArg(a, "filter", name),
-        options(a, ["filter"]),
-      );
-      if (name === "createFindCursor") return { value: cursor };
-      return { value: await cursor.toArray(), iterable: true };
-    }
-    case "aggregate": {
-      const a = take(name, raw, [
-        "pipeline",
-        "batchSize",
-        "allowDiskUse",
-        "maxTimeMS",
-        "comment",
-        "hint",
-        "let",
-      ]);
-      if (typeof a.comment !== "string" && a.comment !== undefined) {
-        throw new SkipTest(`driver lacks ${name} option comment (a document)`);
-      }
-      if (!Array.isArray(a.pipeline)) {
-        throw new TestFileError("aggregate: pipeline must be an array");
-      }
-      return {
-        value: await coll.aggregate(
-          a.pipeline as Document[],
-          options(a, ["pipeline"]),
-        ).toArray(),
-        iterable: true,
-      };
-    }
-    case "countDocuments": {
-      const a = take(name, raw, [
-        "filter",
-        "skip",
-        "limit",
-        "hint",
-        "maxTimeMS",
-      ]);
-      return {
-        value: await coll.countDocuments(
-          docArg(a, "filter", name),
-          options(a, ["filter"]),
-        ),
-      };
-    }
-    case "updateOne":
-    case "updateMany": {
-      const a = take(name, raw, ["update", ...UPDATE_OPTIONS]);
-      const update = a.update as Document | Document[];
-      const r = await coll[name](
-        docArg(a, "filter", name),
-        update,
-        options(a, ["filter", "update"]),
-      );
-      return { value: updateResult(r) };
-    }
-    case "replaceOne": {
-      const a = take(name, raw, [
-        "replacement",
-        ...UPDATE_OPTIONS.filter((o) => o !== "arrayFilters"),
-      ]);
-      const r = await coll.replaceOne(
-        docArg(a, "filter", name),
-        docArg(a, "replacement", name),
-        options(a, ["filter", "replacement"]),
-      );
-      return { value: updateResult(r) };
-    }
-    case "deleteOne":
-    case "deleteMany": {
-      const a = take(name, raw, [
-        "filter",
-        "hint",
-        "collation",
-        "writeConcern",
-      ]);
-      const r = await coll[name](
-        docArg(a, "filter", name),
-        options(a, ["filter"]),
-      );
-      return { value: { deletedCount: r.deletedCount } };
-    }
-    case "drop": {
-      const a = take(name, raw, ["writeConcern"]);
-      await coll.drop(options(a, []));
-      return { value: undefined };
-    }
-    default:
-      throw new SkipTest(`driver lacks ${name}`);
-  }
-}
-
-function updateResult(
-  r: {
-    matchedCount: number;
-    modifiedCount: number;
-    upsertedCount: number;
-    upsertedId: unknown;
-  },
-): Document {
-  const out: Document = {
-    matchedCount: r.matchedCount,
-    modifiedCount: r.modifiedCount,
-    upsertedCount: r.upsertedCount,
-  };
-  if (r.upsertedId !== null && r.upsertedId !== undefined) {
-    out.upsertedId = r.upsertedId;
-  }
-  return out;
 }
 
 async function runDatabaseOperation(
