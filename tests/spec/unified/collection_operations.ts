@@ -198,12 +198,13 @@ function findAndModifyOptions(a: Args, skip: readonly string[]): Args {
 async function runNewerOperation(name: string, raw: Args, coll: Collection): Promise<OperationResult> {
   switch (name) {
     case "findOneAndDelete": {
-      const a = take(name, raw, FIND_AND_MODIFY_OPTIONS);
       const m = method(coll, name);
+      const a = take(name, raw, FIND_AND_MODIFY_OPTIONS);
       return { value: await m(docArg(a, "filter", name), findAndModifyOptions(a, ["filter"])) };
     }
     case "findOneAndReplace":
     case "findOneAndUpdate": {
+      const m = method(coll, name);
       const second = name === "findOneAndReplace" ? "replacement" : "update";
       const extra = name === "findOneAndUpdate" ? ["arrayFilters"] : [];
       const a = take(name, raw, [
@@ -214,21 +215,21 @@ async function runNewerOperation(name: string, raw: Args, coll: Collection): Pro
         "bypassDocumentValidation",
         ...extra,
       ]);
-      const m = method(coll, name);
       return { value: await m(docArg(a, "filter", name), a[second], findAndModifyOptions(a, ["filter", second])) };
     }
     case "distinct": {
+      const m = method(coll, name);
       const a = take(name, raw, ["fieldName", "filter", "collation", "hint", "comment", "maxTimeMS"]);
       if (typeof a.fieldName !== "string") throw new TestFileError("distinct: fieldName must be a string");
-      const m = method(coll, name);
       return { value: await m(a.fieldName, docArg(a, "filter", name), options(a, ["fieldName", "filter"])) };
     }
     case "estimatedDocumentCount": {
-      const a = take(name, raw, ["comment", "maxTimeMS"]);
       const m = method(coll, name);
+      const a = take(name, raw, ["comment", "maxTimeMS"]);
       return { value: await m(options(a, [])) };
     }
     case "bulkWrite": {
+      const m = method(coll, name);
       const a = take(name, raw, ["requests", "ordered", "bypassDocumentValidation", "let", "comment", "writeConcern"]);
       if (!Array.isArray(a.requests)) throw new TestFileError("bulkWrite: requests must be an array");
       for (const model of a.requests as Document[]) {
@@ -239,7 +240,6 @@ async function runNewerOperation(name: string, raw: Args, coll: Collection): Pro
           if (!fields.includes(f)) throw new SkipTest(`driver lacks bulkWrite ${kind} option ${f}`);
         }
       }
-      const m = method(coll, name);
       return { value: await m(a.requests, options(a, ["requests"])) };
     }
     default:

@@ -12,6 +12,11 @@ runUnifiedArea({
   envVar: "CRUD_SPEC_DIR",
   defaultDir: fileURLToPath(new URL("../crud", import.meta.url)),
   knownBugs: {
+    // crud.md ("Find"): when batchSize equals limit (and limit > 0) drivers MUST send batchSize limit + 1, so that the
+    // server closes the cursor with the last batch. The driver sends batchSize 4 with limit 4 (seen from the
+    // commandStarted events of the monitoring branch; here the test would skip for lack of events).
+    "find.json: Find with batchSize equal to limit":
+      "known driver bug: find with batchSize equal to limit sends batchSize 4, crud.md asks for limit + 1 (5)",
     // The simulator accepts a collation and ignores it: mongod matches "B" and "b" with {locale: "en_US", strength: 2}.
     "deleteMany-collation.json: DeleteMany when many documents match with collation":
       "known simulator bug: collation is accepted and ignored (deletedCount 0, mongod 2)",

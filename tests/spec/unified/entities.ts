@@ -16,6 +16,7 @@ import {
   ReplicaSetConnection,
 } from "../../../src/client/mod.ts";
 import { isDocument } from "./matcher.ts";
+import { dispatchesEvents, observe, type ObservedEvent } from "./events.ts";
 
 /** A test that cannot run here; `reason` says why (not applicable, or what the driver or simulator lacks). */
 export class SkipTest extends Error {
@@ -49,6 +50,8 @@ export interface ClientEntity {
   readonly client: ClientBase;
   readonly observeEvents: readonly string[];
   readonly ignoreCommandMonitoringEvents: readonly string[];
+  /** The events observed so far, or undefined when the driver's client dispatches none. */
+  readonly events: ObservedEvent[] | undefined;
 }
 
 /** The kinds of entity a test can define or save. */
@@ -426,9 +429,8 @@ async function createClient(
     throw new SkipTest("driver lacks the Stable API (client serverApi)");
   }
   if (spec.storeEventsAsEntities !== undefined) {
-    throw new SkipTest(
-      "monitoring events not implemented (storeEventsAsEntities)",
-    );
+    const who = dispatchesEvents(ReplicaSetConnection.prototype) ? "runner lacks" : "monitoring events not implemented";
+    throw new SkipTest(`${who} (storeEventsAsEntities)`);
   }
   if (spec.awaitMinPoolSize === true) {
     throw new SkipTest("driver lacks a pool size to await (awaitMinPoolSize)");
@@ -443,5 +445,13 @@ async function createClient(
     await client.close();
     throw new SkipTest(`driver lacks URI option(s): ${unknown.join("; ")}`);
   }
-  return { client, observeEvents, ignoreCommandMonitoringEvents };
+  if (spec.observeSensitiveCommands !== undefined && typeof spec.observeSensitiveCommands !== "boolean") {
+    throw new TestFileError(`client ${spec.id}: observeSensitiveCommands must be a boolean`);
+  }
+  const events = observe(client, {
+    observeEvents,
+    ignoreCommandMonitoringEvents,
+    observeSensitiveCommands: spec.observeSensitiveCommands === true,
+  });
+  return { client, observeEvents, ignoreCommandMonitoringEvents, events };
 }

@@ -22,7 +22,8 @@ import { isDocument, MatcherUsageError } from "./matcher.ts";
 import { type FailPointRecord, type OperationResult, runOperation, validateOperation } from "./operations.ts";
 import { simulatorGap } from "./simulator_gaps.ts";
 import { unmetRequirements } from "./requirements.ts";
-import { checkError, checkOutcome, checkResult, eventsGap, matchContext } from "./expectations.ts";
+import { checkError, checkOutcome, checkResult, logMessagesGap, matchContext } from "./expectations.ts";
+import { checkExpectedEvents } from "./events.ts";
 
 /** The newest schema version this runner implements; files of a newer minor or another major are refused. */
 export const SCHEMA_VERSION: readonly [number, number] = [1, 28];
@@ -215,8 +216,9 @@ export async function runTest(
         );
       }
     }
-    const gap = eventsGap(test);
     await checkOutcome(test.outcome, env);
+    await checkExpectedEvents(test.expectEvents, (id) => entities.get(id, "client").events, ctx);
+    const gap = logMessagesGap(test);
     if (gap !== undefined) return { status: "skipped", reason: gap };
     return { status: "passed" };
   } catch (e) {
