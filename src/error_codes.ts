@@ -45,6 +45,17 @@ export const ErrorCode = Object.freeze({
   InterruptedDueToReplStateChange: 11602,
   NotPrimaryNoSecondaryOk: 13435,
   NotPrimaryOrSecondary: 13436,
+  // Codes the simulated server reports for data and catalog errors.
+  FailedToParse: 9,
+  IndexNotFound: 27,
+  NamespaceExists: 48,
+  CommandNotFound: 59,
+  IndexOptionsConflict: 85,
+  IndexKeySpecsConflict: 86,
+  InvalidOptions: 72,
+  InvalidNamespace: 73,
+  DocumentValidationFailure: 121,
+  DuplicateKey: 11000,
 } as const);
 
 /**

@@ -23,12 +23,14 @@ import {
   valuesEqual,
 } from "./query.ts";
 import type { CursorRegistry, OplogChange, Store } from "./store.ts";
+import type { FailPoints } from "./fail_points.ts";
 import { badValue, serverError, toFailure, typeMismatch } from "./_server_error.ts";
 
 /** What a member offers the commands. */
 export interface CommandHost {
   readonly store: Store;
   readonly cursors: CursorRegistry;
+  readonly failPoints: FailPoints;
   /** The member's name (`host:port`). */
   readonly name: string;
   readonly maxWireVersion: number;
@@ -51,6 +53,8 @@ export interface ConnectionState {
   readonly peer: string;
   /** The result of the last write, for `getLastError`. */
   lastError?: Document;
+  /** The application name the handshake gave (`client.application.name`). */
+  appName?: string;
 }
 
 /** One command to run. */
@@ -93,6 +97,7 @@ export const READ_COMMANDS: ReadonlySet<string> = new Set([
 
 /** Commands that only run against the `admin` database. */
 export const ADMIN_ONLY: ReadonlySet<string> = new Set([
+  "configureFailPoint",
   "listDatabases",
   "replSetInitiate",
   "replSetGetStatus",
@@ -796,6 +801,7 @@ const HANDLERS: Record<string, Handler> = {
   dropIndexes: () => ({ nIndexesWas: 1, ok: 1 }),
   listDatabases,
   ping: () => ({ ok: 1 }),
+  configureFailPoint: (req) => req.host.failPoints.configure(req.body),
   buildInfo,
   buildinfo: buildInfo,
   serverStatus: (req) => req.host.serverStatus(),

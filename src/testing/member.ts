@@ -65,6 +65,7 @@ import { cloneValue, isPlainDocument, matches, numericValue, project, sortDocume
 import { CursorRegistry, type OplogChange, splitNamespace, Store } from "./store.ts";
 import { toFailure } from "./_server_error.ts";
 import { decodeLegacyWrite } from "./_legacy_writes.ts";
+import { addWriteConcernError, failedReply, FailPoints } from "./fail_points.ts";
 import type { Timers } from "./_timers.ts";
 import { Authenticator, SaslSession, UNAUTHENTICATED_COMMANDS, unauthorized } from "./_scram.ts";
 
@@ -297,6 +298,8 @@ export class SimulatedMember implements Member, CommandHost {
   readonly store: Store = new Store();
   /** Open cursors of this member. */
   readonly cursors: CursorRegistry = new CursorRegistry();
+  /** The fail points set by `configureFailPoint` on this member. */
+  readonly failPoints: FailPoints = new FailPoints();
   /** Oplog entries applied (an index into the set's oplog). */
   applied = 0;
   /** Set when the member must drop its data and replay the oplog (after a rollback). */
@@ -430,6 +433,7 @@ export class SimulatedMember implements Member, CommandHost {
     this.#listener = undefined;
     this.#state = "DOWN";
     this.cursors.clear();
+    this.failPoints.clear();
     for (const c of [...this.#connections]) c.abort();
     await listener.close();
     await this.#acceptLoop;
@@ -889,7 +893,7 @@ export class SimulatedMember implements Member, CommandHost {
     name: string,
     body: Document,
     secondaryOk: boolean,
-  ): Promise<Document> {
+  ): Promise<Document | null> {
     if (name === "saslStart" || name === "saslContinue") {
       const auth = this.#set.auth() ?? NO_USERS;
       const session = this.#session(state);
@@ -898,6 +902,16 @@ export class SimulatedMember implements Member, CommandHost {
         : await auth.saslContinue(session, body);
     }
     if (this.#needsAuthentication(state, name)) return unauthorized(name);
+    if (HANDSHAKES.has(name) && state.appName === undefined && isPlainDocument(body.client)) {
+      const app = body.client.application;
+      if (isPlainDocument(app) && typeof app.name === "string") state.appName = app.name;
+    }
+    const failed = this.failPoints.evaluate(name, state.appName);
+    if (failed !== undefined) {
+      if (failed.blockTimeMS > 0) await this.#set.timers.sleep(failed.blockTimeMS);
+      if (failed.closeConnection) return null;
+      if (failed.errorCode !== undefined) return failedReply(failed, body);
+    }
     const refused = this.#stateError(name, secondaryOk);
     if (refused !== null) return refused;
     const rc = body.readConcern;
@@ -915,6 +929,7 @@ export class SimulatedMember implements Member, CommandHost {
       const failure = await this.#set.waitForWriteConcern(this, body.writeConcern);
       if (failure !== null) reply.writeConcernError = failure;
     }
+    if (failed !== undefined && reply.ok === 1) addWriteConcernError(reply, failed, body);
     return reply;
   }
 
@@ -939,7 +954,9 @@ export class SimulatedMember implements Member, CommandHost {
     } else if (HANDSHAKES.has(name) && body.maxAwaitTimeMS !== undefined && isPlainDocument(body.topologyVersion)) {
       return await this.#awaitableHello(conn, state, msg, name, body);
     } else {
-      reply = await this.#command(state, db, name, body, secondaryOk);
+      const answer = await this.#command(state, db, name, body, secondaryOk);
+      if (answer === null) return false;
+      reply = answer;
     }
     if (noReply) return true;
     if (!this.alive) return false;
@@ -969,6 +986,13 @@ export class SimulatedMember implements Member, CommandHost {
       if (!this.alive) return false;
       // A member told to hang goes silent on its streaming monitors too.
       if (this.#faults.hang === true && this.#matchesFault(name)) return true;
+      // Each streamed answer is a hello run on the server, subject to failCommand.
+      const failed = this.failPoints.evaluate(name, state.appName);
+      if (failed !== undefined) {
+        if (failed.blockTimeMS > 0) await this.#set.timers.sleep(failed.blockTimeMS);
+        if (failed.closeConnection || !this.alive) return false;
+        if (failed.errorCode !== undefined) return await this.#send(conn, this.#msg(msg.requestId, failedReply(failed, body)));
+      }
       const reply = this.hello(legacy, body, state.id);
       const ok = await this.#send(conn, this.#msg(msg.requestId, reply, exhaust ? MsgFlags.moreToCome : 0));
       if (!ok || !exhaust) return ok;
@@ -1012,7 +1036,9 @@ export class SimulatedMember implements Member, CommandHost {
           codeName: "UnsupportedOpQueryCommand",
         };
       } else {
-        reply = await this.#command(state, db, name, query, secondaryOk);
+        const answer = await this.#command(state, db, name, query, secondaryOk);
+        if (answer === null) return false;
+        reply = answer;
       }
       if (!this.alive) return false;
       withDoubleOk(reply);
@@ -1140,6 +1166,7 @@ export class SimulatedMember implements Member, CommandHost {
     if (fault === "close") return false;
     if (fault !== "ok") return true;
     const reply = await this.#command(state, db, write.command, { ...write.body, writeConcern: { w: 1 } }, false);
+    if (reply === null) return false;
     if (reply.ok !== 1) {
       state.lastError = { n: 0, err: reply.errmsg, code: reply.code, codeName: reply.codeName, ok: 1 };
     }
