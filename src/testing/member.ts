@@ -66,6 +66,7 @@ import { CursorRegistry, type OplogChange, splitNamespace, Store } from "./store
 import { toFailure } from "./_server_error.ts";
 import { decodeLegacyWrite } from "./_legacy_writes.ts";
 import { addWriteConcernError, failedReply, FailPoints } from "./fail_points.ts";
+import { aggregateWrites } from "./aggregate_command.ts";
 import type { Timers } from "./_timers.ts";
 import { Authenticator, SaslSession, UNAUTHENTICATED_COMMANDS, unauthorized } from "./_scram.ts";
 
@@ -925,7 +926,7 @@ export class SimulatedMember implements Member, CommandHost {
     }
     const reply = await runCommand({ host: this, db, name, body, conn: state });
     if (HANDSHAKES.has(name) && reply.ok === 1) this.#authHello(state, body, reply);
-    if (WRITE_COMMANDS.has(name) && reply.ok === 1) {
+    if ((WRITE_COMMANDS.has(name) || (name === "aggregate" && aggregateWrites(body))) && reply.ok === 1) {
       const failure = await this.#set.waitForWriteConcern(this, body.writeConcern);
       if (failure !== null) reply.writeConcernError = failure;
     }

@@ -32,6 +32,7 @@ import {
   ObjectId,
   Timestamp,
 } from "../bson/mod.ts";
+import { currentVariables, isTrue } from "./expressions.ts";
 import { badValue, serverError, typeMismatch } from "./_server_error.ts";
 
 // ---- values -----------------------------------------------------------------
@@ -446,6 +447,8 @@ function logical(doc: Document, op: string, cond: unknown): boolean {
     }
     case "$comment":
       return true;
+    case "$expr":
+      return isTrue(cond, doc, { ...currentVariables(), ROOT: doc, CURRENT: doc });
     default:
       throw badValue(
         `unknown top level operator: ${op}. If you have a field name that starts with a '$' ` +

@@ -35,8 +35,11 @@ export type OplogChange =
   | { op: "i"; ns: string; doc: Document }
   | { op: "u"; ns: string; id: unknown; doc: Document }
   | { op: "d"; ns: string; id: unknown }
-  | { op: "create"; ns: string }
+  | { op: "create"; ns: string; options?: Document }
   | { op: "createIndex"; ns: string; index: Document }
+  | { op: "dropIndexes"; ns: string; names: string[] }
+  | { op: "rename"; from: string; to: string }
+  | { op: "collMod"; ns: string; options: Document }
   | { op: "drop"; ns: string }
   | { op: "dropDatabase"; db: string }
   | { op: "n" };
@@ -61,7 +64,9 @@ export class Collection {
   #docs: Document[] = [];
   #byId = new Map<string, Document>();
   /** The indexes, the `_id` one first. */
-  readonly indexes: IndexSpec[] = [{ v: 2, key: { _id: 1 }, name: "_id_" }];
+  indexes: IndexSpec[] = [{ v: 2, key: { _id: 1 }, name: "_id_" }];
+  /** The options it was created with (`capped`, `size`, `max`, `validator`...). */
+  options: Document = {};
 
   /** The documents, in insertion order (do not modify). */
   get documents(): readonly Document[] {
@@ -84,6 +89,22 @@ export class Collection {
     if (this.#byId.has(key)) throw new Error(`duplicate _id ${key}`);
     this.#docs.push(doc);
     this.#byId.set(key, doc);
+    if (this.options.capped === true) this.#trim();
+  }
+
+  // A capped collection drops its oldest documents past `max` or `size` bytes.
+  #trim(): void {
+    const max = Number(numericValue(this.options.max) ?? 0);
+    const size = Number(numericValue(this.options.size) ?? 0);
+    let bytes = 0;
+    if (size > 0) for (const d of this.#docs) bytes += encode(d).length;
+    while (
+      this.#docs.length > 1 && ((max > 0 && this.#docs.length > max) || (size > 0 && bytes > size))
+    ) {
+      const oldest = this.#docs.shift()!;
+      this.#byId.delete(idKey(oldest._id));
+      if (size > 0) bytes -= encode(oldest).length;
+    }
   }
 
   /** Replaces the document with this `_id` in place (keeps its position). */
@@ -230,9 +251,32 @@ export class Store {
       case "d":
         this.collection(change.ns)?.remove(change.id);
         return;
-      case "create":
-        this.#ensure(change.ns);
+      case "create": {
+        const c = this.#ensure(change.ns);
+        if (change.options !== undefined) c.options = cloneValue(change.options);
         return;
+      }
+      case "collMod": {
+        const c = this.collection(change.ns);
+        if (c !== undefined) c.options = { ...c.options, ...cloneValue(change.options) };
+        return;
+      }
+      case "dropIndexes": {
+        const c = this.collection(change.ns);
+        if (c !== undefined) c.indexes = c.indexes.filter((i) => !change.names.includes(i.name));
+        return;
+      }
+      case "rename": {
+        const c = this.collection(change.from);
+        if (c === undefined) return;
+        const [fromDb, fromColl] = splitNamespace(change.from);
+        this.#dbs.get(fromDb)?.delete(fromColl);
+        const [toDb, toColl] = splitNamespace(change.to);
+        let colls = this.#dbs.get(toDb);
+        if (colls === undefined) this.#dbs.set(toDb, colls = new Map());
+        colls.set(toColl, c);
+        return;
+      }
       case "createIndex": {
         const c = this.#ensure(change.ns);
         if (!c.indexes.some((i) => i.name === change.index.name)) c.indexes.push(cloneValue(change.index) as IndexSpec);
