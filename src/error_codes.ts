@@ -56,6 +56,8 @@ export const ErrorCode = Object.freeze({
   InvalidNamespace: 73,
   DocumentValidationFailure: 121,
   DuplicateKey: 11000,
+  CappedPositionLost: 136,
+  QueryPlanKilled: 175,
 } as const);
 
 /**

@@ -13,7 +13,17 @@ import { aggregate } from "./aggregate_command.ts";
 import { CATALOG_COMMANDS } from "./catalog.ts";
 import type { FailPoints } from "./fail_points.ts";
 import { checkHint } from "./indexes.ts";
-import { cloneValue, compareValues, getPath, numericValue, project, sortDocuments, valuesEqual } from "./query.ts";
+import {
+  cloneValue,
+  compareValues,
+  getPath,
+  isPlainDocument,
+  matches,
+  numericValue,
+  project,
+  sortDocuments,
+  valuesEqual,
+} from "./query.ts";
 import type { CursorRegistry, OplogChange, Store } from "./store.ts";
 import { deleteCommand, findAndModify, insert, letVariables, update } from "./write_commands.ts";
 import { withVariables } from "./expressions.ts";
@@ -36,6 +46,8 @@ export interface CommandHost {
   readonly failPoints: FailPoints;
   /** The member's state (`PRIMARY`, `SECONDARY`...). */
   readonly state: string;
+  /** Waits (on the set's timers, cut short when it closes). */
+  sleep(ms: number): Promise<void>;
   /** The member's name (`host:port`). */
   readonly name: string;
   readonly maxWireVersion: number;
@@ -132,15 +144,28 @@ function find(req: CommandRequest): Document {
       throw serverError(ErrorCode.IllegalOperation, "IllegalOperation", `find option '${k}' is not supported by the simulated server`);
     }
   }
-  if (bool(b.tailable) || bool(b.awaitData)) {
+  const tailable = bool(b.tailable);
+  if (tailable || bool(b.awaitData)) {
+    if (!tailable) throw badValue("Cannot set 'awaitData' without also setting 'tailable'");
     if (req.host.store.collection(ns)?.options.capped !== true) {
       throw badValue(`error processing query: ns=${ns} tailable cursor requested on non capped collection`);
     }
-    throw serverError(ErrorCode.IllegalOperation, "IllegalOperation", "tailable cursors are not supported by the simulated server");
+    if (b.sort !== undefined && Object.keys(b.sort as Document).length > 0) {
+      throw badValue("error processing query: tailable cursor requested with a sort; only $natural order is supported");
+    }
   }
   const filter = docArg(b.filter, "filter");
   let docs = withVariables(letVariables(b.let), () => selectDocuments(req.host.store, ns, filter));
   sortDocuments(docs, docArg(b.sort, "sort"));
+  const all = req.host.store.documents(ns);
+  const tail = tailable
+    ? {
+      awaitData: bool(b.awaitData),
+      lastId: all.length > 0 ? all[all.length - 1]._id : undefined,
+      filter: filter ?? {},
+      ...(isPlainDocument(b.projection) ? { projection: b.projection } : {}),
+    }
+    : undefined;
   const skip = num(b.skip, "skip", 0);
   if (skip < 0) throw badValue("skip value must be non-negative");
   let limit = num(b.limit, "limit", 0);
@@ -154,11 +179,41 @@ function find(req: CommandRequest): Document {
   docs = docs.map((d) => project(cloneValue(d), projection));
   const batchSize = b.batchSize === undefined ? undefined : num(b.batchSize, "batchSize");
   if (batchSize !== undefined && batchSize < 0) throw badValue("batchSize must be non-negative");
-  const { batch, id } = req.host.cursors.open(ns, docs, { batchSize, singleBatch });
+  const { batch, id } = req.host.cursors.open(ns, docs, { batchSize, singleBatch, ...(tail ? { tail } : {}) });
   return cursorReply(ns, batch, id, true);
 }
 
-function getMore(req: CommandRequest): Document {
+// A tailable cursor with nothing pending takes the documents inserted since
+// it last looked; CappedPositionLost when its place was trimmed away.
+function refill(req: CommandRequest, cursorId: bigint): boolean {
+  const cursor = req.host.cursors.get(cursorId);
+  const tail = cursor?.tail;
+  if (cursor === undefined || tail === undefined || cursor.docs.length > 0) return true;
+  const c = req.host.store.collection(cursor.ns);
+  if (c === undefined) {
+    req.host.cursors.kill(cursorId);
+    throw serverError(ErrorCode.QueryPlanKilled, "QueryPlanKilled", "collection dropped");
+  }
+  const docs = c.documents;
+  let start = 0;
+  if (tail.lastId !== undefined) {
+    const at = docs.findIndex((d) => valuesEqual(d._id, tail.lastId));
+    if (at < 0) {
+      req.host.cursors.kill(cursorId);
+      throw serverError(ErrorCode.CappedPositionLost, "CappedPositionLost", `CollectionScan died due to position in capped collection being deleted.`);
+    }
+    start = at + 1;
+  }
+  if (start >= docs.length) return false;
+  const fresh = docs.slice(start);
+  tail.lastId = fresh[fresh.length - 1]._id;
+  for (const d of fresh) if (matches(d, tail.filter)) cursor.docs.push(project(cloneValue(d), tail.projection));
+  return cursor.docs.length > 0;
+}
+
+async function getMore(req: CommandRequest): Promise<Document> {
+
+
   const rawId = req.body.getMore;
   const n = numericValue(rawId);
   if (n === undefined || typeof rawId === "number" || (typeof n === "number" && !Number.isInteger(n))) {
@@ -168,7 +223,16 @@ function getMore(req: CommandRequest): Document {
   if (typeof coll !== "string") throw typeMismatch("Field 'collection' must be of type string");
   const ns = `${req.db}.${coll}`;
   const batchSize = req.body.batchSize === undefined ? undefined : num(req.body.batchSize, "batchSize");
-  const { batch, id } = req.host.cursors.next(BigInt(n), batchSize, ns);
+  const cursorId = BigInt(n);
+  const tail = req.host.cursors.get(cursorId)?.tail;
+  if (tail !== undefined && req.host.cursors.namespaceOf(cursorId) === ns && !refill(req, cursorId) && tail.awaitData) {
+    // awaitData: wait for an insert up to maxTimeMS (mongod's default: 1 s).
+    const until = Date.now() + num(req.body.maxTimeMS, "maxTimeMS", 1000);
+    while (Date.now() < until && req.host.state !== "DOWN" && !refill(req, cursorId)) {
+      await req.host.sleep(Math.min(10, until - Date.now()));
+    }
+  }
+  const { batch, id } = req.host.cursors.next(cursorId, batchSize, ns);
   return cursorReply(ns, batch, id, false);
 }
 

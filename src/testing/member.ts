@@ -448,6 +448,11 @@ export class SimulatedMember implements Member, CommandHost {
 
   // ---- CommandHost --------------------------------------------------------
 
+  /** Waits on the set's timers (cut short when the set closes). */
+  sleep(ms: number): Promise<void> {
+    return this.#set.timers.sleep(ms);
+  }
+
   /** Applies a change as primary and logs it for replication. */
   logChange(change: OplogChange): void {
     this.#set.logChange(this, change);

@@ -317,6 +317,29 @@ export interface ServerCursor {
   position: number;
   /** Remaining documents allowed by the query's limit, if any. */
   limit?: number;
+  /** For a tailable cursor on a capped collection: where it is and what it selects. */
+  tail?: TailState;
+}
+
+/**
+ * Where a tailable cursor stands in its capped collection.
+ *
+ * @example
+ * ```ts
+ * import type { TailState } from "./store.ts";
+ *
+ * const tail: TailState = { awaitData: true, lastId: 3, filter: {} };
+ * ```
+ */
+export interface TailState {
+  /** getMore waits for new documents (up to its maxTimeMS). */
+  awaitData: boolean;
+  /** `_id` of the last document looked at (undefined: none yet). */
+  lastId: unknown;
+  /** The query's filter. */
+  filter: Document;
+  /** The query's projection. */
+  projection?: Document;
 }
 
 /**
@@ -348,15 +371,18 @@ export class CursorRegistry {
   open(
     ns: string,
     docs: Document[],
-    options: { batchSize?: number; singleBatch?: boolean; limit?: number } = {},
+    options: { batchSize?: number; singleBatch?: boolean; limit?: number; tail?: TailState } = {},
   ): { batch: Document[]; id: bigint } {
     const size = options.batchSize === undefined || options.batchSize < 0 ? 101 : options.batchSize;
     let all = docs;
     if (options.limit !== undefined && options.limit > 0) all = all.slice(0, options.limit);
     const batch = all.slice(0, size);
-    if (options.singleBatch === true || (batch.length >= all.length && size > 0)) return { batch, id: 0n };
+    const tailing = options.tail !== undefined && options.singleBatch !== true;
+    if (!tailing && (options.singleBatch === true || (batch.length >= all.length && size > 0))) return { batch, id: 0n };
     const id = this.#newId();
-    this.#cursors.set(id, { id, ns, docs: all.slice(size), position: batch.length });
+    const cursor: ServerCursor = { id, ns, docs: all.slice(size), position: batch.length };
+    if (tailing) cursor.tail = options.tail;
+    this.#cursors.set(id, cursor);
     return { batch, id };
   }
 
@@ -384,11 +410,16 @@ export class CursorRegistry {
     const batch = cursor.docs.splice(0, size);
     const startingFrom = cursor.position;
     cursor.position += batch.length;
-    if (cursor.docs.length === 0) {
+    if (cursor.docs.length === 0 && cursor.tail === undefined) {
       this.#cursors.delete(id);
       return { batch, id: 0n, startingFrom };
     }
     return { batch, id, startingFrom };
+  }
+
+  /** An open cursor (for a tailable getMore to refill it). */
+  get(id: bigint): ServerCursor | undefined {
+    return this.#cursors.get(id);
   }
 
   /** The namespace of an open cursor. */

@@ -215,4 +215,28 @@ describe("official Node driver application API against the simulator", () => {
       assert.deepEqual(await db.listCollections().toArray(), []);
     });
   });
+
+  test("tailable awaitData cursor on a capped collection sees later inserts", async () => {
+    await withDriver(async (client) => {
+      const db = client.db("t");
+      const log = await db.createCollection<Doc>("log", { capped: true, size: 4096 });
+      await log.insertOne({ _id: 1 });
+      await db.collection("plain").insertOne({});
+      await assert.rejects(
+        db.collection("plain").find({}, { tailable: true }).next(),
+        (e: MongoServerError) => e.code === 2 && /non capped/.test(e.message),
+      );
+      const cursor = log.find({ _id: { $ne: 2 } }, { tailable: true, awaitData: true, maxAwaitTimeMS: 200 });
+      try {
+        assert.deepEqual(await cursor.next(), { _id: 1 });
+        // The cursor waits (awaitData) across empty getMores until a match arrives.
+        const pending = cursor.next();
+        await log.insertMany([{ _id: 2 }, { _id: 3 }]);
+        assert.deepEqual(await pending, { _id: 3 });
+        assert.equal(cursor.closed, false);
+      } finally {
+        await cursor.close();
+      }
+    });
+  });
 });
