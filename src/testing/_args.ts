@@ -9,6 +9,7 @@ import { ErrorCode } from "../error_codes.ts";
 import { isPlainDocument, matches, numericValue } from "./query.ts";
 import type { Store } from "./store.ts";
 import { showValue } from "./indexes.ts";
+import { collatorFor } from "./collation.ts";
 import { badValue, serverError, typeMismatch } from "./_server_error.ts";
 
 /** A numeric argument (`fallback` when absent; BadValue when absent without one). */
@@ -93,16 +94,7 @@ export function checkId(id: unknown): void {
   if (Array.isArray(id)) throw serverError(53, "InvalidIdField", `The '_id' value cannot be of type array`);
 }
 
-/**
- * Refuses a collation other than the simple one: the simulator compares
- * strings by code point only, and a silently different order would be wrong.
- */
+/** Checks a collation document (see `collation.ts` for what is implemented). */
 export function checkCollation(v: unknown): void {
-  if (v === undefined || v === null) return;
-  if (!isPlainDocument(v)) throw typeMismatch("collation must be an object");
-  if (v.locale !== "simple") {
-    throw badValue(
-      `the simulated server supports only the simple collation ({locale: "simple"}), not ${showValue(v)}`,
-    );
-  }
+  collatorFor(v);
 }

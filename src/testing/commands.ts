@@ -27,6 +27,7 @@ import {
 import type { CursorRegistry, OplogChange, Store } from "./store.ts";
 import { deleteCommand, findAndModify, insert, letVariables, update } from "./write_commands.ts";
 import { withVariables } from "./expressions.ts";
+import { withCollation } from "./collation.ts";
 import {
   bool,
   checkCollation,
@@ -436,7 +437,8 @@ export async function runCommand(req: CommandRequest): Promise<Document> {
     };
   }
   try {
-    return await handler(req);
+    // A command-level collation governs its string comparisons (statement-level ones in update/delete).
+    return await withCollation(req.body.collation, () => handler(req));
   } catch (e) {
     const f = toFailure(e);
     return { ok: 0, errmsg: f.errmsg, code: new Int32(f.code), codeName: f.codeName, ...f.extra };

@@ -19,6 +19,7 @@ import { type Document, Int32, ObjectId } from "../bson/mod.ts";
 import { ErrorCode } from "../error_codes.ts";
 import { getPath, isPlainDocument, matches, numericValue, valuesEqual } from "./query.ts";
 import type { Collection, IndexSpec } from "./store.ts";
+import { withCollation } from "./collation.ts";
 import { badValue, serverError, typeMismatch } from "./_server_error.ts";
 
 /**
@@ -202,6 +203,16 @@ function indexed(doc: Document, spec: IndexSpec): boolean {
  * ```
  */
 export function duplicateKeyError(
+  ns: string,
+  collection: Collection | undefined,
+  doc: Document,
+  replacing: unknown,
+): Error | undefined {
+  // Indexes compare keys with their own (simple) collation, whatever the operation's.
+  return withCollation(undefined, () => duplicateKeyErrorSimple(ns, collection, doc, replacing));
+}
+
+function duplicateKeyErrorSimple(
   ns: string,
   collection: Collection | undefined,
   doc: Document,

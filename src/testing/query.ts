@@ -33,6 +33,7 @@ import {
   Timestamp,
 } from "../bson/mod.ts";
 import { currentVariables, isTrue } from "./expressions.ts";
+import { compareWithCollation } from "./collation.ts";
 import { badValue, serverError, typeMismatch } from "./_server_error.ts";
 
 // ---- values -----------------------------------------------------------------
@@ -151,7 +152,7 @@ export function compareValues(a: unknown, b: unknown): number {
     case 10:
       return compareNumbers(numericValue(a)!, numericValue(b)!);
     case 15:
-      return compareStrings(
+      return compareWithCollation(
         a instanceof BSONSymbol ? a.value : a as string,
         b instanceof BSONSymbol ? b.value : b as string,
       );

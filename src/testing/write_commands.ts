@@ -13,7 +13,8 @@ import type { Document } from "../bson/mod.ts";
 import { ErrorCode } from "../error_codes.ts";
 import { applyPipelineUpdate } from "./aggregate.ts";
 import type { CommandRequest } from "./commands.ts";
-import { evaluate, type Variables, withVariables } from "./expressions.ts";
+import { evaluate, setPath, type Variables, withVariables } from "./expressions.ts";
+import { withCollation } from "./collation.ts";
 import { checkHint, duplicateKeyError } from "./indexes.ts";
 import {
   applyUpdate,
@@ -113,7 +114,13 @@ export function insert(req: CommandRequest): Document {
 // ---- array filters ----------------------------------------------------------
 
 // The concrete paths `$[]` and `$[id]` stand for in `doc`.
-function expandPath(doc: Document, path: string, filters: Map<string, Document>, used: Set<string>): string[] {
+function expandPath(
+  doc: Document,
+  path: string,
+  filters: Map<string, Document>,
+  used: Set<string>,
+  query: Document,
+): string[] {
   const parts = path.split(".");
   const out: string[] = [];
   const walk = (value: unknown, i: number, prefix: string[]) => {
@@ -122,6 +129,13 @@ function expandPath(doc: Document, path: string, filters: Map<string, Document>,
       return;
     }
     const part = parts[i];
+    if (part === "$") {
+      walk(Array.isArray(value) ? value[positional(doc, prefix.join("."), value, query)] : undefined, i + 1, [
+        ...prefix,
+        String(positional(doc, prefix.join("."), value, query)),
+      ]);
+      return;
+    }
     const m = /^\$\[([a-z][a-zA-Z0-9]*)?\]$/.exec(part);
     if (m === null) {
       const next = Array.isArray(value) ? value[Number(part)] : isPlainDocument(value) ? value[part] : undefined;
@@ -151,6 +165,22 @@ function expandPath(doc: Document, path: string, filters: Map<string, Document>,
   return out;
 }
 
+// The positional `$`: the first element of the array at `arrayPath` the query matched through.
+function positional(doc: Document, arrayPath: string, value: unknown, query: Document): number {
+  const fail = () =>
+    badValue("The positional operator did not find the match needed from the query.");
+  if (!Array.isArray(value)) throw fail();
+  const conditions: Document = {};
+  for (const k of Object.keys(query)) if (k === arrayPath || k.startsWith(`${arrayPath}.`)) conditions[k] = query[k];
+  if (Object.keys(conditions).length === 0) throw fail();
+  for (let i = 0; i < value.length; i++) {
+    const probe = cloneValue(doc);
+    setPath(probe, arrayPath, [value[i]]);
+    if (matches(probe, conditions)) return i;
+  }
+  throw fail();
+}
+
 function parseArrayFilters(raw: unknown): Map<string, Document> {
   const out = new Map<string, Document>();
   if (raw === undefined || raw === null) return out;
@@ -167,7 +197,7 @@ function parseArrayFilters(raw: unknown): Map<string, Document> {
   return out;
 }
 
-function withArrayFilters(doc: Document, u: Document, filters: Map<string, Document>): Document {
+function withArrayFilters(doc: Document, u: Document, filters: Map<string, Document>, query: Document): Document {
   const used = new Set<string>();
   const out: Document = {};
   for (const op of Object.keys(u)) {
@@ -178,8 +208,8 @@ function withArrayFilters(doc: Document, u: Document, filters: Map<string, Docum
     }
     const expanded: Document = {};
     for (const path of Object.keys(fields)) {
-      if (!path.includes("$[")) expanded[path] = fields[path];
-      else for (const p of expandPath(doc, path, filters, used)) expanded[p] = fields[path];
+      if (!path.includes("$[") && !path.split(".").includes("$")) expanded[path] = fields[path];
+      else for (const p of expandPath(doc, path, filters, used, query)) expanded[p] = fields[path];
     }
     out[op] = expanded;
   }
@@ -222,9 +252,9 @@ function nextVersion(d: Document, spec: UpdateSpec, insert: boolean): Document {
     return withIdFirst(next, next._id ?? d._id);
   }
   if (isOperatorUpdate(u)) {
-    const ops = spec.arrayFilters.size > 0 || JSON.stringify(Object.keys(u).map((k) => Object.keys(u[k] ?? {}))).includes("$[")
-      ? withArrayFilters(d, u, spec.arrayFilters)
-      : u;
+    const paths = Object.keys(u).flatMap((k) => (isPlainDocument(u[k]) ? Object.keys(u[k] as Document) : []));
+    const special = paths.some((p) => p.includes("$[") || p.split(".").includes("$"));
+    const ops = spec.arrayFilters.size > 0 || special ? withArrayFilters(d, u, spec.arrayFilters, spec.q) : u;
     return applyUpdate(d, ops, { insert });
   }
   if (!insert && u._id !== undefined && !valuesEqual(u._id, d._id)) {
@@ -292,7 +322,7 @@ export function update(req: CommandRequest): Document {
       checkCollation(s.collation);
       checkHint(req.host.store.collection(ns), s.hint);
       const multi = bool(s.multi);
-      const r = runUpdate(req, ns, {
+      const r = withCollation(s.collation, () => runUpdate(req, ns, {
         q: docArg(s.q, "q") ?? {},
         u: checkUpdateDocument(s.u, multi),
         upsert: bool(s.upsert),
@@ -301,7 +331,7 @@ export function update(req: CommandRequest): Document {
         arrayFilters: parseArrayFilters(s.arrayFilters),
         vars: { ...vars, ...letVariables(s.c) },
         bypass,
-      });
+      }));
       n += r.matched;
       nModified += r.modified;
       if (r.upsertedId !== undefined) {
@@ -345,7 +375,7 @@ export function deleteCommand(req: CommandRequest): Document {
       checkCollation(s.collation);
       checkHint(req.host.store.collection(ns), s.hint);
       const q = docArg(s.q, "q") ?? {};
-      let victims = withVariables(vars, () => selectDocuments(req.host.store, ns, q));
+      let victims = withCollation(s.collation, () => withVariables(vars, () => selectDocuments(req.host.store, ns, q)));
       if (limit === 1) victims = victims.slice(0, 1);
       for (const d of victims) {
         req.host.logChange({ op: "d", ns, id: d._id });

@@ -50,6 +50,12 @@ describe("official Node driver application API against the simulator", () => {
         returnDocument: "after",
       });
       assert.deepEqual(filtered?.xs, [{ v: 1 }, { v: 0 }, { v: 0 }]);
+      await c.updateOne({ _id: 2, "xs.v": 0 }, { $inc: { "xs.$.v": 5 } });
+      assert.deepEqual((await c.findOne({ _id: 2 }))?.xs, [{ v: 1 }, { v: 5 }, { v: 0 }]);
+      await assert.rejects(
+        c.updateOne({ _id: 2 }, { $set: { "xs.$.v": 1 } }),
+        (e: MongoServerError) => e.code === 2 && /positional operator/.test(e.message),
+      );
       const replaced = await c.findOneAndReplace({ _id: 9 }, { b: "x" }, { returnDocument: "after" });
       assert.deepEqual(replaced, { _id: 9, b: "x" });
       const deleted = await c.findOneAndDelete({}, { sort: { _id: -1 } });
@@ -237,6 +243,33 @@ describe("official Node driver application API against the simulator", () => {
       } finally {
         await cursor.close();
       }
+    });
+  });
+
+  test("collation: en at strength 1-3 for match, sort, count, update and delete; others refused", async () => {
+    await withDriver(async (client) => {
+      const c = client.db("t").collection<Doc>("coll");
+      await c.insertMany([{ _id: 1, b: "b" }, { _id: 2, b: "B" }, { _id: 3, b: "a" }, { _id: 4, b: "\u00e1" }]);
+      const simple = await c.find({}).sort({ b: 1 }).toArray();
+      assert.deepEqual(simple.map((d) => d._id), [2, 3, 1, 4], "binary order without a collation");
+      const en = await c.find({}, { collation: { locale: "en" } }).sort({ b: 1, _id: 1 }).toArray();
+      assert.deepEqual(en.map((d) => d._id), [3, 4, 1, 2]);
+      assert.equal(await c.countDocuments({ b: "B" }), 1);
+      assert.equal(await c.countDocuments({ b: "B" }, { collation: { locale: "en", strength: 2 } }), 2);
+      assert.equal(await c.countDocuments({ b: "A" }, { collation: { locale: "en", strength: 2 } }), 1);
+      assert.equal(await c.countDocuments({ b: "A" }, { collation: { locale: "en", strength: 1 } }), 2);
+      const updated = await c.updateMany({ b: "B" }, { $set: { n: 1 } }, { collation: { locale: "en", strength: 1 } });
+      assert.equal(updated.modifiedCount, 2);
+      const deleted = await c.deleteMany({ b: "A" }, { collation: { locale: "en", strength: 1 } });
+      assert.equal(deleted.deletedCount, 2);
+      await assert.rejects(
+        c.find({}, { collation: { locale: "fr" } }).toArray(),
+        (e: MongoServerError) => e.code === 2 && /"fr"/.test(e.message),
+      );
+      await assert.rejects(
+        c.find({}, { collation: { locale: "en", caseFirst: "upper" } }).toArray(),
+        (e: MongoServerError) => e.code === 2 && /caseFirst/.test(e.message),
+      );
     });
   });
 });
