@@ -58,6 +58,7 @@ export const ErrorCode = Object.freeze({
   DuplicateKey: 11000,
   CappedPositionLost: 136,
   QueryPlanKilled: 175,
+  NotImplemented: 238,
 } as const);
 
 /**

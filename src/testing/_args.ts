@@ -10,6 +10,7 @@ import { isPlainDocument, matches, numericValue } from "./query.ts";
 import type { Store } from "./store.ts";
 import { showValue } from "./indexes.ts";
 import { collatorFor } from "./collation.ts";
+import { readableDocuments } from "./views.ts";
 import { badValue, serverError, typeMismatch } from "./_server_error.ts";
 
 /** A numeric argument (`fallback` when absent; BadValue when absent without one). */
@@ -86,7 +87,7 @@ export function cursorReply(ns: string, batch: Document[], id: bigint, first: bo
 
 /** The documents at `ns` matching `filter`. */
 export function selectDocuments(store: Store, ns: string, filter: Document | undefined): Document[] {
-  return store.documents(ns).filter((d) => matches(d, filter ?? {}));
+  return readableDocuments(store, ns).filter((d) => matches(d, filter ?? {}));
 }
 
 /** Refuses an `_id` mongod refuses (an array). */

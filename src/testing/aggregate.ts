@@ -310,7 +310,7 @@ export function runPipeline(input: Document[], pipeline: unknown[], vars: Variab
       case "$densify":
       case "$fill":
       case "$setWindowFields":
-        throw serverError(ErrorCode.IllegalOperation, "IllegalOperation", `${name} is not supported by the simulated server`);
+        throw serverError(ErrorCode.NotImplemented, "NotImplemented", `${name} is not supported by the simulated server`);
       default:
         throw stageError(`Unrecognized pipeline stage name: '${name}'`, 40324);
     }

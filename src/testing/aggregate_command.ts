@@ -11,6 +11,7 @@ import { ErrorCode } from "../error_codes.ts";
 import { runPipeline, stageOf } from "./aggregate.ts";
 import type { CommandRequest } from "./commands.ts";
 import { checkHint } from "./indexes.ts";
+import { readableDocuments, refuseView } from "./views.ts";
 import { cloneValue, isPlainDocument, numericValue, valuesEqual } from "./query.ts";
 import { letVariables, storeInsert, storeReplace } from "./write_commands.ts";
 import { checkCollation, checkCollectionName, cursorReply, docArg, idFor, num, withIdFirst } from "./_args.ts";
@@ -26,6 +27,7 @@ function target(db: string, arg: unknown, stage: string): string {
 }
 
 function out(req: CommandRequest, ns: string, docs: Document[], bypass: boolean): void {
+  refuseView(req.host.store, ns);
   // Checked in full before any write, so a failure leaves the target as it was.
   const seen: unknown[] = [];
   for (const d of docs) {
@@ -45,12 +47,13 @@ function merge(req: CommandRequest, spec: unknown, docs: Document[], bypass: boo
   const s = typeof spec === "string" ? { into: spec } : spec;
   if (!isPlainDocument(s)) throw typeMismatch("$merge needs a collection name or a specification");
   const ns = target(req.db, s.into, "$merge");
+  refuseView(req.host.store, ns);
   const on = s.on === undefined ? ["_id"] : typeof s.on === "string" ? [s.on] : s.on;
   if (!Array.isArray(on) || on.some((f) => typeof f !== "string")) throw typeMismatch("$merge 'on' must be a string or an array of strings");
   const whenMatched = s.whenMatched ?? "merge";
   const whenNotMatched = s.whenNotMatched ?? "insert";
   if (Array.isArray(whenMatched) || s.let !== undefined) {
-    throw serverError(ErrorCode.IllegalOperation, "IllegalOperation", "$merge with a pipeline for whenMatched is not supported by the simulated server");
+    throw serverError(ErrorCode.NotImplemented, "NotImplemented", "$merge with a pipeline for whenMatched is not supported by the simulated server");
   }
   if (!["replace", "keepExisting", "merge", "fail"].includes(whenMatched as string)) {
     throw serverError(ErrorCode.BadValue, "BadValue", `Enumeration value '${String(whenMatched)}' for field '$merge.whenMatched' is not a valid value.`);
@@ -87,7 +90,7 @@ export function aggregate(req: CommandRequest): Document {
   const pipeline = b.pipeline;
   if (!Array.isArray(pipeline)) throw typeMismatch("'pipeline' option must be specified as an array");
   if (b.explain !== undefined && b.explain !== false) {
-    throw serverError(ErrorCode.IllegalOperation, "IllegalOperation", "explain is not supported by the simulated server");
+    throw serverError(ErrorCode.NotImplemented, "NotImplemented", "explain is not supported by the simulated server");
   }
   if (!isPlainDocument(b.cursor)) {
     throw serverError(ErrorCode.FailedToParse, "FailedToParse", "The 'cursor' option is required, except for aggregate with the explain argument");
@@ -96,8 +99,14 @@ export function aggregate(req: CommandRequest): Document {
   if (!onDatabase) checkHint(req.host.store.collection(source), b.hint);
   const vars = letVariables(b.let);
   const names = pipeline.map((s) => stageOf(s)[0]);
-  if (onDatabase && names[0] !== "$documents") {
-    throw serverError(ErrorCode.InvalidNamespace, "InvalidNamespace", "{aggregate: 1} is not valid for '$documents' absent");
+  const listSessions = onDatabase && names[0] === "$listLocalSessions";
+  if (listSessions) {
+    const arg = (pipeline[0] as Document).$listLocalSessions;
+    if (!isPlainDocument(arg) || Object.keys(arg).some((k) => k !== "allUsers" || arg[k] !== true)) {
+      throw serverError(ErrorCode.NotImplemented, "NotImplemented", "$listLocalSessions supports {} and {allUsers: true} in the simulated server");
+    }
+  } else if (onDatabase && names[0] !== "$documents") {
+    throw serverError(ErrorCode.InvalidNamespace, "InvalidNamespace", `{aggregate: 1} is not valid for '${names[0] ?? "an empty pipeline"}' in the simulated server ($documents and $listLocalSessions are)`);
   }
   const writeAt = names.findIndex((n) => n === "$out" || n === "$merge");
   if (writeAt >= 0 && writeAt !== names.length - 1) {
@@ -107,8 +116,13 @@ export function aggregate(req: CommandRequest): Document {
   if (writes && req.host.state !== "PRIMARY") {
     throw serverError(ErrorCode.NotWritablePrimary, "NotWritablePrimary", "not primary");
   }
-  const input = onDatabase ? [] : req.host.store.documents(source).map((d) => cloneValue(d));
-  const docs = runPipeline(input, writes ? pipeline.slice(0, -1) : pipeline, vars);
+  const input = listSessions
+    ? req.host.localSessions.list()
+    : onDatabase
+    ? []
+    : readableDocuments(req.host.store, source).map((d) => cloneValue(d));
+  const stages = (writes ? pipeline.slice(0, -1) : pipeline).slice(listSessions ? 1 : 0);
+  const docs = runPipeline(input, stages, vars);
   const cursor = b.cursor as Document;
   const batchSize = cursor.batchSize === undefined ? undefined : num(cursor.batchSize, "batchSize");
   if (writes) {

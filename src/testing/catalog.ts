@@ -16,6 +16,7 @@ import { checkIndexSpec, firstDuplicate, indexConflict, indexesToDrop } from "./
 import { cloneValue, matches } from "./query.ts";
 import { splitNamespace } from "./store.ts";
 import { checkValidator } from "./validation.ts";
+import { refuseView } from "./views.ts";
 import { bool, checkCollation, checkCollectionName, cursorReply, docArg, num } from "./_args.ts";
 import { badValue, serverError, typeMismatch } from "./_server_error.ts";
 
@@ -31,6 +32,8 @@ const CREATE_OPTIONS = new Set([
   "validator",
   "validationLevel",
   "validationAction",
+  "viewOn",
+  "pipeline",
   "collation",
   "writeConcern",
   "comment",
@@ -48,13 +51,23 @@ const CREATE_OPTIONS = new Set([
 function createOptions(body: Document): Document {
   for (const k of Object.keys(body)) {
     if (!CREATE_OPTIONS.has(k)) {
-      if (["viewOn", "pipeline", "timeseries", "clusteredIndex", "changeStreamPreAndPostImages", "encryptedFields", "expireAfterSeconds", "indexOptionDefaults", "storageEngine"].includes(k)) {
-        throw serverError(ErrorCode.IllegalOperation, "IllegalOperation", `create option '${k}' is not supported by the simulated server`);
+      if (["timeseries", "clusteredIndex", "changeStreamPreAndPostImages", "encryptedFields", "expireAfterSeconds", "indexOptionDefaults", "storageEngine"].includes(k)) {
+        throw serverError(ErrorCode.NotImplemented, "NotImplemented", `create option '${k}' is not supported by the simulated server`);
       }
       throw serverError(40415, "Location40415", `BSON field 'create.${k}' is an unknown field.`);
     }
   }
   const options: Document = {};
+  if (body.viewOn !== undefined) {
+    if (typeof body.viewOn !== "string" || body.viewOn === "") throw typeMismatch("'viewOn' must be a collection name");
+    if (body.pipeline !== undefined && !Array.isArray(body.pipeline)) throw typeMismatch("'pipeline' must be an array");
+    for (const k of ["capped", "size", "max", "validator", "validationLevel", "validationAction"]) {
+      if (body[k] !== undefined) throw serverError(ErrorCode.InvalidOptions, "InvalidOptions", `option '${k}' is not valid for a view`);
+    }
+    checkCollation(body.collation);
+    return { viewOn: body.viewOn, pipeline: cloneValue(body.pipeline ?? []) };
+  }
+  if (body.pipeline !== undefined) throw badValue("'pipeline' requires 'viewOn'");
   if (bool(body.capped)) {
     const size = num(body.size, "size", 0);
     if (size <= 0) throw badValue("Cannot create a capped collection without a positive 'size'");
@@ -104,7 +117,7 @@ function collMod(req: CommandRequest): Document {
   for (const k of Object.keys(req.body)) {
     if (k === "collMod") continue;
     if (!["validator", "validationLevel", "validationAction"].includes(k) && !CREATE_OPTIONS.has(k)) {
-      throw serverError(ErrorCode.IllegalOperation, "IllegalOperation", `collMod option '${k}' is not supported by the simulated server`);
+      throw serverError(ErrorCode.NotImplemented, "NotImplemented", `collMod option '${k}' is not supported by the simulated server`);
     }
     if (["capped", "size", "max", "collation"].includes(k)) {
       throw serverError(ErrorCode.InvalidOptions, "InvalidOptions", `option not supported on collMod: ${k}`);
@@ -164,6 +177,9 @@ function listCollections(req: CommandRequest): Document {
   }
   let entries: Document[] = req.host.store.collectionNames(req.db).map((name) => {
     const c = req.host.store.collection(`${req.db}.${name}`)!;
+    if (typeof c.options.viewOn === "string") {
+      return nameOnly ? { name, type: "view" } : { name, type: "view", options: cloneValue(c.options), info: { readOnly: true } };
+    }
     return nameOnly ? { name, type: "collection" } : {
       name,
       type: "collection",
@@ -198,6 +214,7 @@ function listDatabases(req: CommandRequest): Document {
 
 function listIndexes(req: CommandRequest): Document {
   const ns = namespace(req);
+  refuseView(req.host.store, ns);
   const c = req.host.store.collection(ns);
   if (c === undefined) throw serverError(ErrorCode.NamespaceNotFound, "NamespaceNotFound", `ns does not exist: ${ns}`);
   const cursor = docArg(req.body.cursor, "cursor");
@@ -208,6 +225,7 @@ function listIndexes(req: CommandRequest): Document {
 
 function createIndexes(req: CommandRequest): Document {
   const ns = namespace(req);
+  refuseView(req.host.store, ns);
   const indexes = req.body.indexes;
   if (!Array.isArray(indexes)) throw typeMismatch("Field 'indexes' must be of type array");
   if (indexes.length === 0) throw badValue("Must specify at least one index to create");

@@ -12,6 +12,7 @@ import { ErrorCode } from "../error_codes.ts";
 import { aggregate } from "./aggregate_command.ts";
 import { CATALOG_COMMANDS } from "./catalog.ts";
 import type { FailPoints } from "./fail_points.ts";
+import type { LocalSessions } from "./sessions.ts";
 import { checkHint } from "./indexes.ts";
 import {
   cloneValue,
@@ -45,6 +46,8 @@ export interface CommandHost {
   readonly store: Store;
   readonly cursors: CursorRegistry;
   readonly failPoints: FailPoints;
+  /** The logical sessions seen, for `$listLocalSessions`. */
+  readonly localSessions: LocalSessions;
   /** The member's state (`PRIMARY`, `SECONDARY`...). */
   readonly state: string;
   /** Waits (on the set's timers, cut short when it closes). */
@@ -142,7 +145,7 @@ function find(req: CommandRequest): Document {
   checkHint(req.host.store.collection(ns), b.hint);
   for (const k of ["min", "max", "returnKey", "showRecordId", "oplogReplay"]) {
     if (b[k] !== undefined && b[k] !== false) {
-      throw serverError(ErrorCode.IllegalOperation, "IllegalOperation", `find option '${k}' is not supported by the simulated server`);
+      throw serverError(ErrorCode.NotImplemented, "NotImplemented", `find option '${k}' is not supported by the simulated server`);
     }
   }
   const tailable = bool(b.tailable);
@@ -381,7 +384,10 @@ const HANDLERS: Record<string, Handler> = {
   buildInfo,
   buildinfo: buildInfo,
   serverStatus: (req) => req.host.serverStatus(),
-  endSessions: () => ({ ok: 1 }),
+  endSessions: (req) => {
+    req.host.localSessions.end(req.body.endSessions);
+    return { ok: 1 };
+  },
   killSessions: () => ({ ok: 1 }),
   refreshSessions: () => ({ ok: 1 }),
   getLastError: (req) => ({ connectionId: req.conn.id, n: 0, err: null, ...req.conn.lastError, ok: 1 }),

@@ -66,6 +66,7 @@ import { CursorRegistry, type OplogChange, splitNamespace, Store } from "./store
 import { toFailure } from "./_server_error.ts";
 import { decodeLegacyWrite } from "./_legacy_writes.ts";
 import { addWriteConcernError, failedReply, FailPoints } from "./fail_points.ts";
+import { LocalSessions } from "./sessions.ts";
 import { aggregateWrites } from "./aggregate_command.ts";
 import type { Timers } from "./_timers.ts";
 import { Authenticator, SaslSession, UNAUTHENTICATED_COMMANDS, unauthorized } from "./_scram.ts";
@@ -301,6 +302,8 @@ export class SimulatedMember implements Member, CommandHost {
   readonly cursors: CursorRegistry = new CursorRegistry();
   /** The fail points set by `configureFailPoint` on this member. */
   readonly failPoints: FailPoints = new FailPoints();
+  /** The logical sessions its commands carried. */
+  readonly localSessions: LocalSessions = new LocalSessions();
   /** Oplog entries applied (an index into the set's oplog). */
   applied = 0;
   /** Set when the member must drop its data and replay the oplog (after a rollback). */
@@ -435,6 +438,7 @@ export class SimulatedMember implements Member, CommandHost {
     this.#state = "DOWN";
     this.cursors.clear();
     this.failPoints.clear();
+    this.localSessions.clear();
     for (const c of [...this.#connections]) c.abort();
     await listener.close();
     await this.#acceptLoop;
@@ -912,6 +916,7 @@ export class SimulatedMember implements Member, CommandHost {
       const app = body.client.application;
       if (isPlainDocument(app) && typeof app.name === "string") state.appName = app.name;
     }
+    this.localSessions.touch(body.lsid);
     const failed = this.failPoints.evaluate(name, state.appName);
     if (failed !== undefined) {
       if (failed.blockTimeMS > 0) await this.#set.timers.sleep(failed.blockTimeMS);

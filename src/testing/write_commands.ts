@@ -15,6 +15,7 @@ import { applyPipelineUpdate } from "./aggregate.ts";
 import type { CommandRequest } from "./commands.ts";
 import { evaluate, setPath, type Variables, withVariables } from "./expressions.ts";
 import { withCollation } from "./collation.ts";
+import { refuseView } from "./views.ts";
 import { checkHint, duplicateKeyError } from "./indexes.ts";
 import {
   applyUpdate,
@@ -44,7 +45,9 @@ import {
 import { badValue, serverError, toFailure, typeMismatch } from "./_server_error.ts";
 
 function namespace(req: CommandRequest): string {
-  return `${req.db}.${checkCollectionName(req.db, req.body[req.name])}`;
+  const ns = `${req.db}.${checkCollectionName(req.db, req.body[req.name])}`;
+  refuseView(req.host.store, ns);
+  return ns;
 }
 
 /** The `let` variables of a command, evaluated once. */
@@ -322,6 +325,10 @@ export function update(req: CommandRequest): Document {
       checkCollation(s.collation);
       checkHint(req.host.store.collection(ns), s.hint);
       const multi = bool(s.multi);
+      if (s.sort !== undefined && req.host.maxWireVersion < 25) {
+        // Update statements took a sort in 8.0.
+        throw serverError(40415, "Location40415", "BSON field 'update.updates.sort' is an unknown field.");
+      }
       const r = withCollation(s.collation, () => runUpdate(req, ns, {
         q: docArg(s.q, "q") ?? {},
         u: checkUpdateDocument(s.u, multi),

@@ -272,4 +272,20 @@ describe("official Node driver application API against the simulator", () => {
       );
     });
   });
+
+  test("views: reads run the pipeline; writes and indexes are CommandNotSupportedOnView", async () => {
+    await withDriver(async (client) => {
+      const db = client.db("t");
+      await db.collection<Doc>("src").insertMany([{ _id: 1, a: 1 }, { _id: 2, a: 5 }, { _id: 3, a: 9 }]);
+      const view = await db.createCollection<Doc>("big", { viewOn: "src", pipeline: [{ $match: { a: { $gt: 2 } } }] });
+      assert.deepEqual(await view.find({}, { projection: { a: 1 } }).sort({ a: -1 }).toArray(), [{ _id: 3, a: 9 }, { _id: 2, a: 5 }]);
+      assert.equal(await view.countDocuments({ a: { $lt: 6 } }), 1);
+      assert.equal(await view.estimatedDocumentCount(), 2);
+      assert.deepEqual(await view.distinct("a"), [5, 9]);
+      const info = await db.listCollections({ name: "big" }).toArray();
+      assert.equal(info[0].type, "view");
+      await assert.rejects(view.insertOne({ _id: 4 }), (e: MongoServerError) => e.code === 166);
+      await assert.rejects(view.createIndex({ a: 1 }), (e: MongoServerError) => e.code === 166);
+    });
+  });
 });
