@@ -295,6 +295,11 @@ export function runPipeline(input: Document[], pipeline: unknown[], vars: Variab
       case "$out":
       case "$merge":
         throw stageError(`${name} can only be the final stage in the pipeline`, name === "$out" ? 40601 : 6392600);
+      case "$listSearchIndexes":
+      case "$search":
+      case "$searchMeta":
+      case "$vectorSearch":
+        throw serverError(31082, "SearchNotEnabled", `Using Atlas Search Database Commands and the ${name} aggregation stage requires additional configuration. Please connect to Atlas or an AtlasCLI local deployment to enable.`);
       case "$lookup":
       case "$facet":
       case "$graphLookup":

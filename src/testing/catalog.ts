@@ -12,8 +12,16 @@
 import { type Document, Int32, Int64 } from "../bson/mod.ts";
 import { ErrorCode } from "../error_codes.ts";
 import type { CommandRequest } from "./commands.ts";
-import { checkIndexSpec, firstDuplicate, indexConflict, indexesToDrop } from "./indexes.ts";
-import { cloneValue, matches } from "./query.ts";
+import {
+  checkIndexSpec,
+  findIndex,
+  firstDuplicate,
+  indexConflict,
+  indexesToDrop,
+  showValue,
+  uniqueViolations,
+} from "./indexes.ts";
+import { cloneValue, isPlainDocument, matches } from "./query.ts";
 import { splitNamespace } from "./store.ts";
 import { checkValidator } from "./validation.ts";
 import { refuseView } from "./views.ts";
@@ -34,6 +42,8 @@ const CREATE_OPTIONS = new Set([
   "validationAction",
   "viewOn",
   "pipeline",
+  "clusteredIndex",
+  "changeStreamPreAndPostImages",
   "collation",
   "writeConcern",
   "comment",
@@ -51,7 +61,7 @@ const CREATE_OPTIONS = new Set([
 function createOptions(body: Document): Document {
   for (const k of Object.keys(body)) {
     if (!CREATE_OPTIONS.has(k)) {
-      if (["timeseries", "clusteredIndex", "changeStreamPreAndPostImages", "encryptedFields", "expireAfterSeconds", "indexOptionDefaults", "storageEngine"].includes(k)) {
+      if (["timeseries", "encryptedFields", "expireAfterSeconds", "indexOptionDefaults", "storageEngine"].includes(k)) {
         throw serverError(ErrorCode.NotImplemented, "NotImplemented", `create option '${k}' is not supported by the simulated server`);
       }
       throw serverError(40415, "Location40415", `BSON field 'create.${k}' is an unknown field.`);
@@ -68,6 +78,20 @@ function createOptions(body: Document): Document {
     return { viewOn: body.viewOn, pipeline: cloneValue(body.pipeline ?? []) };
   }
   if (body.pipeline !== undefined) throw badValue("'pipeline' requires 'viewOn'");
+  if (body.clusteredIndex !== undefined) {
+    const ci = body.clusteredIndex;
+    if (!isPlainDocument(ci) || !isPlainDocument(ci.key) || JSON.stringify(Object.keys(ci.key)) !== '["_id"]' || ci.unique !== true) {
+      throw serverError(ErrorCode.InvalidOptions, "InvalidOptions", "The clusteredIndex option must be {key: {_id: 1}, unique: true}");
+    }
+    options.clusteredIndex = { v: new Int32(2), key: ci.key, name: typeof ci.name === "string" ? ci.name : "_id_", unique: true };
+  }
+  if (body.changeStreamPreAndPostImages !== undefined) {
+    const c = body.changeStreamPreAndPostImages;
+    if (!isPlainDocument(c) || typeof c.enabled !== "boolean" || Object.keys(c).length !== 1) {
+      throw typeMismatch("'changeStreamPreAndPostImages' must be {enabled: <bool>}");
+    }
+    options.changeStreamPreAndPostImages = { enabled: c.enabled };
+  }
   if (bool(body.capped)) {
     const size = num(body.size, "size", 0);
     if (size <= 0) throw badValue("Cannot create a capped collection without a positive 'size'");
@@ -114,19 +138,58 @@ function collMod(req: CommandRequest): Document {
   const c = req.host.store.collection(ns);
   if (c === undefined) throw serverError(ErrorCode.NamespaceNotFound, "NamespaceNotFound", `ns does not exist: ${ns}`);
   const body: Document = { create: req.body.collMod };
+  const reply: Document = {};
   for (const k of Object.keys(req.body)) {
     if (k === "collMod") continue;
+    if (k === "index") {
+      Object.assign(reply, modifyIndex(req, ns, req.body.index));
+      continue;
+    }
     if (!["validator", "validationLevel", "validationAction"].includes(k) && !CREATE_OPTIONS.has(k)) {
       throw serverError(ErrorCode.NotImplemented, "NotImplemented", `collMod option '${k}' is not supported by the simulated server`);
     }
-    if (["capped", "size", "max", "collation"].includes(k)) {
+    if (["capped", "size", "max", "collation", "clusteredIndex", "viewOn"].includes(k)) {
       throw serverError(ErrorCode.InvalidOptions, "InvalidOptions", `option not supported on collMod: ${k}`);
     }
     body[k] = req.body[k];
   }
   const options = createOptions(body);
-  req.host.logChange({ op: "collMod", ns, options });
-  return { ok: 1 };
+  if (Object.keys(options).length > 0) req.host.logChange({ op: "collMod", ns, options });
+  return { ...reply, ok: 1 };
+}
+
+// collMod's `index`: hidden, expireAfterSeconds, prepareUnique, and unique
+// (only after prepareUnique, refused with the violations when keys repeat).
+function modifyIndex(req: CommandRequest, ns: string, raw: unknown): Document {
+  if (!isPlainDocument(raw)) throw typeMismatch("'index' must be an object");
+  const c = req.host.store.collection(ns)!;
+  const which = raw.name ?? raw.keyPattern;
+  const spec = findIndex(c.indexes, which);
+  if (spec === undefined) throw serverError(ErrorCode.IndexNotFound, "IndexNotFound", `cannot find index ${showValue(which)} for ns ${ns}`);
+  const changes: Document = {};
+  const reply: Document = {};
+  for (const k of Object.keys(raw)) {
+    if (k === "name" || k === "keyPattern") continue;
+    if (!["hidden", "expireAfterSeconds", "prepareUnique", "unique"].includes(k)) {
+      throw serverError(ErrorCode.InvalidOptions, "InvalidOptions", `unknown collMod index option: ${k}`);
+    }
+    if (k !== "expireAfterSeconds" && typeof raw[k] !== "boolean") throw typeMismatch(`'index.${k}' must be a boolean`);
+    reply[`${k}_old`] = spec[k] ?? false;
+    reply[`${k}_new`] = raw[k];
+    changes[k] = raw[k];
+  }
+  if (changes.unique === false) throw badValue("collMod cannot make a unique index non-unique");
+  if (changes.unique === true && spec.unique !== true) {
+    if (spec.prepareUnique !== true && changes.prepareUnique !== true) {
+      throw serverError(ErrorCode.InvalidOptions, "InvalidOptions", "Cannot make index unique with 'prepareUnique=false'. Run 'collMod' to set it first.");
+    }
+    const violations = uniqueViolations(c.documents, { ...spec, unique: true });
+    if (violations.length > 0) {
+      throw serverError(359, "CannotConvertIndexToUnique", "Cannot convert the index to unique. Please resolve conflicting documents before running collMod again.", { violations });
+    }
+  }
+  req.host.logChange({ op: "indexOptions", ns, name: spec.name, options: changes });
+  return reply;
 }
 
 function drop(req: CommandRequest): Document {
@@ -269,6 +332,15 @@ function dropIndexes(req: CommandRequest): Document {
   return { nIndexesWas: new Int32(was), ok: 1 };
 }
 
+// mongod without Atlas Search answers its search index commands with SearchNotEnabled.
+function searchIndexes(): Document {
+  throw serverError(
+    31082,
+    "SearchNotEnabled",
+    "Using Atlas Search Database Commands and the $listSearchIndexes aggregation stage requires additional configuration. Please connect to Atlas or an AtlasCLI local deployment to enable.",
+  );
+}
+
 /** The catalog commands by name. */
 export const CATALOG_COMMANDS: Readonly<Record<string, (req: CommandRequest) => Document>> = {
   create,
@@ -282,4 +354,7 @@ export const CATALOG_COMMANDS: Readonly<Record<string, (req: CommandRequest) => 
   createIndexes,
   dropIndexes,
   deleteIndexes: dropIndexes,
+  createSearchIndexes: searchIndexes,
+  updateSearchIndex: searchIndexes,
+  dropSearchIndex: searchIndexes,
 };

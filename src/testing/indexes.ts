@@ -222,7 +222,8 @@ function duplicateKeyErrorSimple(
   const idTaken = collection.has(doc._id) && (replacing === undefined || !valuesEqual(replacing, doc._id));
   if (idTaken) return dupError(ns, { name: "_id_", key: { _id: 1 } } as IndexSpec, { _id: doc._id });
   for (const spec of collection.indexes) {
-    if (spec.unique !== true || spec.name === "_id_" || !indexed(doc, spec)) continue;
+    // prepareUnique: new keys must be unique while old duplicates may remain.
+    if ((spec.unique !== true && spec.prepareUnique !== true) || spec.name === "_id_" || !indexed(doc, spec)) continue;
     const mine = keysOf(doc, spec.key);
     for (const other of collection.documents) {
       if (replacing !== undefined && valuesEqual(other._id, replacing)) continue;
@@ -260,6 +261,32 @@ export function firstDuplicate(ns: string, docs: readonly Document[], spec: Inde
     seen.push(...mine);
   }
   return undefined;
+}
+
+/**
+ * The groups of `_id`s sharing a key of `spec`, as collMod's
+ * CannotConvertIndexToUnique reports them (`[{ids: [...]}]`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { uniqueViolations } from "./indexes.ts";
+ *
+ * const spec = { v: 2, key: { x: 1 }, name: "x_1" };
+ * assert.deepEqual(uniqueViolations([{ _id: 1, x: 1 }, { _id: 2, x: 1 }], spec), [{ ids: [1, 2] }]);
+ * ```
+ */
+export function uniqueViolations(docs: readonly Document[], spec: IndexSpec): Document[] {
+  const groups: { key: Document; ids: unknown[] }[] = [];
+  for (const d of docs) {
+    if (!indexed(d, spec)) continue;
+    for (const k of keysOf(d, spec.key)) {
+      const g = groups.find((x) => valuesEqual(x.key, k));
+      if (g === undefined) groups.push({ key: k, ids: [d._id] });
+      else if (!g.ids.some((id) => valuesEqual(id, d._id))) g.ids.push(d._id);
+    }
+  }
+  return groups.filter((g) => g.ids.length > 1).map((g) => ({ ids: g.ids }));
 }
 
 function dupError(ns: string, spec: IndexSpec, keyValue: Document): Error {

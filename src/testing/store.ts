@@ -40,6 +40,7 @@ export type OplogChange =
   | { op: "dropIndexes"; ns: string; names: string[] }
   | { op: "rename"; from: string; to: string }
   | { op: "collMod"; ns: string; options: Document }
+  | { op: "indexOptions"; ns: string; name: string; options: Document }
   | { op: "drop"; ns: string }
   | { op: "dropDatabase"; db: string }
   | { op: "n" };
@@ -254,11 +255,19 @@ export class Store {
       case "create": {
         const c = this.#ensure(change.ns);
         if (change.options !== undefined) c.options = cloneValue(change.options);
+        const clustered = c.options.clusteredIndex;
+        if (isPlainDocument(clustered)) c.indexes[0] = { ...cloneValue(clustered), clustered: true } as unknown as IndexSpec;
         return;
       }
       case "collMod": {
         const c = this.collection(change.ns);
         if (c !== undefined) c.options = { ...c.options, ...cloneValue(change.options) };
+        return;
+      }
+      case "indexOptions": {
+        const c = this.collection(change.ns);
+        const i = c?.indexes.findIndex((x) => x.name === change.name) ?? -1;
+        if (c !== undefined && i >= 0) c.indexes[i] = { ...c.indexes[i], ...cloneValue(change.options) };
         return;
       }
       case "dropIndexes": {

@@ -288,4 +288,35 @@ describe("official Node driver application API against the simulator", () => {
       await assert.rejects(view.createIndex({ a: 1 }), (e: MongoServerError) => e.code === 166);
     });
   });
+
+  test("collMod index prepareUnique / unique with violations; clustered index; search index commands", async () => {
+    await withDriver(async (client) => {
+      const db = client.db("t");
+      const c = db.collection<Doc & { x?: number }>("m");
+      await c.insertMany([{ _id: 1, x: 1 }, { _id: 2, x: 1 }]);
+      await c.createIndex({ x: 1 });
+      await db.command({ collMod: "m", index: { keyPattern: { x: 1 }, prepareUnique: true } });
+      await assert.rejects(c.insertOne({ _id: 3, x: 1 }), (e: MongoServerError) => e.code === 11000);
+      const err = await db.command({ collMod: "m", index: { keyPattern: { x: 1 }, unique: true } }).catch((e) => e);
+      assert.equal(err?.code, 359, String(err));
+      assert.deepEqual(err.errorResponse.violations, [{ ids: [1, 2] }]);
+      await c.deleteOne({ _id: 2 });
+      const ok = await db.command({ collMod: "m", index: { keyPattern: { x: 1 }, unique: true } });
+      assert.equal(ok.unique_new, true);
+      assert.equal((await c.listIndexes().toArray()).find((i) => i.name === "x_1")?.unique, true);
+
+      await db.createCollection("clustered", { clusteredIndex: { key: { _id: 1 }, unique: true, name: "by id" } });
+      const [idx] = await db.collection("clustered").listIndexes().toArray();
+      assert.equal(idx.name, "by id");
+      assert.equal(idx.clustered, true);
+      await db.createCollection("images", { changeStreamPreAndPostImages: { enabled: true } });
+      const [images] = await db.listCollections({ name: "images" }).toArray();
+      assert.deepEqual((images as { options: object }).options, { changeStreamPreAndPostImages: { enabled: true } });
+
+      await assert.rejects(
+        c.createSearchIndex({ name: "s", definition: { mappings: { dynamic: true } } }),
+        (e: MongoServerError) => e.code === 31082 && /Atlas/.test(e.message),
+      );
+    });
+  });
 });
