@@ -166,7 +166,9 @@ export function checkHint(collection: Collection | undefined, hint: unknown): vo
   if (isPlainDocument(hint) && Object.keys(hint).length === 0) return;
   // mongod answers a query on a missing collection without planning it.
   if (collection === undefined) return;
-  if (findIndex(collection.indexes, hint) === undefined) {
+  const found = findIndex(collection.indexes, hint);
+  // A hidden index is invisible to the planner, hints included.
+  if (found === undefined || found.hidden === true) {
     throw badValue("hint provided does not correspond to an existing index");
   }
 }
