@@ -904,6 +904,18 @@ export class SimulatedMember implements Member, CommandHost {
     body: Document,
     secondaryOk: boolean,
   ): Promise<Document | null> {
+    if (HANDSHAKES.has(name) && state.appName === undefined && isPlainDocument(body.client)) {
+      const app = body.client.application;
+      if (isPlainDocument(app) && typeof app.name === "string") state.appName = app.name;
+    }
+    // failCommand applies to every command a client sends, authentication included.
+    const known = isCommand(name) || name === "saslStart" || name === "saslContinue";
+    const failed = known ? this.failPoints.evaluate(name, state.appName) : undefined;
+    if (failed !== undefined) {
+      if (failed.blockTimeMS > 0) await this.#set.timers.sleep(failed.blockTimeMS);
+      if (failed.closeConnection) return null;
+      if (failed.errorCode !== undefined) return failedReply(failed, body);
+    }
     if (name === "saslStart" || name === "saslContinue") {
       const auth = this.#set.auth() ?? NO_USERS;
       const session = this.#session(state);
@@ -912,17 +924,7 @@ export class SimulatedMember implements Member, CommandHost {
         : await auth.saslContinue(session, body);
     }
     if (this.#needsAuthentication(state, name)) return unauthorized(name);
-    if (HANDSHAKES.has(name) && state.appName === undefined && isPlainDocument(body.client)) {
-      const app = body.client.application;
-      if (isPlainDocument(app) && typeof app.name === "string") state.appName = app.name;
-    }
     this.localSessions.touch(body.lsid);
-    const failed = this.failPoints.evaluate(name, state.appName);
-    if (failed !== undefined) {
-      if (failed.blockTimeMS > 0) await this.#set.timers.sleep(failed.blockTimeMS);
-      if (failed.closeConnection) return null;
-      if (failed.errorCode !== undefined) return failedReply(failed, body);
-    }
     const refused = this.#stateError(name, secondaryOk);
     if (refused !== null) return refused;
     const rc = body.readConcern;

@@ -166,4 +166,30 @@ describe("configureFailPoint failCommand", () => {
       await client.close();
     }
   });
+
+  test("authentication commands are subject to it too (saslContinue)", async () => {
+    await using rs = await startReplicaSet({ members: 1, users: [{ user: "ada", password: "pencil" }], scramIterations: 4096 });
+    const uri = `mongodb://ada:pencil@${rs.hosts[0]}/?replicaSet=${rs.name}&serverSelectionTimeoutMS=3000`;
+    const admin = new MongoClient(uri);
+    try {
+      await admin.connect();
+      await admin.db("admin").command({
+        configureFailPoint: "failCommand",
+        mode: { times: 1 },
+        data: { failCommands: ["saslContinue"], errorCode: 18, appName: "victim" },
+      });
+      const victim = new MongoClient(`${uri}&appName=victim`);
+      try {
+        const err = await victim.connect().then(() => victim.db("t").command({ ping: 1 })).catch((e) => e);
+        assert.ok(err instanceof Error, "the victim's authentication failed");
+        assert.match(String(err.message ?? err), /Failing command via 'failCommand' failpoint|Authentication failed/);
+      } finally {
+        await victim.close();
+      }
+      const count = await admin.db("admin").command({ configureFailPoint: "failCommand", mode: "off" });
+      assert.equal(count.count, 1);
+    } finally {
+      await admin.close();
+    }
+  });
 });
