@@ -10,7 +10,8 @@ import type { Document } from "../bson/mod.ts";
 import { ErrorCode } from "../error_codes.ts";
 import { runPipeline, stageOf } from "./aggregate.ts";
 import type { CommandRequest } from "./commands.ts";
-import { checkHint } from "./indexes.ts";
+import { checkHint, firstDuplicate } from "./indexes.ts";
+import { validateDocument } from "./validation.ts";
 import { readableDocuments, refuseView } from "./views.ts";
 import { cloneValue, isPlainDocument, numericValue, valuesEqual } from "./query.ts";
 import { letVariables, storeInsert, storeReplace } from "./write_commands.ts";
@@ -38,6 +39,12 @@ function out(req: CommandRequest, ns: string, docs: Document[], bypass: boolean)
     seen.push(id);
   }
   const existing = req.host.store.collection(ns);
+  // mongod writes into a temporary collection and renames it: all or nothing.
+  for (const spec of existing?.indexes ?? []) {
+    const clash = firstDuplicate(ns, docs, spec);
+    if (clash !== undefined) throw clash;
+  }
+  if (existing !== undefined) for (const d of docs) validateDocument(existing.options, d, undefined, bypass);
   if (existing === undefined) req.host.logChange({ op: "create", ns });
   for (const d of [...(existing?.documents ?? [])]) req.host.logChange({ op: "d", ns, id: d._id });
   for (const d of docs) storeInsert(req, ns, d, bypass);

@@ -170,6 +170,10 @@ describe("official Node driver application API against the simulator", () => {
       ]).toArray();
       assert.deepEqual(await c.findOne({ _id: 3 }), { _id: 3, a: 2, b: "x", merged: "x" });
       assert.deepEqual(await c.findOne({ _id: 1 }), { _id: 1, a: 1, b: "x" });
+      // $out is all or nothing: a unique index on the target refusing the result leaves it as it was.
+      await db.collection("copy").createIndex({ b: 1 }, { unique: true });
+      await assert.rejects(c.aggregate([{ $out: "copy" }]).toArray(), (e: MongoServerError) => e.code === 11000);
+      assert.equal(await db.collection("copy").countDocuments(), 2);
       const unwound = await db.aggregate([
         { $documents: [{ xs: [1, 2] }] },
         { $unwind: "$xs" },
