@@ -11,6 +11,8 @@ import { ErrorCode } from "../error_codes.ts";
 import { runPipeline, stageOf } from "./aggregate.ts";
 import type { CommandRequest } from "./commands.ts";
 import { checkHint, firstDuplicate } from "./indexes.ts";
+import { openStream, pollStream, postBatchResumeToken } from "./change_streams.ts";
+import type { ServerCursor } from "./store.ts";
 import { validateDocument } from "./validation.ts";
 import { readableDocuments, refuseView } from "./views.ts";
 import { cloneValue, isPlainDocument, numericValue, valuesEqual } from "./query.ts";
@@ -84,7 +86,7 @@ function merge(req: CommandRequest, spec: unknown, docs: Document[], bypass: boo
     const next = whenMatched === "replace"
       ? withIdFirst(cloneValue(d), existing._id)
       : withIdFirst({ ...cloneValue(existing), ...cloneValue(d) }, existing._id);
-    storeReplace(req, ns, existing, next, bypass);
+    storeReplace(req, ns, existing, next, bypass, whenMatched === "replace" ? "replace" : "update");
   }
   return ns;
 }
@@ -112,8 +114,24 @@ export function aggregate(req: CommandRequest): Document {
     if (!isPlainDocument(arg) || Object.keys(arg).some((k) => k !== "allUsers" || arg[k] !== true)) {
       throw serverError(ErrorCode.NotImplemented, "NotImplemented", "$listLocalSessions supports {} and {allUsers: true} in the simulated server");
     }
-  } else if (onDatabase && names[0] !== "$documents") {
+  } else if (onDatabase && names[0] !== "$documents" && names[0] !== "$changeStream") {
     throw serverError(ErrorCode.InvalidNamespace, "InvalidNamespace", `{aggregate: 1} is not valid for '${names[0] ?? "an empty pipeline"}' in the simulated server ($documents and $listLocalSessions are)`);
+  }
+  if (names[0] === "$changeStream") {
+    const state = openStream(req.host, req.db, onDatabase ? undefined : source.slice(req.db.length + 1), pipeline);
+    const cursor = b.cursor as Document;
+    const batchSize = cursor.batchSize === undefined ? undefined : num(cursor.batchSize, "batchSize");
+    // Events already in the oplog (a resumed stream) come in the first batch.
+    const pending: ServerCursor = { id: 0n, ns: source, docs: [], position: 0, stream: state };
+    pollStream(req.host, pending);
+    const { batch, id } = req.host.cursors.open(source, pending.docs, { batchSize, stream: state });
+    const left = id === 0n ? undefined : req.host.cursors.get(id);
+    const reply = cursorReply(source, batch, id, true);
+    (reply.cursor as Document).postBatchResumeToken = postBatchResumeToken(left, batch, state);
+    return reply;
+  }
+  if (names.slice(1).includes("$changeStream")) {
+    throw serverError(40602, "Location40602", "$changeStream is only valid as the first stage in a pipeline");
   }
   const writeAt = names.findIndex((n) => n === "$out" || n === "$merge");
   if (writeAt >= 0 && writeAt !== names.length - 1) {

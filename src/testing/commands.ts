@@ -25,7 +25,8 @@ import {
   sortDocuments,
   valuesEqual,
 } from "./query.ts";
-import type { CursorRegistry, OplogChange, Store } from "./store.ts";
+import type { CursorRegistry, OplogChange, OplogView, Store } from "./store.ts";
+import { pollStream, postBatchResumeToken, streamDone } from "./change_streams.ts";
 import { deleteCommand, findAndModify, insert, letVariables, update } from "./write_commands.ts";
 import { withVariables } from "./expressions.ts";
 import { withCollation } from "./collation.ts";
@@ -50,6 +51,8 @@ export interface CommandHost {
   readonly localSessions: LocalSessions;
   /** The member's state (`PRIMARY`, `SECONDARY`...). */
   readonly state: string;
+  /** The oplog as far as this member applied it (change streams). */
+  oplog(): OplogView;
   /** Waits (on the set's timers, cut short when it closes). */
   sleep(ms: number): Promise<void>;
   /** The member's name (`host:port`). */
@@ -228,7 +231,22 @@ async function getMore(req: CommandRequest): Promise<Document> {
   const ns = `${req.db}.${coll}`;
   const batchSize = req.body.batchSize === undefined ? undefined : num(req.body.batchSize, "batchSize");
   const cursorId = BigInt(n);
-  const tail = req.host.cursors.get(cursorId)?.tail;
+  const open = req.host.cursors.get(cursorId);
+  if (open?.stream !== undefined && open.ns === ns) {
+    if (!pollStream(req.host, open) && !streamDone(open.stream)) {
+      const until = Date.now() + num(req.body.maxTimeMS, "maxTimeMS", 1000);
+      while (Date.now() < until && req.host.state !== "DOWN" && !pollStream(req.host, open)) {
+        await req.host.sleep(Math.min(10, until - Date.now()));
+      }
+    }
+    const { batch } = req.host.cursors.next(cursorId, batchSize, ns);
+    const ended = streamDone(open.stream) && open.docs.length === 0;
+    if (ended) req.host.cursors.kill(cursorId);
+    const reply = cursorReply(ns, batch, ended ? 0n : cursorId, false);
+    (reply.cursor as Document).postBatchResumeToken = postBatchResumeToken(open, batch, open.stream);
+    return reply;
+  }
+  const tail = open?.tail;
   if (tail !== undefined && req.host.cursors.namespaceOf(cursorId) === ns && !refill(req, cursorId) && tail.awaitData) {
     // awaitData: wait for an insert up to maxTimeMS (mongod's default: 1 s).
     const until = Date.now() + num(req.body.maxTimeMS, "maxTimeMS", 1000);

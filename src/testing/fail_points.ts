@@ -248,8 +248,24 @@ function isRetryableWrite(body: Document): boolean {
   return body.txnNumber !== undefined && body.autocommit === undefined;
 }
 
-function labelsFor(action: FailCommandAction, body: Document, code: number | undefined): string[] | undefined {
+// The codes mongod labels ResumableChangeStreamError on a change stream's getMore.
+const RESUMABLE_CHANGE_STREAM_CODES: ReadonlySet<number> = new Set([
+  ...RETRYABLE_READ_CODES,
+  63, // StaleShardVersion
+  133, // FailedToSatisfyReadPreference
+  150, // StaleEpoch
+  234, // RetryChangeStream
+  13388, // StaleConfig
+]);
+
+function labelsFor(
+  action: FailCommandAction,
+  body: Document,
+  code: number | undefined,
+  changeStream = false,
+): string[] | undefined {
   if (action.errorLabels !== undefined) return [...action.errorLabels];
+  if (changeStream && code !== undefined && RESUMABLE_CHANGE_STREAM_CODES.has(code)) return ["ResumableChangeStreamError"];
   if (code !== undefined && isRetryableWrite(body) && RETRYABLE_WRITE_CODES.has(code)) return ["RetryableWriteError"];
   return undefined;
 }
@@ -267,7 +283,7 @@ function labelsFor(action: FailCommandAction, body: Document, code: number | und
  * assert.deepEqual(reply.errorLabels, ["RetryableWriteError"]);
  * ```
  */
-export function failedReply(action: FailCommandAction, body: Document): Document {
+export function failedReply(action: FailCommandAction, body: Document, changeStream = false): Document {
   const code = action.errorCode ?? ErrorCode.BadValue;
   const reply: Document = {
     ok: 0,
@@ -275,7 +291,7 @@ export function failedReply(action: FailCommandAction, body: Document): Document
     code: new Int32(code),
     codeName: codeNameOf(code),
   };
-  const labels = labelsFor(action, body, code);
+  const labels = labelsFor(action, body, code, changeStream);
   if (labels !== undefined) reply.errorLabels = labels;
   return reply;
 }

@@ -62,7 +62,7 @@ import {
   WRITE_COMMANDS,
 } from "./commands.ts";
 import { cloneValue, isPlainDocument, matches, numericValue, project, sortDocuments, typeName } from "./query.ts";
-import { CursorRegistry, type OplogChange, splitNamespace, Store } from "./store.ts";
+import { CursorRegistry, type OplogChange, type OplogView, splitNamespace, Store } from "./store.ts";
 import { toFailure } from "./_server_error.ts";
 import { decodeLegacyWrite } from "./_legacy_writes.ts";
 import { addWriteConcernError, failedReply, FailPoints } from "./fail_points.ts";
@@ -222,6 +222,8 @@ export interface SetContext {
    * lagging secondary); resolves false when `maxTimeMS` (0: none) ran out first.
    */
   waitForApplied(member: SimulatedMember, ts: Timestamp, maxTimeMS: number): Promise<boolean>;
+  /** The set's oplog and how much of it `member` has applied (change streams read it). */
+  oplog(member: SimulatedMember): OplogView;
   /** The newest oplog timestamp the set knows, and the one `member` applied last; null without a config. */
   clusterTime(member: SimulatedMember): { clusterTime: Timestamp; operationTime: Timestamp } | null;
   initiate(member: SimulatedMember, config: unknown): Document;
@@ -451,6 +453,11 @@ export class SimulatedMember implements Member, CommandHost {
   }
 
   // ---- CommandHost --------------------------------------------------------
+
+  /** The oplog as far as this member has applied it. */
+  oplog(): OplogView {
+    return this.#set.oplog(this);
+  }
 
   /** Waits on the set's timers (cut short when the set closes). */
   sleep(ms: number): Promise<void> {
@@ -897,6 +904,12 @@ export class SimulatedMember implements Member, CommandHost {
     return reply;
   }
 
+  #isChangeStreamGetMore(name: string, body: Document): boolean {
+    const id = numericValue(body.getMore);
+    if (name !== "getMore" || id === undefined || !Number.isInteger(Number(id))) return false;
+    return this.cursors.get(BigInt(id))?.stream !== undefined;
+  }
+
   async #command(
     state: ConnectionState,
     db: string,
@@ -914,7 +927,7 @@ export class SimulatedMember implements Member, CommandHost {
     if (failed !== undefined) {
       if (failed.blockTimeMS > 0) await this.#set.timers.sleep(failed.blockTimeMS);
       if (failed.closeConnection) return null;
-      if (failed.errorCode !== undefined) return failedReply(failed, body);
+      if (failed.errorCode !== undefined) return failedReply(failed, body, this.#isChangeStreamGetMore(name, body));
     }
     if (name === "saslStart" || name === "saslContinue") {
       const auth = this.#set.auth() ?? NO_USERS;

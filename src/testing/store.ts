@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { type Document, encode, ObjectId } from "../bson/mod.ts";
+import { type Document, encode, ObjectId, type Timestamp } from "../bson/mod.ts";
 import { ErrorCode } from "../error_codes.ts";
 import { cloneValue, isPlainDocument, numericValue } from "./query.ts";
 import { serverError } from "./_server_error.ts";
@@ -33,7 +33,7 @@ import { serverError } from "./_server_error.ts";
  */
 export type OplogChange =
   | { op: "i"; ns: string; doc: Document }
-  | { op: "u"; ns: string; id: unknown; doc: Document }
+  | { op: "u"; ns: string; id: unknown; doc: Document; update?: UpdateDescription }
   | { op: "d"; ns: string; id: unknown }
   | { op: "create"; ns: string; options?: Document }
   | { op: "createIndex"; ns: string; index: Document }
@@ -44,6 +44,36 @@ export type OplogChange =
   | { op: "drop"; ns: string }
   | { op: "dropDatabase"; db: string }
   | { op: "n" };
+
+/**
+ * The replicated log as one member sees it: every entry, and how many it applied.
+ *
+ * @example
+ * ```ts
+ * import type { OplogView } from "./store.ts";
+ *
+ * const view: OplogView = { entries: [], applied: 0 };
+ * ```
+ */
+export interface OplogView {
+  readonly entries: readonly { readonly ts: Timestamp; readonly wall: number; readonly change: OplogChange }[];
+  readonly applied: number;
+}
+
+/**
+ * What an update changed (change streams' `updateDescription`); absent for a replacement.
+ *
+ * @example
+ * ```ts
+ * import type { UpdateDescription } from "./store.ts";
+ *
+ * const d: UpdateDescription = { updatedFields: { "a.b": 1 }, removedFields: [] };
+ * ```
+ */
+export interface UpdateDescription {
+  updatedFields: Document;
+  removedFields: string[];
+}
 
 /** An index specification as `listIndexes` returns it. */
 export type IndexSpec = Document & { name: string; key: Document };
@@ -328,6 +358,8 @@ export interface ServerCursor {
   limit?: number;
   /** For a tailable cursor on a capped collection: where it is and what it selects. */
   tail?: TailState;
+  /** For a change stream: its state (see `change_streams.ts`). */
+  stream?: unknown;
 }
 
 /**
@@ -380,17 +412,18 @@ export class CursorRegistry {
   open(
     ns: string,
     docs: Document[],
-    options: { batchSize?: number; singleBatch?: boolean; limit?: number; tail?: TailState } = {},
+    options: { batchSize?: number; singleBatch?: boolean; limit?: number; tail?: TailState; stream?: unknown } = {},
   ): { batch: Document[]; id: bigint } {
     const size = options.batchSize === undefined || options.batchSize < 0 ? 101 : options.batchSize;
     let all = docs;
     if (options.limit !== undefined && options.limit > 0) all = all.slice(0, options.limit);
     const batch = all.slice(0, size);
-    const tailing = options.tail !== undefined && options.singleBatch !== true;
+    const tailing = (options.tail !== undefined || options.stream !== undefined) && options.singleBatch !== true;
     if (!tailing && (options.singleBatch === true || (batch.length >= all.length && size > 0))) return { batch, id: 0n };
     const id = this.#newId();
     const cursor: ServerCursor = { id, ns, docs: all.slice(size), position: batch.length };
-    if (tailing) cursor.tail = options.tail;
+    if (tailing && options.tail !== undefined) cursor.tail = options.tail;
+    if (tailing && options.stream !== undefined) cursor.stream = options.stream;
     this.#cursors.set(id, cursor);
     return { batch, id };
   }
@@ -419,7 +452,7 @@ export class CursorRegistry {
     const batch = cursor.docs.splice(0, size);
     const startingFrom = cursor.position;
     cursor.position += batch.length;
-    if (cursor.docs.length === 0 && cursor.tail === undefined) {
+    if (cursor.docs.length === 0 && cursor.tail === undefined && cursor.stream === undefined) {
       this.#cursors.delete(id);
       return { batch, id: 0n, startingFrom };
     }

@@ -13,6 +13,7 @@ import type { Document } from "../bson/mod.ts";
 import { ErrorCode } from "../error_codes.ts";
 import { applyPipelineUpdate } from "./aggregate.ts";
 import type { CommandRequest } from "./commands.ts";
+import type { UpdateDescription } from "./store.ts";
 import { evaluate, setPath, type Variables, withVariables } from "./expressions.ts";
 import { withCollation } from "./collation.ts";
 import { refuseView } from "./views.ts";
@@ -69,14 +70,49 @@ export function storeInsert(req: CommandRequest, ns: string, doc: Document, bypa
 }
 
 /** Replaces one document after the same checks; false when nothing changed. */
-export function storeReplace(req: CommandRequest, ns: string, before: Document, next: Document, bypass: boolean): boolean {
+export function storeReplace(
+  req: CommandRequest,
+  ns: string,
+  before: Document,
+  next: Document,
+  bypass: boolean,
+  kind: "update" | "replace" = "update",
+): boolean {
   if (sameBytes(before, next)) return false;
   const c = req.host.store.collection(ns);
   if (c !== undefined) validateDocument(c.options, next, before, bypass);
   const dup = duplicateKeyError(ns, c, next, before._id);
   if (dup !== undefined) throw dup;
-  req.host.logChange({ op: "u", ns, id: before._id, doc: next });
+  if (kind === "replace") req.host.logChange({ op: "u", ns, id: before._id, doc: next });
+  else req.host.logChange({ op: "u", ns, id: before._id, doc: next, update: describeUpdate(before, next) });
   return true;
+}
+
+/**
+ * What changed between two versions of a document, as change streams'
+ * `updateDescription` reports it (dotted paths into sub-documents).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describeUpdate } from "./write_commands.ts";
+ *
+ * assert.deepEqual(describeUpdate({ a: { b: 1 }, c: 1 }, { a: { b: 2 } }), { updatedFields: { "a.b": 2 }, removedFields: ["c"] });
+ * ```
+ */
+export function describeUpdate(before: Document, after: Document): UpdateDescription {
+  const out: UpdateDescription = { updatedFields: {}, removedFields: [] };
+  const walk = (a: Document, b: Document, prefix: string) => {
+    for (const k of Object.keys(b)) {
+      const path = prefix + k;
+      if (!Object.hasOwn(a, k)) out.updatedFields[path] = cloneValue(b[k]);
+      else if (isPlainDocument(a[k]) && isPlainDocument(b[k])) walk(a[k] as Document, b[k] as Document, `${path}.`);
+      else if (!sameBytes({ v: a[k] }, { v: b[k] })) out.updatedFields[path] = cloneValue(b[k]);
+    }
+    for (const k of Object.keys(a)) if (!Object.hasOwn(b, k)) out.removedFields.push(prefix + k);
+  };
+  walk(before, after, "");
+  return out;
 }
 
 function writeError(index: number, e: unknown): Document {
@@ -291,7 +327,8 @@ function runUpdate(req: CommandRequest, ns: string, spec: UpdateSpec): UpdateOut
     const next = nextVersion(d, spec, false);
     out.before ??= cloneValue(d);
     out.after ??= next;
-    if (storeReplace(req, ns, d, next, spec.bypass)) out.modified++;
+    const kind = Array.isArray(spec.u) || isOperatorUpdate(spec.u) ? "update" : "replace";
+    if (storeReplace(req, ns, d, next, spec.bypass, kind)) out.modified++;
   }
   if (matched.length === 0 && spec.upsert) {
     const seed = upsertSeed(spec.q);
