@@ -45,6 +45,20 @@ export const ErrorCode = Object.freeze({
   InterruptedDueToReplStateChange: 11602,
   NotPrimaryNoSecondaryOk: 13435,
   NotPrimaryOrSecondary: 13436,
+  // Codes the simulated server reports for data and catalog errors.
+  FailedToParse: 9,
+  IndexNotFound: 27,
+  NamespaceExists: 48,
+  CommandNotFound: 59,
+  IndexOptionsConflict: 85,
+  IndexKeySpecsConflict: 86,
+  InvalidOptions: 72,
+  InvalidNamespace: 73,
+  DocumentValidationFailure: 121,
+  DuplicateKey: 11000,
+  CappedPositionLost: 136,
+  QueryPlanKilled: 175,
+  NotImplemented: 238,
 } as const);
 
 /**

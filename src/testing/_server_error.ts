@@ -14,12 +14,19 @@ export interface ServerFailure {
   code: number;
   codeName: string;
   errmsg: string;
+  /** Further fields of the reply or write error (`keyPattern`, `errInfo`...). */
+  extra?: Record<string, unknown>;
 }
 
 /** Makes a throwable failure that the member turns into an error reply. */
-export function serverError(code: number, codeName: string, errmsg: string): MongoError {
+export function serverError(
+  code: number,
+  codeName: string,
+  errmsg: string,
+  extra?: Record<string, unknown>,
+): MongoError {
   const e = new MongoError(errmsg);
-  (e as unknown as Record<symbol, ServerFailure>)[SERVER_CODE] = { code, codeName, errmsg };
+  (e as unknown as Record<symbol, ServerFailure>)[SERVER_CODE] = { code, codeName, errmsg, ...(extra ? { extra } : {}) };
   return e;
 }
 

@@ -62,9 +62,12 @@ import {
   WRITE_COMMANDS,
 } from "./commands.ts";
 import { cloneValue, isPlainDocument, matches, numericValue, project, sortDocuments, typeName } from "./query.ts";
-import { CursorRegistry, type OplogChange, splitNamespace, Store } from "./store.ts";
+import { CursorRegistry, type OplogChange, type OplogView, splitNamespace, Store } from "./store.ts";
 import { toFailure } from "./_server_error.ts";
 import { decodeLegacyWrite } from "./_legacy_writes.ts";
+import { addWriteConcernError, failedReply, FailPoints } from "./fail_points.ts";
+import { LocalSessions } from "./sessions.ts";
+import { aggregateWrites } from "./aggregate_command.ts";
 import type { Timers } from "./_timers.ts";
 import { Authenticator, SaslSession, UNAUTHENTICATED_COMMANDS, unauthorized } from "./_scram.ts";
 
@@ -219,6 +222,8 @@ export interface SetContext {
    * lagging secondary); resolves false when `maxTimeMS` (0: none) ran out first.
    */
   waitForApplied(member: SimulatedMember, ts: Timestamp, maxTimeMS: number): Promise<boolean>;
+  /** The set's oplog and how much of it `member` has applied (change streams read it). */
+  oplog(member: SimulatedMember): OplogView;
   /** The newest oplog timestamp the set knows, and the one `member` applied last; null without a config. */
   clusterTime(member: SimulatedMember): { clusterTime: Timestamp; operationTime: Timestamp } | null;
   initiate(member: SimulatedMember, config: unknown): Document;
@@ -297,6 +302,10 @@ export class SimulatedMember implements Member, CommandHost {
   readonly store: Store = new Store();
   /** Open cursors of this member. */
   readonly cursors: CursorRegistry = new CursorRegistry();
+  /** The fail points set by `configureFailPoint` on this member. */
+  readonly failPoints: FailPoints = new FailPoints();
+  /** The logical sessions its commands carried. */
+  readonly localSessions: LocalSessions = new LocalSessions();
   /** Oplog entries applied (an index into the set's oplog). */
   applied = 0;
   /** Set when the member must drop its data and replay the oplog (after a rollback). */
@@ -430,6 +439,8 @@ export class SimulatedMember implements Member, CommandHost {
     this.#listener = undefined;
     this.#state = "DOWN";
     this.cursors.clear();
+    this.failPoints.clear();
+    this.localSessions.clear();
     for (const c of [...this.#connections]) c.abort();
     await listener.close();
     await this.#acceptLoop;
@@ -442,6 +453,16 @@ export class SimulatedMember implements Member, CommandHost {
   }
 
   // ---- CommandHost --------------------------------------------------------
+
+  /** The oplog as far as this member has applied it. */
+  oplog(): OplogView {
+    return this.#set.oplog(this);
+  }
+
+  /** Waits on the set's timers (cut short when the set closes). */
+  sleep(ms: number): Promise<void> {
+    return this.#set.timers.sleep(ms);
+  }
 
   /** Applies a change as primary and logs it for replication. */
   logChange(change: OplogChange): void {
@@ -883,13 +904,31 @@ export class SimulatedMember implements Member, CommandHost {
     return reply;
   }
 
+  #isChangeStreamGetMore(name: string, body: Document): boolean {
+    const id = numericValue(body.getMore);
+    if (name !== "getMore" || id === undefined || !Number.isInteger(Number(id))) return false;
+    return this.cursors.get(BigInt(id))?.stream !== undefined;
+  }
+
   async #command(
     state: ConnectionState,
     db: string,
     name: string,
     body: Document,
     secondaryOk: boolean,
-  ): Promise<Document> {
+  ): Promise<Document | null> {
+    if (HANDSHAKES.has(name) && state.appName === undefined && isPlainDocument(body.client)) {
+      const app = body.client.application;
+      if (isPlainDocument(app) && typeof app.name === "string") state.appName = app.name;
+    }
+    // failCommand applies to every command a client sends, authentication included.
+    const known = isCommand(name) || name === "saslStart" || name === "saslContinue";
+    const failed = known ? this.failPoints.evaluate(name, state.appName) : undefined;
+    if (failed !== undefined) {
+      if (failed.blockTimeMS > 0) await this.#set.timers.sleep(failed.blockTimeMS);
+      if (failed.closeConnection) return null;
+      if (failed.errorCode !== undefined) return failedReply(failed, body, this.#isChangeStreamGetMore(name, body));
+    }
     if (name === "saslStart" || name === "saslContinue") {
       const auth = this.#set.auth() ?? NO_USERS;
       const session = this.#session(state);
@@ -898,6 +937,7 @@ export class SimulatedMember implements Member, CommandHost {
         : await auth.saslContinue(session, body);
     }
     if (this.#needsAuthentication(state, name)) return unauthorized(name);
+    this.localSessions.touch(body.lsid);
     const refused = this.#stateError(name, secondaryOk);
     if (refused !== null) return refused;
     const rc = body.readConcern;
@@ -911,10 +951,11 @@ export class SimulatedMember implements Member, CommandHost {
     }
     const reply = await runCommand({ host: this, db, name, body, conn: state });
     if (HANDSHAKES.has(name) && reply.ok === 1) this.#authHello(state, body, reply);
-    if (WRITE_COMMANDS.has(name) && reply.ok === 1) {
+    if ((WRITE_COMMANDS.has(name) || (name === "aggregate" && aggregateWrites(body))) && reply.ok === 1) {
       const failure = await this.#set.waitForWriteConcern(this, body.writeConcern);
       if (failure !== null) reply.writeConcernError = failure;
     }
+    if (failed !== undefined && reply.ok === 1) addWriteConcernError(reply, failed, body);
     return reply;
   }
 
@@ -939,7 +980,9 @@ export class SimulatedMember implements Member, CommandHost {
     } else if (HANDSHAKES.has(name) && body.maxAwaitTimeMS !== undefined && isPlainDocument(body.topologyVersion)) {
       return await this.#awaitableHello(conn, state, msg, name, body);
     } else {
-      reply = await this.#command(state, db, name, body, secondaryOk);
+      const answer = await this.#command(state, db, name, body, secondaryOk);
+      if (answer === null) return false;
+      reply = answer;
     }
     if (noReply) return true;
     if (!this.alive) return false;
@@ -969,6 +1012,13 @@ export class SimulatedMember implements Member, CommandHost {
       if (!this.alive) return false;
       // A member told to hang goes silent on its streaming monitors too.
       if (this.#faults.hang === true && this.#matchesFault(name)) return true;
+      // Each streamed answer is a hello run on the server, subject to failCommand.
+      const failed = this.failPoints.evaluate(name, state.appName);
+      if (failed !== undefined) {
+        if (failed.blockTimeMS > 0) await this.#set.timers.sleep(failed.blockTimeMS);
+        if (failed.closeConnection || !this.alive) return false;
+        if (failed.errorCode !== undefined) return await this.#send(conn, this.#msg(msg.requestId, failedReply(failed, body)));
+      }
       const reply = this.hello(legacy, body, state.id);
       const ok = await this.#send(conn, this.#msg(msg.requestId, reply, exhaust ? MsgFlags.moreToCome : 0));
       if (!ok || !exhaust) return ok;
@@ -1012,7 +1062,9 @@ export class SimulatedMember implements Member, CommandHost {
           codeName: "UnsupportedOpQueryCommand",
         };
       } else {
-        reply = await this.#command(state, db, name, query, secondaryOk);
+        const answer = await this.#command(state, db, name, query, secondaryOk);
+        if (answer === null) return false;
+        reply = answer;
       }
       if (!this.alive) return false;
       withDoubleOk(reply);
@@ -1140,6 +1192,7 @@ export class SimulatedMember implements Member, CommandHost {
     if (fault === "close") return false;
     if (fault !== "ok") return true;
     const reply = await this.#command(state, db, write.command, { ...write.body, writeConcern: { w: 1 } }, false);
+    if (reply === null) return false;
     if (reply.ok !== 1) {
       state.lastError = { n: 0, err: reply.errmsg, code: reply.code, codeName: reply.codeName, ok: 1 };
     }

@@ -32,6 +32,8 @@ import {
   ObjectId,
   Timestamp,
 } from "../bson/mod.ts";
+import { currentVariables, isTrue } from "./expressions.ts";
+import { compareWithCollation } from "./collation.ts";
 import { badValue, serverError, typeMismatch } from "./_server_error.ts";
 
 // ---- values -----------------------------------------------------------------
@@ -150,7 +152,7 @@ export function compareValues(a: unknown, b: unknown): number {
     case 10:
       return compareNumbers(numericValue(a)!, numericValue(b)!);
     case 15:
-      return compareStrings(
+      return compareWithCollation(
         a instanceof BSONSymbol ? a.value : a as string,
         b instanceof BSONSymbol ? b.value : b as string,
       );
@@ -446,6 +448,8 @@ function logical(doc: Document, op: string, cond: unknown): boolean {
     }
     case "$comment":
       return true;
+    case "$expr":
+      return isTrue(cond, doc, { ...currentVariables(), ROOT: doc, CURRENT: doc });
     default:
       throw badValue(
         `unknown top level operator: ${op}. If you have a field name that starts with a '$' ` +

@@ -594,6 +594,7 @@ export class ReplicaSet implements AsyncDisposable {
       logChange: (m, change) => this.#logChange(m, change),
       waitForWriteConcern: (m, wc) => this.#waitForWriteConcern(m, wc),
       waitForApplied: (m, ts, maxTimeMS) => this.#waitForApplied(m, ts, maxTimeMS),
+      oplog: (m) => ({ entries: this.#oplog, applied: Math.min(m.applied, this.#oplog.length) }),
       clusterTime: (m) => {
         if (!this.#inConfig(m) || this.#oplog.length === 0) return null;
         return {

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { type Document, encode, ObjectId } from "../bson/mod.ts";
+import { type Document, encode, ObjectId, type Timestamp } from "../bson/mod.ts";
 import { ErrorCode } from "../error_codes.ts";
 import { cloneValue, isPlainDocument, numericValue } from "./query.ts";
 import { serverError } from "./_server_error.ts";
@@ -33,13 +33,47 @@ import { serverError } from "./_server_error.ts";
  */
 export type OplogChange =
   | { op: "i"; ns: string; doc: Document }
-  | { op: "u"; ns: string; id: unknown; doc: Document }
+  | { op: "u"; ns: string; id: unknown; doc: Document; update?: UpdateDescription }
   | { op: "d"; ns: string; id: unknown }
-  | { op: "create"; ns: string }
+  | { op: "create"; ns: string; options?: Document }
   | { op: "createIndex"; ns: string; index: Document }
+  | { op: "dropIndexes"; ns: string; names: string[] }
+  | { op: "rename"; from: string; to: string }
+  | { op: "collMod"; ns: string; options: Document }
+  | { op: "indexOptions"; ns: string; name: string; options: Document }
   | { op: "drop"; ns: string }
   | { op: "dropDatabase"; db: string }
   | { op: "n" };
+
+/**
+ * The replicated log as one member sees it: every entry, and how many it applied.
+ *
+ * @example
+ * ```ts
+ * import type { OplogView } from "./store.ts";
+ *
+ * const view: OplogView = { entries: [], applied: 0 };
+ * ```
+ */
+export interface OplogView {
+  readonly entries: readonly { readonly ts: Timestamp; readonly wall: number; readonly change: OplogChange }[];
+  readonly applied: number;
+}
+
+/**
+ * What an update changed (change streams' `updateDescription`); absent for a replacement.
+ *
+ * @example
+ * ```ts
+ * import type { UpdateDescription } from "./store.ts";
+ *
+ * const d: UpdateDescription = { updatedFields: { "a.b": 1 }, removedFields: [] };
+ * ```
+ */
+export interface UpdateDescription {
+  updatedFields: Document;
+  removedFields: string[];
+}
 
 /** An index specification as `listIndexes` returns it. */
 export type IndexSpec = Document & { name: string; key: Document };
@@ -61,7 +95,9 @@ export class Collection {
   #docs: Document[] = [];
   #byId = new Map<string, Document>();
   /** The indexes, the `_id` one first. */
-  readonly indexes: IndexSpec[] = [{ v: 2, key: { _id: 1 }, name: "_id_" }];
+  indexes: IndexSpec[] = [{ v: 2, key: { _id: 1 }, name: "_id_" }];
+  /** The options it was created with (`capped`, `size`, `max`, `validator`...). */
+  options: Document = {};
 
   /** The documents, in insertion order (do not modify). */
   get documents(): readonly Document[] {
@@ -84,6 +120,22 @@ export class Collection {
     if (this.#byId.has(key)) throw new Error(`duplicate _id ${key}`);
     this.#docs.push(doc);
     this.#byId.set(key, doc);
+    if (this.options.capped === true) this.#trim();
+  }
+
+  // A capped collection drops its oldest documents past `max` or `size` bytes.
+  #trim(): void {
+    const max = Number(numericValue(this.options.max) ?? 0);
+    const size = Number(numericValue(this.options.size) ?? 0);
+    let bytes = 0;
+    if (size > 0) for (const d of this.#docs) bytes += encode(d).length;
+    while (
+      this.#docs.length > 1 && ((max > 0 && this.#docs.length > max) || (size > 0 && bytes > size))
+    ) {
+      const oldest = this.#docs.shift()!;
+      this.#byId.delete(idKey(oldest._id));
+      if (size > 0) bytes -= encode(oldest).length;
+    }
   }
 
   /** Replaces the document with this `_id` in place (keeps its position). */
@@ -230,9 +282,40 @@ export class Store {
       case "d":
         this.collection(change.ns)?.remove(change.id);
         return;
-      case "create":
-        this.#ensure(change.ns);
+      case "create": {
+        const c = this.#ensure(change.ns);
+        if (change.options !== undefined) c.options = cloneValue(change.options);
+        const clustered = c.options.clusteredIndex;
+        if (isPlainDocument(clustered)) c.indexes[0] = { ...cloneValue(clustered), clustered: true } as unknown as IndexSpec;
         return;
+      }
+      case "collMod": {
+        const c = this.collection(change.ns);
+        if (c !== undefined) c.options = { ...c.options, ...cloneValue(change.options) };
+        return;
+      }
+      case "indexOptions": {
+        const c = this.collection(change.ns);
+        const i = c?.indexes.findIndex((x) => x.name === change.name) ?? -1;
+        if (c !== undefined && i >= 0) c.indexes[i] = { ...c.indexes[i], ...cloneValue(change.options) };
+        return;
+      }
+      case "dropIndexes": {
+        const c = this.collection(change.ns);
+        if (c !== undefined) c.indexes = c.indexes.filter((i) => !change.names.includes(i.name));
+        return;
+      }
+      case "rename": {
+        const c = this.collection(change.from);
+        if (c === undefined) return;
+        const [fromDb, fromColl] = splitNamespace(change.from);
+        this.#dbs.get(fromDb)?.delete(fromColl);
+        const [toDb, toColl] = splitNamespace(change.to);
+        let colls = this.#dbs.get(toDb);
+        if (colls === undefined) this.#dbs.set(toDb, colls = new Map());
+        colls.set(toColl, c);
+        return;
+      }
       case "createIndex": {
         const c = this.#ensure(change.ns);
         if (!c.indexes.some((i) => i.name === change.index.name)) c.indexes.push(cloneValue(change.index) as IndexSpec);
@@ -273,6 +356,31 @@ export interface ServerCursor {
   position: number;
   /** Remaining documents allowed by the query's limit, if any. */
   limit?: number;
+  /** For a tailable cursor on a capped collection: where it is and what it selects. */
+  tail?: TailState;
+  /** For a change stream: its state (see `change_streams.ts`). */
+  stream?: unknown;
+}
+
+/**
+ * Where a tailable cursor stands in its capped collection.
+ *
+ * @example
+ * ```ts
+ * import type { TailState } from "./store.ts";
+ *
+ * const tail: TailState = { awaitData: true, lastId: 3, filter: {} };
+ * ```
+ */
+export interface TailState {
+  /** getMore waits for new documents (up to its maxTimeMS). */
+  awaitData: boolean;
+  /** `_id` of the last document looked at (undefined: none yet). */
+  lastId: unknown;
+  /** The query's filter. */
+  filter: Document;
+  /** The query's projection. */
+  projection?: Document;
 }
 
 /**
@@ -304,15 +412,19 @@ export class CursorRegistry {
   open(
     ns: string,
     docs: Document[],
-    options: { batchSize?: number; singleBatch?: boolean; limit?: number } = {},
+    options: { batchSize?: number; singleBatch?: boolean; limit?: number; tail?: TailState; stream?: unknown } = {},
   ): { batch: Document[]; id: bigint } {
     const size = options.batchSize === undefined || options.batchSize < 0 ? 101 : options.batchSize;
     let all = docs;
     if (options.limit !== undefined && options.limit > 0) all = all.slice(0, options.limit);
     const batch = all.slice(0, size);
-    if (options.singleBatch === true || (batch.length >= all.length && size > 0)) return { batch, id: 0n };
+    const tailing = (options.tail !== undefined || options.stream !== undefined) && options.singleBatch !== true;
+    if (!tailing && (options.singleBatch === true || (batch.length >= all.length && size > 0))) return { batch, id: 0n };
     const id = this.#newId();
-    this.#cursors.set(id, { id, ns, docs: all.slice(size), position: batch.length });
+    const cursor: ServerCursor = { id, ns, docs: all.slice(size), position: batch.length };
+    if (tailing && options.tail !== undefined) cursor.tail = options.tail;
+    if (tailing && options.stream !== undefined) cursor.stream = options.stream;
+    this.#cursors.set(id, cursor);
     return { batch, id };
   }
 
@@ -340,11 +452,16 @@ export class CursorRegistry {
     const batch = cursor.docs.splice(0, size);
     const startingFrom = cursor.position;
     cursor.position += batch.length;
-    if (cursor.docs.length === 0) {
+    if (cursor.docs.length === 0 && cursor.tail === undefined && cursor.stream === undefined) {
       this.#cursors.delete(id);
       return { batch, id: 0n, startingFrom };
     }
     return { batch, id, startingFrom };
+  }
+
+  /** An open cursor (for a tailable getMore to refill it). */
+  get(id: bigint): ServerCursor | undefined {
+    return this.#cursors.get(id);
   }
 
   /** The namespace of an open cursor. */

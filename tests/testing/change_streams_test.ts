@@ -1,0 +1,106 @@
+// Change streams on the simulated set, read from its oplog, driven by the
+// official Node driver's watch() (npm:mongodb, dev-only).
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { MongoClient, type ResumeToken } from "mongodb";
+import { startReplicaSet } from "../../src/testing/mod.ts";
+
+describe("change streams against the simulated set (official Node driver)", () => {
+  test("insert, update, replace, delete, drop, invalidate; resumeAfter; database stream with $match", async () => {
+    await using rs = await startReplicaSet({ members: 2 });
+    const client = new MongoClient(`${rs.uri}&serverSelectionTimeoutMS=5000`);
+    try {
+      await client.connect();
+      const db = client.db("t");
+      const c = db.collection<{ _id: number; a?: number; b?: number; sub?: { x: number } }>("cs");
+      await db.createCollection("cs");
+      const stream = c.watch([], { maxAwaitTimeMS: 100 });
+      const dbStream = db.watch([{ $match: { operationType: "insert" } }], { maxAwaitTimeMS: 100 });
+      // The streams start when their aggregate ran: make sure it did before writing.
+      await stream.tryNext();
+      await dbStream.tryNext();
+      await c.insertOne({ _id: 1, a: 1, sub: { x: 1 } });
+      await c.updateOne({ _id: 1 }, { $set: { "sub.x": 2, b: 3 }, $unset: { a: "" } });
+      await c.replaceOne({ _id: 1 }, { a: 9 });
+      await db.collection("other").insertOne({ _id: 7 } as never);
+      await c.deleteOne({ _id: 1 });
+      await c.drop();
+
+      const insert = await stream.next();
+      assert.equal(insert.operationType, "insert");
+      assert.deepEqual((insert as { fullDocument: unknown }).fullDocument, { _id: 1, a: 1, sub: { x: 1 } });
+      assert.deepEqual((insert as { ns: unknown }).ns, { db: "t", coll: "cs" });
+      const update = await stream.next() as unknown as { operationType: string; updateDescription: unknown };
+      assert.equal(update.operationType, "update");
+      assert.deepEqual(update.updateDescription, { updatedFields: { "sub.x": 2, b: 3 }, removedFields: ["a"], truncatedArrays: [] });
+      const replace = await stream.next() as unknown as { operationType: string; fullDocument: unknown };
+      assert.equal(replace.operationType, "replace");
+      assert.deepEqual(replace.fullDocument, { _id: 1, a: 9 });
+      const del = await stream.next();
+      assert.equal(del.operationType, "delete");
+      assert.deepEqual((del as { documentKey: unknown }).documentKey, { _id: 1 });
+      assert.equal((await stream.next()).operationType, "drop");
+      assert.equal((await stream.next()).operationType, "invalidate");
+
+      // The database stream saw both inserts, in both collections, and nothing else.
+      const first = await dbStream.next() as unknown as { ns: { coll: string } };
+      const second = await dbStream.next() as unknown as { ns: { coll: string } };
+      assert.deepEqual([first.ns.coll, second.ns.coll], ["cs", "other"]);
+      await dbStream.close();
+
+      // Resuming after the insert replays what followed it.
+      const resumed = c.watch([], { resumeAfter: insert._id as ResumeToken, maxAwaitTimeMS: 100 });
+      assert.equal((await resumed.next()).operationType, "update");
+      await resumed.close();
+      await stream.close();
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("fullDocument updateLookup; a bad resume token is InvalidResumeToken", async () => {
+    await using rs = await startReplicaSet({ members: 1 });
+    const client = new MongoClient(`${rs.uri}&serverSelectionTimeoutMS=5000`);
+    try {
+      await client.connect();
+      const c = client.db("t").collection<{ _id: number; n: number }>("look");
+      await c.insertOne({ _id: 1, n: 1 });
+      const stream = c.watch([], { fullDocument: "updateLookup", maxAwaitTimeMS: 100 });
+      await stream.tryNext();
+      await c.updateOne({ _id: 1 }, { $inc: { n: 1 } });
+      const change = await stream.next() as unknown as { fullDocument: unknown };
+      assert.deepEqual(change.fullDocument, { _id: 1, n: 2 });
+      await stream.close();
+      const bad = c.watch([], { resumeAfter: { _data: "nonsense" } });
+      await assert.rejects(bad.next(), (e: { code?: number }) => e.code === 260);
+      await bad.close();
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("a resumable getMore error (failCommand) is resumed by the driver without losing the event", async () => {
+    await using rs = await startReplicaSet({ members: 1 });
+    const client = new MongoClient(`${rs.uri}&serverSelectionTimeoutMS=5000`);
+    try {
+      await client.connect();
+      const c = client.db("t").collection<{ _id: number }>("res");
+      await client.db("t").createCollection("res");
+      const stream = c.watch([], { maxAwaitTimeMS: 100 });
+      await stream.tryNext();
+      await client.db("admin").command({
+        configureFailPoint: "failCommand",
+        mode: { times: 1 },
+        data: { failCommands: ["getMore"], errorCode: 6 },
+      });
+      await c.insertOne({ _id: 1 });
+      const change = await stream.next() as unknown as { documentKey: unknown };
+      assert.deepEqual(change.documentKey, { _id: 1 });
+      const aggregates = rs.requests(0).filter((r) => r.command === "aggregate");
+      assert.equal(aggregates.length, 2, "the driver re-ran the aggregate to resume");
+      await stream.close();
+    } finally {
+      await client.close();
+    }
+  });
+});
