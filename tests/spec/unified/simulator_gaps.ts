@@ -5,7 +5,8 @@
  * in the message decides: a real mongod command or stage the simulator lacks
  * makes the test skip ("simulator lacks ..."); any other name (e.g. the
  * `unsupportedCommand` of the valid-fail tests) stays an error. So does the
- * simulator's own "<feature> is not supported by the simulator" (BadValue).
+ * simulator's own "<feature> is not supported by the simulated server"
+ * (NotImplemented, 238) and a fail point other than failCommand.
  */
 import { OperationFailure } from "../../../src/errors.ts";
 
@@ -46,10 +47,14 @@ const QUERY_OPERATORS = new Set([
 /** The reason to skip when `e` is the simulator saying it lacks a real mongod command or stage, else undefined. */
 export function simulatorGap(e: unknown): string | undefined {
   if (!(e instanceof OperationFailure)) return undefined;
-  // The simulator's own word for what it does not implement (BadValue "... not supported by the simulator").
-  const own = /([^:]*) (?:is|are) not supported by the simulator/.exec(e.errmsg)
+  // The simulator's own word for what it does not implement ("... not supported by the simulator",
+  // or NotImplemented "... is not supported by the simulated server").
+  const own = /([^:]*) (?:is|are) not supported by the simulat(?:or|ed server)/.exec(e.errmsg)
     ?.[1];
   if (own !== undefined) return `simulator lacks ${own.trim()}`;
+  // configureFailPoint with a fail point the simulator does not have (it implements failCommand only).
+  const failPoint = /^(\w+) not found \(the simulator implements only failCommand\)/.exec(e.errmsg)?.[1];
+  if (e.code === 2 && failPoint !== undefined) return `simulator lacks fail point ${failPoint}`;
   // mongod's BadValue for an operator it does not know: "unknown top level operator: $x", "unknown operator: $x".
   const operator = /unknown (?:top level )?operator: (\$\w+)/.exec(e.errmsg)?.[1];
   if (e.code === 2 && operator !== undefined && QUERY_OPERATORS.has(operator)) {
