@@ -326,7 +326,10 @@ export class ClientBase extends EventTarget {
    */
   override addEventListener<K extends keyof ClientEventMap>(
     type: K,
-    listener: ((this: this, event: ClientEventMap[K]) => unknown) | { handleEvent(event: ClientEventMap[K]): unknown } | null,
+    listener:
+      | ((this: this, event: ClientEventMap[K]) => unknown)
+      | { handleEvent(event: ClientEventMap[K]): unknown }
+      | null,
     options?: boolean | AddEventListenerOptions,
   ): void;
   /** Listens to an event of any type (see the typed overload). */
@@ -356,7 +359,10 @@ export class ClientBase extends EventTarget {
    */
   override removeEventListener<K extends keyof ClientEventMap>(
     type: K,
-    listener: ((this: this, event: ClientEventMap[K]) => unknown) | { handleEvent(event: ClientEventMap[K]): unknown } | null,
+    listener:
+      | ((this: this, event: ClientEventMap[K]) => unknown)
+      | { handleEvent(event: ClientEventMap[K]): unknown }
+      | null,
     options?: boolean | EventListenerOptions,
   ): void;
   /** Stops listening to an event of any type (see the typed overload). */

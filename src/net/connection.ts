@@ -667,7 +667,11 @@ export class Connection {
       result = await run();
     } catch (error) {
       if (m.requestId >= 0 && events.wants("commandFailed")) {
-        events.emit("commandFailed", { ...this.#commandBase(m), durationMS: performance.now() - m.start, failure: error });
+        events.emit("commandFailed", {
+          ...this.#commandBase(m),
+          durationMS: performance.now() - m.start,
+          failure: error,
+        });
       }
       throw error;
     } finally {

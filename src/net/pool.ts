@@ -5,13 +5,7 @@
  *
  * @module
  */
-import {
-  ConfigurationError,
-  MongoError,
-  PoolClearedError,
-  PoolClosedError,
-  WaitQueueTimeoutError,
-} from "../errors.ts";
+import { ConfigurationError, MongoError, PoolClearedError, PoolClosedError, WaitQueueTimeoutError } from "../errors.ts";
 import { formatAddress, type ServerAddress } from "../address.ts";
 import { describeValue } from "../describe.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
@@ -693,8 +687,8 @@ export class ConnectionPool {
   #pausedError(): PoolClearedError {
     return new PoolClearedError(
       this.#lastId === 0 && this.#generation === 0
-        ? `${this.address}: the pool is paused (not ready yet); wait for the server to be checked, then retry`
-        : `${this.address}: the pool was cleared after an error and is paused until the server is checked again; retry`,
+        ? "the pool is paused (not ready yet): wait for the server to be checked, then retry"
+        : "the pool was cleared after an error and is paused until the server is checked again: retry",
       { address: this.address },
     );
   }

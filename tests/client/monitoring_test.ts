@@ -99,7 +99,11 @@ describe("command monitoring events", () => {
   });
 
   test("authentication commands are redacted; the handshake's are not published", async () => {
-    await using rs = await startReplicaSet({ members: 1, name: "monauth", users: [{ user: "ada", password: "pencil" }] });
+    await using rs = await startReplicaSet({
+      members: 1,
+      name: "monauth",
+      users: [{ user: "ada", password: "pencil" }],
+    });
     await using c = await ReplicaSetConnection.connect(
       `mongodb://ada:pencil@${rs.hosts[0]}/?replicaSet=monauth`,
       FAST,
