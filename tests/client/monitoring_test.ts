@@ -132,6 +132,31 @@ describe("command monitoring events", () => {
     assert.deepEqual(replies.at(-1)!.reply.ok, 1);
   });
 
+  test("the legacy path (wire 3): OP_QUERY finds, OP_GET_MORE and commands on $cmd are published as commands", async () => {
+    await using rs = await startReplicaSet({ members: 1, name: "monlegacy", maxWireVersion: 3 });
+    await using c = await ReplicaSetConnection.connect(rs.uri, FAST);
+    const coll = c.db("app").collection("items");
+    await coll.insertMany(Array.from({ length: 5 }, (_, i) => ({ i })));
+    const events = record(c, ["commandStarted", "commandSucceeded", "commandFailed"]);
+    const docs = await coll.find({ i: { $gte: 0 } }, { batchSize: 2 }).toArray();
+    assert.equal(docs.length, 5);
+    const started = events.filter((e) => e instanceof CommandStartedEvent);
+    assert.deepEqual(started.map((e) => e.commandName), ["find", "getMore", "getMore"]);
+    assert.equal(started[0].command.find, "items");
+    assert.deepEqual(started[0].command.filter, { i: { $gte: 0 } });
+    assert.equal(started[1].command.collection, "items");
+    const replies = events.filter((e) => e instanceof CommandSucceededEvent);
+    assert.equal(replies.length, 3);
+    const first = (replies[0].reply.cursor as { firstBatch: unknown[] }).firstBatch;
+    assert.equal(first.length, 2);
+    events.length = 0;
+    await c.db("app").command({ ping: 1 });
+    assert.deepEqual(events.map((e) => `${e.type} ${(e as CommandStartedEvent).commandName}`), [
+      "commandStarted ping",
+      "commandSucceeded ping",
+    ]);
+  });
+
   test("no listener: nothing is built; removing the last listener stops the events", async () => {
     await using rs = await startReplicaSet({ members: 1, name: "monoff" });
     await using c = await ReplicaSetConnection.connect(rs.uri, FAST);
