@@ -455,6 +455,10 @@ export class Topology {
       waitQueueTimeoutMS: o.waitQueueTimeoutMS,
       connect: this.#connect,
       events: this.#events,
+      // CMAP: a pool starts paused and is made ready by its server's first good
+      // check; a clear pauses it until the next one. A load balancer has no
+      // monitor: its pool is ready at once.
+      paused: this.#description.type !== "LoadBalanced",
     });
     const server = new Server(address, { pool, context: this.#context });
     let monitor: Monitor | null = null;
@@ -478,6 +482,8 @@ export class Topology {
     if (this.#closed) return;
     const entry = this.#entries.get(address);
     if (entry === undefined || entry.monitor !== monitor) return;
+    // A good check makes the pool ready (before the new description wakes any selection).
+    if (result.error === undefined && result.description.type !== "Unknown") entry.pool.ready();
     const update = applyServerDescription(this.#description, result.description);
     this.#setDescription(update.topology);
     // The monitor's connection failed, so the pooled ones likely have too (cleared after marking Unknown).

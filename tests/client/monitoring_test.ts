@@ -231,13 +231,14 @@ describe("SDAM events", () => {
 });
 
 describe("CMAP events", () => {
-  test("checkout, check in, and a pool clear after a network error", async () => {
+  test("ready after the first check, checkout, check in; a network error clears (pauses) the pool until the next check", async () => {
     await using rs = await startReplicaSet({ members: 1, name: "cmap" });
     const c = new ReplicaSetConnection(rs.uri, { ...FAST, retryReads: false });
     const seen: { type: string; id?: number; reason?: string }[] = [];
     for (
       const t of [
         "poolCreated",
+        "poolReady",
         "poolCleared",
         "poolClosed",
         "connectionCreated",
@@ -259,7 +260,9 @@ describe("CMAP events", () => {
     const coll = c.db("app").collection("x");
     await coll.insertOne({ a: 1 });
     assert.equal(seen[0].type, "poolCreated");
-    const flow = seen.slice(1).map((e) => e.type);
+    // The pool starts paused; the server's first good check makes it ready.
+    assert.equal(seen[1].type, "poolReady");
+    const flow = seen.slice(2).map((e) => e.type);
     assert.deepEqual(flow, [
       "connectionCheckOutStarted",
       "connectionCreated",
@@ -278,6 +281,12 @@ describe("CMAP events", () => {
       seen.some((e) => e.type === "connectionClosed" && e.id === 1 && e.reason === "error"),
       JSON.stringify(seen),
     );
+    // Cleared means paused until the monitor checks the server again; then ready, and usable.
+    await until(
+      () => seen.findIndex((e) => e.type === "poolReady") > seen.findIndex((e) => e.type === "poolCleared"),
+      "poolReady after the clear",
+    );
+    assert.equal((await coll.findOne({}))?.a, 1);
     await c.close();
     assert.equal(seen.at(-1)!.type, "poolClosed");
     assert.ok(ConnectionCheckedOutEvent !== undefined);
