@@ -337,14 +337,28 @@ export class Connection {
    * conn.close();
    * ```
    */
-  async command(db: string, cmd: Document, options: CommandOptions = {}): Promise<Document> {
-    checkDb(db);
-    checkDocument(cmd, "cmd");
-    if (options === null || typeof options !== "object") {
-      throw new ConfigurationError(`command options must be an object, got ${describeValue(options)}`);
+  command(db: string, cmd: Document, options: CommandOptions = {}): Promise<Document> {
+    try {
+      checkDb(db);
+      checkDocument(cmd, "cmd");
+      if (options === null || typeof options !== "object") {
+        throw new ConfigurationError(`command options must be an object, got ${describeValue(options)}`);
+      }
+    } catch (error) {
+      return Promise.reject(error);
     }
     const events = this.#events;
+    // Not async itself: without monitoring the round trip's promise is returned as it is (no extra ticks).
     if (events === undefined || !wantsCommandEvents(events)) return this.#command(db, cmd, options);
+    return this.#monitoredCommand(db, cmd, options, events);
+  }
+
+  async #monitoredCommand(
+    db: string,
+    cmd: Document,
+    options: CommandOptions,
+    events: EventSink<NetEventInitMap>,
+  ): Promise<Document> {
     const name = Object.keys(cmd)[0] ?? "";
     const raw = await this.#publish(
       events,
