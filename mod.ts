@@ -39,6 +39,12 @@
 export * from "./src/errors.ts";
 export * from "./src/bson/mod.ts";
 export * from "./src/client/mod.ts";
+// Monitoring events (command, CMAP, SDAM), dispatched on the client: `conn.addEventListener(type, ...)`.
+export type { ClientEventMap } from "./src/client/monitoring.ts";
+export * from "./src/client/command_events.ts";
+export * from "./src/client/pool_events.ts";
+export * from "./src/client/sdam_events.ts";
+export type { CheckOutFailedReason, ConnectionClosedReason } from "./src/net/monitoring.ts";
 export {
   type HedgeOptions,
   type LegacyReadPreferenceName,

@@ -6,8 +6,12 @@
 // with default settings; operations run one at a time, interleaved in rounds
 // (who goes first alternates); the table shows the median of the rounds.
 //
-//   deno run -A bench/client_bench.ts [--quick]
-//   bun bench/client_bench.ts [--quick]
+//   deno run -A bench/client_bench.ts [--quick] [--listener]
+//   bun bench/client_bench.ts [--quick] [--listener]
+//
+// With `--listener`, our client has a `commandSucceeded` listener (every
+// command builds and dispatches a CommandSucceededEvent); the Node driver runs
+// unchanged, without command monitoring.
 //
 // Exits non-zero, loudly, if either driver cannot talk to the set.
 import { MongoClient } from "mongodb";
@@ -19,6 +23,7 @@ type IdDoc = { _id: number | string; [key: string]: unknown };
 import { args, fail, median, nodeDriverVersion, runtimeLabel } from "./_common.ts";
 
 const quick = args().includes("--quick");
+const withListener = args().includes("--listener");
 const ROUNDS = quick ? 3 : 7;
 const FINDS_PER_ROUND = quick ? 500 : 2000;
 const BATCHES_PER_ROUND = quick ? 2 : 5;
@@ -40,6 +45,8 @@ function makeDocs(prefix: string): IdDoc[] {
 
 const rs = await startReplicaSet({ members: 3, name: "bench" });
 const ours = new ReplicaSetConnection(rs.uri, { serverSelectionTimeoutMS: 10_000 });
+let succeeded = 0;
+if (withListener) ours.addEventListener("commandSucceeded", () => void succeeded++);
 const theirs = new MongoClient(rs.uri, { serverSelectionTimeoutMS: 10_000 });
 
 try {
@@ -125,9 +132,12 @@ try {
     );
   }
 
+  if (withListener && succeeded === 0) fail("--listener: no commandSucceeded event reached the listener");
   console.log(
     `\nclient_bench on ${runtime} (mongodb ${await nodeDriverVersion()}), simulated 3-member set in-process, ` +
-      `${ROUNDS} rounds, median`,
+      `${ROUNDS} rounds, median, ${
+        withListener ? `with a commandSucceeded listener (${succeeded} events)` : "no listener"
+      }`,
   );
   console.log("| task | ours | node driver | ratio ours/node | target | met? |");
   console.log("| --- | ---: | ---: | ---: | --- | --- |");

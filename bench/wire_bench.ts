@@ -4,8 +4,14 @@
 // tests' fake mongod, OP_MSG, wire 17). Both run serially (one command in
 // flight), interleaved in rounds; the table shows the median of the rounds.
 //
-//   deno run -A bench/wire_bench.ts [--quick]
-//   bun bench/wire_bench.ts [--quick]
+//   deno run -A bench/wire_bench.ts [--quick] [--listener]
+//   bun bench/wire_bench.ts [--quick] [--listener]
+//
+// Our pool gets the client's monitoring sink (listener counts per event type,
+// src/client/monitoring.ts), as a client's pools do; with `--listener` a
+// `commandSucceeded` listener is added to it, so every round trip builds and
+// dispatches a CommandSucceededEvent (the Node driver runs unchanged, without
+// command monitoring, so the ratio shows what the listener costs us).
 //
 // Exits non-zero, loudly, if either driver cannot talk to the server.
 import { MongoClient } from "mongodb";
@@ -13,8 +19,10 @@ import { ConnectionPool } from "../src/net/mod.ts";
 import { startFakeMongod } from "../tests/helpers/fake_mongod.ts";
 import { args, fail, median, nodeDriverVersion, runtimeLabel } from "./_common.ts";
 import { POOL_DEFAULTS } from "../tests/helpers/net_defaults.ts";
+import { ListenerCounts } from "../src/client/monitoring.ts";
 
 const quick = args().includes("--quick");
+const withListener = args().includes("--listener");
 const ROUNDS = quick ? 3 : 7;
 const PINGS_PER_ROUND = quick ? 1000 : 4000;
 const INSERTS_PER_ROUND = quick ? 200 : 800;
@@ -38,7 +46,19 @@ const server = await startFakeMongod({
   hello: { logicalSessionTimeoutMinutes: undefined },
 });
 
-const pool = new ConnectionPool({ host: server.host, port: server.port }, { ...POOL_DEFAULTS, maxPoolSize: 10 });
+const target = new EventTarget();
+const events = new ListenerCounts(target);
+let succeeded = 0;
+if (withListener) {
+  const listener = () => void succeeded++;
+  target.addEventListener("commandSucceeded", listener);
+  events.add("commandSucceeded", listener, undefined);
+}
+const pool = new ConnectionPool({ host: server.host, port: server.port }, {
+  ...POOL_DEFAULTS,
+  maxPoolSize: 10,
+  events,
+});
 const client = new MongoClient(`mongodb://127.0.0.1:${server.port}/?directConnection=true`, {
   maxPoolSize: 10,
   serverSelectionTimeoutMS: 5000,
@@ -126,8 +146,11 @@ try {
     );
   }
 
+  if (withListener && succeeded === 0) fail("--listener: no commandSucceeded event reached the listener");
   console.log(
-    `\nwire_bench on ${runtime} (mongodb ${await nodeDriverVersion()}), ${ROUNDS} rounds, median round trips/s`,
+    `\nwire_bench on ${runtime} (mongodb ${await nodeDriverVersion()}), ${ROUNDS} rounds, median round trips/s, ${
+      withListener ? `with a commandSucceeded listener (${succeeded} events)` : "no listener"
+    }`,
   );
   console.log("| op | ours rt/s | node driver rt/s | ratio ours/node | target | met? |");
   console.log("| --- | ---: | ---: | ---: | --- | --- |");

@@ -347,6 +347,23 @@ export class WaitQueueTimeoutError extends ConnectionFailure {}
 export class PoolClosedError extends ConnectionFailure {}
 
 /**
+ * A connection was asked of a paused pool: one created with `paused: true`
+ * before its `ready()`, or one cleared after an error until the server is
+ * checked again (the CMAP specification's PoolClearedError). Retrying later
+ * is the remedy.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PoolClearedError } from "@zerodep/mongo";
+ *
+ * const e = new PoolClearedError("the pool is paused", { address: "db1:27017" });
+ * assert.equal(e.name, "PoolClearedError");
+ * ```
+ */
+export class PoolClearedError extends ConnectionFailure {}
+
+/**
  * Options of {@linkcode OperationFailure}: the parts of the server's reply.
  *
  * @example

@@ -3,6 +3,8 @@
 // read retryable (the runner, execute.ts, applies it), and small checks shared
 // by Database, Collection and Cursor. Nothing here is part of the public API.
 
+import type { EventSink } from "../net/monitoring.ts";
+import type { TopologyEventInitMap } from "../topology/sdam_events.ts";
 import { parseAddress } from "../address.ts";
 import { describeValue } from "../describe.ts";
 import { RETRYABLE_READ_CODES } from "../error_codes.ts";
@@ -75,6 +77,8 @@ export type TopologyFactory = (
     options: ResolvedClientOptions;
     credential?: Credential;
     socketFactory?: SocketFactory;
+    /** The client's monitoring events (see `monitoring.ts`). */
+    events?: EventSink<TopologyEventInitMap>;
   },
 ) => TopologyLike;
 

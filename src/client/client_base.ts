@@ -6,6 +6,7 @@
  * @module
  */
 
+import { type ClientEventMap, ListenerCounts } from "./monitoring.ts";
 import { ConfigurationError } from "../errors.ts";
 import { DEFAULT_PORT } from "../address.ts";
 import type { Document } from "../bson/mod.ts";
@@ -124,8 +125,10 @@ function quote(s: string): string {
  * console.log(c instanceof ClientBase, c.hosts);
  * ```
  */
-export class ClientBase {
+export class ClientBase extends EventTarget {
   #kind: ClientKind;
+  /** Listener counts per event type: the monitoring events' sink (see `monitoring.ts`). */
+  #events: ListenerCounts;
   #seeds: readonly HostAddress[];
   #options: ResolvedClientOptions;
   /** The live topology, once loaded (at the first connect or operation). */
@@ -163,6 +166,8 @@ export class ClientBase {
     options: ClientConnectionOptions | undefined,
     kind: ClientKind,
   ) {
+    super();
+    this.#events = new ListenerCounts(this);
     this.#kind = kind;
     const given = checkOptions(options, `${kind.className} options`) as Record<string | symbol, unknown>;
     const onWarning = given.onWarning as ((message: string) => void) | undefined;
@@ -259,7 +264,13 @@ export class ClientBase {
     const socketFactory = checkSocketFactory(given.socketFactory);
     checkProxyOptions(resolved, socketFactory);
     this.#socketFactory = socketFactory;
-    const init = { seeds: this.#seeds.map((h) => ({ ...h })), options: topologyOptions, credential, socketFactory };
+    const init = {
+      seeds: this.#seeds.map((h) => ({ ...h })),
+      options: topologyOptions,
+      credential,
+      socketFactory,
+      events: this.#events,
+    };
     this.#factory = factory;
     if (srv) {
       this.#srv = {
@@ -294,6 +305,79 @@ export class ClientBase {
       timeoutMS: { get: () => this.#options.timeoutMS },
     });
     registerContext(this, ctx);
+  }
+
+  /**
+   * Listens to the client's monitoring events: command monitoring
+   * (`commandStarted`, `commandSucceeded`, `commandFailed`), SDAM
+   * (`topologyOpening`, `serverDescriptionChanged`, `serverHeartbeatSucceeded`,
+   * ...) and the pools' CMAP events (`poolCleared`, `connectionCheckedOut`,
+   * ...); see {@linkcode ClientEventMap}. An event type nobody listens to
+   * costs nothing: it is not even built.
+   *
+   * @example
+   * ```ts ignore
+   * import { ReplicaSetConnection } from "@zerodep/mongo";
+   *
+   * await using conn = await ReplicaSetConnection.connect("db1:27017", { replicaSet: "rs" });
+   * conn.addEventListener("commandSucceeded", (e) => console.log(e.commandName, "served by", e.address));
+   * await conn.db("test").collection("people").findOne({});
+   * ```
+   */
+  override addEventListener<K extends keyof ClientEventMap>(
+    type: K,
+    listener:
+      | ((this: this, event: ClientEventMap[K]) => unknown)
+      | { handleEvent(event: ClientEventMap[K]): unknown }
+      | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  /** Listens to an event of any type (see the typed overload). */
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    super.addEventListener(type, listener, options);
+    if (listener !== null) this.#events.add(type, listener, options);
+  }
+
+  /**
+   * Stops listening (see {@linkcode ClientBase.addEventListener}).
+   *
+   * @example
+   * ```ts ignore
+   * const log = (e: CommandStartedEvent) => console.log(e.command);
+   * conn.addEventListener("commandStarted", log);
+   * conn.removeEventListener("commandStarted", log);
+   * ```
+   */
+  override removeEventListener<K extends keyof ClientEventMap>(
+    type: K,
+    listener:
+      | ((this: this, event: ClientEventMap[K]) => unknown)
+      | { handleEvent(event: ClientEventMap[K]): unknown }
+      | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  /** Stops listening to an event of any type (see the typed overload). */
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void {
+    super.removeEventListener(type, listener, options);
+    if (listener !== null) this.#events.remove(type, listener, options);
   }
 
   get #description(): TopologyDescription {
@@ -380,6 +464,7 @@ export class ClientBase {
       options: this.#topologyOptions(options),
       credential,
       socketFactory: this.#socketFactory,
+      events: this.#events,
     };
   }
 
@@ -646,7 +731,7 @@ export class ClientBase {
   }
 
   /** The guide's printed form: `ReplicaSetConnection(['h:27019', 'h:27017', 'h:27018'])`. */
-  toString(): string {
+  override toString(): string {
     return `${this.#kind.className}([${this.hosts.map(quote).join(", ")}])`;
   }
 

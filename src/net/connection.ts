@@ -56,6 +56,14 @@ import {
   type RoundTripOptions,
 } from "./legacy.ts";
 import type { CommandOptions, ConnectionOptions, ReadNextOptions } from "./connection_options.ts";
+import { type EventSink, isSensitiveCommand, type NetEventInitMap } from "./monitoring.ts";
+import {
+  commandAsSent,
+  legacyCursorReply,
+  legacyQueryCommand,
+  type MonitoredCommand,
+  wantsCommandEvents,
+} from "./command_monitor.ts";
 
 export type { ServerAddress } from "../address.ts";
 export type { CommandOptions, ConnectionOptions, ReadNextOptions } from "./connection_options.ts";
@@ -106,7 +114,7 @@ const WRITER_KEEP_CAPACITY = 1024 * 1024;
  * ```
  */
 export class Connection {
-  /** A process-wide number identifying this connection (1, 2, 3, ...). */
+  /** The connection's number: its pool's (1, 2, 3, ...) or, outside a pool, a process-wide one. */
   readonly id: number;
   /** The server: `host:port`, `[ipv6]:port` or the Unix socket path. */
   readonly address: string;
@@ -138,9 +146,13 @@ export class Connection {
   #resolveClosed!: () => void;
   // What the legacy OP_QUERY path (legacy.ts) sees of this connection.
   #legacy: LegacyChannel;
+  // Command monitoring: where events go (set by the pool once the handshake is done), and
+  // the command in progress, told its request id when the frame is built (see #roundTrip).
+  #events: EventSink<NetEventInitMap> | undefined;
+  #monitored: MonitoredCommand | null = null;
 
   private constructor(socket: Socket, options: ConnectionOptions) {
-    this.id = ++lastConnectionId;
+    this.id = options.id ?? ++lastConnectionId;
     this.#socket = socket;
     this.address = socket.remoteAddress;
     this.generation = options.generation ?? 0;
@@ -289,6 +301,18 @@ export class Connection {
   get closed(): Promise<void> {
     return this.#closed;
   }
+  /**
+   * Where command monitoring events go (`commandStarted`, `commandSucceeded`,
+   * `commandFailed`) for `command()`, `query()`, `getMore()` and
+   * `killCursors()`; undefined (the default) publishes nothing. A pool sets
+   * it after the handshake and authentication, which are never published.
+   */
+  get events(): EventSink<NetEventInitMap> | undefined {
+    return this.#events;
+  }
+  set events(sink: EventSink<NetEventInitMap> | undefined) {
+    this.#events = sink;
+  }
 
   /**
    * Runs `cmd` on database `db` and returns the reply document. `cmd` is not
@@ -313,12 +337,42 @@ export class Connection {
    * conn.close();
    * ```
    */
-  async command(db: string, cmd: Document, options: CommandOptions = {}): Promise<Document> {
-    checkDb(db);
-    checkDocument(cmd, "cmd");
-    if (options === null || typeof options !== "object") {
-      throw new ConfigurationError(`command options must be an object, got ${describeValue(options)}`);
+  command(db: string, cmd: Document, options: CommandOptions = {}): Promise<Document> {
+    try {
+      checkDb(db);
+      checkDocument(cmd, "cmd");
+      if (options === null || typeof options !== "object") {
+        throw new ConfigurationError(`command options must be an object, got ${describeValue(options)}`);
+      }
+    } catch (error) {
+      return Promise.reject(error);
     }
+    const events = this.#events;
+    // Not async itself: without monitoring the round trip's promise is returned as it is (no extra ticks).
+    if (events === undefined || !wantsCommandEvents(events)) return this.#command(db, cmd, options);
+    return this.#monitoredCommand(db, cmd, options, events);
+  }
+
+  async #monitoredCommand(
+    db: string,
+    cmd: Document,
+    options: CommandOptions,
+    events: EventSink<NetEventInitMap>,
+  ): Promise<Document> {
+    const name = Object.keys(cmd)[0] ?? "";
+    const raw = await this.#publish(
+      events,
+      db,
+      name,
+      isSensitiveCommand(name, cmd),
+      () => commandAsSent(db, cmd, options),
+      () => this.#command(db, cmd, { ...options, raw: true }),
+      commandOutcome,
+    );
+    return options.raw === true ? raw : checkReply(raw);
+  }
+
+  async #command(db: string, cmd: Document, options: CommandOptions): Promise<Document> {
     const timeoutMS = this.#timeout(options.socketTimeoutMS);
     let reply: Document;
     if (this.usesOpMsg) {
@@ -404,7 +458,24 @@ export class Connection {
     try {
       checkNamespace(ns);
       checkDocument(query, "query");
-      return legacyQuery(this.#legacy, ns, query, options, this.#timeout(options.socketTimeoutMS));
+      const timeoutMS = this.#timeout(options.socketTimeoutMS);
+      const events = this.#events;
+      if (events === undefined || !wantsCommandEvents(events)) {
+        return legacyQuery(this.#legacy, ns, query, options, timeoutMS);
+      }
+      const what = legacyQueryCommand(ns, query, options);
+      return this.#publish(
+        events,
+        what.db,
+        what.name,
+        isSensitiveCommand(what.name, what.command),
+        () => what.command,
+        () => legacyQuery(this.#legacy, ns, query, options, timeoutMS),
+        (reply) =>
+          what.isCommand
+            ? commandOutcome(reply.documents[0] ?? {})
+            : { reply: legacyCursorReply(ns, reply, "firstBatch") },
+      );
     } catch (error) {
       return Promise.reject(error);
     }
@@ -429,7 +500,23 @@ export class Connection {
   getMore(ns: string, cursorId: bigint, numberToReturn = 0, options: RoundTripOptions = {}): Promise<OpReply> {
     try {
       checkNamespace(ns);
-      return legacyGetMore(this.#legacy, ns, cursorId, numberToReturn, options, this.#timeout(options.socketTimeoutMS));
+      const timeoutMS = this.#timeout(options.socketTimeoutMS);
+      const events = this.#events;
+      if (events === undefined || !wantsCommandEvents(events)) {
+        return legacyGetMore(this.#legacy, ns, cursorId, numberToReturn, options, timeoutMS);
+      }
+      const dot = ns.indexOf(".");
+      const db = ns.slice(0, dot);
+      const command = { getMore: cursorId, collection: ns.slice(dot + 1), batchSize: numberToReturn, $db: db };
+      return this.#publish(
+        events,
+        db,
+        "getMore",
+        false,
+        () => command,
+        () => legacyGetMore(this.#legacy, ns, cursorId, numberToReturn, options, timeoutMS),
+        (reply) => ({ reply: legacyCursorReply(ns, reply, "nextBatch") }),
+      );
     } catch (error) {
       return Promise.reject(error);
     }
@@ -450,7 +537,21 @@ export class Connection {
    */
   killCursors(cursorIds: readonly bigint[], options: RoundTripOptions = {}): Promise<void> {
     try {
-      return legacyKillCursors(this.#legacy, cursorIds, options, this.#timeout(options.socketTimeoutMS));
+      const timeoutMS = this.#timeout(options.socketTimeoutMS);
+      const events = this.#events;
+      if (events === undefined || !wantsCommandEvents(events)) {
+        return legacyKillCursors(this.#legacy, cursorIds, options, timeoutMS);
+      }
+      // OP_KILL_CURSORS names no namespace: published on "admin", as the cursors' ids.
+      return this.#publish(
+        events,
+        "admin",
+        "killCursors",
+        false,
+        () => ({ killCursors: 1, cursors: [...cursorIds], $db: "admin" }),
+        () => legacyKillCursors(this.#legacy, cursorIds, options, timeoutMS),
+        () => ({ reply: { ok: 1, cursorsUnknown: [...cursorIds] } }),
+      );
     } catch (error) {
       return Promise.reject(error);
     }
@@ -547,6 +648,7 @@ export class Connection {
     this.#enter();
     try {
       const frame = encode(this.#writer, this.#encodeOptions);
+      if (this.#monitored !== null) this.#started(frame);
       const compress = compressible && this.#compressor !== undefined;
       const replyFrame = await this.#exchange(frame, replyOp, signal, timeoutMS, stream, compress);
       if (replyFrame === null) return null;
@@ -554,6 +656,88 @@ export class Connection {
     } finally {
       this.#busy = false;
     }
+  }
+
+  /**
+   * Publishes one command: `run` sends it (the frame's construction calls
+   * `#started`, which publishes commandStarted with the request id), then
+   * `outcome` says whether the result is a success (with the reply) or a
+   * failure. A command that was never sent (too large, busy connection)
+   * publishes nothing.
+   */
+  async #publish<T>(
+    events: EventSink<NetEventInitMap>,
+    db: string,
+    name: string,
+    sensitive: boolean,
+    command: () => Document,
+    run: () => Promise<T>,
+    outcome: (result: T) => { reply: Document } | { failure: unknown },
+  ): Promise<T> {
+    const m: MonitoredCommand = { db, name, command, sensitive, requestId: -1, start: 0 };
+    this.#monitored = m;
+    let result: T;
+    try {
+      result = await run();
+    } catch (error) {
+      if (m.requestId >= 0 && events.wants("commandFailed")) {
+        events.emit("commandFailed", {
+          ...this.#commandBase(m),
+          durationMS: performance.now() - m.start,
+          failure: error,
+        });
+      }
+      throw error;
+    } finally {
+      if (this.#monitored === m) this.#monitored = null;
+    }
+    if (m.requestId >= 0) {
+      const o = outcome(result);
+      const durationMS = performance.now() - m.start;
+      if ("reply" in o) {
+        if (events.wants("commandSucceeded")) {
+          events.emit("commandSucceeded", {
+            ...this.#commandBase(m),
+            durationMS,
+            reply: m.sensitive ? {} : o.reply,
+          });
+        }
+      } else if (events.wants("commandFailed")) {
+        events.emit("commandFailed", { ...this.#commandBase(m), durationMS, failure: o.failure });
+      }
+    }
+    return result;
+  }
+
+  // The frame of a monitored command is built: publish commandStarted with its request id.
+  #started(frame: Uint8Array): void {
+    const m = this.#monitored!;
+    this.#monitored = null;
+    m.requestId = frame[4] | (frame[5] << 8) | (frame[6] << 16) | (frame[7] << 24);
+    const events = this.#events;
+    if (events !== undefined && events.wants("commandStarted")) {
+      events.emit("commandStarted", { ...this.#commandBase(m), command: m.sensitive ? {} : m.command() });
+    }
+    m.start = performance.now();
+  }
+
+  #commandBase(m: MonitoredCommand) {
+    const hello = this.#hello;
+    const serverConnectionId = typeof hello.connectionId === "number"
+      ? hello.connectionId
+      : typeof hello.connectionId === "bigint"
+      ? Number(hello.connectionId)
+      : undefined;
+    const base = {
+      requestId: m.requestId,
+      operationId: m.requestId,
+      connectionId: this.id,
+      serverConnectionId,
+      address: this.address,
+      databaseName: m.db,
+      commandName: m.name,
+    };
+    return hello.serviceId === undefined ? base : { ...base, serviceId: hello.serviceId };
   }
 
   #enter(): void {
@@ -770,4 +954,15 @@ function checkDocument(doc: unknown, name: string): void {
   if (doc === null || typeof doc !== "object" || Array.isArray(doc) || doc instanceof Uint8Array) {
     throw new ConfigurationError(`${name} must be a document (a plain object), got ${describeValue(doc)}`);
   }
+}
+
+// A command reply is a success when `ok` is 1 (a writeConcernError is still a success).
+function commandOutcome(reply: Document): { reply: Document } | { failure: unknown } {
+  if (reply.ok === 1 || reply.ok === true) return { reply };
+  try {
+    checkReply(reply);
+  } catch (error) {
+    return { failure: error };
+  }
+  return { reply };
 }

@@ -78,6 +78,11 @@ export interface ConnectionOptions {
   signal?: AbortSignal;
   /** The pool generation to stamp on the connection (default 0). */
   generation?: number;
+  /**
+   * The connection's id (a pool numbers its own connections 1, 2, 3, ... as
+   * the CMAP specification says); default: the next process-wide number.
+   */
+  id?: number;
   /** How reply documents are decoded (default: the BSON defaults, int64 as bigint). */
   decode?: DecodeOptions;
 }

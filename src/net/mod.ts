@@ -48,5 +48,16 @@ export {
   type ServerLimits,
 } from "./connection.ts";
 export { type CheckOutOptions, ConnectionPool, type ConnectionPoolOptions } from "./pool.ts";
+export {
+  type CheckOutFailedReason,
+  type CommandEventBase,
+  type CommandFailedInit,
+  type CommandStartedInit,
+  type CommandSucceededInit,
+  type ConnectionClosedReason,
+  type EventSink,
+  isSensitiveCommand,
+  type NetEventInitMap,
+} from "./monitoring.ts";
 export type { Credential, ScramMechanism } from "./auth.ts";
 export { clientMetadata, type ClientMetadataOptions, DRIVER_NAME, DRIVER_VERSION } from "./client_metadata.ts";

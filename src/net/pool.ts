@@ -5,10 +5,11 @@
  *
  * @module
  */
-import { ConfigurationError, MongoError, PoolClosedError, WaitQueueTimeoutError } from "../errors.ts";
+import { ConfigurationError, MongoError, PoolClearedError, PoolClosedError, WaitQueueTimeoutError } from "../errors.ts";
 import { formatAddress, type ServerAddress } from "../address.ts";
 import { describeValue } from "../describe.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
+import type { CheckOutFailedReason, ConnectionClosedReason, EventSink, NetEventInitMap } from "./monitoring.ts";
 
 /**
  * Options of {@linkcode ConnectionPool}: the pool's own settings plus the
@@ -52,6 +53,20 @@ export interface ConnectionPoolOptions extends Omit<ConnectionOptions, "signal" 
    * tests and for callers that wrap connections (e.g. to authenticate).
    */
   connect?: (address: ServerAddress, options: ConnectionOptions) => Promise<Connection>;
+  /**
+   * Where the CMAP events go (pool created / ready / cleared / closed,
+   * connection created / ready / closed, check-out started / failed, checked
+   * out / in), and the command monitoring events of every connection the
+   * pool lends. Default: none.
+   */
+  events?: EventSink<NetEventInitMap>;
+  /**
+   * Follow the CMAP specification's pause: the pool starts paused (`checkOut`
+   * fails with `PoolClearedError` until `ready()`), and `clear()` pauses it
+   * again, rejecting the waiters. Default false: ready at once, and `clear()`
+   * only retires connections (waiters keep waiting).
+   */
+  paused?: boolean;
 }
 
 /**
@@ -130,6 +145,10 @@ export class ConnectionPool {
   #closed = false;
   #filling = false;
   #fillError: unknown = undefined;
+  #events: EventSink<NetEventInitMap> | undefined;
+  #pausing: boolean;
+  #paused: boolean;
+  #lastId = 0;
 
   /**
    * Creates the pool; no connection is opened here unless `minPoolSize` > 0,
@@ -150,6 +169,21 @@ export class ConnectionPool {
     this.#waitQueueTimeoutMS = options.waitQueueTimeoutMS;
     this.#maxIdleTimeMS = options.maxIdleTimeMS;
     this.#maxConnecting = options.maxConnecting;
+    this.#events = options.events;
+    this.#pausing = options.paused === true;
+    this.#paused = this.#pausing;
+    if (this.#events?.wants("poolCreated")) {
+      this.#events.emit("poolCreated", {
+        address: this.address,
+        options: {
+          maxPoolSize: options.maxPoolSize,
+          minPoolSize: options.minPoolSize,
+          maxIdleTimeMS: options.maxIdleTimeMS,
+          waitQueueTimeoutMS: options.waitQueueTimeoutMS,
+          maxConnecting: options.maxConnecting,
+        },
+      });
+    }
     this.#fill();
   }
 
@@ -172,6 +206,10 @@ export class ConnectionPool {
   /** Callers waiting for a connection. */
   get pendingWaiters(): number {
     return this.#waiters.length;
+  }
+  /** Whether the pool is paused (only with the `paused` option: before `ready()` and after `clear()`). */
+  get isPaused(): boolean {
+    return this.#paused;
   }
   /** Whether `close()` was called. */
   get isClosed(): boolean {
@@ -203,9 +241,48 @@ export class ConnectionPool {
    * ```
    */
   checkOut(options: CheckOutOptions = {}): Promise<Connection> {
+    const events = this.#events;
+    if (
+      events === undefined ||
+      !(events.wants("connectionCheckOutStarted") || events.wants("connectionCheckedOut") ||
+        events.wants("connectionCheckOutFailed"))
+    ) {
+      return this.#checkOut(options);
+    }
+    const start = performance.now();
+    if (events.wants("connectionCheckOutStarted")) events.emit("connectionCheckOutStarted", { address: this.address });
+    return this.#checkOut(options).then((conn) => {
+      if (events.wants("connectionCheckedOut")) {
+        events.emit("connectionCheckedOut", {
+          address: this.address,
+          connectionId: conn.id,
+          durationMS: performance.now() - start,
+        });
+      }
+      return conn;
+    }, (error) => {
+      if (events.wants("connectionCheckOutFailed")) {
+        const reason: CheckOutFailedReason = error instanceof PoolClosedError
+          ? "poolClosed"
+          : error instanceof WaitQueueTimeoutError || options?.signal?.aborted === true
+          ? "timeout"
+          : "connectionError";
+        events.emit("connectionCheckOutFailed", {
+          address: this.address,
+          reason,
+          durationMS: performance.now() - start,
+          error,
+        });
+      }
+      throw error;
+    });
+  }
+
+  #checkOut(options: CheckOutOptions): Promise<Connection> {
     const signal = options?.signal;
     if (this.#closed) return Promise.reject(this.#closedError("checkOut on a closed pool"));
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#paused) return Promise.reject(this.#pausedError());
     if (this.#waiters.length === 0) {
       const conn = this.#takeIdle();
       if (conn !== undefined) return Promise.resolve(this.#lend(conn));
@@ -231,6 +308,9 @@ export class ConnectionPool {
   checkIn(conn: Connection): void {
     if (!this.#checkedOut.delete(conn)) {
       throw new MongoError(`${this.address}: checkIn of a connection this pool did not check out`);
+    }
+    if (this.#events?.wants("connectionCheckedIn")) {
+      this.#events.emit("connectionCheckedIn", { address: this.address, connectionId: conn.id });
     }
     this.#release(conn);
   }
@@ -278,9 +358,39 @@ export class ConnectionPool {
    * ```
    */
   clear(): void {
+    // A paused pool has nothing to retire (the CMAP specification: no event either).
+    if (this.#paused || this.#closed) return;
     this.#generation++;
-    for (const { conn } of this.#idle.splice(0)) conn.close();
+    if (this.#pausing) this.#paused = true;
+    if (this.#events?.wants("poolCleared")) {
+      this.#events.emit("poolCleared", { address: this.address, interruptInUseConnections: false });
+    }
+    for (const { conn } of this.#idle.splice(0)) this.#retire(conn, "stale");
+    if (this.#paused) {
+      for (const w of this.#waiters.splice(0)) w.reject(this.#pausedError());
+      return;
+    }
     this.#serveWaiters();
+    this.#fill();
+  }
+
+  /**
+   * Marks a paused pool ready (the CMAP specification's `ready()`): checkouts
+   * succeed again and the `minPoolSize` fill resumes. Does nothing when the
+   * pool is ready or closed.
+   *
+   * @example
+   * ```ts ignore
+   * import { ConnectionPool } from "./pool.ts";
+   *
+   * const pool = new ConnectionPool({ host: "127.0.0.1", port: 27017 }, { ...options, paused: true });
+   * pool.ready();
+   * ```
+   */
+  ready(): void {
+    if (!this.#paused || this.#closed) return;
+    this.#paused = false;
+    if (this.#events?.wants("poolReady")) this.#events.emit("poolReady", { address: this.address });
     this.#fill();
   }
 
@@ -305,7 +415,8 @@ export class ConnectionPool {
       w.reject(this.#closedError("the pool was closed while waiting for a connection"));
     }
     const idle = this.#idle.splice(0);
-    for (const { conn } of idle) conn.close();
+    for (const { conn } of idle) this.#retire(conn, "poolClosed");
+    if (this.#events?.wants("poolClosed")) this.#events.emit("poolClosed", { address: this.address });
     await Promise.all(idle.map(({ conn }) => conn.closed));
   }
 
@@ -334,8 +445,9 @@ export class ConnectionPool {
     const now = Date.now();
     while (this.#idle.length > 0) {
       const { conn, since } = this.#idle.pop()!;
-      if (this.#perished(conn, since, now)) {
-        conn.close();
+      const reason = this.#perished(conn, since, now);
+      if (reason !== null) {
+        this.#retire(conn, reason);
         continue;
       }
       return conn;
@@ -350,20 +462,44 @@ export class ConnectionPool {
       const i = this.#idle.findIndex((entry) => entry.conn === conn);
       if (i < 0) return;
       this.#idle.splice(i, 1);
+      this.#closedEvent(conn, "error");
       // Its place is free: keep minPoolSize.
       this.#fill();
     });
   }
 
-  #perished(conn: Connection, since: number, now: number): boolean {
-    return conn.isClosed || conn.generation !== this.#generation ||
-      (this.#maxIdleTimeMS > 0 && now - since >= this.#maxIdleTimeMS);
+  // Why an idle connection may not be lent, or null when it may.
+  #perished(conn: Connection, since: number, now: number): ConnectionClosedReason | null {
+    if (conn.isClosed) return "error";
+    if (conn.generation !== this.#generation) return "stale";
+    if (this.#maxIdleTimeMS > 0 && now - since >= this.#maxIdleTimeMS) return "idle";
+    return null;
+  }
+
+  // Closes a connection the pool drops, and says so.
+  #retire(conn: Connection, reason: ConnectionClosedReason): void {
+    conn.close();
+    this.#closedEvent(conn, reason);
+  }
+
+  #closedEvent(conn: Connection, reason: ConnectionClosedReason, error?: unknown): void {
+    if (this.#events?.wants("connectionClosed")) {
+      this.#events.emit(
+        "connectionClosed",
+        error === undefined
+          ? { address: this.address, connectionId: conn.id, reason }
+          : { address: this.address, connectionId: conn.id, reason, error },
+      );
+    }
   }
 
   #release(conn: Connection): void {
     // A connection mid-stream (moreToCome) cannot take a new request either.
     if (this.#closed || conn.isClosed || conn.inUse || conn.moreToCome || conn.generation !== this.#generation) {
-      conn.close();
+      this.#retire(
+        conn,
+        this.#closed ? "poolClosed" : conn.generation !== this.#generation && !conn.isClosed ? "stale" : "error",
+      );
       this.#serveWaiters();
       this.#fill();
       return;
@@ -381,25 +517,57 @@ export class ConnectionPool {
   #open(signal: AbortSignal | undefined): Promise<Connection> {
     this.#pending++;
     const generation = this.#generation;
-    return this.#connect(this.#server, { ...this.#connectionOptions(), generation, signal }).then(
+    const id = ++this.#lastId;
+    const start = this.#created(id);
+    return this.#connect(this.#server, { ...this.#connectionOptions(), generation, signal, id }).then(
       (conn) => {
         this.#pending--;
         conn.generation = generation;
+        this.#connected(conn, start);
         this.#watch(conn);
         // A connecting slot is free again: a waiter may open the next one.
         queueMicrotask(() => this.#serveWaiters());
         if (this.#closed) {
-          conn.close();
+          this.#retire(conn, "poolClosed");
           throw this.#closedError("the pool was closed while a connection was being opened");
         }
         return this.#lend(conn);
       },
       (error) => {
         this.#pending--;
+        this.#failedToConnect(id, error);
         this.#serveWaiters();
         throw error;
       },
     );
+  }
+
+  // connectionCreated, as a connection starts to be opened; returns the start time.
+  #created(id: number): number {
+    if (this.#events?.wants("connectionCreated")) {
+      this.#events.emit("connectionCreated", { address: this.address, connectionId: id });
+    }
+    return performance.now();
+  }
+
+  // The connection is established (handshake and authentication done): monitor its commands.
+  #connected(conn: Connection, start: number): void {
+    const events = this.#events;
+    if (events === undefined) return;
+    conn.events = events;
+    if (events.wants("connectionReady")) {
+      events.emit("connectionReady", {
+        address: this.address,
+        connectionId: conn.id,
+        durationMS: performance.now() - start,
+      });
+    }
+  }
+
+  #failedToConnect(id: number, error: unknown): void {
+    if (this.#events?.wants("connectionClosed")) {
+      this.#events.emit("connectionClosed", { address: this.address, connectionId: id, reason: "error", error });
+    }
   }
 
   // Waiters first in line get an idle connection, or a new one while there is room.
@@ -471,26 +639,31 @@ export class ConnectionPool {
 
   // Background fill up to minPoolSize: one connection at a time, stops at the first failure.
   #fill(): void {
-    if (this.#filling || this.#closed || this.#minPoolSize === 0) return;
+    if (this.#filling || this.#closed || this.#paused || this.#minPoolSize === 0) return;
     if (this.totalConnectionCount >= this.#minPoolSize || !this.#canOpen()) return;
     this.#filling = true;
     this.#pending++;
     const generation = this.#generation;
-    this.#connect(this.#server, { ...this.#connectionOptions(), generation }).then(
+    const id = ++this.#lastId;
+    const start = this.#created(id);
+    this.#connect(this.#server, { ...this.#connectionOptions(), generation, id }).then(
       (conn) => {
         this.#pending--;
         this.#filling = false;
         this.#fillError = undefined;
         conn.generation = generation;
+        this.#connected(conn, start);
         this.#watch(conn);
-        this.#checkedOut.add(conn);
-        this.checkIn(conn);
+        this.#release(conn);
         this.#fill();
       },
       (error) => {
         this.#pending--;
         this.#filling = false;
         this.#fillError = error;
+        this.#failedToConnect(id, error);
+        // The CMAP specification: an error while filling clears (and so pauses) the pool.
+        if (this.#pausing && generation === this.#generation) this.clear();
         this.#serveWaiters();
       },
     );
@@ -504,9 +677,20 @@ export class ConnectionPool {
       waitQueueTimeoutMS: _waitQueueTimeoutMS,
       maxIdleTimeMS: _maxIdleTimeMS,
       maxConnecting: _maxConnecting,
+      events: _events,
+      paused: _paused,
       ...rest
     } = this.#options;
     return rest;
+  }
+
+  #pausedError(): PoolClearedError {
+    return new PoolClearedError(
+      this.#lastId === 0 && this.#generation === 0
+        ? "the pool is paused (not ready yet): wait for the server to be checked, then retry"
+        : "the pool was cleared after an error and is paused until the server is checked again: retry",
+      { address: this.address },
+    );
   }
 
   #closedError(message: string): PoolClosedError {

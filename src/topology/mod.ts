@@ -71,7 +71,23 @@ export {
   isShutdownError,
   isStateChangeError,
 } from "./sdam_errors.ts";
-export { type SdamEvent, topologyDescriptionEquals, topologyEvents } from "./sdam_events.ts";
+export {
+  publishTopologyEvents,
+  type SdamEvent,
+  topologyDescriptionEquals,
+  type TopologyEventInitMap,
+  topologyEvents,
+} from "./sdam_events.ts";
+export type {
+  CheckOutFailedReason,
+  CommandEventBase,
+  CommandFailedInit,
+  CommandStartedInit,
+  CommandSucceededInit,
+  ConnectionClosedReason,
+  EventSink,
+  NetEventInitMap,
+} from "../net/monitoring.ts";
 export { selectServer, type SelectServerOptions, type TopologySource } from "./select_loop.ts";
 export {
   compareTopologyVersion,

@@ -13,6 +13,9 @@ import { ConfigurationError, ConnectionFailure, MongoError, WireProtocolError } 
 import type { Document } from "../bson/mod.ts";
 import { Connection, type ConnectionOptions, type ServerAddress } from "../net/mod.ts";
 import { parseAddress } from "../address.ts";
+import { checkReply } from "../net/reply.ts";
+import type { EventSink } from "../net/monitoring.ts";
+import type { TopologyEventInitMap } from "./sdam_events.ts";
 import { describeError } from "../describe.ts";
 import {
   normalizeAddress,
@@ -79,6 +82,8 @@ export interface MonitorOptions {
   description: () => ServerDescription;
   /** Receives the outcome of every check, in order. */
   onCheck: (result: MonitorCheckResult) => void;
+  /** Where the heartbeat events go (serverHeartbeatStarted / Succeeded / Failed). Default: none. */
+  events?: EventSink<TopologyEventInitMap>;
   /** Settings of the monitoring connection (TLS, appName, Stable API...); its timeouts come from `connectTimeoutMS`. */
   connection?: Omit<ConnectionOptions, "signal" | "generation" | "connectTimeoutMS" | "socketTimeoutMS">;
   /** Opens the monitoring connection (default {@linkcode Connection.connect}); a hook for tests. */
@@ -136,6 +141,7 @@ export class Monitor {
   #connectTimeoutMS: number;
   #description: () => ServerDescription;
   #onCheck: (result: MonitorCheckResult) => void;
+  #events: EventSink<TopologyEventInitMap> | undefined;
   #connectionOptions: MonitorOptions["connection"];
   #connect: (address: ServerAddress, options: ConnectionOptions) => Promise<Connection>;
   #conn: Connection | null = null;
@@ -187,6 +193,7 @@ export class Monitor {
     this.#connectTimeoutMS = connectTimeoutMS;
     this.#description = options.description;
     this.#onCheck = options.onCheck;
+    this.#events = options.events;
     this.#connectionOptions = options.connection;
     this.#connect = options.connect ?? ((a, o) => Connection.connect(a, o));
   }
@@ -317,6 +324,10 @@ export class Monitor {
     this.#check = controller;
     this.#requested = false;
     this.#checks++;
+    const events = this.#events;
+    if (events?.wants("serverHeartbeatStarted")) {
+      events.emit("serverHeartbeatStarted", { address: this.address, awaited: false });
+    }
     const start = performance.now();
     let reply: Document;
     try {
@@ -355,11 +366,20 @@ export class Monitor {
     } catch (error) {
       this.#conn?.close();
       this.#conn = null;
+      if (events?.wants("serverHeartbeatFailed")) {
+        events.emit("serverHeartbeatFailed", {
+          address: this.address,
+          awaited: false,
+          durationMS: this.#lastCheckEnd - start,
+          failure: error,
+        });
+      }
       if (controller.signal.aborted || this.#closed) return "cancelled";
       this.#report({ description: unknownServerDescription(this.address, describeError(error)), error });
       const known = previous.type !== "Unknown" && previous.type !== "PossiblePrimary";
       return known && isNetworkError(error) ? "retry" : "failed";
     }
+    if (events !== undefined) this.#heartbeatReplied(events, reply, this.#lastCheckEnd - start);
     if (this.#closed) return "cancelled";
     const description = serverDescriptionFromHello(this.address, reply, {
       roundTripTime: this.#lastCheckEnd - start,
@@ -377,6 +397,26 @@ export class Monitor {
     }
     this.#report({ description });
     return "ok";
+  }
+
+  // A reply came: succeeded for ok 1, failed (with the server's error) otherwise.
+  #heartbeatReplied(events: EventSink<TopologyEventInitMap>, reply: Document, durationMS: number): void {
+    if (reply.ok === 1 || reply.ok === true) {
+      if (events.wants("serverHeartbeatSucceeded")) {
+        events.emit("serverHeartbeatSucceeded", { address: this.address, awaited: false, durationMS, reply });
+      }
+      return;
+    }
+    if (events.wants("serverHeartbeatFailed")) {
+      let failure: unknown;
+      try {
+        checkReply(reply);
+        failure = new MongoError(`${this.address}: hello failed: ${JSON.stringify(reply.errmsg ?? "ok is not 1")}`);
+      } catch (error) {
+        failure = error;
+      }
+      events.emit("serverHeartbeatFailed", { address: this.address, awaited: false, durationMS, failure });
+    }
   }
 
   #report(result: MonitorCheckResult): void {

@@ -8,6 +8,8 @@
 
 import { type ServerDescription, serverDescriptionEquals } from "./server_description.ts";
 import type { TopologyDescription } from "./topology_description.ts";
+import type { Document } from "../bson/mod.ts";
+import type { EventSink, NetEventInitMap } from "../net/monitoring.ts";
 
 /**
  * One SDAM event. `type` is the specification's event name in snake_case
@@ -171,4 +173,126 @@ function emptyLike(td: TopologyDescription): TopologyDescription {
     heartbeatFrequencyMS: td.heartbeatFrequencyMS,
     localThresholdMS: td.localThresholdMS,
   };
+}
+
+/**
+ * The fields of each SDAM monitoring event, by event type, with the command
+ * monitoring and CMAP ones of the layer below: what a topology hands its
+ * {@linkcode EventSink}. `topologyId` tells one client's topology from another's.
+ *
+ * @example
+ * ```ts
+ * import type { TopologyEventInitMap } from "./sdam_events.ts";
+ *
+ * const opening: TopologyEventInitMap["serverOpening"] = { topologyId: 1, address: "db1:27017" };
+ * ```
+ */
+export interface TopologyEventInitMap extends NetEventInitMap {
+  /** The fields of `topologyOpening`. */
+  topologyOpening: { readonly topologyId: number };
+  /** The fields of `topologyDescriptionChanged`. */
+  topologyDescriptionChanged: {
+    readonly topologyId: number;
+    readonly previousDescription: TopologyDescription;
+    readonly newDescription: TopologyDescription;
+  };
+  /** The fields of `topologyClosed`. */
+  topologyClosed: { readonly topologyId: number };
+  /** The fields of `serverOpening`. */
+  serverOpening: { readonly topologyId: number; readonly address: string };
+  /** The fields of `serverDescriptionChanged`. */
+  serverDescriptionChanged: {
+    readonly topologyId: number;
+    readonly address: string;
+    readonly previousDescription: ServerDescription;
+    readonly newDescription: ServerDescription;
+  };
+  /** The fields of `serverClosed`. */
+  serverClosed: { readonly topologyId: number; readonly address: string };
+  /** The fields of `serverHeartbeatStarted`. */
+  serverHeartbeatStarted: { readonly address: string; readonly awaited: boolean };
+  /** The fields of `serverHeartbeatSucceeded`. */
+  serverHeartbeatSucceeded: {
+    readonly address: string;
+    readonly awaited: boolean;
+    readonly durationMS: number;
+    readonly reply: Document;
+  };
+  /** The fields of `serverHeartbeatFailed`. */
+  serverHeartbeatFailed: {
+    readonly address: string;
+    readonly awaited: boolean;
+    readonly durationMS: number;
+    readonly failure: unknown;
+  };
+}
+
+/**
+ * Publishes the SDAM events that take the topology from `prev` to `next`
+ * (see {@linkcode topologyEvents}) to `sink`, building only those a listener wants.
+ *
+ * @param sink Where the events go.
+ * @param topologyId The topology's id.
+ * @param prev The description before, or null when opening.
+ * @param next The description after, or null when closing.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { publishTopologyEvents, type TopologyEventInitMap } from "./sdam_events.ts";
+ * import type { EventSink } from "../net/monitoring.ts";
+ * import { initialTopologyDescription } from "./topology_description.ts";
+ *
+ * const seen: string[] = [];
+ * const sink: EventSink<TopologyEventInitMap> = { wants: () => true, emit: (type) => void seen.push(type) };
+ * publishTopologyEvents(sink, 1, null, initialTopologyDescription(["a:27017"], {}));
+ * assert.deepEqual(seen, ["topologyOpening", "topologyDescriptionChanged", "serverOpening"]);
+ * ```
+ */
+export function publishTopologyEvents(
+  sink: EventSink<TopologyEventInitMap>,
+  topologyId: number,
+  prev: TopologyDescription | null,
+  next: TopologyDescription | null,
+): void {
+  if (
+    !(sink.wants("topologyOpening") || sink.wants("topologyDescriptionChanged") || sink.wants("topologyClosed") ||
+      sink.wants("serverOpening") || sink.wants("serverDescriptionChanged") || sink.wants("serverClosed"))
+  ) {
+    return;
+  }
+  for (const e of topologyEvents(prev, next)) {
+    switch (e.type) {
+      case "topology_opening":
+        if (sink.wants("topologyOpening")) sink.emit("topologyOpening", { topologyId });
+        break;
+      case "topology_closed":
+        if (sink.wants("topologyClosed")) sink.emit("topologyClosed", { topologyId });
+        break;
+      case "topology_description_changed":
+        if (sink.wants("topologyDescriptionChanged")) {
+          sink.emit("topologyDescriptionChanged", {
+            topologyId,
+            previousDescription: e.previousDescription,
+            newDescription: e.newDescription,
+          });
+        }
+        break;
+      case "server_opening":
+        if (sink.wants("serverOpening")) sink.emit("serverOpening", { topologyId, address: e.address });
+        break;
+      case "server_closed":
+        if (sink.wants("serverClosed")) sink.emit("serverClosed", { topologyId, address: e.address });
+        break;
+      case "server_description_changed":
+        if (sink.wants("serverDescriptionChanged")) {
+          sink.emit("serverDescriptionChanged", {
+            topologyId,
+            address: e.address,
+            previousDescription: e.previousDescription,
+            newDescription: e.newDescription,
+          });
+        }
+        break;
+    }
+  }
 }

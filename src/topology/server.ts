@@ -13,6 +13,7 @@ import {
   MongoError,
   NetworkTimeout,
   OperationFailure,
+  PoolClearedError,
   PoolClosedError,
   WaitQueueTimeoutError,
   WireProtocolError,
@@ -473,6 +474,11 @@ export class Server {
     if (error instanceof WaitQueueTimeoutError) return error;
     if (error instanceof AutoReconnect) return error;
     if (error instanceof PoolClosedError) return this.#removed(error);
+    // The pool was cleared after an error and waits for the monitor's next good check:
+    // nothing was sent, the server is already being re-checked; the operation may be retried.
+    if (error instanceof PoolClearedError) {
+      return this.#autoReconnect(error, `${this.address}: ${error.message}`, false, this.#pool.generation);
+    }
     const network = error instanceof ConnectionFailure ||
       (error instanceof WireProtocolError && error.address !== undefined);
     if (!network) return error;

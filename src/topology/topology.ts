@@ -33,6 +33,8 @@ import {
 import { parseAddress } from "../address.ts";
 import { type HostAddress, hostAddressToString } from "./connection_string.ts";
 import { Monitor, type MonitorCheckResult } from "./monitor.ts";
+import type { EventSink } from "../net/monitoring.ts";
+import { publishTopologyEvents, type TopologyEventInitMap } from "./sdam_events.ts";
 import type { ResolvedClientOptions } from "./options.ts";
 import { ReadPreference } from "./read_preference.ts";
 import { type ApplicationError, handleApplicationError } from "./sdam_errors.ts";
@@ -81,7 +83,15 @@ export interface TopologyOptions {
   connect?: (address: ServerAddress, options: ConnectionOptions) => Promise<Connection>;
   /** Opens the byte stream of every connection (default: the runtime's own sockets). */
   socketFactory?: SocketFactory;
+  /**
+   * Where the monitoring events go: SDAM (topology and server opening,
+   * description changes, closing; heartbeats), and the pools' CMAP and
+   * command events. Default: none.
+   */
+  events?: EventSink<TopologyEventInitMap>;
 }
+
+let lastTopologyId = 0;
 
 /**
  * Options of {@linkcode Topology.connect}.
@@ -188,6 +198,9 @@ export class Topology {
   #closing: Promise<void> | null = null;
   #context: ServerContext;
   #source: TopologySource;
+  #events: EventSink<TopologyEventInitMap> | undefined;
+  /** Tells this topology's SDAM events from another's. */
+  readonly #id = ++lastTopologyId;
 
   /**
    * Builds the initial description from the seeds and options; no I/O.
@@ -211,6 +224,7 @@ export class Topology {
     this.#credential = options.credential;
     // With proxyHost, the built-in SOCKS5 factory (a socketFactory as well is refused).
     this.#socketFactory = proxySocketFactory(o, options.socketFactory) ?? options.socketFactory;
+    this.#events = options.events;
     this.#description = initialTopologyDescription(options.seeds.map((s) => hostAddressToString(s)), {
       replicaSet: o.replicaSet ?? null,
       directConnection: o.directConnection,
@@ -369,6 +383,9 @@ export class Topology {
       }
       await Promise.allSettled(tasks);
       this.#listeners.clear();
+      if (this.#events !== undefined && this.#started) {
+        publishTopologyEvents(this.#events, this.#id, this.#description, null);
+      }
     })();
     return this.#closing;
   }
@@ -383,6 +400,7 @@ export class Topology {
   #start(): void {
     if (this.#started || this.#closed) return;
     this.#started = true;
+    if (this.#events !== undefined) publishTopologyEvents(this.#events, this.#id, null, this.#description);
     if (this.#description.type === "LoadBalanced") {
       // A load balancer is never monitored: it is usable as soon as it is known.
       let next = this.#description;
@@ -436,6 +454,11 @@ export class Topology {
       maxIdleTimeMS: o.maxIdleTimeMS,
       waitQueueTimeoutMS: o.waitQueueTimeoutMS,
       connect: this.#connect,
+      events: this.#events,
+      // CMAP: a pool starts paused and is made ready by its server's first good
+      // check; a clear pauses it until the next one. A load balancer has no
+      // monitor: its pool is ready at once.
+      paused: this.#description.type !== "LoadBalanced",
     });
     const server = new Server(address, { pool, context: this.#context });
     let monitor: Monitor | null = null;
@@ -445,6 +468,7 @@ export class Topology {
         connectTimeoutMS: o.connectTimeoutMS,
         connection,
         connect: this.#connect,
+        events: this.#events,
         description: () => this.#description.servers.get(address) ?? unknownServerDescription(address),
         onCheck: (result) => this.#onCheck(address, monitor as Monitor, result),
       });
@@ -458,6 +482,8 @@ export class Topology {
     if (this.#closed) return;
     const entry = this.#entries.get(address);
     if (entry === undefined || entry.monitor !== monitor) return;
+    // A good check makes the pool ready (before the new description wakes any selection).
+    if (result.error === undefined && result.description.type !== "Unknown") entry.pool.ready();
     const update = applyServerDescription(this.#description, result.description);
     this.#setDescription(update.topology);
     // The monitor's connection failed, so the pooled ones likely have too (cleared after marking Unknown).
@@ -491,6 +517,7 @@ export class Topology {
     const previous = this.#description;
     if (next === previous) return;
     this.#description = next;
+    if (this.#events !== undefined && this.#started) publishTopologyEvents(this.#events, this.#id, previous, next);
     this.#syncEntries();
     for (const listener of [...this.#listeners]) {
       try {
