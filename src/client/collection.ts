@@ -16,7 +16,7 @@ import {
   WriteError,
   type WriteErrorDetail,
 } from "../errors.ts";
-import { type Document, ObjectId } from "../bson/mod.ts";
+import type { Document } from "../bson/mod.ts";
 import { ReadPreference } from "../topology/read_preference.ts";
 import {
   checkDocument,
@@ -29,6 +29,23 @@ import {
   isDocument,
   show,
 } from "./_internal.ts";
+import {
+  checkArrayFilters,
+  checkReplacement,
+  checkUpdate,
+  parseWriteErrors,
+  throwIfFailed,
+  withId,
+  type WriteOutcome,
+} from "./_write.ts";
+import { checkHint } from "./cursor_options.ts";
+import {
+  findAndModify,
+  type FindOneAndDeleteOptions,
+  type FindOneAndReplaceOptions,
+  type FindOneAndUpdateOptions,
+} from "./find_and_modify.ts";
+import { distinct, type DistinctOptions, estimatedDocumentCount, type EstimatedDocumentCountOptions } from "./distinct.ts";
 import { execute, type Operation, type PinnedConnection } from "./execute.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
@@ -45,8 +62,10 @@ import type {
   InsertManyResult,
   InsertOneResult,
   OptionalId,
+  SchemaDocument,
   UpdateOptions,
   UpdateResult,
+  WithId,
   WriteOptions,
 } from "./collection_options.ts";
 
@@ -60,57 +79,22 @@ export type {
   InsertManyResult,
   InsertOneResult,
   OptionalId,
+  SchemaDocument,
   UpdateOptions,
   UpdateResult,
+  WithId,
   WriteOptions,
+};
+export type {
+  DistinctOptions,
+  EstimatedDocumentCountOptions,
+  FindOneAndDeleteOptions,
+  FindOneAndReplaceOptions,
+  FindOneAndUpdateOptions,
 };
 
 // Characters MongoDB does not allow in collection names.
 const BAD_COLLECTION_NAME = /[$\0]/;
-
-/** A write command's reply, and the writeConcernError the connection threw for it. */
-interface WriteOutcome {
-  reply: Document;
-  /** Set when the reply had a writeConcernError. */
-  concernError: WriteConcernError | undefined;
-}
-
-function parseWriteErrors(reply: Document, offset: number): WriteErrorDetail[] {
-  const list = reply.writeErrors;
-  if (!Array.isArray(list)) return [];
-  return list.filter(isDocument).map((e) => {
-    const detail: {
-      index: number;
-      code: number | undefined;
-      codeName?: string;
-      errmsg: string;
-      errInfo?: Record<string, unknown>;
-    } = {
-      index: count(e.index) + offset,
-      code: typeof e.code === "number" ? e.code : undefined,
-      errmsg: typeof e.errmsg === "string" ? e.errmsg : "write error",
-    };
-    if (typeof e.codeName === "string") detail.codeName = e.codeName;
-    if (isDocument(e.errInfo)) detail.errInfo = e.errInfo;
-    return detail;
-  });
-}
-
-/** Throws the typed error a write reply calls for, with `result` as what was achieved. */
-function throwIfFailed(outcome: WriteOutcome, result: Record<string, unknown>, offset = 0): void {
-  const writeErrors = parseWriteErrors(outcome.reply, offset);
-  const wce = isDocument(outcome.reply.writeConcernError) ? outcome.reply.writeConcernError : undefined;
-  if (writeErrors.length > 0) {
-    throw new WriteError({ writeErrors, writeConcernError: wce, result, response: outcome.reply });
-  }
-  if (outcome.concernError !== undefined) throw outcome.concernError;
-}
-
-function checkHint(hint: unknown): void {
-  if (hint !== undefined && typeof hint !== "string" && !isDocument(hint)) {
-    throw new ConfigurationError(`hint must be an index name or a key pattern document, got ${show(hint)}`);
-  }
-}
 
 /**
  * A collection, typed by its documents. Get one with `db.collection<T>(name)`.
@@ -141,7 +125,7 @@ function checkHint(hint: unknown): void {
  * console.log(await test.findOne()); // { _id: ObjectId(...), x: 1 }
  * ```
  */
-export class Collection<T extends Document = Document> {
+export class Collection<T extends SchemaDocument = Document> {
   #db: Database;
   #ctx: ClientContext;
   #name: string;
@@ -425,7 +409,7 @@ export class Collection<T extends Document = Document> {
    * const byAge = await people.aggregate([{ $group: { _id: "$age", n: { $sum: 1 } } }]).toArray();
    * ```
    */
-  aggregate<R extends Document = Document>(pipeline: readonly Document[], options: AggregateOptions = {}): Cursor<R> {
+  aggregate<R extends SchemaDocument = Document>(pipeline: readonly Document[], options: AggregateOptions = {}): Cursor<R> {
     if (!Array.isArray(pipeline)) {
       throw new ConfigurationError(`the pipeline must be an array of stages, got ${show(pipeline)}`);
     }
@@ -475,37 +459,16 @@ export class Collection<T extends Document = Document> {
     checkDocument(filter, `the ${what} filter`);
     const opts = checkOptions(options, `${what} options`);
     if (replace) {
-      checkDocument(update, "the replacement document");
-      const op = Object.keys(update).find((k) => k.startsWith("$"));
-      if (op !== undefined) {
-        throw new ConfigurationError(
-          `the replacement document must not contain update operators (found ${op}); use updateOne`,
-        );
-      }
+      checkReplacement(update, what);
       if (opts.arrayFilters !== undefined) throw new ConfigurationError("replaceOne does not take arrayFilters");
-    } else if (Array.isArray(update)) {
-      if (update.length === 0) throw new ConfigurationError(`${what}: an update pipeline needs at least one stage`);
-      update.forEach((stage, i) => checkDocument(stage, `update pipeline stage ${i}`));
     } else {
-      checkDocument(update, `the ${what} update`);
-      const keys = Object.keys(update);
-      if (keys.length === 0) throw new ConfigurationError(`${what}: the update document is empty`);
-      const plain = keys.find((k) => !k.startsWith("$"));
-      if (plain !== undefined) {
-        throw new ConfigurationError(
-          `${what}: the update document must use update operators such as $set (found field ${
-            JSON.stringify(plain)
-          }); use replaceOne to replace a document`,
-        );
-      }
+      checkUpdate(update, what);
     }
     checkHint(opts.hint);
     const statement: Document = { q: filter, u: update, multi };
     if (opts.upsert !== undefined) statement.upsert = opts.upsert === true;
-    if (opts.arrayFilters !== undefined) {
-      if (!Array.isArray(opts.arrayFilters)) throw new ConfigurationError("arrayFilters must be an array of documents");
-      statement.arrayFilters = opts.arrayFilters;
-    }
+    const arrayFilters = checkArrayFilters(opts.arrayFilters, what);
+    if (arrayFilters !== undefined) statement.arrayFilters = arrayFilters;
     if (opts.hint !== undefined) statement.hint = opts.hint;
     if (opts.collation !== undefined) statement.collation = checkDocument(opts.collation, "collation");
     const wc = this.#concern(opts);
@@ -626,6 +589,112 @@ export class Collection<T extends Document = Document> {
   }
 
   /**
+   * Finds the first document matching `filter` (in `sort` order) and
+   * deletes it (`findAndModify` with `remove`).
+   *
+   * @returns The deleted document (projected), or `null` when none matched.
+   * @example
+   * ```ts ignore
+   * const oldest = await jobs.findOneAndDelete({ state: "queued" }, { sort: { createdAt: 1 } });
+   * ```
+   */
+  async findOneAndDelete(
+    filter: Document,
+    options?: FindOneAndDeleteOptions,
+  ): Promise<WithId<T> | null> {
+    return await findAndModify(this, "findOneAndDelete", filter, {
+      kind: "delete",
+    }, options) as WithId<T> | null;
+  }
+
+  /**
+   * Finds the first document matching `filter` (in `sort` order) and
+   * replaces it with `replacement` (which must not contain update operators).
+   *
+   * @returns The document as it was (`returnDocument: "before"`, the
+   * default) or is (`"after"`), projected; `null` when none matched (or an
+   * upsert inserted one and `returnDocument` is `"before"`).
+   * @example
+   * ```ts ignore
+   * const now = await people.findOneAndReplace({ name: "Ada" }, { name: "Ada", age: 37 }, { returnDocument: "after" });
+   * ```
+   */
+  async findOneAndReplace(
+    filter: Document,
+    replacement: OptionalId<T>,
+    options?: FindOneAndReplaceOptions,
+  ): Promise<WithId<T> | null> {
+    return await findAndModify(this, "findOneAndReplace", filter, {
+      kind: "replace",
+      replacement,
+    }, options) as
+      | WithId<T>
+      | null;
+  }
+
+  /**
+   * Finds the first document matching `filter` (in `sort` order) and
+   * applies `update` (update operators, or an aggregation pipeline).
+   *
+   * @returns The document before (default) or after (`returnDocument:
+   * "after"`) the update, projected; `null` when none matched.
+   * @example
+   * ```ts ignore
+   * const counter = await counters.findOneAndUpdate(
+   *   { _id: "orders" },
+   *   { $inc: { seq: 1 } },
+   *   { upsert: true, returnDocument: "after" },
+   * );
+   * ```
+   */
+  async findOneAndUpdate(
+    filter: Document,
+    update: Document | readonly Document[],
+    options?: FindOneAndUpdateOptions,
+  ): Promise<WithId<T> | null> {
+    return await findAndModify(this, "findOneAndUpdate", filter, {
+      kind: "update",
+      update,
+    }, options) as
+      | WithId<T>
+      | null;
+  }
+
+  /**
+   * The distinct values of the field `key` (dot notation allowed) among the
+   * documents matching `filter`; array values count element by element.
+   *
+   * @example
+   * ```ts ignore
+   * const cities = await people.distinct("address.city", { age: { $gte: 18 } });
+   * ```
+   */
+  distinct(
+    key: string,
+    filter: Document = {},
+    options?: DistinctOptions,
+  ): Promise<unknown[]> {
+    return distinct(this, key, filter, options);
+  }
+
+  /**
+   * The number of documents in the collection, from its metadata (the
+   * `count` command without a filter): fast, but may be off after an
+   * unclean shutdown or with orphaned documents on a sharded cluster. Use
+   * {@linkcode Collection.countDocuments} for an exact count.
+   *
+   * @example
+   * ```ts ignore
+   * console.log(await people.estimatedDocumentCount());
+   * ```
+   */
+  estimatedDocumentCount(
+    options?: EstimatedDocumentCountOptions,
+  ): Promise<number> {
+    return estimatedDocumentCount(this, options);
+  }
+
+  /**
    * Drops the collection.
    *
    * @returns `true` when it was dropped, `false` when it did not exist.
@@ -661,10 +730,4 @@ export class Collection<T extends Document = Document> {
   toString(): string {
     return `Collection(${this.#db.toString()}, '${this.#name}')`;
   }
-}
-
-/** The document as sent: `_id` first, generated on a copy when missing. */
-function withId(doc: Document): Document {
-  if (doc._id !== undefined) return doc;
-  return { _id: new ObjectId(), ...doc };
 }

@@ -4,10 +4,27 @@
  * @module
  */
 
-import type { Document } from "../bson/mod.ts";
+import type { Document, ObjectId } from "../bson/mod.ts";
 import type { ReadPreferenceLike } from "../topology/read_preference.ts";
 import type { ReadConcern } from "./read_concern.ts";
 import type { WriteConcern } from "./write_concern.ts";
+
+/**
+ * What a collection's document type must be: any object type with string
+ * keys, interfaces included (`{ [key: string]: unknown }`, the codec's
+ * `Document`, does not accept an interface, which has no index signature).
+ * The default document type stays `Document`.
+ *
+ * @example
+ * ```ts
+ * import type { SchemaDocument } from "@zerodep/mongo";
+ *
+ * interface Person { name: string; age: number }
+ * const p: SchemaDocument = { name: "Ada", age: 36 } as Person;
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export type SchemaDocument = { [key: string]: any };
 
 /**
  * Options of {@linkcode Database.collection}.
@@ -242,4 +259,22 @@ export interface DeleteResult {
  * const p: OptionalId<Person> = { name: "Ada" };
  * ```
  */
-export type OptionalId<T> = Omit<T, "_id"> & { _id?: T extends { _id: infer I } ? I : unknown };
+export type OptionalId<T> = Omit<T, "_id"> & {
+  _id?: T extends { _id: infer I } ? I : unknown;
+};
+
+/**
+ * A document as stored: `T` with its `_id` (of `T`'s `_id` type, else
+ * `ObjectId`, the type the driver generates).
+ *
+ * @example
+ * ```ts
+ * import type { ObjectId, WithId } from "@zerodep/mongo";
+ *
+ * interface Person { name: string }
+ * const stored: WithId<Person> = { _id: null as unknown as ObjectId, name: "Ada" };
+ * ```
+ */
+export type WithId<T> = Omit<T, "_id"> & {
+  _id: T extends { _id: infer I } ? I : ObjectId;
+};

@@ -23,7 +23,7 @@ import {
 import { execute, type ServerRun } from "./execute.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
-import { Collection, type CollectionOptions } from "./collection.ts";
+import { Collection, type CollectionOptions, type SchemaDocument } from "./collection.ts";
 import type { ClientBase } from "./client_base.ts";
 
 /**
@@ -241,7 +241,7 @@ export class Database {
    * await people.insertOne({ name: "Ada", age: 36 });
    * ```
    */
-  collection<T extends Document = Document>(name: string, options?: CollectionOptions): Collection<T> {
+  collection<T extends SchemaDocument = Document>(name: string, options?: CollectionOptions): Collection<T> {
     return new Collection<T>(this, name, options);
   }
 

@@ -1,0 +1,83 @@
+// The application API against the simulated replica set (src/testing) over
+// real sockets: findOneAnd*, distinct and estimatedDocumentCount as a
+// server answers them. Command shapes are in api_test.ts.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+
+import { type ReplicaSet, startReplicaSet } from "../../src/testing/mod.ts";
+import { ReplicaSetConnection } from "../../mod.ts";
+
+const FAST = {
+  serverSelectionTimeoutMS: 5000,
+  heartbeatFrequencyMS: 500,
+  connectTimeoutMS: 2000,
+};
+
+describe("the application API against the simulated set", () => {
+  let rs: ReplicaSet;
+  let conn: ReplicaSetConnection;
+  before(async () => {
+    rs = await startReplicaSet({ members: 3, name: "foo" });
+    conn = await ReplicaSetConnection.connect(rs.uri, FAST);
+  });
+  after(async () => {
+    await conn?.close();
+    await rs?.close();
+  });
+
+  test("findOneAndUpdate / Replace / Delete return the document before or after", async () => {
+    interface Counter {
+      _id: string;
+      seq: number;
+    }
+    const counters = conn.db("api").collection<Counter>("counters");
+    const first = await counters.findOneAndUpdate({ _id: "orders" }, {
+      $inc: { seq: 1 },
+    }, {
+      upsert: true,
+      returnDocument: "after",
+    });
+    assert.deepEqual(first, { _id: "orders", seq: 1 });
+    const before = await counters.findOneAndUpdate({ _id: "orders" }, {
+      $inc: { seq: 1 },
+    });
+    assert.deepEqual(
+      before,
+      { _id: "orders", seq: 1 },
+      "returnDocument defaults to before",
+    );
+    const replaced = await counters.findOneAndReplace({ _id: "orders" }, {
+      seq: 10,
+    }, {
+      returnDocument: "after",
+      projection: { _id: 0 },
+    });
+    assert.deepEqual(replaced, { seq: 10 });
+    assert.equal(
+      await counters.findOneAndUpdate({ _id: "none" }, { $set: { seq: 0 } }),
+      null,
+    );
+    await counters.insertOne({ _id: "a", seq: 5 });
+    const deleted = await counters.findOneAndDelete({}, { sort: { seq: -1 } });
+    assert.deepEqual(
+      deleted,
+      { _id: "orders", seq: 10 },
+      "sort picks the highest",
+    );
+    assert.equal(await counters.countDocuments(), 1);
+  });
+
+  test("distinct and estimatedDocumentCount", async () => {
+    const people = conn.db("api").collection("people");
+    await people.insertMany([
+      { city: "Paris", tags: ["a", "b"] },
+      { city: "Rome", tags: ["b"] },
+      { city: "Paris", tags: [] },
+    ]);
+    const cities = await people.distinct("city");
+    assert.deepEqual([...cities].sort(), ["Paris", "Rome"]);
+    assert.deepEqual([...await people.distinct("tags")].sort(), ["a", "b"]);
+    assert.deepEqual(await people.distinct("city", { tags: "a" }), ["Paris"]);
+    assert.equal(await people.estimatedDocumentCount(), 3);
+  });
+});
