@@ -8,14 +8,7 @@
  */
 
 import { ErrorCode } from "../error_codes.ts";
-import {
-  ConfigurationError,
-  OperationFailure,
-  WireProtocolError,
-  WriteConcernError,
-  WriteError,
-  type WriteErrorDetail,
-} from "../errors.ts";
+import { ConfigurationError, OperationFailure } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
 import { ReadPreference } from "../topology/read_preference.ts";
 import {
@@ -33,12 +26,21 @@ import {
   checkArrayFilters,
   checkReplacement,
   checkUpdate,
-  parseWriteErrors,
   throwIfFailed,
   withId,
   type WriteOutcome,
 } from "./_write.ts";
 import { checkHint } from "./cursor_options.ts";
+import {
+  type AnyBulkWriteOperation,
+  bulkWrite,
+  type BulkWriteOptions,
+  type BulkWriteResult,
+  type DeleteModel,
+  insertMany,
+  type ReplaceModel,
+  type UpdateModel,
+} from "./bulk_write.ts";
 import {
   findAndModify,
   type FindOneAndDeleteOptions,
@@ -46,7 +48,7 @@ import {
   type FindOneAndUpdateOptions,
 } from "./find_and_modify.ts";
 import { distinct, type DistinctOptions, estimatedDocumentCount, type EstimatedDocumentCountOptions } from "./distinct.ts";
-import { execute, type Operation, type PinnedConnection } from "./execute.ts";
+import { execute, type Operation } from "./execute.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
 import { type AggregateOptions, Cursor, type FindOptions } from "./cursor.ts";
@@ -86,11 +88,16 @@ export type {
   WriteOptions,
 };
 export type {
+  AnyBulkWriteOperation,
+  BulkWriteOptions,
+  DeleteModel,
   DistinctOptions,
   EstimatedDocumentCountOptions,
   FindOneAndDeleteOptions,
   FindOneAndReplaceOptions,
   FindOneAndUpdateOptions,
+  ReplaceModel,
+  UpdateModel,
 };
 
 // Characters MongoDB does not allow in collection names.
@@ -279,8 +286,10 @@ export class Collection<T extends SchemaDocument = Document> {
    * `insert` command with the documents as an OP_MSG document sequence.
    * Documents without `_id` get an ObjectId on a copy.
    *
-   * @throws {WriteError} listing every failed document (its `index` in
-   * `docs`) and `result.insertedCount`; ordered inserts stop at the first.
+   * @throws {BulkWriteError} (a `WriteError`) listing every failed document
+   * (its `index` in `docs`), with the partial `result` (`insertedCount`, and
+   * `insertedIds` of the documents inserted); ordered inserts stop at the first.
+   * @throws {WriteConcernError} when only the write concern failed (the documents were inserted).
    * @throws {AutoReconnect} when the primary went away (earlier batches may have been inserted).
    *
    * @example
@@ -289,82 +298,36 @@ export class Collection<T extends SchemaDocument = Document> {
    * console.log(r.insertedCount); // 2
    * ```
    */
-  async insertMany(docs: readonly OptionalId<T>[], options: InsertManyOptions = {}): Promise<InsertManyResult> {
-    const opts = checkOptions(options, "insertMany options");
-    const signal = checkSignal(opts.signal);
-    if (!Array.isArray(docs)) throw new ConfigurationError(`insertMany needs an array of documents, got ${show(docs)}`);
-    if (docs.length === 0) throw new ConfigurationError("insertMany needs at least one document");
-    if (opts.ordered !== undefined && typeof opts.ordered !== "boolean") {
-      throw new ConfigurationError(`ordered must be a boolean, got ${show(opts.ordered)}`);
-    }
-    const ordered = opts.ordered !== false;
-    const toSend = docs.map((d, i) => withId(checkDocument(d, `document ${i} of insertMany`)));
-    const insertedIds: Record<number, unknown> = {};
-    toSend.forEach((d, i) => insertedIds[i] = d._id);
-    const wc = this.#concern(opts);
-    const cmd = this.#command("insert", opts, { ordered });
+  insertMany(docs: readonly OptionalId<T>[], options?: InsertManyOptions): Promise<InsertManyResult> {
+    return insertMany(this, docs, options);
+  }
 
-    const state = {
-      inserted: 0,
-      writeErrors: [] as WriteErrorDetail[],
-      concernError: undefined as WriteConcernError | undefined,
-      reply: {} as Document,
-    };
-    // True when an ordered insert must stop.
-    const send = async (conn: PinnedConnection, start: number, end: number): Promise<boolean> => {
-      const batch = toSend.slice(start, end);
-      let reply: Document;
-      try {
-        reply = await conn.command(cmd, { sequences: [{ identifier: "documents", documents: batch }] });
-      } catch (e) {
-        if (e instanceof WriteConcernError) {
-          reply = e.response as Document;
-          state.concernError = e;
-        } else if (e instanceof WireProtocolError && e.address === undefined && batch.length > 1) {
-          // Too large to encode as one message: nothing was sent, so halve it.
-          const mid = start + Math.ceil(batch.length / 2);
-          return (await send(conn, start, mid)) || await send(conn, mid, end);
-        } else {
-          throw e;
-        }
-      }
-      state.reply = reply;
-      state.inserted += count(reply.n);
-      const errors = parseWriteErrors(reply, start);
-      state.writeErrors.push(...errors);
-      return ordered && errors.length > 0;
-    };
-    // The batches share one connection (and one deadline under timeoutMS).
-    await execute(this.#ctx, {
-      name: "insert",
-      db: this.#db.name,
-      kind: "write",
-      retryable: true,
-      writeConcern: wc,
-      timeoutMS: this.#timeout(opts),
-      signal,
-      plan: () => ({
-        run: (server) =>
-          server.withConnection(async (conn) => {
-            const max = conn.conn.maxWriteBatchSize > 0 ? conn.conn.maxWriteBatchSize : 1000;
-            for (let start = 0; start < toSend.length; start += max) {
-              if (await send(conn, start, Math.min(start + max, toSend.length))) break;
-            }
-          }),
-      }),
-    });
-
-    const result = { acknowledged: wc.w !== 0, insertedCount: state.inserted, insertedIds };
-    if (state.writeErrors.length > 0) {
-      throw new WriteError({
-        writeErrors: state.writeErrors,
-        writeConcernError: state.concernError?.response.writeConcernError as Document | undefined,
-        result,
-        response: state.reply,
-      });
-    }
-    if (state.concernError !== undefined) throw state.concernError;
-    return result;
+  /**
+   * Runs a list of writes (the six models: `insertOne`, `updateOne`,
+   * `updateMany`, `replaceOne`, `deleteOne`, `deleteMany`) as few commands
+   * as the server allows: ordered (the default), each run of one kind in
+   * the given order, stopping at the first failure; unordered, all inserts,
+   * then all updates, then all deletes, every write tried. Batches follow
+   * the server's `maxWriteBatchSize` and message size, on one connection.
+   * Documents without `_id` get an ObjectId on a copy.
+   *
+   * @returns The counts, and the `_id` of every insert and upsert by the index of its model.
+   * @throws {BulkWriteError} when writes failed or a write concern was not
+   * satisfied: `writeErrors` (indexes into `models`), `writeConcernErrors`
+   * and the partial `result`.
+   * @throws {ConfigurationError} for a malformed model, naming its index (nothing is sent).
+   * @example
+   * ```ts ignore
+   * const r = await people.bulkWrite([
+   *   { insertOne: { document: { name: "Ada" } } },
+   *   { updateOne: { filter: { name: "Grace" }, update: { $set: { age: 85 } }, upsert: true } },
+   *   { deleteMany: { filter: { age: { $lt: 0 } } } },
+   * ], { ordered: false });
+   * console.log(r.insertedIds[0], r.upsertedIds[1]);
+   * ```
+   */
+  bulkWrite(models: readonly AnyBulkWriteOperation<T>[], options?: BulkWriteOptions): Promise<BulkWriteResult> {
+    return bulkWrite(this, models, options);
   }
 
   /**

@@ -81,6 +81,8 @@ export interface WriteOptions {
 export interface InsertManyOptions extends WriteOptions {
   /** Stop at the first failed document (default `true`); `false` inserts every document it can. */
   readonly ordered?: boolean;
+  /** A comment to find the commands by in the server's logs (MongoDB 4.4+). */
+  readonly comment?: unknown;
 }
 
 /**

@@ -32,9 +32,12 @@ export {
   type RunCommandOptions,
 } from "./database.ts";
 export {
+  type AnyBulkWriteOperation,
+  type BulkWriteOptions,
   Collection,
   type CollectionOptions,
   type CountDocumentsOptions,
+  type DeleteModel,
   type DeleteOptions,
   type DeleteResult,
   type DistinctOptions,
@@ -47,7 +50,9 @@ export {
   type InsertManyResult,
   type InsertOneResult,
   type OptionalId,
+  type ReplaceModel,
   type SchemaDocument,
+  type UpdateModel,
   type UpdateOptions,
   type UpdateResult,
   type WithId,

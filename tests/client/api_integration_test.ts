@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 
 import { type ReplicaSet, startReplicaSet } from "../../src/testing/mod.ts";
-import { ReplicaSetConnection } from "../../mod.ts";
+import { BulkWriteError, ReplicaSetConnection } from "../../mod.ts";
 
 const FAST = {
   serverSelectionTimeoutMS: 5000,
@@ -79,5 +79,48 @@ describe("the application API against the simulated set", () => {
     assert.deepEqual([...await people.distinct("tags")].sort(), ["a", "b"]);
     assert.deepEqual(await people.distinct("city", { tags: "a" }), ["Paris"]);
     assert.equal(await people.estimatedDocumentCount(), 3);
+  });
+
+  test("bulkWrite: the six models, and a duplicate key in an ordered and an unordered bulk write", async () => {
+    const items = conn.db("api").collection<{ _id: number; n?: number }>("items");
+    const r = await items.bulkWrite([
+      { insertOne: { document: { _id: 1, n: 1 } } },
+      { insertOne: { document: { _id: 2, n: 2 } } },
+      { updateOne: { filter: { _id: 1 }, update: { $inc: { n: 10 } } } },
+      { updateMany: { filter: {}, update: { $set: { seen: true } } } },
+      { replaceOne: { filter: { _id: 3 }, replacement: { n: 3 }, upsert: true } },
+      { deleteOne: { filter: { _id: 2 } } },
+      { deleteMany: { filter: { n: { $gt: 100 } } } },
+    ]);
+    assert.equal(r.insertedCount, 2);
+    assert.equal(r.matchedCount, 3);
+    assert.equal(r.modifiedCount, 3);
+    assert.equal(r.upsertedCount, 1);
+    assert.deepEqual(r.upsertedIds, { 4: 3 });
+    assert.equal(r.deletedCount, 1);
+    assert.deepEqual(await items.find({}, { sort: { _id: 1 } }).toArray(), [
+      { _id: 1, n: 11, seen: true },
+      { _id: 3, n: 3 },
+    ]);
+    const dupes = [
+      { insertOne: { document: { _id: 10 } } },
+      { insertOne: { document: { _id: 1 } } },
+      { insertOne: { document: { _id: 11 } } },
+    ];
+    await assert.rejects(items.bulkWrite(dupes), (e: unknown) => {
+      assert.ok(e instanceof BulkWriteError, String(e));
+      assert.equal(e.code, 11000);
+      assert.deepEqual(e.writeErrors.map((w) => w.index), [1]);
+      assert.deepEqual(e.result.insertedIds, { 0: 10 });
+      return true;
+    });
+    assert.equal(await items.countDocuments({ _id: 11 }), 0, "ordered: stopped at the duplicate");
+    await items.deleteOne({ _id: 10 });
+    await assert.rejects(items.bulkWrite(dupes, { ordered: false }), (e: unknown) => {
+      assert.ok(e instanceof BulkWriteError);
+      assert.deepEqual(e.result.insertedIds, { 0: 10, 2: 11 });
+      assert.equal(e.result.insertedCount, 2);
+      return true;
+    });
   });
 });

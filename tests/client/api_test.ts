@@ -8,24 +8,9 @@ import assert from "node:assert/strict";
 
 import type { Document } from "../../src/bson/mod.ts";
 import { ConfigurationError, WriteConcernError } from "../../src/errors.ts";
-import { type ClientConnectionOptions, ReadPreference, ReplicaSetConnection } from "../../mod.ts";
-import { type Call, fakeSet, type Handler, okHandler, TOPOLOGY_FACTORY } from "./_fake_topology.ts";
-
-export function setup(
-  handler: Handler = okHandler,
-  options: ClientConnectionOptions = {},
-) {
-  const set = fakeSet(handler);
-  const client = new ReplicaSetConnection(
-    "a:27017",
-    {
-      replicaSet: "foo",
-      ...options,
-      [TOPOLOGY_FACTORY]: set.topology.factory(),
-    } as ClientConnectionOptions,
-  );
-  return { client, coll: client.db("test").collection("people"), ...set };
-}
+import { ReadPreference } from "../../mod.ts";
+import type { Call } from "./_fake_topology.ts";
+import { setup } from "./_client_setup.ts";
 
 const name = (call: Call) => Object.keys(call.cmd)[0];
 
