@@ -183,7 +183,9 @@ function statementOf(model: unknown, index: number): Statement {
   const keys = Object.keys(m);
   if (keys.length !== 1) {
     throw new ConfigurationError(
-      `${what} must have exactly one of insertOne, updateOne, updateMany, replaceOne, deleteOne, deleteMany; got ${show(model)}`,
+      `${what} must have exactly one of insertOne, updateOne, updateMany, replaceOne, deleteOne, deleteMany; got ${
+        show(model)
+      }`,
     );
   }
   const name = keys[0];
@@ -331,7 +333,9 @@ async function run(
     outcome.writeErrors.push(...errors);
     const failed = new Set(errors.map((e) => e.index));
     // An ordered batch stops at its first error: the statements after it did not run.
-    const ran = ordered && errors.length > 0 ? batch.slice(0, batch.findIndex((s) => s.index === errors[0].index) + 1) : batch;
+    const ran = ordered && errors.length > 0
+      ? batch.slice(0, batch.findIndex((s) => s.index === errors[0].index) + 1)
+      : batch;
     const n = count(reply.n);
     if (kind === "insert") {
       if (acknowledged) r.insertedCount += n;
@@ -395,7 +399,9 @@ export async function bulkWrite(
 ): Promise<BulkWriteResult> {
   const opts = checkOptions(options, "bulkWrite options");
   checkOptionNames(opts, BULK_OPTIONS, "bulkWrite option");
-  if (!Array.isArray(models)) throw new ConfigurationError(`bulkWrite needs an array of write models, got ${show(models)}`);
+  if (!Array.isArray(models)) {
+    throw new ConfigurationError(`bulkWrite needs an array of write models, got ${show(models)}`);
+  }
   if (models.length === 0) throw new ConfigurationError("bulkWrite needs at least one write model");
   const statements = models.map(statementOf);
   const outcome = await run(coll, statements, opts, "bulkWrite");

@@ -19,18 +19,10 @@ import {
   type ClientContext,
   contextOf,
   count,
-  isDocument,
   show,
 } from "./_internal.ts";
-import {
-  checkArrayFilters,
-  checkReplacement,
-  checkUpdate,
-  throwIfFailed,
-  withId,
-  type WriteOutcome,
-} from "./_write.ts";
 import { checkHint } from "./cursor_options.ts";
+import { insertOne, runDelete, runUpdate } from "./writes.ts";
 import {
   type AnyBulkWriteOperation,
   bulkWrite,
@@ -48,7 +40,7 @@ import {
   type FindOneAndUpdateOptions,
 } from "./find_and_modify.ts";
 import { distinct, type DistinctOptions, estimatedDocumentCount, type EstimatedDocumentCountOptions } from "./distinct.ts";
-import { execute, type Operation } from "./execute.ts";
+import { execute } from "./execute.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
 import { type AggregateOptions, Cursor, type FindOptions } from "./cursor.ts";
@@ -195,52 +187,9 @@ export class Collection<T extends SchemaDocument = Document> {
     return this.#timeoutMS ?? this.#db.timeoutMS;
   }
 
-  #concern(options: WriteOptions): WriteConcern {
-    return options.writeConcern === undefined ? this.writeConcern : checkWriteConcern(options.writeConcern);
-  }
-
   /** An operation's `timeoutMS`: its own, else this collection's. */
   #timeout(options: { readonly timeoutMS?: number }): number | undefined {
     return options.timeoutMS === undefined ? this.timeoutMS : checkInt(options.timeoutMS, "timeoutMS", 0);
-  }
-
-  #command(name: string, options: WriteOptions, extra: Document = {}): Document {
-    const cmd: Document = { [name]: this.#name, ...extra };
-    if (options.bypassDocumentValidation !== undefined) {
-      cmd.bypassDocumentValidation = options.bypassDocumentValidation === true;
-    }
-    return cmd;
-  }
-
-  /**
-   * A write command with its statements as one kind-1 sequence: the
-   * runner adds the write concern; `parse` gets the reply and, when the
-   * write concern failed, that error.
-   */
-  #writeOp<R>(
-    cmd: Document,
-    options: WriteOptions,
-    wc: WriteConcern,
-    retryable: boolean,
-    identifier: string,
-    statements: Document[],
-    parse: (outcome: WriteOutcome) => R,
-  ): Operation<R> {
-    return {
-      name: Object.keys(cmd)[0],
-      db: this.#db.name,
-      kind: "write",
-      retryable,
-      writeConcern: wc,
-      timeoutMS: this.#timeout(options),
-      signal: checkSignal(options.signal),
-      plan: () => ({
-        command: cmd,
-        sequences: [{ identifier, documents: statements }],
-        writeConcernErrorInReply: true,
-        parse: (reply, concernError) => parse({ reply, concernError }),
-      }),
-    };
   }
 
   /**
@@ -256,28 +205,8 @@ export class Collection<T extends SchemaDocument = Document> {
    * const { insertedId } = await people.insertOne({ name: "Ada" });
    * ```
    */
-  async insertOne(doc: OptionalId<T>, options: WriteOptions = {}): Promise<InsertOneResult> {
-    const opts = checkOptions(options, "insertOne options");
-    const toSend = withId(checkDocument(doc, "the document to insert"));
-    const wc = this.#concern(opts);
-    return await execute(this.#ctx, {
-      name: "insert",
-      db: this.#db.name,
-      kind: "write",
-      retryable: true,
-      writeConcern: wc,
-      timeoutMS: this.#timeout(opts),
-      signal: checkSignal(opts.signal),
-      plan: () => ({
-        command: this.#command("insert", opts),
-        sequences: [{ identifier: "documents", documents: [toSend] }],
-        writeConcernErrorInReply: true,
-        parse: (reply, concernError) => {
-          throwIfFailed({ reply, concernError }, { insertedCount: count(reply.n) });
-          return { acknowledged: wc.w !== 0, insertedId: toSend._id };
-        },
-      }),
-    });
+  insertOne(doc: OptionalId<T>, options?: WriteOptions): Promise<InsertOneResult> {
+    return insertOne(this, doc, options);
   }
 
   /**
@@ -411,50 +340,6 @@ export class Collection<T extends SchemaDocument = Document> {
     return docs.length === 0 ? 0 : count(docs[0].n);
   }
 
-  async #update(
-    what: string,
-    filter: Document,
-    update: Document | readonly Document[],
-    multi: boolean,
-    replace: boolean,
-    options: UpdateOptions,
-  ): Promise<UpdateResult> {
-    checkDocument(filter, `the ${what} filter`);
-    const opts = checkOptions(options, `${what} options`);
-    if (replace) {
-      checkReplacement(update, what);
-      if (opts.arrayFilters !== undefined) throw new ConfigurationError("replaceOne does not take arrayFilters");
-    } else {
-      checkUpdate(update, what);
-    }
-    checkHint(opts.hint);
-    const statement: Document = { q: filter, u: update, multi };
-    if (opts.upsert !== undefined) statement.upsert = opts.upsert === true;
-    const arrayFilters = checkArrayFilters(opts.arrayFilters, what);
-    if (arrayFilters !== undefined) statement.arrayFilters = arrayFilters;
-    if (opts.hint !== undefined) statement.hint = opts.hint;
-    if (opts.collation !== undefined) statement.collation = checkDocument(opts.collation, "collation");
-    const wc = this.#concern(opts);
-    const cmd = this.#command("update", opts, { ordered: true });
-    // updateMany is not a retryable write (it may touch many documents).
-    return await execute(
-      this.#ctx,
-      this.#writeOp(cmd, opts, wc, !multi, "updates", [statement], (outcome) => {
-        const reply = outcome.reply;
-        const upserted = Array.isArray(reply.upserted) ? reply.upserted.filter(isDocument) : [];
-        const result: UpdateResult = {
-          acknowledged: wc.w !== 0,
-          matchedCount: Math.max(0, count(reply.n) - upserted.length),
-          modifiedCount: count(reply.nModified),
-          upsertedCount: upserted.length,
-          upsertedId: upserted.length > 0 ? upserted[0]._id : null,
-        };
-        throwIfFailed(outcome, { ...result });
-        return result;
-      }),
-    );
-  }
-
   /**
    * Updates the first document matching `filter` with update operators
    * (`{$set: ...}`) or an aggregation pipeline.
@@ -471,7 +356,7 @@ export class Collection<T extends SchemaDocument = Document> {
     update: Document | readonly Document[],
     options: UpdateOptions = {},
   ): Promise<UpdateResult> {
-    return this.#update("updateOne", filter, update, false, false, options);
+    return runUpdate(this, "updateOne", filter, update, false, false, options);
   }
 
   /**
@@ -487,7 +372,7 @@ export class Collection<T extends SchemaDocument = Document> {
     update: Document | readonly Document[],
     options: UpdateOptions = {},
   ): Promise<UpdateResult> {
-    return this.#update("updateMany", filter, update, true, false, options);
+    return runUpdate(this, "updateMany", filter, update, true, false, options);
   }
 
   /**
@@ -504,27 +389,7 @@ export class Collection<T extends SchemaDocument = Document> {
     replacement: OptionalId<T>,
     options: Omit<UpdateOptions, "arrayFilters"> = {},
   ): Promise<UpdateResult> {
-    return this.#update("replaceOne", filter, replacement as Document, false, true, options);
-  }
-
-  async #delete(what: string, filter: Document, limit: 0 | 1, options: DeleteOptions): Promise<DeleteResult> {
-    checkDocument(filter, `the ${what} filter`);
-    const opts = checkOptions(options, `${what} options`);
-    checkHint(opts.hint);
-    const statement: Document = { q: filter, limit };
-    if (opts.hint !== undefined) statement.hint = opts.hint;
-    if (opts.collation !== undefined) statement.collation = checkDocument(opts.collation, "collation");
-    const wc = this.#concern(opts);
-    const cmd = this.#command("delete", opts, { ordered: true });
-    // deleteMany is not a retryable write.
-    return await execute(
-      this.#ctx,
-      this.#writeOp(cmd, opts, wc, limit === 1, "deletes", [statement], (outcome) => {
-        const result: DeleteResult = { acknowledged: wc.w !== 0, deletedCount: count(outcome.reply.n) };
-        throwIfFailed(outcome, { ...result });
-        return result;
-      }),
-    );
+    return runUpdate(this, "replaceOne", filter, replacement as Document, false, true, options);
   }
 
   /**
@@ -536,7 +401,7 @@ export class Collection<T extends SchemaDocument = Document> {
    * ```
    */
   deleteOne(filter: Document, options: DeleteOptions = {}): Promise<DeleteResult> {
-    return this.#delete("deleteOne", filter, 1, options);
+    return runDelete(this, "deleteOne", filter, 1, options);
   }
 
   /**
@@ -548,7 +413,7 @@ export class Collection<T extends SchemaDocument = Document> {
    * ```
    */
   deleteMany(filter: Document, options: DeleteOptions = {}): Promise<DeleteResult> {
-    return this.#delete("deleteMany", filter, 0, options);
+    return runDelete(this, "deleteMany", filter, 0, options);
   }
 
   /**

@@ -66,6 +66,8 @@ export interface WriteOptions {
   readonly signal?: AbortSignal;
   /** Time limit of the whole operation in ms; 0 = no limit (default: the collection's). */
   readonly timeoutMS?: number;
+  /** A comment to find the operation by in the server's logs (MongoDB 4.4+). */
+  readonly comment?: unknown;
 }
 
 /**
@@ -81,8 +83,6 @@ export interface WriteOptions {
 export interface InsertManyOptions extends WriteOptions {
   /** Stop at the first failed document (default `true`); `false` inserts every document it can. */
   readonly ordered?: boolean;
-  /** A comment to find the commands by in the server's logs (MongoDB 4.4+). */
-  readonly comment?: unknown;
 }
 
 /**
@@ -105,6 +105,8 @@ export interface UpdateOptions extends WriteOptions {
   readonly hint?: string | Document;
   /** Collation of the filter. */
   readonly collation?: Document;
+  /** Variables for the filter and update (`$$name`), MongoDB 5.0+. */
+  readonly let?: Document;
 }
 
 /**
@@ -122,6 +124,8 @@ export interface DeleteOptions extends WriteOptions {
   readonly hint?: string | Document;
   /** Collation of the filter. */
   readonly collation?: Document;
+  /** Variables for the filter (`$$name`), MongoDB 5.0+. */
+  readonly let?: Document;
 }
 
 /**

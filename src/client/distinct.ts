@@ -109,7 +109,7 @@ function read<R>(
 }
 
 /** The distinct values of `key` among the documents matching `filter`. */
-export function distinct(
+export async function distinct(
   coll: CollectionLike,
   key: unknown,
   filter: unknown,
@@ -129,7 +129,7 @@ export function distinct(
   }
   checkHint(opts.hint);
   if (opts.hint !== undefined) cmd.hint = opts.hint;
-  return read(
+  return await read(
     coll,
     "distinct",
     opts,
@@ -139,13 +139,13 @@ export function distinct(
 }
 
 /** The collection's document count from its metadata (the `count` command without a filter). */
-export function estimatedDocumentCount(
+export async function estimatedDocumentCount(
   coll: CollectionLike,
   options: EstimatedDocumentCountOptions | undefined,
 ): Promise<number> {
   const opts = checkOptions(options, "estimatedDocumentCount options");
   checkOptionNames(opts, COUNT_OPTIONS, "estimatedDocumentCount option");
-  return read(
+  return await read(
     coll,
     "count",
     opts,

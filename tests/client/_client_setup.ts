@@ -19,4 +19,3 @@ export function setup(
   );
   return { client, coll: client.db("test").collection("people"), ...set };
 }
-

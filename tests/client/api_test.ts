@@ -171,12 +171,9 @@ describe("distinct / estimatedDocumentCount", () => {
       key: "city",
       query: {},
     });
-    assert.throws(
-      () => coll.distinct(3 as unknown as string),
-      ConfigurationError,
-    );
-    assert.throws(
-      () => coll.distinct("a", {}, { limit: 1 } as Document),
+    await assert.rejects(coll.distinct(3 as unknown as string), ConfigurationError);
+    await assert.rejects(
+      coll.distinct("a", {}, { limit: 1 } as Document),
       /unknown distinct option "limit"/,
     );
   });
@@ -192,8 +189,8 @@ describe("distinct / estimatedDocumentCount", () => {
       comment: "c",
       maxTimeMS: 100,
     });
-    assert.throws(
-      () => coll.estimatedDocumentCount({ filter: {} } as Document),
+    await assert.rejects(
+      coll.estimatedDocumentCount({ filter: {} } as Document),
       /unknown estimatedDocumentCount option/,
     );
   });

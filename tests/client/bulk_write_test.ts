@@ -27,7 +27,14 @@ const SIX: AnyBulkWriteOperation[] = [
   { insertOne: { document: { _id: 1, n: 0 } } },
   { insertOne: { document: { n: 9 } } },
   { updateOne: { filter: { _id: 1 }, update: { $inc: { n: 1 } }, hint: "_id_" } },
-  { updateMany: { filter: {}, update: [{ $set: { seen: true } }], arrayFilters: [{ x: 1 }], collation: { locale: "en" } } },
+  {
+    updateMany: {
+      filter: {},
+      update: [{ $set: { seen: true } }],
+      arrayFilters: [{ x: 1 }],
+      collation: { locale: "en" },
+    },
+  },
   { replaceOne: { filter: { _id: 2 }, replacement: { n: 5 }, upsert: true } },
   { deleteOne: { filter: { _id: 1 } } },
   { insertOne: { document: { _id: 3 } } },
@@ -92,7 +99,9 @@ describe("bulkWrite", () => {
 
   test("batches follow maxWriteBatchSize; a message too large to encode is halved", async () => {
     const { coll, log, primary } = setup((call) => {
-      if (seq(call).documents.length > 2) throw new WireProtocolError("cannot encode OP_MSG: exceeds maxMessageSizeBytes");
+      if (seq(call).documents.length > 2) {
+        throw new WireProtocolError("cannot encode OP_MSG: exceeds maxMessageSizeBytes");
+      }
       return okHandler(call);
     });
     primary.maxWriteBatchSize = 3;
@@ -173,7 +182,10 @@ describe("bulkWrite", () => {
       return true;
     });
     // insertMany with only a write concern error keeps throwing the WriteConcernError itself.
-    await assert.rejects(coll.insertMany([{ a: 1 }]), (e: unknown) => e instanceof WriteConcernError && !(e instanceof BulkWriteError));
+    await assert.rejects(
+      coll.insertMany([{ a: 1 }]),
+      (e: unknown) => e instanceof WriteConcernError && !(e instanceof BulkWriteError),
+    );
   });
 
   test("malformed models and options are ConfigurationErrors naming them; nothing is sent", async () => {
