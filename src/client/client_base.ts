@@ -630,6 +630,8 @@ export class ClientBase {
       cmd.filter = opts.filter;
     }
     if (opts.nameOnly !== undefined) cmd.nameOnly = opts.nameOnly === true;
+    if (opts.authorizedDatabases !== undefined) cmd.authorizedDatabases = opts.authorizedDatabases === true;
+    if (opts.comment !== undefined) cmd.comment = opts.comment;
     return await execute(contextOf(this), {
       name: "listDatabases",
       db: "admin",
@@ -643,6 +645,19 @@ export class ClientBase {
         parse: (reply) => Array.isArray(reply.databases) ? reply.databases.filter(isDocument) as DatabaseInfo[] : [],
       }),
     });
+  }
+
+  /**
+   * The names of the databases on the server (`listDatabases` with `nameOnly`).
+   *
+   * @example
+   * ```ts ignore
+   * console.log(await c.listDatabaseNames()); // ["admin", "local", "test"]
+   * ```
+   */
+  async listDatabaseNames(options: Omit<ListDatabasesOptions, "nameOnly"> = {}): Promise<string[]> {
+    const opts = checkOptions(options, "listDatabaseNames options");
+    return (await this.listDatabases({ ...opts, nameOnly: true })).map((d) => d.name);
   }
 
   /** The guide's printed form: `ReplicaSetConnection(['h:27019', 'h:27017', 'h:27018'])`. */

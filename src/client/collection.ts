@@ -24,6 +24,21 @@ import {
 import { checkHint } from "./cursor_options.ts";
 import { insertOne, runDelete, runUpdate } from "./writes.ts";
 import {
+  createIndex,
+  type CreateIndexesOptions,
+  createIndexes,
+  type CreateIndexOptions,
+  dropIndex,
+  dropIndexes,
+  type DropIndexesOptions,
+  type IndexDescription,
+  type IndexOptions,
+  type ListIndexesOptions,
+  listIndexesSource,
+  rename,
+  type RenameOptions,
+} from "./indexes.ts";
+import {
   type AnyBulkWriteOperation,
   bulkWrite,
   type BulkWriteOptions,
@@ -81,6 +96,13 @@ export type {
 };
 export type {
   AnyBulkWriteOperation,
+  CreateIndexesOptions,
+  CreateIndexOptions,
+  DropIndexesOptions,
+  IndexDescription,
+  IndexOptions,
+  ListIndexesOptions,
+  RenameOptions,
   BulkWriteOptions,
   DeleteModel,
   DistinctOptions,
@@ -132,6 +154,7 @@ export class Collection<T extends SchemaDocument = Document> {
   #writeConcern: WriteConcern | undefined;
   #readConcern: ReadConcern | undefined;
   #timeoutMS: number | undefined;
+  #options: CollectionOptions;
 
   /**
    * Prefer `db.collection(name, options)`.
@@ -150,6 +173,7 @@ export class Collection<T extends SchemaDocument = Document> {
     this.#writeConcern = opts.writeConcern === undefined ? undefined : checkWriteConcern(opts.writeConcern);
     this.#readConcern = opts.readConcern === undefined ? undefined : checkReadConcern(opts.readConcern);
     this.#timeoutMS = checkInt(opts.timeoutMS, "timeoutMS", 0);
+    this.#options = opts;
   }
 
   /** The collection name. */
@@ -520,6 +544,90 @@ export class Collection<T extends SchemaDocument = Document> {
     options?: EstimatedDocumentCountOptions,
   ): Promise<number> {
     return estimatedDocumentCount(this, options);
+  }
+
+  /**
+   * Creates an index (`createIndexes`) unless one of the same keys and
+   * options exists. `keys` is a key pattern (`{name: 1, age: -1}`) or a
+   * field name; `options` mixes the index's options (`unique`, `name`,
+   * `expireAfterSeconds`, ...) and the operation's (`commitQuorum`, ...).
+   *
+   * @returns The index name (generated from the keys when not given: `name_1_age_-1`).
+   * @throws {OperationFailure} when the server refuses it (an existing index of that name with other options, or E11000 duplicate keys for a unique index).
+   * @example
+   * ```ts ignore
+   * const name = await people.createIndex({ email: 1 }, { unique: true });
+   * ```
+   */
+  createIndex(keys: Document | string, options?: CreateIndexOptions): Promise<string> {
+    return createIndex(this, keys, options);
+  }
+
+  /**
+   * Creates several indexes in one `createIndexes` command.
+   *
+   * @returns Their names, in order.
+   * @example
+   * ```ts ignore
+   * await people.createIndexes([{ key: { name: 1 } }, { key: { loc: "2dsphere" }, name: "where" }]);
+   * ```
+   */
+  createIndexes(indexes: readonly IndexDescription[], options?: CreateIndexesOptions): Promise<string[]> {
+    return createIndexes(this, indexes, options);
+  }
+
+  /**
+   * The collection's indexes: a cursor over `listIndexes` (run on the
+   * primary unless `readPreference` says otherwise).
+   *
+   * @example
+   * ```ts ignore
+   * for await (const index of people.listIndexes()) console.log(index.name, index.key);
+   * ```
+   */
+  listIndexes(options?: ListIndexesOptions): Cursor<Document> {
+    return new Cursor<Document>(this as unknown as Collection<Document>, listIndexesSource(this, options));
+  }
+
+  /**
+   * Drops one index, by name or key pattern (`dropIndexes`).
+   *
+   * @returns The server's reply (`nIndexesWas`, ...).
+   * @throws {OperationFailure} IndexNotFound (27) when there is no such index.
+   * @example
+   * ```ts ignore
+   * await people.dropIndex("email_1");
+   * ```
+   */
+  dropIndex(index: string | Document, options?: DropIndexesOptions): Promise<Document> {
+    return dropIndex(this, index, options);
+  }
+
+  /**
+   * Drops every index but the one on `_id`.
+   *
+   * @example
+   * ```ts ignore
+   * await people.dropIndexes();
+   * ```
+   */
+  dropIndexes(options?: DropIndexesOptions): Promise<Document> {
+    return dropIndexes(this, options);
+  }
+
+  /**
+   * Renames the collection within its database (`renameCollection`).
+   *
+   * @returns The collection under its new name (with this one's options).
+   * @throws {OperationFailure} NamespaceExists (48) when the target exists and `dropTarget` is not set.
+   * @example
+   * ```ts ignore
+   * const archive = await people.rename("people_2024", { dropTarget: true });
+   * ```
+   */
+  async rename(newName: string, options?: RenameOptions): Promise<Collection<T>> {
+    const name = await rename(this, newName, options);
+    return new Collection<T>(this.#db, name, this.#options);
   }
 
   /**

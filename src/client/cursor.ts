@@ -29,6 +29,7 @@ import type { Collection } from "./collection.ts";
 import {
   type AggregateOptions,
   aggregateCommandOptions,
+  type CommandCursorOptions,
   type CursorReadOptions,
   type CursorSource,
   findCommandOptions,
@@ -36,7 +37,7 @@ import {
   type TimeoutMode,
 } from "./cursor_options.ts";
 
-export type { AggregateOptions, CursorReadOptions, CursorSource, FindOptions, TimeoutMode };
+export type { AggregateOptions, CommandCursorOptions, CursorReadOptions, CursorSource, FindOptions, TimeoutMode };
 
 // Below wire 4 (MongoDB 3.2) there is no find/getMore/killCursors command.
 const FIND_COMMAND_WIRE_VERSION = 4;
@@ -118,7 +119,8 @@ const abandoned: FinalizationRegistry<ServerCursor> | null = typeof Finalization
 export class Cursor<T = Document> {
   #collection: Collection<Document>;
   #ctx: ClientContext;
-  #kind: "find" | "aggregate";
+  #kind: "find" | "aggregate" | "command";
+  #commandDoc: Document = {};
   #filter: Document = {};
   #pipeline: readonly Document[] = [];
   #find: FindOptions = {};
@@ -155,7 +157,7 @@ export class Cursor<T = Document> {
     this.#collection = collection;
     this.#ctx = contextOf(collection.database.client);
     this.#kind = source.kind;
-    let o: FindOptions | AggregateOptions;
+    let o: FindOptions | AggregateOptions | CommandCursorOptions;
     if (source.kind === "find") {
       const f = checkOptions(source.options, "find options");
       o = f;
@@ -167,6 +169,10 @@ export class Cursor<T = Document> {
       if (f.skip !== undefined) this.skip(f.skip);
       if (f.sort !== undefined) this.sort(f.sort);
       if (f.projection !== undefined) this.project(f.projection);
+    } else if (source.kind === "command") {
+      o = checkOptions(source.options, "cursor options");
+      this.#commandDoc = checkDocument(source.command, "the cursor command");
+      if (o.batchSize !== undefined) this.batchSize(o.batchSize);
     } else {
       o = checkOptions(source.options, "aggregate options");
       this.#pipeline = source.pipeline;
@@ -174,21 +180,23 @@ export class Cursor<T = Document> {
       this.#aggregateFields = aggregateCommandOptions(o);
       if (o.batchSize !== undefined) this.batchSize(o.batchSize);
     }
-    checkInt(o.maxTimeMS, "maxTimeMS", 0);
+    checkInt((o as AggregateOptions).maxTimeMS, "maxTimeMS", 0);
     const rp = o.readPreference;
+    const command = source.kind === "command";
     this.#signal = checkSignal(o.signal);
     const writes = this.#writesOutput();
     this.#readPreference = writes
       ? ReadPreference.PRIMARY
       : rp === undefined
-      ? collection.readPreference
+      ? (command ? ReadPreference.PRIMARY : collection.readPreference)
       : ReadPreference.from(rp);
-    // An aggregate that writes ($out, $merge) is sent without a read concern.
-    this.#readConcern = writes
+    // An aggregate that writes ($out, $merge), and a command cursor, are sent without a read concern.
+    const rc = (o as AggregateOptions).readConcern;
+    this.#readConcern = writes || command
       ? undefined
-      : o.readConcern === undefined
+      : rc === undefined
       ? collection.readConcern
-      : checkReadConcern(o.readConcern);
+      : checkReadConcern(rc);
     this.#timeoutMS = o.timeoutMS === undefined ? collection.timeoutMS : checkInt(o.timeoutMS, "timeoutMS", 0);
     if (o.timeoutMode !== undefined) {
       if (o.timeoutMode !== "cursorLifetime" && o.timeoutMode !== "iteration") {
@@ -477,7 +485,7 @@ export class Cursor<T = Document> {
     // cursorLifetime: the initial command and every getMore share one deadline.
     this.#deadline = iteration ? undefined : Deadline.of(this.#timeoutMS);
     await execute(this.#ctx, {
-      name: this.#kind,
+      name: this.#kind === "command" ? Object.keys(this.#commandDoc)[0] : this.#kind,
       db: this.#collection.database.name,
       kind: writes ? "write" : "read",
       readPreference: this.#readPreference,
@@ -503,7 +511,11 @@ export class Cursor<T = Document> {
     }
     this.#state.legacy = legacy;
     return {
-      command: this.#kind === "find" ? this.#findCommand() : this.#aggregateCommand(),
+      command: this.#kind === "find"
+        ? this.#findCommand()
+        : this.#kind === "aggregate"
+        ? this.#aggregateCommand()
+        : this.#commandDoc,
       parse: (reply) => {
         const cursor = isDocument(reply.cursor) ? reply.cursor : {};
         if (typeof cursor.ns === "string" && cursor.ns.includes(".")) this.#state.ns = cursor.ns;

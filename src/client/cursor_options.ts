@@ -137,7 +137,7 @@ export interface AggregateOptions {
 }
 
 /**
- * What a {@linkcode Cursor} runs: a `find` or an `aggregate`.
+ * What a {@linkcode Cursor} runs: a `find`, an `aggregate`, or another command that answers with a cursor (`listIndexes`).
  *
  * @example
  * ```ts
@@ -147,16 +147,38 @@ export interface AggregateOptions {
  * ```
  */
 export type CursorSource =
-  | {
-    readonly kind: "find";
-    readonly filter: Document;
-    readonly options: FindOptions;
-  }
+  | { readonly kind: "find"; readonly filter: Document; readonly options: FindOptions }
+  | { readonly kind: "command"; readonly command: Document; readonly options: CommandCursorOptions }
   | {
     readonly kind: "aggregate";
     readonly pipeline: readonly Document[];
     readonly options: AggregateOptions;
   };
+
+/**
+ * Options of a cursor over another command's results (`listIndexes`): it
+ * runs on the primary unless `readPreference` says otherwise, without a
+ * read concern.
+ *
+ * @example
+ * ```ts
+ * import type { CommandCursorOptions } from "@zerodep/mongo";
+ *
+ * const options: CommandCursorOptions = { batchSize: 10 };
+ * ```
+ */
+export interface CommandCursorOptions {
+  /** Documents per `getMore` batch (the first batch's size is in the command). */
+  readonly batchSize?: number;
+  /** Where to run (default: the primary). */
+  readonly readPreference?: ReadPreferenceLike;
+  /** Cancels every round trip of the cursor. */
+  readonly signal?: AbortSignal;
+  /** Time limit in ms, 0 = no limit (default: the collection's); see {@linkcode TimeoutMode}. */
+  readonly timeoutMS?: number;
+  /** What `timeoutMS` bounds (default `"cursorLifetime"`). */
+  readonly timeoutMode?: TimeoutMode;
+}
 
 /**
  * Options of {@linkcode Cursor.next} and {@linkcode Cursor.toArray}.

@@ -123,4 +123,19 @@ describe("the application API against the simulated set", () => {
       return true;
     });
   });
+
+  test("indexes, createCollection, listCollectionNames, dropCollection, listDatabaseNames", async () => {
+    const db = conn.db("api_admin");
+    const events = await db.createCollection<{ at: number }>("events");
+    assert.deepEqual(await db.listCollectionNames(), ["events"]);
+    assert.equal(await events.createIndex({ at: -1 }, { unique: true }), "at_-1");
+    assert.deepEqual(await events.createIndexes([{ key: { a: 1, b: 1 } }]), ["a_1_b_1"]);
+    const indexes = await events.listIndexes({ batchSize: 1 }).toArray();
+    assert.deepEqual(indexes.map((i) => i.name), ["_id_", "at_-1", "a_1_b_1"]);
+    assert.deepEqual(indexes[1].key, { at: -1 });
+    assert.equal(indexes[1].unique, true);
+    assert.ok((await conn.listDatabaseNames()).includes("api_admin"));
+    assert.equal(await db.dropCollection("events"), true);
+    assert.deepEqual(await db.listCollectionNames(), []);
+  });
 });
