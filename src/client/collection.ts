@@ -70,6 +70,7 @@ import type {
   InsertManyOptions,
   InsertManyResult,
   InsertOneResult,
+  InferIdType,
   OptionalId,
   SchemaDocument,
   UpdateOptions,
@@ -87,6 +88,7 @@ export type {
   InsertManyOptions,
   InsertManyResult,
   InsertOneResult,
+  InferIdType,
   OptionalId,
   SchemaDocument,
   UpdateOptions,
@@ -229,8 +231,8 @@ export class Collection<T extends SchemaDocument = Document> {
    * const { insertedId } = await people.insertOne({ name: "Ada" });
    * ```
    */
-  insertOne(doc: OptionalId<T>, options?: WriteOptions): Promise<InsertOneResult> {
-    return insertOne(this, doc, options);
+  insertOne(doc: OptionalId<T>, options?: WriteOptions): Promise<InsertOneResult<T>> {
+    return insertOne(this, doc, options) as Promise<InsertOneResult<T>>;
   }
 
   /**
@@ -251,8 +253,8 @@ export class Collection<T extends SchemaDocument = Document> {
    * console.log(r.insertedCount); // 2
    * ```
    */
-  insertMany(docs: readonly OptionalId<T>[], options?: InsertManyOptions): Promise<InsertManyResult> {
-    return insertMany(this, docs, options);
+  insertMany(docs: readonly OptionalId<T>[], options?: InsertManyOptions): Promise<InsertManyResult<T>> {
+    return insertMany(this, docs, options) as Promise<InsertManyResult<T>>;
   }
 
   /**
@@ -291,9 +293,9 @@ export class Collection<T extends SchemaDocument = Document> {
    * for await (const p of people.find({ age: { $gt: 30 } }).sort({ age: -1 }).limit(10)) console.log(p.name);
    * ```
    */
-  find(filter: Document = {}, options: FindOptions = {}): Cursor<T> {
+  find(filter: Document = {}, options: FindOptions = {}): Cursor<WithId<T>> {
     checkDocument(filter, "the find filter");
-    return new Cursor<T>(this as unknown as Collection<Document>, { kind: "find", filter, options });
+    return new Cursor<WithId<T>>(this as unknown as Collection<Document>, { kind: "find", filter, options });
   }
 
   /**
@@ -307,7 +309,7 @@ export class Collection<T extends SchemaDocument = Document> {
   async findOne(
     filter: Document = {},
     options: Omit<FindOptions, "limit" | "batchSize" | "singleBatch"> = {},
-  ): Promise<T | null> {
+  ): Promise<WithId<T> | null> {
     const cursor = this.find(filter, { ...checkOptions(options, "findOne options"), limit: 1, singleBatch: true });
     try {
       return await cursor.next({ signal: options.signal });
@@ -379,8 +381,8 @@ export class Collection<T extends SchemaDocument = Document> {
     filter: Document,
     update: Document | readonly Document[],
     options: UpdateOptions = {},
-  ): Promise<UpdateResult> {
-    return runUpdate(this, "updateOne", filter, update, false, false, options);
+  ): Promise<UpdateResult<T>> {
+    return runUpdate(this, "updateOne", filter, update, false, false, options) as Promise<UpdateResult<T>>;
   }
 
   /**
@@ -395,8 +397,8 @@ export class Collection<T extends SchemaDocument = Document> {
     filter: Document,
     update: Document | readonly Document[],
     options: UpdateOptions = {},
-  ): Promise<UpdateResult> {
-    return runUpdate(this, "updateMany", filter, update, true, false, options);
+  ): Promise<UpdateResult<T>> {
+    return runUpdate(this, "updateMany", filter, update, true, false, options) as Promise<UpdateResult<T>>;
   }
 
   /**
@@ -412,8 +414,8 @@ export class Collection<T extends SchemaDocument = Document> {
     filter: Document,
     replacement: OptionalId<T>,
     options: Omit<UpdateOptions, "arrayFilters"> = {},
-  ): Promise<UpdateResult> {
-    return runUpdate(this, "replaceOne", filter, replacement as Document, false, true, options);
+  ): Promise<UpdateResult<T>> {
+    return runUpdate(this, "replaceOne", filter, replacement as Document, false, true, options) as Promise<UpdateResult<T>>;
   }
 
   /**

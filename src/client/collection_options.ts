@@ -186,11 +186,11 @@ export interface DropCollectionOptions {
  * const r: InsertOneResult = { acknowledged: true, insertedId: 1 };
  * ```
  */
-export interface InsertOneResult {
+export interface InsertOneResult<T = Document> {
   /** Whether the server acknowledged the write (`false` with `w: 0`). */
   acknowledged: boolean;
   /** The document's `_id` (the generated ObjectId when it had none). */
-  insertedId: unknown;
+  insertedId: InferIdType<T>;
 }
 
 /**
@@ -203,13 +203,13 @@ export interface InsertOneResult {
  * const r: InsertManyResult = { acknowledged: true, insertedCount: 2, insertedIds: { 0: 1, 1: 2 } };
  * ```
  */
-export interface InsertManyResult {
+export interface InsertManyResult<T = Document> {
   /** Whether the server acknowledged the writes (`false` with `w: 0`). */
   acknowledged: boolean;
   /** Documents inserted, as the server counted them (0 when unacknowledged). */
   insertedCount: number;
   /** The `_id` of every document, by its position in the input. */
-  insertedIds: Record<number, unknown>;
+  insertedIds: Record<number, InferIdType<T>>;
 }
 
 /**
@@ -223,7 +223,7 @@ export interface InsertManyResult {
  * const r: UpdateResult = { acknowledged: true, matchedCount: 1, modifiedCount: 1, upsertedCount: 0, upsertedId: null };
  * ```
  */
-export interface UpdateResult {
+export interface UpdateResult<T = Document> {
   /** Whether the server acknowledged the write. */
   acknowledged: boolean;
   /** Documents that matched the filter. */
@@ -233,7 +233,7 @@ export interface UpdateResult {
   /** 1 when an upsert inserted a document, else 0. */
   upsertedCount: number;
   /** The `_id` of the upserted document, or `null`. */
-  upsertedId: unknown;
+  upsertedId: InferIdType<T> | null;
 }
 
 /**
@@ -265,9 +265,24 @@ export interface DeleteResult {
  * const p: OptionalId<Person> = { name: "Ada" };
  * ```
  */
-export type OptionalId<T> = Omit<T, "_id"> & {
-  _id?: T extends { _id: infer I } ? I : unknown;
-};
+export type OptionalId<T> = Omit<T, "_id"> & { _id?: T extends { _id: infer I } ? I : unknown };
+
+/**
+ * The `_id` type of documents of type `T`: `T`'s own `_id` type, else
+ * `ObjectId` (what the driver generates); `unknown` for the untyped
+ * `Document`.
+ *
+ * @example
+ * ```ts
+ * import type { InferIdType, ObjectId } from "@zerodep/mongo";
+ *
+ * interface Person { name: string }
+ * interface Tagged { _id: string; name: string }
+ * const a: InferIdType<Person> = null as unknown as ObjectId;
+ * const b: InferIdType<Tagged> = "ada";
+ * ```
+ */
+export type InferIdType<T> = T extends { _id: infer I } ? I : T extends { _id?: infer U } ? U : ObjectId;
 
 /**
  * A document as stored: `T` with its `_id` (of `T`'s `_id` type, else
@@ -281,6 +296,4 @@ export type OptionalId<T> = Omit<T, "_id"> & {
  * const stored: WithId<Person> = { _id: null as unknown as ObjectId, name: "Ada" };
  * ```
  */
-export type WithId<T> = Omit<T, "_id"> & {
-  _id: T extends { _id: infer I } ? I : ObjectId;
-};
+export type WithId<T> = Omit<T, "_id"> & { _id: InferIdType<T> };

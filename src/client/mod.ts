@@ -57,6 +57,7 @@ export {
   type InsertManyOptions,
   type InsertManyResult,
   type InsertOneResult,
+  type InferIdType,
   type OptionalId,
   type ReplaceModel,
   type SchemaDocument,
