@@ -102,6 +102,36 @@ function warnAboutCompression(o: ResolvedClientOptions, onWarning: ((message: st
   }
 }
 
+/** Whether a member has answered a check, or failed one. */
+function checked(sd: { readonly type: string; readonly error: string | null }): boolean {
+  return sd.type !== "Unknown" || sd.error !== null;
+}
+
+/**
+ * Resolves once every member the topology knows of has been checked (see
+ * `checked`), or after `limitMS`; rejects with `signal.reason` when aborted.
+ */
+function everyMemberChecked(topology: TopologyLike, limitMS: number, signal: AbortSignal | undefined): Promise<void> {
+  const done = () => [...topology.description.servers.values()].every(checked);
+  if (done() || topology.onDescriptionChanged === undefined) return Promise.resolve();
+  signal?.throwIfAborted();
+  return new Promise<void>((resolve, reject) => {
+    const finish = (error?: unknown) => {
+      clearTimeout(timer);
+      off();
+      signal?.removeEventListener("abort", onAbort);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onAbort = () => finish(signal!.reason);
+    const timer = setTimeout(() => finish(), limitMS);
+    const off = topology.onDescriptionChanged!(() => {
+      if (done() || topology.isClosed) finish();
+    });
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
 function quote(s: string): string {
   return `'${s.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
 }
@@ -417,7 +447,10 @@ export class ClientBase {
 
   /**
    * Starts monitoring the members and resolves once a server suitable for
-   * the default read preference is known (the primary, by default). Rejects
+   * the default read preference is known (the primary, by default) and
+   * every member of the discovered host list has answered once or failed,
+   * waiting for those at most `connectTimeoutMS` more (as PyMongo 2.1 did:
+   * `hosts`, `primary` and `secondaries` are complete right after it). Rejects
    * with `ServerSelectionError` after `serverSelectionTimeoutMS`, or with
    * `signal.reason` when aborted. Operations connect by themselves, so this
    * is optional; it is the place to find out early that nothing answers.
@@ -438,6 +471,10 @@ export class ClientBase {
     const topology = await untilAborted(this.#live(), signal);
     this.#started = true;
     await topology.connect({ signal, readPreference: this.#readPreference });
+    // close() during the wait ends it too.
+    const waitSignal = signal === undefined ? this.#closing.signal : AbortSignal.any([signal, this.#closing.signal]);
+    const limitMS = Math.min(this.#options.connectTimeoutMS || this.#options.serverSelectionTimeoutMS, 2 ** 31 - 1);
+    await everyMemberChecked(topology, limitMS, waitSignal);
     return this;
   }
 
