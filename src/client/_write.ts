@@ -64,6 +64,9 @@ export function writeConcernOf(
   return options.writeConcern === undefined ? coll.writeConcern : checkWriteConcern(options.writeConcern);
 }
 
+/** The options a database or collection takes (the defaults of its operations). */
+export const LEVEL_OPTIONS: ReadonlySet<string> = new Set(["readPreference", "writeConcern", "readConcern", "timeoutMS"]);
+
 /**
  * Throws a ConfigurationError naming every key of `options` that is not in
  * `known` (a misspelt option must not be silently ignored).

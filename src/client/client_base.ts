@@ -38,6 +38,17 @@ import {
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import { execute } from "./execute.ts";
+import { checkOptionNames } from "./_write.ts";
+
+const CONNECT_OPTIONS: ReadonlySet<string> = new Set(["signal"]);
+const LIST_DATABASES_OPTIONS: ReadonlySet<string> = new Set([
+  "filter",
+  "nameOnly",
+  "authorizedDatabases",
+  "comment",
+  "signal",
+  "timeoutMS",
+]);
 import { Database, type DatabaseOptions } from "./database.ts";
 import type { ClientConnectionOptions, ConnectOptions, DatabaseInfo, ListDatabasesOptions } from "./client_options.ts";
 
@@ -466,7 +477,9 @@ export class ClientBase {
    * ```
    */
   async connect(options: ConnectOptions = {}): Promise<this> {
-    const signal = checkSignal(checkOptions(options, "connect options").signal);
+    const connectOptions = checkOptions(options, "connect options");
+    checkOptionNames(connectOptions, CONNECT_OPTIONS, "connect option");
+    const signal = checkSignal(connectOptions.signal);
     if (this.#closed) throw closedError(this.#kind.className);
     const topology = await untilAborted(this.#live(), signal);
     this.#started = true;
@@ -660,6 +673,7 @@ export class ClientBase {
    */
   async listDatabases(options: ListDatabasesOptions = {}): Promise<DatabaseInfo[]> {
     const opts = checkOptions(options, "listDatabases options");
+    checkOptionNames(opts, LIST_DATABASES_OPTIONS, "listDatabases option");
     const signal = checkSignal(opts.signal);
     const cmd: Document = { listDatabases: 1 };
     if (opts.filter !== undefined) {

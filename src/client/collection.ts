@@ -23,6 +23,21 @@ import {
 } from "./_internal.ts";
 import { checkHint } from "./cursor_options.ts";
 import { insertOne, runDelete, runUpdate } from "./writes.ts";
+import { checkOptionNames, LEVEL_OPTIONS } from "./_write.ts";
+
+const COUNT_OPTIONS: ReadonlySet<string> = new Set([
+  "skip",
+  "limit",
+  "hint",
+  "collation",
+  "comment",
+  "maxTimeMS",
+  "readPreference",
+  "readConcern",
+  "signal",
+  "timeoutMS",
+]);
+const DROP_OPTIONS: ReadonlySet<string> = new Set(["writeConcern", "signal", "timeoutMS"]);
 import {
   createIndex,
   type CreateIndexesOptions,
@@ -171,6 +186,7 @@ export class Collection<T extends SchemaDocument = Document> {
     }
     this.#name = name;
     const opts = checkOptions(options, "collection options");
+    checkOptionNames(opts, LEVEL_OPTIONS, "collection option");
     this.#readPreference = opts.readPreference === undefined ? undefined : ReadPreference.from(opts.readPreference);
     this.#writeConcern = opts.writeConcern === undefined ? undefined : checkWriteConcern(opts.writeConcern);
     this.#readConcern = opts.readConcern === undefined ? undefined : checkReadConcern(opts.readConcern);
@@ -348,6 +364,7 @@ export class Collection<T extends SchemaDocument = Document> {
   async countDocuments(filter: Document = {}, options: CountDocumentsOptions = {}): Promise<number> {
     checkDocument(filter, "the countDocuments filter");
     const opts = checkOptions(options, "countDocuments options");
+    checkOptionNames(opts, COUNT_OPTIONS, "countDocuments option");
     const pipeline: Document[] = [{ $match: filter }];
     const skip = checkInt(opts.skip, "skip", 0);
     const limit = checkInt(opts.limit, "limit", 0);
@@ -357,6 +374,8 @@ export class Collection<T extends SchemaDocument = Document> {
     checkHint(opts.hint);
     const docs = await this.aggregate(pipeline, {
       hint: opts.hint,
+      collation: opts.collation,
+      comment: opts.comment,
       maxTimeMS: opts.maxTimeMS,
       readPreference: opts.readPreference,
       readConcern: opts.readConcern,
@@ -643,6 +662,7 @@ export class Collection<T extends SchemaDocument = Document> {
    */
   async drop(options: DropCollectionOptions = {}): Promise<boolean> {
     const opts = checkOptions(options, "drop options");
+    checkOptionNames(opts, DROP_OPTIONS, "drop option");
     const signal = checkSignal(opts.signal);
     const wc = opts.writeConcern === undefined ? this.writeConcern : checkWriteConcern(opts.writeConcern);
     try {

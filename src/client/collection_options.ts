@@ -145,6 +145,10 @@ export interface CountDocumentsOptions {
   readonly limit?: number;
   /** The index to use. */
   readonly hint?: string | Document;
+  /** Collation of the filter. */
+  readonly collation?: Document;
+  /** A comment to find the operation by in the server's logs. */
+  readonly comment?: unknown;
   /** Server-side time limit in ms (ignored when `timeoutMS` applies). */
   readonly maxTimeMS?: number;
   /** Where to read (default: the collection's read preference). */

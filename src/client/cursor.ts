@@ -23,12 +23,14 @@ import {
   show,
 } from "./_internal.ts";
 import { QueryFlags } from "../wire/mod.ts";
+import { checkOptionNames } from "./_write.ts";
 import { Deadline, execute, type PinnedConnection, type Plan } from "./execute.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import type { Collection } from "./collection.ts";
 import {
   type AggregateOptions,
   aggregateCommandOptions,
+  COMMAND_CURSOR_OPTIONS,
   type CommandCursorOptions,
   type CursorReadOptions,
   type CursorSource,
@@ -171,6 +173,7 @@ export class Cursor<T = Document> {
       if (f.projection !== undefined) this.project(f.projection);
     } else if (source.kind === "command") {
       o = checkOptions(source.options, "cursor options");
+      checkOptionNames(o, COMMAND_CURSOR_OPTIONS, "cursor option");
       this.#commandDoc = checkDocument(source.command, "the cursor command");
       if (o.batchSize !== undefined) this.batchSize(o.batchSize);
     } else {

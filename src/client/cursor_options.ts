@@ -10,6 +10,7 @@ import { ConfigurationError } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
 import type { ReadPreferenceLike } from "../topology/read_preference.ts";
 import { checkDocument, checkInt, isDocument, show } from "./_internal.ts";
+import { checkOptionNames } from "./_write.ts";
 import type { ReadConcern } from "./read_concern.ts";
 
 /**
@@ -197,6 +198,7 @@ export interface CursorReadOptions {
 
 /** The find options that are not builder state (sort, projection, skip, limit and batchSize are the cursor's). */
 export function findCommandOptions(o: FindOptions): Document {
+  checkOptionNames(o, FIND_OPTIONS, "find option");
   const cmd: Document = {};
   checkHint(o.hint);
   if (o.hint !== undefined) cmd.hint = o.hint;
@@ -240,6 +242,46 @@ export function findCommandOptions(o: FindOptions): Document {
   return cmd;
 }
 
+const CURSOR_OPTIONS = ["batchSize", "readPreference", "signal", "timeoutMS", "timeoutMode"];
+/** The option names of {@linkcode FindOptions}. */
+const FIND_OPTIONS: ReadonlySet<string> = new Set([
+  ...CURSOR_OPTIONS,
+  "projection",
+  "sort",
+  "skip",
+  "limit",
+  "singleBatch",
+  "hint",
+  "maxTimeMS",
+  "comment",
+  "collation",
+  "min",
+  "max",
+  "returnKey",
+  "showRecordId",
+  "noCursorTimeout",
+  "allowPartialResults",
+  "tailable",
+  "awaitData",
+  "maxAwaitTimeMS",
+  "let",
+  "readConcern",
+]);
+/** The option names of {@linkcode AggregateOptions}. */
+const AGGREGATE_OPTIONS: ReadonlySet<string> = new Set([
+  ...CURSOR_OPTIONS,
+  "allowDiskUse",
+  "maxTimeMS",
+  "comment",
+  "collation",
+  "bypassDocumentValidation",
+  "hint",
+  "let",
+  "readConcern",
+]);
+/** The option names of {@linkcode CommandCursorOptions}. */
+export const COMMAND_CURSOR_OPTIONS: ReadonlySet<string> = new Set(CURSOR_OPTIONS);
+
 const FIND_FLAGS = [
   "returnKey",
   "showRecordId",
@@ -251,6 +293,7 @@ const FIND_FLAGS = [
 
 /** The aggregate options, as command fields (`cursor` and `pipeline` aside). */
 export function aggregateCommandOptions(o: AggregateOptions): Document {
+  checkOptionNames(o, AGGREGATE_OPTIONS, "aggregate option");
   const cmd: Document = {};
   if (o.allowDiskUse !== undefined) {
     if (typeof o.allowDiskUse !== "boolean") {

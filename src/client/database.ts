@@ -29,7 +29,7 @@ import {
   type DropCollectionOptions,
   type SchemaDocument,
 } from "./collection.ts";
-import { checkOptionNames } from "./_write.ts";
+import { checkOptionNames, LEVEL_OPTIONS } from "./_write.ts";
 import type { ClientBase } from "./client_base.ts";
 
 /**
@@ -203,6 +203,8 @@ const CREATE_FIELDS: ReadonlySet<string> = new Set([
   "comment",
 ]);
 const CREATE_OPTIONS: ReadonlySet<string> = new Set([...CREATE_FIELDS, "writeConcern", "signal", "timeoutMS"]);
+const COMMAND_OPTIONS: ReadonlySet<string> = new Set(["readPreference", "signal", "socketTimeoutMS", "timeoutMS"]);
+const DROP_DATABASE_OPTIONS: ReadonlySet<string> = new Set(["writeConcern", "signal", "timeoutMS"]);
 const LIST_COLLECTIONS_OPTIONS: ReadonlySet<string> = new Set([
   "nameOnly",
   "authorizedCollections",
@@ -280,6 +282,7 @@ export class Database {
     }
     this.#name = name;
     const opts = checkOptions(options, "database options");
+    checkOptionNames(opts, LEVEL_OPTIONS, "database option");
     this.#readPreference = opts.readPreference === undefined ? undefined : ReadPreference.from(opts.readPreference);
     this.#writeConcern = opts.writeConcern === undefined ? undefined : checkWriteConcern(opts.writeConcern);
     this.#readConcern = opts.readConcern === undefined ? undefined : checkReadConcern(opts.readConcern);
@@ -375,6 +378,7 @@ export class Database {
       if (cmd.length === 0) throw new ConfigurationError("the command name must not be empty");
       body = { [cmd]: value === undefined ? 1 : value };
       opts = checkOptions(options, "command options");
+      checkOptionNames(opts, COMMAND_OPTIONS, "command option");
     } else {
       body = checkDocument(cmd, "the command");
       if (Object.keys(body).length === 0) throw new ConfigurationError("the command document is empty");
@@ -382,6 +386,7 @@ export class Database {
         throw new ConfigurationError("command(document, options) takes two arguments; put the options second");
       }
       opts = checkOptions(value as RunCommandOptions | undefined, "command options");
+      checkOptionNames(opts, COMMAND_OPTIONS, "command option");
     }
     const signal = checkSignal(opts.signal);
     const readPreference = opts.readPreference === undefined
@@ -545,6 +550,7 @@ export class Database {
    */
   async drop(options: DropDatabaseOptions = {}): Promise<boolean> {
     const opts = checkOptions(options, "drop options");
+    checkOptionNames(opts, DROP_DATABASE_OPTIONS, "drop option");
     const signal = checkSignal(opts.signal);
     const wc = opts.writeConcern === undefined ? this.writeConcern : checkWriteConcern(opts.writeConcern);
     return await execute(this.#ctx, {

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 
 import type { Document } from "../../src/bson/mod.ts";
 import { ConfigurationError, WriteConcernError } from "../../src/errors.ts";
-import { ReadPreference } from "../../mod.ts";
+import { ReadPreference, ReplicaSetConnection } from "../../mod.ts";
 import type { Call } from "./_fake_topology.ts";
 import { setup } from "./_client_setup.ts";
 
@@ -332,5 +332,60 @@ describe("find and aggregate options", () => {
       collation: { locale: "en" },
       let: { v: 2 },
     });
+  });
+});
+
+describe("bad input: unknown option names and wrong types, before any I/O", () => {
+  test("an unknown option name is a ConfigurationError naming it, at every level", async () => {
+    const { client, coll, log } = setup();
+    const names = (fn: () => unknown, name: string) =>
+      assert.throws(fn, (e: unknown) => {
+        assert.ok(e instanceof ConfigurationError, String(e));
+        assert.match(e.message, new RegExp(`"${name}"|'${name}'`));
+        return true;
+      });
+    names(() => new ReplicaSetConnection("a:27017", { replicaSet: "foo", maxPoolSzie: 5 } as Document), "maxPoolSzie");
+    names(() => client.db("test", { readPreferance: "secondary" } as Document), "readPreferance");
+    names(() => client.db("test").collection("c", { writeConcer: { w: 1 } } as Document), "writeConcer");
+    names(() => coll.find({}, { projecton: { a: 1 } } as Document), "projecton");
+    names(() => coll.aggregate([], { allowDiskuse: true } as Document), "allowDiskuse");
+    const rejects = (p: Promise<unknown>, name: string) =>
+      assert.rejects(p, (e: unknown) => {
+        assert.ok(e instanceof ConfigurationError, String(e));
+        assert.ok(e.message.includes(`"${name}"`), e.message);
+        return true;
+      });
+    await rejects(coll.insertOne({}, { writeconcern: { w: 1 } } as Document), "writeconcern");
+    await rejects(coll.insertMany([{}], { orderd: false } as Document), "orderd");
+    await rejects(coll.updateOne({}, { $set: { a: 1 } }, { upsrt: true } as Document), "upsrt");
+    await rejects(coll.replaceOne({}, {}, { arrayFilters: [] } as Document), "arrayFilters");
+    await rejects(coll.deleteMany({}, { limit: 1 } as Document), "limit");
+    await rejects(coll.countDocuments({}, { sort: {} } as Document), "sort");
+    await rejects(coll.drop({ force: true } as Document), "force");
+    await rejects(coll.findOne({}, { projektion: {} } as Document), "projektion");
+    await rejects(client.db("test").command({ ping: 1 }, { readPref: "primary" } as Document), "readPref");
+    await rejects(client.db("test").drop({ w: 1 } as Document), "w");
+    await rejects(client.listDatabases({ nameonly: true } as Document), "nameonly");
+    await rejects(client.connect({ timeout: 5 } as Document), "timeout");
+    assert.equal(log.length, 0, "nothing sent");
+  });
+
+  test("a wrong type is a ConfigurationError naming the option and the value, nothing sent", async () => {
+    const { coll, log } = setup();
+    await assert.rejects(
+      coll.updateOne({}, { $set: { a: 1 } }, { arrayFilters: {} as Document[] }),
+      /arrayFilters must be an array/,
+    );
+    await assert.rejects(
+      coll.findOneAndDelete({}, { maxTimeMS: "5" as unknown as number }),
+      /maxTimeMS must be an integer/,
+    );
+    await assert.rejects(coll.insertOne({}, { timeoutMS: -1 }), /timeoutMS must be an integer >= 0, got -1/);
+    await assert.rejects(
+      coll.bulkWrite([{ deleteOne: { filter: {} } }], { ordered: "no" as unknown as boolean }),
+      /ordered must be a boolean/,
+    );
+    assert.throws(() => coll.find({}, { hint: 5 as unknown as string }), /hint must be an index name or a key pattern/);
+    assert.equal(log.length, 0);
   });
 });
