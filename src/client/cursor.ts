@@ -22,7 +22,6 @@ import {
   type ServerLike,
   show,
 } from "./_internal.ts";
-import { QueryFlags } from "../wire/mod.ts";
 import { checkOptionNames } from "./_write.ts";
 import { Deadline, execute, type PinnedConnection, type Plan } from "./execute.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
@@ -40,6 +39,12 @@ import {
 } from "./cursor_options.ts";
 
 export type { AggregateOptions, CommandCursorOptions, CursorReadOptions, CursorSource, FindOptions, TimeoutMode };
+
+// OP_QUERY flag bits (QueryFlags in src/wire, which importing mod.ts must not load).
+const TAILABLE_CURSOR = 0x2;
+const NO_CURSOR_TIMEOUT = 0x10;
+const AWAIT_DATA = 0x20;
+const PARTIAL = 0x80;
 
 // Below wire 4 (MongoDB 3.2) there is no find/getMore/killCursors command.
 const FIND_COMMAND_WIRE_VERSION = 4;
@@ -578,10 +583,10 @@ export class Cursor<T = Document> {
       }
     }
     let flags = 0;
-    if (o.tailable === true) flags |= QueryFlags.TailableCursor;
-    if (o.awaitData === true) flags |= QueryFlags.AwaitData;
-    if (o.noCursorTimeout === true) flags |= QueryFlags.NoCursorTimeout;
-    if (o.allowPartialResults === true) flags |= QueryFlags.Partial;
+    if (o.tailable === true) flags |= TAILABLE_CURSOR;
+    if (o.awaitData === true) flags |= AWAIT_DATA;
+    if (o.noCursorTimeout === true) flags |= NO_CURSOR_TIMEOUT;
+    if (o.allowPartialResults === true) flags |= PARTIAL;
     const query = Object.keys(modifiers).length > 0 ? { $query: this.#filter, ...modifiers } : this.#filter;
     let numberToReturn = this.#nextBatchSize();
     // A negative numberToReturn asks for one batch and no cursor.

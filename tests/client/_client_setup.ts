@@ -4,11 +4,8 @@
 import { type ClientConnectionOptions, ReplicaSetConnection } from "../../mod.ts";
 import { fakeSet, type Handler, okHandler, TOPOLOGY_FACTORY } from "./_fake_topology.ts";
 
-export function setup(
-  handler: Handler = okHandler,
-  options: ClientConnectionOptions = {},
-) {
-  const set = fakeSet(handler);
+export function setup(handler: Handler = okHandler, options: ClientConnectionOptions = {}, wire = 17) {
+  const set = fakeSet(handler, { wire });
   const client = new ReplicaSetConnection(
     "a:27017",
     {

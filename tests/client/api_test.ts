@@ -289,6 +289,30 @@ describe("find and aggregate options", () => {
     assert.equal(name(log[log.length - 1]), "killCursors");
   });
 
+  test("below wire 4 (OP_QUERY) the options become modifiers and flag bits; collation is refused", async () => {
+    const { coll, log } = setup(() => ({ responseFlags: 0, cursorId: 0n, startingFrom: 0, documents: [] } as never), {}, 3);
+    await coll.find({ a: 1 }, {
+      tailable: true,
+      awaitData: true,
+      noCursorTimeout: true,
+      allowPartialResults: true,
+      min: { a: 0 },
+      max: { a: 9 },
+      returnKey: true,
+      showRecordId: true,
+    }).toArray();
+    assert.equal(log[0].via, "query");
+    assert.equal(log[0].options.flags, 0x2 | 0x20 | 0x10 | 0x80);
+    assert.deepEqual(log[0].cmd, {
+      $query: { a: 1 },
+      $min: { a: 0 },
+      $max: { a: 9 },
+      $returnKey: true,
+      $showDiskLoc: true,
+    });
+    await assert.rejects(coll.find({}, { collation: { locale: "en" } }).toArray(), /collation needs the find command/);
+  });
+
   test("bad find options are refused when the cursor is made", () => {
     const { coll, log } = setup();
     assert.throws(
