@@ -39,6 +39,7 @@ import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import { execute } from "./execute.ts";
 import { checkOptionNames } from "./_write.ts";
+import { everyMemberChecked } from "./_every_member_checked.ts";
 
 const CONNECT_OPTIONS: ReadonlySet<string> = new Set(["signal"]);
 const LIST_DATABASES_OPTIONS: ReadonlySet<string> = new Set([
@@ -111,36 +112,6 @@ function warnAboutCompression(o: ResolvedClientOptions, onWarning: ((message: st
   if (unspoken.length > 0) {
     warn(`compressors ${unspoken.join(", ")}: not supported by this driver (it speaks zlib), so not offered`);
   }
-}
-
-/** Whether a member has answered a check, or failed one. */
-function checked(sd: { readonly type: string; readonly error: string | null }): boolean {
-  return sd.type !== "Unknown" || sd.error !== null;
-}
-
-/**
- * Resolves once every member the topology knows of has been checked (see
- * `checked`), or after `limitMS`; rejects with `signal.reason` when aborted.
- */
-function everyMemberChecked(topology: TopologyLike, limitMS: number, signal: AbortSignal | undefined): Promise<void> {
-  const done = () => [...topology.description.servers.values()].every(checked);
-  if (done() || topology.onDescriptionChanged === undefined) return Promise.resolve();
-  signal?.throwIfAborted();
-  return new Promise<void>((resolve, reject) => {
-    const finish = (error?: unknown) => {
-      clearTimeout(timer);
-      off();
-      signal?.removeEventListener("abort", onAbort);
-      if (error === undefined) resolve();
-      else reject(error);
-    };
-    const onAbort = () => finish(signal!.reason);
-    const timer = setTimeout(() => finish(), limitMS);
-    const off = topology.onDescriptionChanged!(() => {
-      if (done() || topology.isClosed) finish();
-    });
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 function quote(s: string): string {
