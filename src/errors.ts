@@ -559,6 +559,123 @@ export class WriteError extends OperationFailure {
 }
 
 /**
+ * What a `bulkWrite` (or an `insertMany`) did: counts by kind, and the `_id`
+ * of every insert and upsert that happened, by its index in the caller's
+ * list. On a {@linkcode BulkWriteError} it is the partial result: the writes
+ * that failed, and those an ordered bulk write never sent, are not in it.
+ *
+ * @example
+ * ```ts
+ * import type { BulkWriteResult } from "@zerodep/mongo";
+ *
+ * const r: BulkWriteResult = {
+ *   acknowledged: true, insertedCount: 1, matchedCount: 0, modifiedCount: 0, deletedCount: 0, upsertedCount: 1,
+ *   insertedIds: { 0: 1 }, upsertedIds: { 2: 7 },
+ * };
+ * ```
+ */
+export type BulkWriteResult = {
+  /** Whether the server acknowledged the writes (`false` with `w: 0`; the counts are then 0). */
+  acknowledged: boolean;
+  /** Documents inserted. */
+  insertedCount: number;
+  /** Documents matched by updates and replacements (upserts not counted). */
+  matchedCount: number;
+  /** Documents changed by updates and replacements. */
+  modifiedCount: number;
+  /** Documents deleted. */
+  deletedCount: number;
+  /** Documents inserted by upserts. */
+  upsertedCount: number;
+  /** The `_id` of each inserted document, by the index of its model in the caller's list. */
+  insertedIds: Record<number, unknown>;
+  /** The `_id` of each upserted document, by the index of its model in the caller's list. */
+  upsertedIds: Record<number, unknown>;
+};
+
+/**
+ * Options of {@linkcode BulkWriteError}.
+ *
+ * @example
+ * ```ts
+ * import type { BulkWriteErrorOptions } from "@zerodep/mongo";
+ *
+ * const o: BulkWriteErrorOptions = {
+ *   writeErrors: [{ index: 1, code: 11000, errmsg: "E11000 duplicate key error" }],
+ *   writeConcernErrors: [],
+ *   result: {
+ *     acknowledged: true, insertedCount: 1, matchedCount: 0, modifiedCount: 0, deletedCount: 0, upsertedCount: 0,
+ *     insertedIds: { 0: 1 }, upsertedIds: {},
+ *   },
+ *   response: { ok: 1, n: 0 },
+ * };
+ * ```
+ */
+export interface BulkWriteErrorOptions extends ErrorOptions {
+  /** Every failed write, `index` counted in the caller's list of models. */
+  writeErrors: readonly WriteErrorDetail[];
+  /** The `writeConcernError` of every batch that had one, in order. */
+  writeConcernErrors: readonly Readonly<Record<string, unknown>>[];
+  /** What was done before and despite the failures. */
+  result: BulkWriteResult;
+  /** The last reply the server sent. */
+  response: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * A bulk write (`bulkWrite`, or `insertMany`) in which some writes failed or
+ * a write concern was not satisfied. `writeErrors` lists every failed write
+ * with its index in the caller's list (an ordered bulk write stops at the
+ * first; an unordered one goes on), `writeConcernErrors` every batch whose
+ * write concern failed (those writes happened), and `result` what was done:
+ * the `_id` of every insert and upsert that happened is there, by index.
+ * A {@linkcode WriteError} (and so an `OperationFailure`): `code` and
+ * `errmsg` are those of the first failed write, else of the first write
+ * concern error.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BulkWriteError, WriteError } from "@zerodep/mongo";
+ *
+ * const e = new BulkWriteError({
+ *   writeErrors: [{ index: 1, code: 11000, errmsg: "E11000 duplicate key error" }],
+ *   writeConcernErrors: [],
+ *   result: {
+ *     acknowledged: true, insertedCount: 1, matchedCount: 0, modifiedCount: 0, deletedCount: 0, upsertedCount: 0,
+ *     insertedIds: { 0: "a" }, upsertedIds: {},
+ *   },
+ *   response: { ok: 1, n: 0 },
+ * });
+ * assert.equal(e instanceof WriteError, true);
+ * assert.deepEqual(e.result.insertedIds, { 0: "a" });
+ * ```
+ */
+export class BulkWriteError extends WriteError {
+  /** The `writeConcernError` of every batch that had one. */
+  readonly writeConcernErrors: readonly Readonly<Record<string, unknown>>[];
+  /** What was done: counts, and the ids of the inserts and upserts that happened. */
+  override readonly result: BulkWriteResult;
+  /** Creates the error from the failed writes, the write concern errors and the partial result. */
+  constructor(options: BulkWriteErrorOptions) {
+    const wce = options.writeConcernErrors[0];
+    super({
+      writeErrors: options.writeErrors,
+      writeConcernError: wce,
+      result: options.result,
+      response: options.response,
+      cause: options.cause,
+    });
+    this.writeConcernErrors = options.writeConcernErrors;
+    this.result = options.result;
+    if (options.writeErrors.length === 0 && wce !== undefined) {
+      const more = options.writeConcernErrors.length > 1 ? ` (and ${options.writeConcernErrors.length - 1} more)` : "";
+      this.message = `write concern error: ${typeof wce.errmsg === "string" ? wce.errmsg : "not satisfied"}${more}`;
+    }
+  }
+}
+
+/**
  * Options of {@linkcode AuthenticationError}.
  *
  * @example

@@ -68,6 +68,8 @@ export interface TopologyLike {
   ): Promise<ServerLike>;
   close(): Promise<void>;
   readonly isClosed: boolean;
+  /** Calls `listener` after every change of the description; returns the unsubscribe function (optional in fakes). */
+  onDescriptionChanged?(listener: (previous: TopologyDescription, next: TopologyDescription) => void): () => void;
 }
 
 /** Builds the topology of a client; tests pass their own through {@link TOPOLOGY_FACTORY}. */

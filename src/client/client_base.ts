@@ -39,6 +39,18 @@ import {
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import { execute } from "./execute.ts";
+import { checkOptionNames } from "./_write.ts";
+import { everyMemberChecked } from "./_every_member_checked.ts";
+
+const CONNECT_OPTIONS: ReadonlySet<string> = new Set(["signal"]);
+const LIST_DATABASES_OPTIONS: ReadonlySet<string> = new Set([
+  "filter",
+  "nameOnly",
+  "authorizedDatabases",
+  "comment",
+  "signal",
+  "timeoutMS",
+]);
 import { Database, type DatabaseOptions } from "./database.ts";
 import type { ClientConnectionOptions, ConnectOptions, DatabaseInfo, ListDatabasesOptions } from "./client_options.ts";
 
@@ -502,7 +514,10 @@ export class ClientBase extends EventTarget {
 
   /**
    * Starts monitoring the members and resolves once a server suitable for
-   * the default read preference is known (the primary, by default). Rejects
+   * the default read preference is known (the primary, by default) and
+   * every member of the discovered host list has answered once or failed,
+   * waiting for those at most `connectTimeoutMS` more (as PyMongo 2.1 did:
+   * `hosts`, `primary` and `secondaries` are complete right after it). Rejects
    * with `ServerSelectionError` after `serverSelectionTimeoutMS`, or with
    * `signal.reason` when aborted. Operations connect by themselves, so this
    * is optional; it is the place to find out early that nothing answers.
@@ -518,11 +533,17 @@ export class ClientBase extends EventTarget {
    * ```
    */
   async connect(options: ConnectOptions = {}): Promise<this> {
-    const signal = checkSignal(checkOptions(options, "connect options").signal);
+    const connectOptions = checkOptions(options, "connect options");
+    checkOptionNames(connectOptions, CONNECT_OPTIONS, "connect option");
+    const signal = checkSignal(connectOptions.signal);
     if (this.#closed) throw closedError(this.#kind.className);
     const topology = await untilAborted(this.#live(), signal);
     this.#started = true;
     await topology.connect({ signal, readPreference: this.#readPreference });
+    // close() during the wait ends it too.
+    const waitSignal = signal === undefined ? this.#closing.signal : AbortSignal.any([signal, this.#closing.signal]);
+    const limitMS = Math.min(this.#options.connectTimeoutMS || this.#options.serverSelectionTimeoutMS, 2 ** 31 - 1);
+    await everyMemberChecked(topology, limitMS, waitSignal);
     return this;
   }
 
@@ -708,6 +729,7 @@ export class ClientBase extends EventTarget {
    */
   async listDatabases(options: ListDatabasesOptions = {}): Promise<DatabaseInfo[]> {
     const opts = checkOptions(options, "listDatabases options");
+    checkOptionNames(opts, LIST_DATABASES_OPTIONS, "listDatabases option");
     const signal = checkSignal(opts.signal);
     const cmd: Document = { listDatabases: 1 };
     if (opts.filter !== undefined) {
@@ -715,6 +737,8 @@ export class ClientBase extends EventTarget {
       cmd.filter = opts.filter;
     }
     if (opts.nameOnly !== undefined) cmd.nameOnly = opts.nameOnly === true;
+    if (opts.authorizedDatabases !== undefined) cmd.authorizedDatabases = opts.authorizedDatabases === true;
+    if (opts.comment !== undefined) cmd.comment = opts.comment;
     return await execute(contextOf(this), {
       name: "listDatabases",
       db: "admin",
@@ -728,6 +752,19 @@ export class ClientBase extends EventTarget {
         parse: (reply) => Array.isArray(reply.databases) ? reply.databases.filter(isDocument) as DatabaseInfo[] : [],
       }),
     });
+  }
+
+  /**
+   * The names of the databases on the server (`listDatabases` with `nameOnly`).
+   *
+   * @example
+   * ```ts ignore
+   * console.log(await c.listDatabaseNames()); // ["admin", "local", "test"]
+   * ```
+   */
+  async listDatabaseNames(options: Omit<ListDatabasesOptions, "nameOnly"> = {}): Promise<string[]> {
+    const opts = checkOptions(options, "listDatabaseNames options");
+    return (await this.listDatabases({ ...opts, nameOnly: true })).map((d) => d.name);
   }
 
   /** The guide's printed form: `ReplicaSetConnection(['h:27019', 'h:27017', 'h:27018'])`. */

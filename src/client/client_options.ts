@@ -103,6 +103,10 @@ export interface ListDatabasesOptions {
   readonly filter?: Document;
   /** Return names only (cheaper: no size computation). */
   readonly nameOnly?: boolean;
+  /** Only the databases the user may act on (for users without listDatabases). */
+  readonly authorizedDatabases?: boolean;
+  /** A comment to find the operation by in the server's logs (MongoDB 4.4+). */
+  readonly comment?: unknown;
   /** Cancels the operation. */
   readonly signal?: AbortSignal;
   /** Time limit of the whole operation in ms; 0 = no limit (default: the client's `timeoutMS`). */

@@ -8,15 +8,8 @@
  */
 
 import { ErrorCode } from "../error_codes.ts";
-import {
-  ConfigurationError,
-  OperationFailure,
-  WireProtocolError,
-  WriteConcernError,
-  WriteError,
-  type WriteErrorDetail,
-} from "../errors.ts";
-import { type Document, ObjectId } from "../bson/mod.ts";
+import { ConfigurationError, OperationFailure } from "../errors.ts";
+import type { Document } from "../bson/mod.ts";
 import { ReadPreference } from "../topology/read_preference.ts";
 import {
   checkDocument,
@@ -26,10 +19,58 @@ import {
   type ClientContext,
   contextOf,
   count,
-  isDocument,
   show,
 } from "./_internal.ts";
-import { execute, type Operation, type PinnedConnection } from "./execute.ts";
+import { checkHint } from "./cursor_options.ts";
+import { insertOne, runDelete, runUpdate } from "./writes.ts";
+import { checkOptionNames, LEVEL_OPTIONS } from "./_write.ts";
+
+const COUNT_OPTIONS: ReadonlySet<string> = new Set([
+  "skip",
+  "limit",
+  "hint",
+  "collation",
+  "comment",
+  "maxTimeMS",
+  "readPreference",
+  "readConcern",
+  "signal",
+  "timeoutMS",
+]);
+const DROP_OPTIONS: ReadonlySet<string> = new Set(["writeConcern", "signal", "timeoutMS"]);
+import {
+  createIndex,
+  type CreateIndexesOptions,
+  createIndexes,
+  type CreateIndexOptions,
+  dropIndex,
+  dropIndexes,
+  type DropIndexesOptions,
+  type IndexDescription,
+  type IndexOptions,
+  type ListIndexesOptions,
+  listIndexesSource,
+  rename,
+  type RenameOptions,
+} from "./indexes.ts";
+import {
+  type AnyBulkWriteOperation,
+  bulkWrite,
+  type BulkWriteOptions,
+  type BulkWriteResult,
+  type DeleteModel,
+  insertMany,
+  type ReplaceModel,
+  type UpdateModel,
+} from "./bulk_write.ts";
+import {
+  findAndModify,
+  type FindOneAndDeleteOptions,
+  type FindOneAndReplaceOptions,
+  type FindOneAndUpdateOptions,
+} from "./find_and_modify.ts";
+import { distinct, type DistinctOptions, estimatedDocumentCount, type EstimatedDocumentCountOptions } from "./distinct.ts";
+import { execute } from "./execute.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
 import { type AggregateOptions, Cursor, type FindOptions } from "./cursor.ts";
@@ -44,9 +85,12 @@ import type {
   InsertManyOptions,
   InsertManyResult,
   InsertOneResult,
+  InferIdType,
   OptionalId,
+  SchemaDocument,
   UpdateOptions,
   UpdateResult,
+  WithId,
   WriteOptions,
 } from "./collection_options.ts";
 
@@ -59,58 +103,36 @@ export type {
   InsertManyOptions,
   InsertManyResult,
   InsertOneResult,
+  InferIdType,
   OptionalId,
+  SchemaDocument,
   UpdateOptions,
   UpdateResult,
+  WithId,
   WriteOptions,
+};
+export type {
+  AnyBulkWriteOperation,
+  CreateIndexesOptions,
+  CreateIndexOptions,
+  DropIndexesOptions,
+  IndexDescription,
+  IndexOptions,
+  ListIndexesOptions,
+  RenameOptions,
+  BulkWriteOptions,
+  DeleteModel,
+  DistinctOptions,
+  EstimatedDocumentCountOptions,
+  FindOneAndDeleteOptions,
+  FindOneAndReplaceOptions,
+  FindOneAndUpdateOptions,
+  ReplaceModel,
+  UpdateModel,
 };
 
 // Characters MongoDB does not allow in collection names.
 const BAD_COLLECTION_NAME = /[$\0]/;
-
-/** A write command's reply, and the writeConcernError the connection threw for it. */
-interface WriteOutcome {
-  reply: Document;
-  /** Set when the reply had a writeConcernError. */
-  concernError: WriteConcernError | undefined;
-}
-
-function parseWriteErrors(reply: Document, offset: number): WriteErrorDetail[] {
-  const list = reply.writeErrors;
-  if (!Array.isArray(list)) return [];
-  return list.filter(isDocument).map((e) => {
-    const detail: {
-      index: number;
-      code: number | undefined;
-      codeName?: string;
-      errmsg: string;
-      errInfo?: Record<string, unknown>;
-    } = {
-      index: count(e.index) + offset,
-      code: typeof e.code === "number" ? e.code : undefined,
-      errmsg: typeof e.errmsg === "string" ? e.errmsg : "write error",
-    };
-    if (typeof e.codeName === "string") detail.codeName = e.codeName;
-    if (isDocument(e.errInfo)) detail.errInfo = e.errInfo;
-    return detail;
-  });
-}
-
-/** Throws the typed error a write reply calls for, with `result` as what was achieved. */
-function throwIfFailed(outcome: WriteOutcome, result: Record<string, unknown>, offset = 0): void {
-  const writeErrors = parseWriteErrors(outcome.reply, offset);
-  const wce = isDocument(outcome.reply.writeConcernError) ? outcome.reply.writeConcernError : undefined;
-  if (writeErrors.length > 0) {
-    throw new WriteError({ writeErrors, writeConcernError: wce, result, response: outcome.reply });
-  }
-  if (outcome.concernError !== undefined) throw outcome.concernError;
-}
-
-function checkHint(hint: unknown): void {
-  if (hint !== undefined && typeof hint !== "string" && !isDocument(hint)) {
-    throw new ConfigurationError(`hint must be an index name or a key pattern document, got ${show(hint)}`);
-  }
-}
 
 /**
  * A collection, typed by its documents. Get one with `db.collection<T>(name)`.
@@ -141,7 +163,7 @@ function checkHint(hint: unknown): void {
  * console.log(await test.findOne()); // { _id: ObjectId(...), x: 1 }
  * ```
  */
-export class Collection<T extends Document = Document> {
+export class Collection<T extends SchemaDocument = Document> {
   #db: Database;
   #ctx: ClientContext;
   #name: string;
@@ -149,6 +171,7 @@ export class Collection<T extends Document = Document> {
   #writeConcern: WriteConcern | undefined;
   #readConcern: ReadConcern | undefined;
   #timeoutMS: number | undefined;
+  #options: CollectionOptions;
 
   /**
    * Prefer `db.collection(name, options)`.
@@ -163,10 +186,12 @@ export class Collection<T extends Document = Document> {
     }
     this.#name = name;
     const opts = checkOptions(options, "collection options");
+    checkOptionNames(opts, LEVEL_OPTIONS, "collection option");
     this.#readPreference = opts.readPreference === undefined ? undefined : ReadPreference.from(opts.readPreference);
     this.#writeConcern = opts.writeConcern === undefined ? undefined : checkWriteConcern(opts.writeConcern);
     this.#readConcern = opts.readConcern === undefined ? undefined : checkReadConcern(opts.readConcern);
     this.#timeoutMS = checkInt(opts.timeoutMS, "timeoutMS", 0);
+    this.#options = opts;
   }
 
   /** The collection name. */
@@ -204,52 +229,9 @@ export class Collection<T extends Document = Document> {
     return this.#timeoutMS ?? this.#db.timeoutMS;
   }
 
-  #concern(options: WriteOptions): WriteConcern {
-    return options.writeConcern === undefined ? this.writeConcern : checkWriteConcern(options.writeConcern);
-  }
-
   /** An operation's `timeoutMS`: its own, else this collection's. */
   #timeout(options: { readonly timeoutMS?: number }): number | undefined {
     return options.timeoutMS === undefined ? this.timeoutMS : checkInt(options.timeoutMS, "timeoutMS", 0);
-  }
-
-  #command(name: string, options: WriteOptions, extra: Document = {}): Document {
-    const cmd: Document = { [name]: this.#name, ...extra };
-    if (options.bypassDocumentValidation !== undefined) {
-      cmd.bypassDocumentValidation = options.bypassDocumentValidation === true;
-    }
-    return cmd;
-  }
-
-  /**
-   * A write command with its statements as one kind-1 sequence: the
-   * runner adds the write concern; `parse` gets the reply and, when the
-   * write concern failed, that error.
-   */
-  #writeOp<R>(
-    cmd: Document,
-    options: WriteOptions,
-    wc: WriteConcern,
-    retryable: boolean,
-    identifier: string,
-    statements: Document[],
-    parse: (outcome: WriteOutcome) => R,
-  ): Operation<R> {
-    return {
-      name: Object.keys(cmd)[0],
-      db: this.#db.name,
-      kind: "write",
-      retryable,
-      writeConcern: wc,
-      timeoutMS: this.#timeout(options),
-      signal: checkSignal(options.signal),
-      plan: () => ({
-        command: cmd,
-        sequences: [{ identifier, documents: statements }],
-        writeConcernErrorInReply: true,
-        parse: (reply, concernError) => parse({ reply, concernError }),
-      }),
-    };
   }
 
   /**
@@ -265,28 +247,8 @@ export class Collection<T extends Document = Document> {
    * const { insertedId } = await people.insertOne({ name: "Ada" });
    * ```
    */
-  async insertOne(doc: OptionalId<T>, options: WriteOptions = {}): Promise<InsertOneResult> {
-    const opts = checkOptions(options, "insertOne options");
-    const toSend = withId(checkDocument(doc, "the document to insert"));
-    const wc = this.#concern(opts);
-    return await execute(this.#ctx, {
-      name: "insert",
-      db: this.#db.name,
-      kind: "write",
-      retryable: true,
-      writeConcern: wc,
-      timeoutMS: this.#timeout(opts),
-      signal: checkSignal(opts.signal),
-      plan: () => ({
-        command: this.#command("insert", opts),
-        sequences: [{ identifier: "documents", documents: [toSend] }],
-        writeConcernErrorInReply: true,
-        parse: (reply, concernError) => {
-          throwIfFailed({ reply, concernError }, { insertedCount: count(reply.n) });
-          return { acknowledged: wc.w !== 0, insertedId: toSend._id };
-        },
-      }),
-    });
+  insertOne(doc: OptionalId<T>, options?: WriteOptions): Promise<InsertOneResult<T>> {
+    return insertOne(this, doc, options) as Promise<InsertOneResult<T>>;
   }
 
   /**
@@ -295,8 +257,10 @@ export class Collection<T extends Document = Document> {
    * `insert` command with the documents as an OP_MSG document sequence.
    * Documents without `_id` get an ObjectId on a copy.
    *
-   * @throws {WriteError} listing every failed document (its `index` in
-   * `docs`) and `result.insertedCount`; ordered inserts stop at the first.
+   * @throws {BulkWriteError} (a `WriteError`) listing every failed document
+   * (its `index` in `docs`), with the partial `result` (`insertedCount`, and
+   * `insertedIds` of the documents inserted); ordered inserts stop at the first.
+   * @throws {WriteConcernError} when only the write concern failed (the documents were inserted).
    * @throws {AutoReconnect} when the primary went away (earlier batches may have been inserted).
    *
    * @example
@@ -305,82 +269,36 @@ export class Collection<T extends Document = Document> {
    * console.log(r.insertedCount); // 2
    * ```
    */
-  async insertMany(docs: readonly OptionalId<T>[], options: InsertManyOptions = {}): Promise<InsertManyResult> {
-    const opts = checkOptions(options, "insertMany options");
-    const signal = checkSignal(opts.signal);
-    if (!Array.isArray(docs)) throw new ConfigurationError(`insertMany needs an array of documents, got ${show(docs)}`);
-    if (docs.length === 0) throw new ConfigurationError("insertMany needs at least one document");
-    if (opts.ordered !== undefined && typeof opts.ordered !== "boolean") {
-      throw new ConfigurationError(`ordered must be a boolean, got ${show(opts.ordered)}`);
-    }
-    const ordered = opts.ordered !== false;
-    const toSend = docs.map((d, i) => withId(checkDocument(d, `document ${i} of insertMany`)));
-    const insertedIds: Record<number, unknown> = {};
-    toSend.forEach((d, i) => insertedIds[i] = d._id);
-    const wc = this.#concern(opts);
-    const cmd = this.#command("insert", opts, { ordered });
+  insertMany(docs: readonly OptionalId<T>[], options?: InsertManyOptions): Promise<InsertManyResult<T>> {
+    return insertMany(this, docs, options) as Promise<InsertManyResult<T>>;
+  }
 
-    const state = {
-      inserted: 0,
-      writeErrors: [] as WriteErrorDetail[],
-      concernError: undefined as WriteConcernError | undefined,
-      reply: {} as Document,
-    };
-    // True when an ordered insert must stop.
-    const send = async (conn: PinnedConnection, start: number, end: number): Promise<boolean> => {
-      const batch = toSend.slice(start, end);
-      let reply: Document;
-      try {
-        reply = await conn.command(cmd, { sequences: [{ identifier: "documents", documents: batch }] });
-      } catch (e) {
-        if (e instanceof WriteConcernError) {
-          reply = e.response as Document;
-          state.concernError = e;
-        } else if (e instanceof WireProtocolError && e.address === undefined && batch.length > 1) {
-          // Too large to encode as one message: nothing was sent, so halve it.
-          const mid = start + Math.ceil(batch.length / 2);
-          return (await send(conn, start, mid)) || await send(conn, mid, end);
-        } else {
-          throw e;
-        }
-      }
-      state.reply = reply;
-      state.inserted += count(reply.n);
-      const errors = parseWriteErrors(reply, start);
-      state.writeErrors.push(...errors);
-      return ordered && errors.length > 0;
-    };
-    // The batches share one connection (and one deadline under timeoutMS).
-    await execute(this.#ctx, {
-      name: "insert",
-      db: this.#db.name,
-      kind: "write",
-      retryable: true,
-      writeConcern: wc,
-      timeoutMS: this.#timeout(opts),
-      signal,
-      plan: () => ({
-        run: (server) =>
-          server.withConnection(async (conn) => {
-            const max = conn.conn.maxWriteBatchSize > 0 ? conn.conn.maxWriteBatchSize : 1000;
-            for (let start = 0; start < toSend.length; start += max) {
-              if (await send(conn, start, Math.min(start + max, toSend.length))) break;
-            }
-          }),
-      }),
-    });
-
-    const result = { acknowledged: wc.w !== 0, insertedCount: state.inserted, insertedIds };
-    if (state.writeErrors.length > 0) {
-      throw new WriteError({
-        writeErrors: state.writeErrors,
-        writeConcernError: state.concernError?.response.writeConcernError as Document | undefined,
-        result,
-        response: state.reply,
-      });
-    }
-    if (state.concernError !== undefined) throw state.concernError;
-    return result;
+  /**
+   * Runs a list of writes (the six models: `insertOne`, `updateOne`,
+   * `updateMany`, `replaceOne`, `deleteOne`, `deleteMany`) as few commands
+   * as the server allows: ordered (the default), each run of one kind in
+   * the given order, stopping at the first failure; unordered, all inserts,
+   * then all updates, then all deletes, every write tried. Batches follow
+   * the server's `maxWriteBatchSize` and message size, on one connection.
+   * Documents without `_id` get an ObjectId on a copy.
+   *
+   * @returns The counts, and the `_id` of every insert and upsert by the index of its model.
+   * @throws {BulkWriteError} when writes failed or a write concern was not
+   * satisfied: `writeErrors` (indexes into `models`), `writeConcernErrors`
+   * and the partial `result`.
+   * @throws {ConfigurationError} for a malformed model, naming its index (nothing is sent).
+   * @example
+   * ```ts ignore
+   * const r = await people.bulkWrite([
+   *   { insertOne: { document: { name: "Ada" } } },
+   *   { updateOne: { filter: { name: "Grace" }, update: { $set: { age: 85 } }, upsert: true } },
+   *   { deleteMany: { filter: { age: { $lt: 0 } } } },
+   * ], { ordered: false });
+   * console.log(r.insertedIds[0], r.upsertedIds[1]);
+   * ```
+   */
+  bulkWrite(models: readonly AnyBulkWriteOperation<T>[], options?: BulkWriteOptions): Promise<BulkWriteResult> {
+    return bulkWrite(this, models, options);
   }
 
   /**
@@ -391,9 +309,9 @@ export class Collection<T extends Document = Document> {
    * for await (const p of people.find({ age: { $gt: 30 } }).sort({ age: -1 }).limit(10)) console.log(p.name);
    * ```
    */
-  find(filter: Document = {}, options: FindOptions = {}): Cursor<T> {
+  find(filter: Document = {}, options: FindOptions = {}): Cursor<WithId<T>> {
     checkDocument(filter, "the find filter");
-    return new Cursor<T>(this as unknown as Collection<Document>, { kind: "find", filter, options });
+    return new Cursor<WithId<T>>(this as unknown as Collection<Document>, { kind: "find", filter, options });
   }
 
   /**
@@ -407,7 +325,7 @@ export class Collection<T extends Document = Document> {
   async findOne(
     filter: Document = {},
     options: Omit<FindOptions, "limit" | "batchSize" | "singleBatch"> = {},
-  ): Promise<T | null> {
+  ): Promise<WithId<T> | null> {
     const cursor = this.find(filter, { ...checkOptions(options, "findOne options"), limit: 1, singleBatch: true });
     try {
       return await cursor.next({ signal: options.signal });
@@ -425,7 +343,7 @@ export class Collection<T extends Document = Document> {
    * const byAge = await people.aggregate([{ $group: { _id: "$age", n: { $sum: 1 } } }]).toArray();
    * ```
    */
-  aggregate<R extends Document = Document>(pipeline: readonly Document[], options: AggregateOptions = {}): Cursor<R> {
+  aggregate<R extends SchemaDocument = Document>(pipeline: readonly Document[], options: AggregateOptions = {}): Cursor<R> {
     if (!Array.isArray(pipeline)) {
       throw new ConfigurationError(`the pipeline must be an array of stages, got ${show(pipeline)}`);
     }
@@ -446,6 +364,7 @@ export class Collection<T extends Document = Document> {
   async countDocuments(filter: Document = {}, options: CountDocumentsOptions = {}): Promise<number> {
     checkDocument(filter, "the countDocuments filter");
     const opts = checkOptions(options, "countDocuments options");
+    checkOptionNames(opts, COUNT_OPTIONS, "countDocuments option");
     const pipeline: Document[] = [{ $match: filter }];
     const skip = checkInt(opts.skip, "skip", 0);
     const limit = checkInt(opts.limit, "limit", 0);
@@ -455,6 +374,8 @@ export class Collection<T extends Document = Document> {
     checkHint(opts.hint);
     const docs = await this.aggregate(pipeline, {
       hint: opts.hint,
+      collation: opts.collation,
+      comment: opts.comment,
       maxTimeMS: opts.maxTimeMS,
       readPreference: opts.readPreference,
       readConcern: opts.readConcern,
@@ -462,71 +383,6 @@ export class Collection<T extends Document = Document> {
       timeoutMS: opts.timeoutMS,
     }).toArray();
     return docs.length === 0 ? 0 : count(docs[0].n);
-  }
-
-  async #update(
-    what: string,
-    filter: Document,
-    update: Document | readonly Document[],
-    multi: boolean,
-    replace: boolean,
-    options: UpdateOptions,
-  ): Promise<UpdateResult> {
-    checkDocument(filter, `the ${what} filter`);
-    const opts = checkOptions(options, `${what} options`);
-    if (replace) {
-      checkDocument(update, "the replacement document");
-      const op = Object.keys(update).find((k) => k.startsWith("$"));
-      if (op !== undefined) {
-        throw new ConfigurationError(
-          `the replacement document must not contain update operators (found ${op}); use updateOne`,
-        );
-      }
-      if (opts.arrayFilters !== undefined) throw new ConfigurationError("replaceOne does not take arrayFilters");
-    } else if (Array.isArray(update)) {
-      if (update.length === 0) throw new ConfigurationError(`${what}: an update pipeline needs at least one stage`);
-      update.forEach((stage, i) => checkDocument(stage, `update pipeline stage ${i}`));
-    } else {
-      checkDocument(update, `the ${what} update`);
-      const keys = Object.keys(update);
-      if (keys.length === 0) throw new ConfigurationError(`${what}: the update document is empty`);
-      const plain = keys.find((k) => !k.startsWith("$"));
-      if (plain !== undefined) {
-        throw new ConfigurationError(
-          `${what}: the update document must use update operators such as $set (found field ${
-            JSON.stringify(plain)
-          }); use replaceOne to replace a document`,
-        );
-      }
-    }
-    checkHint(opts.hint);
-    const statement: Document = { q: filter, u: update, multi };
-    if (opts.upsert !== undefined) statement.upsert = opts.upsert === true;
-    if (opts.arrayFilters !== undefined) {
-      if (!Array.isArray(opts.arrayFilters)) throw new ConfigurationError("arrayFilters must be an array of documents");
-      statement.arrayFilters = opts.arrayFilters;
-    }
-    if (opts.hint !== undefined) statement.hint = opts.hint;
-    if (opts.collation !== undefined) statement.collation = checkDocument(opts.collation, "collation");
-    const wc = this.#concern(opts);
-    const cmd = this.#command("update", opts, { ordered: true });
-    // updateMany is not a retryable write (it may touch many documents).
-    return await execute(
-      this.#ctx,
-      this.#writeOp(cmd, opts, wc, !multi, "updates", [statement], (outcome) => {
-        const reply = outcome.reply;
-        const upserted = Array.isArray(reply.upserted) ? reply.upserted.filter(isDocument) : [];
-        const result: UpdateResult = {
-          acknowledged: wc.w !== 0,
-          matchedCount: Math.max(0, count(reply.n) - upserted.length),
-          modifiedCount: count(reply.nModified),
-          upsertedCount: upserted.length,
-          upsertedId: upserted.length > 0 ? upserted[0]._id : null,
-        };
-        throwIfFailed(outcome, { ...result });
-        return result;
-      }),
-    );
   }
 
   /**
@@ -544,8 +400,8 @@ export class Collection<T extends Document = Document> {
     filter: Document,
     update: Document | readonly Document[],
     options: UpdateOptions = {},
-  ): Promise<UpdateResult> {
-    return this.#update("updateOne", filter, update, false, false, options);
+  ): Promise<UpdateResult<T>> {
+    return runUpdate(this, "updateOne", filter, update, false, false, options) as Promise<UpdateResult<T>>;
   }
 
   /**
@@ -560,8 +416,8 @@ export class Collection<T extends Document = Document> {
     filter: Document,
     update: Document | readonly Document[],
     options: UpdateOptions = {},
-  ): Promise<UpdateResult> {
-    return this.#update("updateMany", filter, update, true, false, options);
+  ): Promise<UpdateResult<T>> {
+    return runUpdate(this, "updateMany", filter, update, true, false, options) as Promise<UpdateResult<T>>;
   }
 
   /**
@@ -577,28 +433,8 @@ export class Collection<T extends Document = Document> {
     filter: Document,
     replacement: OptionalId<T>,
     options: Omit<UpdateOptions, "arrayFilters"> = {},
-  ): Promise<UpdateResult> {
-    return this.#update("replaceOne", filter, replacement as Document, false, true, options);
-  }
-
-  async #delete(what: string, filter: Document, limit: 0 | 1, options: DeleteOptions): Promise<DeleteResult> {
-    checkDocument(filter, `the ${what} filter`);
-    const opts = checkOptions(options, `${what} options`);
-    checkHint(opts.hint);
-    const statement: Document = { q: filter, limit };
-    if (opts.hint !== undefined) statement.hint = opts.hint;
-    if (opts.collation !== undefined) statement.collation = checkDocument(opts.collation, "collation");
-    const wc = this.#concern(opts);
-    const cmd = this.#command("delete", opts, { ordered: true });
-    // deleteMany is not a retryable write.
-    return await execute(
-      this.#ctx,
-      this.#writeOp(cmd, opts, wc, limit === 1, "deletes", [statement], (outcome) => {
-        const result: DeleteResult = { acknowledged: wc.w !== 0, deletedCount: count(outcome.reply.n) };
-        throwIfFailed(outcome, { ...result });
-        return result;
-      }),
-    );
+  ): Promise<UpdateResult<T>> {
+    return runUpdate(this, "replaceOne", filter, replacement as Document, false, true, options) as Promise<UpdateResult<T>>;
   }
 
   /**
@@ -610,7 +446,7 @@ export class Collection<T extends Document = Document> {
    * ```
    */
   deleteOne(filter: Document, options: DeleteOptions = {}): Promise<DeleteResult> {
-    return this.#delete("deleteOne", filter, 1, options);
+    return runDelete(this, "deleteOne", filter, 1, options);
   }
 
   /**
@@ -622,7 +458,197 @@ export class Collection<T extends Document = Document> {
    * ```
    */
   deleteMany(filter: Document, options: DeleteOptions = {}): Promise<DeleteResult> {
-    return this.#delete("deleteMany", filter, 0, options);
+    return runDelete(this, "deleteMany", filter, 0, options);
+  }
+
+  /**
+   * Finds the first document matching `filter` (in `sort` order) and
+   * deletes it (`findAndModify` with `remove`).
+   *
+   * @returns The deleted document (projected), or `null` when none matched.
+   * @example
+   * ```ts ignore
+   * const oldest = await jobs.findOneAndDelete({ state: "queued" }, { sort: { createdAt: 1 } });
+   * ```
+   */
+  async findOneAndDelete(
+    filter: Document,
+    options?: FindOneAndDeleteOptions,
+  ): Promise<WithId<T> | null> {
+    return await findAndModify(this, "findOneAndDelete", filter, {
+      kind: "delete",
+    }, options) as WithId<T> | null;
+  }
+
+  /**
+   * Finds the first document matching `filter` (in `sort` order) and
+   * replaces it with `replacement` (which must not contain update operators).
+   *
+   * @returns The document as it was (`returnDocument: "before"`, the
+   * default) or is (`"after"`), projected; `null` when none matched (or an
+   * upsert inserted one and `returnDocument` is `"before"`).
+   * @example
+   * ```ts ignore
+   * const now = await people.findOneAndReplace({ name: "Ada" }, { name: "Ada", age: 37 }, { returnDocument: "after" });
+   * ```
+   */
+  async findOneAndReplace(
+    filter: Document,
+    replacement: OptionalId<T>,
+    options?: FindOneAndReplaceOptions,
+  ): Promise<WithId<T> | null> {
+    return await findAndModify(this, "findOneAndReplace", filter, {
+      kind: "replace",
+      replacement,
+    }, options) as
+      | WithId<T>
+      | null;
+  }
+
+  /**
+   * Finds the first document matching `filter` (in `sort` order) and
+   * applies `update` (update operators, or an aggregation pipeline).
+   *
+   * @returns The document before (default) or after (`returnDocument:
+   * "after"`) the update, projected; `null` when none matched.
+   * @example
+   * ```ts ignore
+   * const counter = await counters.findOneAndUpdate(
+   *   { _id: "orders" },
+   *   { $inc: { seq: 1 } },
+   *   { upsert: true, returnDocument: "after" },
+   * );
+   * ```
+   */
+  async findOneAndUpdate(
+    filter: Document,
+    update: Document | readonly Document[],
+    options?: FindOneAndUpdateOptions,
+  ): Promise<WithId<T> | null> {
+    return await findAndModify(this, "findOneAndUpdate", filter, {
+      kind: "update",
+      update,
+    }, options) as
+      | WithId<T>
+      | null;
+  }
+
+  /**
+   * The distinct values of the field `key` (dot notation allowed) among the
+   * documents matching `filter`; array values count element by element.
+   *
+   * @example
+   * ```ts ignore
+   * const cities = await people.distinct("address.city", { age: { $gte: 18 } });
+   * ```
+   */
+  distinct(
+    key: string,
+    filter: Document = {},
+    options?: DistinctOptions,
+  ): Promise<unknown[]> {
+    return distinct(this, key, filter, options);
+  }
+
+  /**
+   * The number of documents in the collection, from its metadata (the
+   * `count` command without a filter): fast, but may be off after an
+   * unclean shutdown or with orphaned documents on a sharded cluster. Use
+   * {@linkcode Collection.countDocuments} for an exact count.
+   *
+   * @example
+   * ```ts ignore
+   * console.log(await people.estimatedDocumentCount());
+   * ```
+   */
+  estimatedDocumentCount(
+    options?: EstimatedDocumentCountOptions,
+  ): Promise<number> {
+    return estimatedDocumentCount(this, options);
+  }
+
+  /**
+   * Creates an index (`createIndexes`) unless one of the same keys and
+   * options exists. `keys` is a key pattern (`{name: 1, age: -1}`) or a
+   * field name; `options` mixes the index's options (`unique`, `name`,
+   * `expireAfterSeconds`, ...) and the operation's (`commitQuorum`, ...).
+   *
+   * @returns The index name (generated from the keys when not given: `name_1_age_-1`).
+   * @throws {OperationFailure} when the server refuses it (an existing index of that name with other options, or E11000 duplicate keys for a unique index).
+   * @example
+   * ```ts ignore
+   * const name = await people.createIndex({ email: 1 }, { unique: true });
+   * ```
+   */
+  createIndex(keys: Document | string, options?: CreateIndexOptions): Promise<string> {
+    return createIndex(this, keys, options);
+  }
+
+  /**
+   * Creates several indexes in one `createIndexes` command.
+   *
+   * @returns Their names, in order.
+   * @example
+   * ```ts ignore
+   * await people.createIndexes([{ key: { name: 1 } }, { key: { loc: "2dsphere" }, name: "where" }]);
+   * ```
+   */
+  createIndexes(indexes: readonly IndexDescription[], options?: CreateIndexesOptions): Promise<string[]> {
+    return createIndexes(this, indexes, options);
+  }
+
+  /**
+   * The collection's indexes: a cursor over `listIndexes` (run on the
+   * primary unless `readPreference` says otherwise).
+   *
+   * @example
+   * ```ts ignore
+   * for await (const index of people.listIndexes()) console.log(index.name, index.key);
+   * ```
+   */
+  listIndexes(options?: ListIndexesOptions): Cursor<Document> {
+    return new Cursor<Document>(this as unknown as Collection<Document>, listIndexesSource(this, options));
+  }
+
+  /**
+   * Drops one index, by name or key pattern (`dropIndexes`).
+   *
+   * @returns The server's reply (`nIndexesWas`, ...).
+   * @throws {OperationFailure} IndexNotFound (27) when there is no such index.
+   * @example
+   * ```ts ignore
+   * await people.dropIndex("email_1");
+   * ```
+   */
+  dropIndex(index: string | Document, options?: DropIndexesOptions): Promise<Document> {
+    return dropIndex(this, index, options);
+  }
+
+  /**
+   * Drops every index but the one on `_id`.
+   *
+   * @example
+   * ```ts ignore
+   * await people.dropIndexes();
+   * ```
+   */
+  dropIndexes(options?: DropIndexesOptions): Promise<Document> {
+    return dropIndexes(this, options);
+  }
+
+  /**
+   * Renames the collection within its database (`renameCollection`).
+   *
+   * @returns The collection under its new name (with this one's options).
+   * @throws {OperationFailure} NamespaceExists (48) when the target exists and `dropTarget` is not set.
+   * @example
+   * ```ts ignore
+   * const archive = await people.rename("people_2024", { dropTarget: true });
+   * ```
+   */
+  async rename(newName: string, options?: RenameOptions): Promise<Collection<T>> {
+    const name = await rename(this, newName, options);
+    return new Collection<T>(this.#db, name, this.#options);
   }
 
   /**
@@ -636,6 +662,7 @@ export class Collection<T extends Document = Document> {
    */
   async drop(options: DropCollectionOptions = {}): Promise<boolean> {
     const opts = checkOptions(options, "drop options");
+    checkOptionNames(opts, DROP_OPTIONS, "drop option");
     const signal = checkSignal(opts.signal);
     const wc = opts.writeConcern === undefined ? this.writeConcern : checkWriteConcern(opts.writeConcern);
     try {
@@ -661,10 +688,4 @@ export class Collection<T extends Document = Document> {
   toString(): string {
     return `Collection(${this.#db.toString()}, '${this.#name}')`;
   }
-}
-
-/** The document as sent: `_id` first, generated on a copy when missing. */
-function withId(doc: Document): Document {
-  if (doc._id !== undefined) return doc;
-  return { _id: new ObjectId(), ...doc };
 }

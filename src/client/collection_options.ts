@@ -4,10 +4,27 @@
  * @module
  */
 
-import type { Document } from "../bson/mod.ts";
+import type { Document, ObjectId } from "../bson/mod.ts";
 import type { ReadPreferenceLike } from "../topology/read_preference.ts";
 import type { ReadConcern } from "./read_concern.ts";
 import type { WriteConcern } from "./write_concern.ts";
+
+/**
+ * What a collection's document type must be: any object type with string
+ * keys, interfaces included (`{ [key: string]: unknown }`, the codec's
+ * `Document`, does not accept an interface, which has no index signature).
+ * The default document type stays `Document`.
+ *
+ * @example
+ * ```ts
+ * import type { SchemaDocument } from "@zerodep/mongo";
+ *
+ * interface Person { name: string; age: number }
+ * const p: SchemaDocument = { name: "Ada", age: 36 } as Person;
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export type SchemaDocument = { [key: string]: any };
 
 /**
  * Options of {@linkcode Database.collection}.
@@ -49,6 +66,8 @@ export interface WriteOptions {
   readonly signal?: AbortSignal;
   /** Time limit of the whole operation in ms; 0 = no limit (default: the collection's). */
   readonly timeoutMS?: number;
+  /** A comment to find the operation by in the server's logs (MongoDB 4.4+). */
+  readonly comment?: unknown;
 }
 
 /**
@@ -86,6 +105,8 @@ export interface UpdateOptions extends WriteOptions {
   readonly hint?: string | Document;
   /** Collation of the filter. */
   readonly collation?: Document;
+  /** Variables for the filter and update (`$$name`), MongoDB 5.0+. */
+  readonly let?: Document;
 }
 
 /**
@@ -103,6 +124,8 @@ export interface DeleteOptions extends WriteOptions {
   readonly hint?: string | Document;
   /** Collation of the filter. */
   readonly collation?: Document;
+  /** Variables for the filter (`$$name`), MongoDB 5.0+. */
+  readonly let?: Document;
 }
 
 /**
@@ -122,6 +145,10 @@ export interface CountDocumentsOptions {
   readonly limit?: number;
   /** The index to use. */
   readonly hint?: string | Document;
+  /** Collation of the filter. */
+  readonly collation?: Document;
+  /** A comment to find the operation by in the server's logs. */
+  readonly comment?: unknown;
   /** Server-side time limit in ms (ignored when `timeoutMS` applies). */
   readonly maxTimeMS?: number;
   /** Where to read (default: the collection's read preference). */
@@ -163,11 +190,11 @@ export interface DropCollectionOptions {
  * const r: InsertOneResult = { acknowledged: true, insertedId: 1 };
  * ```
  */
-export interface InsertOneResult {
+export interface InsertOneResult<T = Document> {
   /** Whether the server acknowledged the write (`false` with `w: 0`). */
   acknowledged: boolean;
   /** The document's `_id` (the generated ObjectId when it had none). */
-  insertedId: unknown;
+  insertedId: InferIdType<T>;
 }
 
 /**
@@ -180,13 +207,13 @@ export interface InsertOneResult {
  * const r: InsertManyResult = { acknowledged: true, insertedCount: 2, insertedIds: { 0: 1, 1: 2 } };
  * ```
  */
-export interface InsertManyResult {
+export interface InsertManyResult<T = Document> {
   /** Whether the server acknowledged the writes (`false` with `w: 0`). */
   acknowledged: boolean;
   /** Documents inserted, as the server counted them (0 when unacknowledged). */
   insertedCount: number;
   /** The `_id` of every document, by its position in the input. */
-  insertedIds: Record<number, unknown>;
+  insertedIds: Record<number, InferIdType<T>>;
 }
 
 /**
@@ -200,7 +227,7 @@ export interface InsertManyResult {
  * const r: UpdateResult = { acknowledged: true, matchedCount: 1, modifiedCount: 1, upsertedCount: 0, upsertedId: null };
  * ```
  */
-export interface UpdateResult {
+export interface UpdateResult<T = Document> {
   /** Whether the server acknowledged the write. */
   acknowledged: boolean;
   /** Documents that matched the filter. */
@@ -210,7 +237,7 @@ export interface UpdateResult {
   /** 1 when an upsert inserted a document, else 0. */
   upsertedCount: number;
   /** The `_id` of the upserted document, or `null`. */
-  upsertedId: unknown;
+  upsertedId: InferIdType<T> | null;
 }
 
 /**
@@ -243,3 +270,34 @@ export interface DeleteResult {
  * ```
  */
 export type OptionalId<T> = Omit<T, "_id"> & { _id?: T extends { _id: infer I } ? I : unknown };
+
+/**
+ * The `_id` type of documents of type `T`: `T`'s own `_id` type, else
+ * `ObjectId` (what the driver generates); `unknown` for the untyped
+ * `Document`.
+ *
+ * @example
+ * ```ts
+ * import type { InferIdType, ObjectId } from "@zerodep/mongo";
+ *
+ * interface Person { name: string }
+ * interface Tagged { _id: string; name: string }
+ * const a: InferIdType<Person> = null as unknown as ObjectId;
+ * const b: InferIdType<Tagged> = "ada";
+ * ```
+ */
+export type InferIdType<T> = T extends { _id: infer I } ? I : T extends { _id?: infer U } ? U : ObjectId;
+
+/**
+ * A document as stored: `T` with its `_id` (of `T`'s `_id` type, else
+ * `ObjectId`, the type the driver generates).
+ *
+ * @example
+ * ```ts
+ * import type { ObjectId, WithId } from "@zerodep/mongo";
+ *
+ * interface Person { name: string }
+ * const stored: WithId<Person> = { _id: null as unknown as ObjectId, name: "Ada" };
+ * ```
+ */
+export type WithId<T> = Omit<T, "_id"> & { _id: InferIdType<T> };

@@ -9,7 +9,7 @@
 import { ConfigurationError, MongoError, OperationFailure } from "../errors.ts";
 import { ErrorCode } from "../error_codes.ts";
 import type { Document } from "../bson/mod.ts";
-import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
+import { ReadPreference } from "../topology/read_preference.ts";
 import {
   checkDocument,
   checkInt,
@@ -22,136 +22,29 @@ import {
   type ServerLike,
   show,
 } from "./_internal.ts";
+import { checkOptionNames } from "./_write.ts";
 import { Deadline, execute, type PinnedConnection, type Plan } from "./execute.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import type { Collection } from "./collection.ts";
+import {
+  type AggregateOptions,
+  aggregateCommandOptions,
+  COMMAND_CURSOR_OPTIONS,
+  type CommandCursorOptions,
+  type CursorReadOptions,
+  type CursorSource,
+  findCommandOptions,
+  type FindOptions,
+  type TimeoutMode,
+} from "./cursor_options.ts";
 
-/**
- * Options of {@linkcode Collection.find}; the builder methods of
- * {@linkcode Cursor} set the same things.
- *
- * @example
- * ```ts
- * import type { FindOptions } from "@zerodep/mongo";
- *
- * const options: FindOptions = { projection: { name: 1 }, sort: { age: -1 }, limit: 10, batchSize: 5 };
- * ```
- */
-export interface FindOptions {
-  /** Fields to return (`{name: 1}`) or leave out (`{secret: 0}`). */
-  readonly projection?: Document;
-  /** Sort order, e.g. `{age: -1, name: 1}` (key order matters). */
-  readonly sort?: Document;
-  /** Matching documents to skip. */
-  readonly skip?: number;
-  /** Return at most this many documents in all (0 = no limit). */
-  readonly limit?: number;
-  /** Documents per batch (0 = the server's default). */
-  readonly batchSize?: number;
-  /** Return only the first batch and close the cursor (what `findOne` uses). */
-  readonly singleBatch?: boolean;
-  /** The index to use: its name or key pattern. */
-  readonly hint?: string | Document;
-  /** Server-side time limit of each round trip, in ms (ignored when `timeoutMS` applies). */
-  readonly maxTimeMS?: number;
-  /** A comment to find the query by in the server's logs. */
-  readonly comment?: string;
-  /** Where to read (default: the collection's read preference). */
-  readonly readPreference?: ReadPreferenceLike;
-  /** Read concern of the query (default: the collection's). */
-  readonly readConcern?: ReadConcern;
-  /** Cancels every round trip of the cursor (a per-call `signal` of `next`/`toArray` wins). */
-  readonly signal?: AbortSignal;
-  /** Time limit in ms, 0 = no limit (default: the collection's); see {@linkcode TimeoutMode}. */
-  readonly timeoutMS?: number;
-  /** What `timeoutMS` bounds (default `"cursorLifetime"`); only with `timeoutMS`. */
-  readonly timeoutMode?: TimeoutMode;
-}
+export type { AggregateOptions, CommandCursorOptions, CursorReadOptions, CursorSource, FindOptions, TimeoutMode };
 
-/**
- * What a cursor's `timeoutMS` bounds (the client-side operations timeout
- * specification's cursor modes). `"cursorLifetime"` (the default): the
- * initial `find`/`aggregate` and every `getMore` must finish within
- * `timeoutMS` of the first read; the initial command carries `maxTimeMS`,
- * getMores do not; documents already fetched are returned even after the
- * deadline, which only fails a read that needs a `getMore`. `"iteration"`:
- * the initial command, and then each `next()`/`hasNext()` call that needs a
- * round trip, gets its own `timeoutMS`; no `maxTimeMS` is sent. Closing a
- * cursor gets a fresh `timeoutMS` for its `killCursors` in both modes.
- *
- * @example
- * ```ts
- * import type { FindOptions, TimeoutMode } from "@zerodep/mongo";
- *
- * const mode: TimeoutMode = "iteration";
- * const options: FindOptions = { timeoutMS: 1000, timeoutMode: mode };
- * ```
- */
-export type TimeoutMode = "cursorLifetime" | "iteration";
-
-/**
- * Options of {@linkcode Collection.aggregate}.
- *
- * @example
- * ```ts
- * import type { AggregateOptions } from "@zerodep/mongo";
- *
- * const options: AggregateOptions = { batchSize: 100, allowDiskUse: true };
- * ```
- */
-export interface AggregateOptions {
-  /** Documents per batch (0 = the server's default). */
-  readonly batchSize?: number;
-  /** Let stages spill to disk. */
-  readonly allowDiskUse?: boolean;
-  /** Server-side time limit in ms (ignored when `timeoutMS` applies). */
-  readonly maxTimeMS?: number;
-  /** A comment to find the operation by in the server's logs. */
-  readonly comment?: string;
-  /** The index to use. */
-  readonly hint?: string | Document;
-  /** Variables for the pipeline (`$$name`). */
-  readonly let?: Document;
-  /** Where to read (default: the collection's; a `$out`/`$merge` pipeline always runs on the primary). */
-  readonly readPreference?: ReadPreferenceLike;
-  /** Read concern (default: the collection's); not sent with a `$out`/`$merge` pipeline. */
-  readonly readConcern?: ReadConcern;
-  /** Cancels every round trip of the cursor. */
-  readonly signal?: AbortSignal;
-  /** Time limit in ms, 0 = no limit (default: the collection's); see {@linkcode TimeoutMode}. */
-  readonly timeoutMS?: number;
-  /** What `timeoutMS` bounds (default `"cursorLifetime"`; `"iteration"` not with `$out`/`$merge`). */
-  readonly timeoutMode?: TimeoutMode;
-}
-
-/**
- * What a {@linkcode Cursor} runs: a `find` or an `aggregate`.
- *
- * @example
- * ```ts
- * import type { CursorSource } from "@zerodep/mongo";
- *
- * const source: CursorSource = { kind: "find", filter: { x: 1 }, options: { limit: 1 } };
- * ```
- */
-export type CursorSource =
-  | { readonly kind: "find"; readonly filter: Document; readonly options: FindOptions }
-  | { readonly kind: "aggregate"; readonly pipeline: readonly Document[]; readonly options: AggregateOptions };
-
-/**
- * Options of {@linkcode Cursor.next} and {@linkcode Cursor.toArray}.
- *
- * @example
- * ```ts
- * import type { CursorReadOptions } from "@zerodep/mongo";
- *
- * const options: CursorReadOptions = { signal: AbortSignal.timeout(1000) };
- * ```
- */
-export interface CursorReadOptions {
-  /** Cancels this call's round trips (default: the signal given to `find`/`aggregate`). */
-  readonly signal?: AbortSignal;
-}
+// OP_QUERY flag bits (QueryFlags in src/wire, which importing mod.ts must not load).
+const TAILABLE_CURSOR = 0x2;
+const NO_CURSOR_TIMEOUT = 0x10;
+const AWAIT_DATA = 0x20;
+const PARTIAL = 0x80;
 
 // Below wire 4 (MongoDB 3.2) there is no find/getMore/killCursors command.
 const FIND_COMMAND_WIRE_VERSION = 4;
@@ -233,11 +126,14 @@ const abandoned: FinalizationRegistry<ServerCursor> | null = typeof Finalization
 export class Cursor<T = Document> {
   #collection: Collection<Document>;
   #ctx: ClientContext;
-  #kind: "find" | "aggregate";
+  #kind: "find" | "aggregate" | "command";
+  #commandDoc: Document = {};
   #filter: Document = {};
   #pipeline: readonly Document[] = [];
   #find: FindOptions = {};
+  #findFields: Document = {};
   #aggregate: AggregateOptions = {};
+  #aggregateFields: Document = {};
   #batchSize = 0;
   #limit = 0;
   #skip = 0;
@@ -268,38 +164,47 @@ export class Cursor<T = Document> {
     this.#collection = collection;
     this.#ctx = contextOf(collection.database.client);
     this.#kind = source.kind;
-    let o: FindOptions | AggregateOptions;
+    let o: FindOptions | AggregateOptions | CommandCursorOptions;
     if (source.kind === "find") {
       const f = checkOptions(source.options, "find options");
       o = f;
       this.#filter = checkDocument(source.filter, "the find filter");
       this.#find = f;
+      this.#findFields = findCommandOptions(f);
       if (f.batchSize !== undefined) this.batchSize(f.batchSize);
       if (f.limit !== undefined) this.limit(f.limit);
       if (f.skip !== undefined) this.skip(f.skip);
       if (f.sort !== undefined) this.sort(f.sort);
       if (f.projection !== undefined) this.project(f.projection);
+    } else if (source.kind === "command") {
+      o = checkOptions(source.options, "cursor options");
+      checkOptionNames(o, COMMAND_CURSOR_OPTIONS, "cursor option");
+      this.#commandDoc = checkDocument(source.command, "the cursor command");
+      if (o.batchSize !== undefined) this.batchSize(o.batchSize);
     } else {
       o = checkOptions(source.options, "aggregate options");
       this.#pipeline = source.pipeline;
       this.#aggregate = o;
+      this.#aggregateFields = aggregateCommandOptions(o);
       if (o.batchSize !== undefined) this.batchSize(o.batchSize);
     }
-    checkInt(o.maxTimeMS, "maxTimeMS", 0);
+    checkInt((o as AggregateOptions).maxTimeMS, "maxTimeMS", 0);
     const rp = o.readPreference;
+    const command = source.kind === "command";
     this.#signal = checkSignal(o.signal);
     const writes = this.#writesOutput();
     this.#readPreference = writes
       ? ReadPreference.PRIMARY
       : rp === undefined
-      ? collection.readPreference
+      ? (command ? ReadPreference.PRIMARY : collection.readPreference)
       : ReadPreference.from(rp);
-    // An aggregate that writes ($out, $merge) is sent without a read concern.
-    this.#readConcern = writes
+    // An aggregate that writes ($out, $merge), and a command cursor, are sent without a read concern.
+    const rc = (o as AggregateOptions).readConcern;
+    this.#readConcern = writes || command
       ? undefined
-      : o.readConcern === undefined
+      : rc === undefined
       ? collection.readConcern
-      : checkReadConcern(o.readConcern);
+      : checkReadConcern(rc);
     this.#timeoutMS = o.timeoutMS === undefined ? collection.timeoutMS : checkInt(o.timeoutMS, "timeoutMS", 0);
     if (o.timeoutMode !== undefined) {
       if (o.timeoutMode !== "cursorLifetime" && o.timeoutMode !== "iteration") {
@@ -409,6 +314,38 @@ export class Cursor<T = Document> {
         return null;
       }
       await this.#fetch(signal);
+    }
+    const doc = this.#buffer[this.#position++];
+    if (this.#position === this.#buffer.length) {
+      this.#buffer = [];
+      this.#position = 0;
+    }
+    return doc as T;
+  }
+
+  /**
+   * The next document if one is buffered or comes with at most one round
+   * trip, else `null` with the cursor left open: for a `tailable` cursor,
+   * where `next()` would wait for new data (on an `awaitData` cursor each
+   * round trip waits up to `maxAwaitTimeMS` on the server).
+   *
+   * @example
+   * ```ts ignore
+   * const log = db.collection("log").find({}, { tailable: true, awaitData: true, maxAwaitTimeMS: 500 });
+   * const entry = await log.tryNext(); // null if nothing was added within ~500 ms
+   * ```
+   */
+  async tryNext(options: CursorReadOptions = {}): Promise<T | null> {
+    const signal = checkSignal(checkOptions(options, "tryNext options").signal) ??
+      this.#signal;
+    if (this.#position >= this.#buffer.length) {
+      if (this.#closed) return null;
+      if (this.#pending === null && this.#started && this.#state.id === 0n) {
+        this.#finish();
+        return null;
+      }
+      await this.#fetch(signal);
+      if (this.#position >= this.#buffer.length) return null;
     }
     const doc = this.#buffer[this.#position++];
     if (this.#position === this.#buffer.length) {
@@ -556,7 +493,7 @@ export class Cursor<T = Document> {
     // cursorLifetime: the initial command and every getMore share one deadline.
     this.#deadline = iteration ? undefined : Deadline.of(this.#timeoutMS);
     await execute(this.#ctx, {
-      name: this.#kind,
+      name: this.#kind === "command" ? Object.keys(this.#commandDoc)[0] : this.#kind,
       db: this.#collection.database.name,
       kind: writes ? "write" : "read",
       readPreference: this.#readPreference,
@@ -582,7 +519,11 @@ export class Cursor<T = Document> {
     }
     this.#state.legacy = legacy;
     return {
-      command: this.#kind === "find" ? this.#findCommand() : this.#aggregateCommand(),
+      command: this.#kind === "find"
+        ? this.#findCommand()
+        : this.#kind === "aggregate"
+        ? this.#aggregateCommand()
+        : this.#commandDoc,
       parse: (reply) => {
         const cursor = isDocument(reply.cursor) ? reply.cursor : {};
         if (typeof cursor.ns === "string" && cursor.ns.includes(".")) this.#state.ns = cursor.ns;
@@ -592,31 +533,19 @@ export class Cursor<T = Document> {
   }
 
   #findCommand(): Document {
-    const o = this.#find;
     const cmd: Document = { find: this.#collection.name, filter: this.#filter };
     if (this.#sort !== undefined) cmd.sort = this.#sort;
     if (this.#projection !== undefined) cmd.projection = this.#projection;
-    if (o.hint !== undefined) cmd.hint = o.hint;
     if (this.#skip > 0) cmd.skip = this.#skip;
     if (this.#limit > 0) cmd.limit = this.#limit;
     if (this.#batchSize > 0) cmd.batchSize = this.#batchSize;
-    if (o.singleBatch === true) cmd.singleBatch = true;
-    if (o.maxTimeMS !== undefined) cmd.maxTimeMS = o.maxTimeMS;
-    if (o.comment !== undefined) cmd.comment = o.comment;
-    return cmd;
+    return Object.assign(cmd, this.#findFields);
   }
 
   #aggregateCommand(): Document {
-    const o = this.#aggregate;
     const cursor: Document = {};
     if (this.#batchSize > 0 && !this.#writesOutput()) cursor.batchSize = this.#batchSize;
-    const cmd: Document = { aggregate: this.#collection.name, pipeline: this.#pipeline, cursor };
-    if (o.allowDiskUse !== undefined) cmd.allowDiskUse = o.allowDiskUse === true;
-    if (o.maxTimeMS !== undefined) cmd.maxTimeMS = o.maxTimeMS;
-    if (o.comment !== undefined) cmd.comment = o.comment;
-    if (o.hint !== undefined) cmd.hint = o.hint;
-    if (o.let !== undefined) cmd.let = checkDocument(o.let, "let");
-    return cmd;
+    return { aggregate: this.#collection.name, pipeline: this.#pipeline, cursor, ...this.#aggregateFields };
   }
 
   /** How many documents to ask for next: the batch size, capped by what the limit leaves. */
@@ -642,6 +571,22 @@ export class Cursor<T = Document> {
     const maxTimeMS = this.#timeoutMode === "iteration" ? undefined : conn.maxTimeMS(o.maxTimeMS);
     if (maxTimeMS !== undefined) modifiers.$maxTimeMS = maxTimeMS;
     if (o.comment !== undefined) modifiers.$comment = o.comment;
+    if (o.min !== undefined) modifiers.$min = o.min;
+    if (o.max !== undefined) modifiers.$max = o.max;
+    if (o.returnKey === true) modifiers.$returnKey = true;
+    if (o.showRecordId === true) modifiers.$showDiskLoc = true;
+    for (const name of ["collation", "let"] as const) {
+      if (o[name] !== undefined) {
+        throw new ConfigurationError(
+          `${name} needs the find command (MongoDB 3.4+); the server's maxWireVersion is ${conn.conn.maxWireVersion}`,
+        );
+      }
+    }
+    let flags = 0;
+    if (o.tailable === true) flags |= TAILABLE_CURSOR;
+    if (o.awaitData === true) flags |= AWAIT_DATA;
+    if (o.noCursorTimeout === true) flags |= NO_CURSOR_TIMEOUT;
+    if (o.allowPartialResults === true) flags |= PARTIAL;
     const query = Object.keys(modifiers).length > 0 ? { $query: this.#filter, ...modifiers } : this.#filter;
     let numberToReturn = this.#nextBatchSize();
     // A negative numberToReturn asks for one batch and no cursor.
@@ -653,6 +598,7 @@ export class Cursor<T = Document> {
       skip: this.#skip,
       numberToReturn,
       secondaryOk,
+      flags,
       fields: this.#projection,
       ...conn.wire,
     });
@@ -668,6 +614,8 @@ export class Cursor<T = Document> {
     const coll = state.ns.slice(dot + 1);
     const batchSize = this.#nextBatchSize();
     const id = state.id;
+    // A tailable awaitData cursor's getMore waits up to maxAwaitTimeMS for new documents.
+    const awaitMS = this.#find.awaitData === true ? this.#find.maxAwaitTimeMS : undefined;
     // No read concern, no maxTimeMS; cursorLifetime: the cursor's deadline,
     // iteration: a fresh timeoutMS for this call.
     await execute(this.#ctx, {
@@ -690,6 +638,7 @@ export class Cursor<T = Document> {
             }
             const cmd: Document = { getMore: id, collection: coll };
             if (batchSize > 0) cmd.batchSize = batchSize;
+            if (awaitMS !== undefined) cmd.maxTimeMS = awaitMS;
             const reply = await conn.command(cmd);
             const cursor = isDocument(reply.cursor) ? reply.cursor : {};
             this.#take(cursor.nextBatch, cursor.id);

@@ -23,7 +23,13 @@ import {
 import { execute, type ServerRun } from "./execute.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
-import { Collection, type CollectionOptions } from "./collection.ts";
+import {
+  Collection,
+  type CollectionOptions,
+  type DropCollectionOptions,
+  type SchemaDocument,
+} from "./collection.ts";
+import { checkOptionNames, LEVEL_OPTIONS } from "./_write.ts";
 import type { ClientBase } from "./client_base.ts";
 
 /**
@@ -90,6 +96,10 @@ export interface RunCommandOptions {
 export interface ListCollectionsOptions {
   /** Names (and types) only. */
   readonly nameOnly?: boolean;
+  /** With `nameOnly`, only the collections the user may act on (for users without listCollections; MongoDB 4.0+). */
+  readonly authorizedCollections?: boolean;
+  /** A comment to find the operation by in the server's logs (MongoDB 4.4+). */
+  readonly comment?: unknown;
   /** Where to read (default: the database's read preference). */
   readonly readPreference?: ReadPreferenceLike;
   /** Cancels the operation. */
@@ -116,6 +126,93 @@ export interface CollectionInfo {
   /** Creation options, UUID and other fields the server sends. */
   [key: string]: unknown;
 }
+
+/**
+ * Options of {@linkcode Database.createCollection}: the `create` command's.
+ *
+ * @example
+ * ```ts
+ * import type { CreateCollectionOptions } from "@zerodep/mongo";
+ *
+ * const options: CreateCollectionOptions = {
+ *   capped: true,
+ *   size: 1 << 20,
+ *   max: 1000,
+ *   validator: { $jsonSchema: { required: ["at"] } },
+ * };
+ * ```
+ */
+export interface CreateCollectionOptions {
+  /** A fixed-size collection that overwrites its oldest documents (needs `size`). */
+  readonly capped?: boolean;
+  /** A capped collection's size in bytes. */
+  readonly size?: number;
+  /** A capped collection's maximum number of documents. */
+  readonly max?: number;
+  /** Rules every inserted or updated document must pass (`$jsonSchema` or query operators). */
+  readonly validator?: Document;
+  /** `"off"`, `"strict"` (default) or `"moderate"`. */
+  readonly validationLevel?: "off" | "strict" | "moderate";
+  /** `"error"` (default) or `"warn"`. */
+  readonly validationAction?: "error" | "warn";
+  /** The default collation of the collection. */
+  readonly collation?: Document;
+  /** Storage engine options. */
+  readonly storageEngine?: Document;
+  /** Default options of the collection's indexes. */
+  readonly indexOptionDefaults?: Document;
+  /** Make a view of this collection (with `pipeline`). */
+  readonly viewOn?: string;
+  /** The view's pipeline. */
+  readonly pipeline?: readonly Document[];
+  /** Time series options (MongoDB 5.0+). */
+  readonly timeseries?: Document;
+  /** Seconds after which time series or clustered documents expire. */
+  readonly expireAfterSeconds?: number;
+  /** A clustered collection's index (MongoDB 5.3+). */
+  readonly clusteredIndex?: Document;
+  /** Change stream pre- and post-images (MongoDB 6.0+). */
+  readonly changeStreamPreAndPostImages?: Document;
+  /** A comment to find the operation by in the server's logs (MongoDB 4.4+). */
+  readonly comment?: unknown;
+  /** Write concern of the create (default: the database's; sent to MongoDB 3.4+). */
+  readonly writeConcern?: WriteConcern;
+  /** Cancels the operation. */
+  readonly signal?: AbortSignal;
+  /** Time limit of the whole operation in ms; 0 = no limit (default: the database's). */
+  readonly timeoutMS?: number;
+}
+
+/** The `create` command's fields among {@linkcode CreateCollectionOptions}. */
+const CREATE_FIELDS: ReadonlySet<string> = new Set([
+  "capped",
+  "size",
+  "max",
+  "validator",
+  "validationLevel",
+  "validationAction",
+  "collation",
+  "storageEngine",
+  "indexOptionDefaults",
+  "viewOn",
+  "pipeline",
+  "timeseries",
+  "expireAfterSeconds",
+  "clusteredIndex",
+  "changeStreamPreAndPostImages",
+  "comment",
+]);
+const CREATE_OPTIONS: ReadonlySet<string> = new Set([...CREATE_FIELDS, "writeConcern", "signal", "timeoutMS"]);
+const COMMAND_OPTIONS: ReadonlySet<string> = new Set(["readPreference", "signal", "socketTimeoutMS", "timeoutMS"]);
+const DROP_DATABASE_OPTIONS: ReadonlySet<string> = new Set(["writeConcern", "signal", "timeoutMS"]);
+const LIST_COLLECTIONS_OPTIONS: ReadonlySet<string> = new Set([
+  "nameOnly",
+  "authorizedCollections",
+  "comment",
+  "readPreference",
+  "signal",
+  "timeoutMS",
+]);
 
 /**
  * Options of {@linkcode Database.drop}.
@@ -185,6 +282,7 @@ export class Database {
     }
     this.#name = name;
     const opts = checkOptions(options, "database options");
+    checkOptionNames(opts, LEVEL_OPTIONS, "database option");
     this.#readPreference = opts.readPreference === undefined ? undefined : ReadPreference.from(opts.readPreference);
     this.#writeConcern = opts.writeConcern === undefined ? undefined : checkWriteConcern(opts.writeConcern);
     this.#readConcern = opts.readConcern === undefined ? undefined : checkReadConcern(opts.readConcern);
@@ -241,7 +339,7 @@ export class Database {
    * await people.insertOne({ name: "Ada", age: 36 });
    * ```
    */
-  collection<T extends Document = Document>(name: string, options?: CollectionOptions): Collection<T> {
+  collection<T extends SchemaDocument = Document>(name: string, options?: CollectionOptions): Collection<T> {
     return new Collection<T>(this, name, options);
   }
 
@@ -280,6 +378,7 @@ export class Database {
       if (cmd.length === 0) throw new ConfigurationError("the command name must not be empty");
       body = { [cmd]: value === undefined ? 1 : value };
       opts = checkOptions(options, "command options");
+      checkOptionNames(opts, COMMAND_OPTIONS, "command option");
     } else {
       body = checkDocument(cmd, "the command");
       if (Object.keys(body).length === 0) throw new ConfigurationError("the command document is empty");
@@ -287,6 +386,7 @@ export class Database {
         throw new ConfigurationError("command(document, options) takes two arguments; put the options second");
       }
       opts = checkOptions(value as RunCommandOptions | undefined, "command options");
+      checkOptionNames(opts, COMMAND_OPTIONS, "command option");
     }
     const signal = checkSignal(opts.signal);
     const readPreference = opts.readPreference === undefined
@@ -324,8 +424,11 @@ export class Database {
     const readPreference = opts.readPreference === undefined
       ? this.readPreference
       : ReadPreference.from(opts.readPreference);
+    checkOptionNames(opts, LIST_COLLECTIONS_OPTIONS, "listCollections option");
     const cmd: Document = { listCollections: 1, filter, cursor: {} };
     if (opts.nameOnly !== undefined) cmd.nameOnly = opts.nameOnly === true;
+    if (opts.authorizedCollections !== undefined) cmd.authorizedCollections = opts.authorizedCollections === true;
+    if (opts.comment !== undefined) cmd.comment = opts.comment;
     // The first batch and its getMores on one server, retried as a whole.
     const run = async (server: ServerRun): Promise<CollectionInfo[]> => {
       const reply = await server.command(cmd);
@@ -360,6 +463,79 @@ export class Database {
   }
 
   /**
+   * The names of this database's collections (and views): `listCollections`
+   * with `nameOnly`.
+   *
+   * @example
+   * ```ts ignore
+   * console.log(await db.listCollectionNames()); // ["people", "orders"]
+   * ```
+   */
+  async listCollectionNames(
+    filter: Document = {},
+    options: Omit<ListCollectionsOptions, "nameOnly"> = {},
+  ): Promise<string[]> {
+    const opts = checkOptions(options, "listCollectionNames options");
+    const infos = await this.listCollections(filter, { ...opts, nameOnly: true });
+    return infos.map((info) => info.name);
+  }
+
+  /**
+   * Creates a collection (`create`): capped, validated, a view, a time
+   * series... Resolves to the new collection.
+   *
+   * @throws {OperationFailure} NamespaceExists (48) when it exists.
+   * @example
+   * ```ts ignore
+   * const log = await db.createCollection("log", { capped: true, size: 1 << 20, max: 1000 });
+   * ```
+   */
+  async createCollection<T extends SchemaDocument = Document>(
+    name: string,
+    options: CreateCollectionOptions = {},
+  ): Promise<Collection<T>> {
+    const opts = checkOptions(options, "createCollection options");
+    checkOptionNames(opts, CREATE_OPTIONS, "createCollection option");
+    const collection = new Collection<T>(this, name);
+    const cmd: Document = { create: name };
+    for (const [k, v] of Object.entries(opts)) if (CREATE_FIELDS.has(k) && v !== undefined) cmd[k] = v;
+    if (opts.capped !== undefined && typeof opts.capped !== "boolean") {
+      throw new ConfigurationError(`capped must be a boolean, got ${show(opts.capped)}`);
+    }
+    if (opts.capped === true && checkInt(opts.size, "size", 1) === undefined) {
+      throw new ConfigurationError("a capped collection needs size (its maximum size in bytes)");
+    }
+    checkInt(opts.max, "max", 0);
+    if (opts.validator !== undefined) checkDocument(opts.validator, "validator");
+    const wc = opts.writeConcern === undefined ? this.writeConcern : checkWriteConcern(opts.writeConcern);
+    await execute(this.#ctx, {
+      name: "create",
+      db: this.#name,
+      kind: "write",
+      retryable: false,
+      writeConcern: wc,
+      writeConcernMinWireVersion: 5,
+      timeoutMS: this.#timeout(opts),
+      signal: checkSignal(opts.signal),
+      plan: () => ({ command: cmd, parse: () => undefined }),
+    });
+    return collection;
+  }
+
+  /**
+   * Drops a collection of this database (`drop`).
+   *
+   * @returns `true` when it was dropped, `false` when it did not exist.
+   * @example
+   * ```ts ignore
+   * await db.dropCollection("scratch");
+   * ```
+   */
+  dropCollection(name: string, options?: DropCollectionOptions): Promise<boolean> {
+    return this.collection(name).drop(options);
+  }
+
+  /**
    * Drops this database with all its collections (`dropDatabase`).
    *
    * @returns `true`.
@@ -374,6 +550,7 @@ export class Database {
    */
   async drop(options: DropDatabaseOptions = {}): Promise<boolean> {
     const opts = checkOptions(options, "drop options");
+    checkOptionNames(opts, DROP_DATABASE_OPTIONS, "drop option");
     const signal = checkSignal(opts.signal);
     const wc = opts.writeConcern === undefined ? this.writeConcern : checkWriteConcern(opts.writeConcern);
     return await execute(this.#ctx, {

@@ -25,6 +25,7 @@ export { Connection } from "./connection.ts";
 export { ReplicaSetConnection } from "./replica_set_connection.ts";
 export {
   type CollectionInfo,
+  type CreateCollectionOptions,
   Database,
   type DatabaseOptions,
   type DropDatabaseOptions,
@@ -32,27 +33,49 @@ export {
   type RunCommandOptions,
 } from "./database.ts";
 export {
+  type AnyBulkWriteOperation,
+  type BulkWriteOptions,
   Collection,
   type CollectionOptions,
   type CountDocumentsOptions,
+  type CreateIndexesOptions,
+  type CreateIndexOptions,
+  type DeleteModel,
   type DeleteOptions,
   type DeleteResult,
+  type DistinctOptions,
   type DropCollectionOptions,
+  type DropIndexesOptions,
+  type EstimatedDocumentCountOptions,
+  type FindOneAndDeleteOptions,
+  type FindOneAndReplaceOptions,
+  type FindOneAndUpdateOptions,
+  type IndexDescription,
+  type IndexOptions,
+  type ListIndexesOptions,
+  type RenameOptions,
   type InsertManyOptions,
   type InsertManyResult,
   type InsertOneResult,
+  type InferIdType,
   type OptionalId,
+  type ReplaceModel,
+  type SchemaDocument,
+  type UpdateModel,
   type UpdateOptions,
   type UpdateResult,
+  type WithId,
   type WriteOptions,
 } from "./collection.ts";
 export {
   type AggregateOptions,
+  type CommandCursorOptions,
   Cursor,
   type CursorReadOptions,
   type CursorSource,
   type FindOptions,
   type TimeoutMode,
 } from "./cursor.ts";
+export { indexName } from "./indexes.ts";
 export { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
 export { checkReadConcern, type ReadConcern } from "./read_concern.ts";

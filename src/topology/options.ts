@@ -459,7 +459,9 @@ function warn(message: string, onWarning?: (message: string) => void): void {
  * connection string's options are merged in.
  *
  * @returns The options, normalized.
- * @throws {ConfigurationError} naming the option, the expected type and the value given.
+ * @throws {ConfigurationError} naming the option, the expected type and the
+ * value given; or naming an unknown option (in code, unlike in a connection
+ * string, an unknown name is an error: it is a typo, not a newer option).
  *
  * @example
  * ```ts
@@ -488,8 +490,10 @@ export function validateClientOptions(
     if (value === undefined) continue;
     const spec = lookupOption(key);
     if (!spec) {
-      warn(`${source}: unsupported option '${key}' ignored`, options.onWarning);
-      continue;
+      // A misspelt option must not be silently ignored (the URI parser only warns, as the URI specification says).
+      throw new ConfigurationError(
+        `${source}: unknown option '${key}'; see the option table in the README for the supported names`,
+      );
     }
     const checked = checkValue(spec, value);
     if ("problem" in checked) {

@@ -340,14 +340,19 @@ describe("validateClientOptions: options given in code", () => {
     );
   });
 
-  test("unknown keys warn and are dropped; deprecated aliases warn", () => {
+  test("an unknown key is a ConfigurationError naming it; deprecated aliases warn", () => {
+    throwsConfig(
+      () => validateClientOptions({ slaveOk: true, wtimeout: 5 }),
+      "client options: unknown option 'slaveOk'",
+    );
+    throwsConfig(() => validateClientOptions({ maxPoolSzie: 5 }), "unknown option 'maxPoolSzie'");
     const warnings: string[] = [];
-    const o = validateClientOptions({ slaveOk: true, wtimeout: 5, j: true }, "client options", {
+    const o = validateClientOptions({ wtimeout: 5, j: true }, "client options", {
       onWarning: (m) => warnings.push(m),
     });
     assert.deepEqual(o, { wTimeoutMS: 5, journal: true });
-    assert.equal(warnings.length, 3);
-    assert.ok(warnings[0].includes("slaveOk"));
+    assert.equal(warnings.length, 2);
+    assert.ok(warnings[0].includes("wtimeout"));
   });
 
   test("the canonical name wins over its deprecated alias; aliases must agree", () => {

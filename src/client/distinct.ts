@@ -1,0 +1,155 @@
+/**
+ * `distinct` and `estimatedDocumentCount` (the `distinct` and `count`
+ * commands): reads that answer with one reply, no cursor.
+ *
+ * @module
+ */
+
+import { ConfigurationError } from "../errors.ts";
+import type { Document } from "../bson/mod.ts";
+import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
+import { checkDocument, checkInt, checkOptions, count, show } from "./_internal.ts";
+import { execute } from "./execute.ts";
+import { checkHint } from "./cursor_options.ts";
+import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
+import { checkOptionNames, type CollectionLike, operationBase } from "./_write.ts";
+
+/**
+ * Options of {@linkcode Collection.distinct}.
+ *
+ * @example
+ * ```ts
+ * import type { DistinctOptions } from "@zerodep/mongo";
+ *
+ * const options: DistinctOptions = { collation: { locale: "en", strength: 2 } };
+ * ```
+ */
+export interface DistinctOptions {
+  /** Collation of the filter and of the values' comparison. */
+  readonly collation?: Document;
+  /** The index to use (MongoDB 7.1+). */
+  readonly hint?: string | Document;
+  /** A comment to find the operation by in the server's logs. */
+  readonly comment?: unknown;
+  /** Server-side time limit in ms (ignored when `timeoutMS` applies). */
+  readonly maxTimeMS?: number;
+  /** Where to read (default: the collection's read preference). */
+  readonly readPreference?: ReadPreferenceLike;
+  /** Read concern (default: the collection's). */
+  readonly readConcern?: ReadConcern;
+  /** Cancels the operation. */
+  readonly signal?: AbortSignal;
+  /** Time limit of the whole operation in ms; 0 = no limit (default: the collection's). */
+  readonly timeoutMS?: number;
+}
+
+/**
+ * Options of {@linkcode Collection.estimatedDocumentCount}.
+ *
+ * @example
+ * ```ts
+ * import type { EstimatedDocumentCountOptions } from "@zerodep/mongo";
+ *
+ * const options: EstimatedDocumentCountOptions = { maxTimeMS: 1000 };
+ * ```
+ */
+export interface EstimatedDocumentCountOptions {
+  /** A comment to find the operation by in the server's logs (MongoDB 4.4+). */
+  readonly comment?: unknown;
+  /** Server-side time limit in ms (ignored when `timeoutMS` applies). */
+  readonly maxTimeMS?: number;
+  /** Where to read (default: the collection's read preference). */
+  readonly readPreference?: ReadPreferenceLike;
+  /** Read concern (default: the collection's). */
+  readonly readConcern?: ReadConcern;
+  /** Cancels the operation. */
+  readonly signal?: AbortSignal;
+  /** Time limit of the whole operation in ms; 0 = no limit (default: the collection's). */
+  readonly timeoutMS?: number;
+}
+
+const COUNT_OPTIONS: ReadonlySet<string> = new Set([
+  "comment",
+  "maxTimeMS",
+  "readPreference",
+  "readConcern",
+  "signal",
+  "timeoutMS",
+]);
+const DISTINCT_OPTIONS: ReadonlySet<string> = new Set([
+  ...COUNT_OPTIONS,
+  "collation",
+  "hint",
+]);
+
+/** One read command on the server the read preference picks, retried like other reads. */
+function read<R>(
+  coll: CollectionLike,
+  name: string,
+  opts: EstimatedDocumentCountOptions,
+  cmd: Document,
+  parse: (reply: Document) => R,
+): Promise<R> {
+  const base = operationBase(coll, opts);
+  if (opts.comment !== undefined) cmd.comment = opts.comment;
+  if (opts.maxTimeMS !== undefined) {
+    cmd.maxTimeMS = checkInt(opts.maxTimeMS, "maxTimeMS", 0);
+  }
+  return execute(base.ctx, {
+    name,
+    db: base.db,
+    kind: "read",
+    readPreference: opts.readPreference === undefined ? coll.readPreference : ReadPreference.from(opts.readPreference),
+    readConcern: opts.readConcern === undefined ? coll.readConcern : checkReadConcern(opts.readConcern),
+    retryable: true,
+    timeoutMS: base.timeoutMS,
+    signal: base.signal,
+    plan: () => ({ command: cmd, parse }),
+  });
+}
+
+/** The distinct values of `key` among the documents matching `filter`. */
+export async function distinct(
+  coll: CollectionLike,
+  key: unknown,
+  filter: unknown,
+  options: DistinctOptions | undefined,
+): Promise<unknown[]> {
+  if (typeof key !== "string" || key.length === 0) {
+    throw new ConfigurationError(
+      `distinct needs a field name (a non-empty string), got ${show(key)}`,
+    );
+  }
+  const query = checkDocument(filter, "the distinct filter");
+  const opts = checkOptions(options, "distinct options");
+  checkOptionNames(opts, DISTINCT_OPTIONS, "distinct option");
+  const cmd: Document = { distinct: coll.name, key, query };
+  if (opts.collation !== undefined) {
+    cmd.collation = checkDocument(opts.collation, "collation");
+  }
+  checkHint(opts.hint);
+  if (opts.hint !== undefined) cmd.hint = opts.hint;
+  return await read(
+    coll,
+    "distinct",
+    opts,
+    cmd,
+    (reply) => Array.isArray(reply.values) ? reply.values : [],
+  );
+}
+
+/** The collection's document count from its metadata (the `count` command without a filter). */
+export async function estimatedDocumentCount(
+  coll: CollectionLike,
+  options: EstimatedDocumentCountOptions | undefined,
+): Promise<number> {
+  const opts = checkOptions(options, "estimatedDocumentCount options");
+  checkOptionNames(opts, COUNT_OPTIONS, "estimatedDocumentCount option");
+  return await read(
+    coll,
+    "count",
+    opts,
+    { count: coll.name },
+    (reply) => count(reply.n),
+  );
+}
