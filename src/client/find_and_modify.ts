@@ -189,7 +189,8 @@ export async function findAndModify(
     signal: base.signal,
     plan: () => ({
       command: cmd,
-      parse: (reply) => isDocument(reply.value) ? reply.value : null,
+      // Unacknowledged (w: 0): the caller asked for no answer, so none is reported (CRUD spec).
+      parse: (reply) => wc.w === 0 ? null : isDocument(reply.value) ? reply.value : null,
     }),
   });
 }
