@@ -4,21 +4,24 @@
  * `replSetInitiate` through a direct `Connection`, connects a
  * `ReplicaSetConnection` with every seed form, writes and reads, kills the
  * primary to show `AutoReconnect` and the failover, and routes reads with
- * `ReadPreference.SECONDARY` and `ReadPreference.SECONDARY_ONLY`.
+ * `ReadPreference.SECONDARY` and `ReadPreference.SECONDARY_ONLY`, naming the
+ * member that served each read from the driver's own `commandSucceeded`
+ * events. Last, with every secondary out of reach, it shows the one real
+ * difference between the two modes: SECONDARY reads the primary,
+ * SECONDARY_ONLY fails.
  *
  *   deno run --allow-net --allow-env=MONGODB_URI examples/replica_set_guide.ts
  *   bun examples/replica_set_guide.ts
  *
  * With `MONGODB_URI` set (a `mongodb://...?replicaSet=...` URI of a running,
  * initiated set) it uses that set instead and skips what only the simulator
- * can do (initiating it, killing the primary, reading its request log); the
- * output says what was skipped.
+ * can do (initiating it, killing the primary, cutting off the secondaries);
+ * the output says what was skipped.
  */
 import {
   AutoReconnect,
   type ClientConnectionOptions,
   Connection,
-  type Cursor,
   EJSON,
   MongoError,
   ReadPreference,
@@ -73,21 +76,19 @@ function split(address: string): [string, number] {
   return [address.slice(0, i), Number(address.slice(i + 1))];
 }
 
-/** Which member served a read: the simulator's request log when there is one, else the cursor's server. */
-function servedBy(
-  rs: ReplicaSet | undefined,
-  before: Map<string, number>,
-  cursorAddress: string | null,
-): string {
-  if (rs === undefined) {
-    return `${cursorAddress ?? "?"} (cursor address; no request log with MONGODB_URI)`;
-  }
-  const hits = rs.members.filter((m) => m.requests.slice(before.get(m.host) ?? 0).some((r) => r.command === "find"));
-  return hits.map((m) => `${m.host} (${m.state}, from the simulator's request log)`).join(", ") || "nobody?";
-}
-
-function logSizes(rs: ReplicaSet | undefined): Map<string, number> {
-  return new Map(rs?.members.map((m) => [m.host, m.requests.length]) ?? []);
+/**
+ * Which member served the last find, from the driver's own commandSucceeded
+ * event (works the same against the simulator and against MONGODB_URI), with
+ * that member's role as the driver sees it.
+ */
+function servedBy(c: ReplicaSetConnection, address: string | undefined): string {
+  if (address === undefined) return "nobody?";
+  const role = c.primary !== null && address === `${c.primary[0]}:${c.primary[1]}`
+    ? "PRIMARY"
+    : c.secondaries.some(([h, p]) => `${h}:${p}` === address)
+    ? "SECONDARY"
+    : "?";
+  return `${address} (${role}, from the driver's commandSucceeded event)`;
 }
 
 say(`# PyMongo 2.1's replica-set guide on ${runtime}`);
@@ -296,6 +297,11 @@ try {
 
   // --- Read preferences -----------------------------------------------------
   say("\n## Read preferences");
+  say(`> c.addEventListener("commandSucceeded", (e) => { if (e.commandName === "find") served = e.address; })`);
+  let served: string | undefined;
+  c.addEventListener("commandSucceeded", (e) => {
+    if (e.commandName === "find") served = e.address;
+  });
   for (
     const [name, pref] of [["SECONDARY", ReadPreference.SECONDARY], [
       "SECONDARY_ONLY",
@@ -305,20 +311,40 @@ try {
     say(`> c.readPreference = ReadPreference.${name}   // mode "${pref.mode}"`);
     c.readPreference = pref;
     for (let i = 0; i < 4; i++) {
-      const before = logSizes(rs);
-      if (rs !== undefined) {
-        say(`> await db.collection("test").findOne({ x: 1 })`);
-        const doc = await db.collection("test").findOne({ x: 1 });
-        say(`${show(doc)}   served by ${servedBy(rs, before, null)}`);
-      } else {
-        say(`> await db.collection("test").find({ x: 1 }).limit(1).toArray()`);
-        const cursor: Cursor = db.collection("test").find({ x: 1 }).limit(1);
-        const docs = await cursor.toArray();
-        say(
-          `${show(docs)}   served by ${servedBy(rs, before, cursor.address)}`,
-        );
-      }
+      served = undefined;
+      say(`> await db.collection("test").findOne({ x: 1 })`);
+      const doc = await db.collection("test").findOne({ x: 1 });
+      say(`${show(doc)}   served by ${servedBy(c, served)}`);
     }
+  }
+
+  // --- The one difference between the two modes -------------------------------
+  if (rs !== undefined) {
+    say("\n## Every secondary out of reach: SECONDARY falls back to the primary, SECONDARY_ONLY does not");
+    // The secondaries stay in the set (the primary keeps its majority); they only close every
+    // connection from the application, as when a network partition cuts the app off from them.
+    for (const m of rs.secondaries) rs.fault(m.host, { closeNext: 1_000_000 });
+    say(`# the simulator: both secondaries now close every connection from the application`);
+    for (let i = 0; i < 400 && c.secondaries.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    say(`> c.primary, c.secondaries`);
+    say(`${show(c.primary)} ${show(c.secondaries)}`);
+    served = undefined;
+    say(`> await db.collection("test").findOne({ x: 1 }, { readPreference: ReadPreference.SECONDARY })`);
+    const doc = await db.collection("test").findOne({ x: 1 }, { readPreference: ReadPreference.SECONDARY });
+    say(`${show(doc)}   served by ${servedBy(c, served)}`);
+    say(
+      `> await db.collection("test").findOne({ x: 1 }, { readPreference: ReadPreference.SECONDARY_ONLY, timeoutMS: 1500 })`,
+    );
+    try {
+      await db.collection("test").findOne({ x: 1 }, { readPreference: ReadPreference.SECONDARY_ONLY, timeoutMS: 1500 });
+      say("unexpected: a SECONDARY_ONLY read succeeded with no secondary");
+    } catch (e) {
+      if (!(e instanceof MongoError)) throw e;
+      say(`${e.name}: ${e.message.split("\n")[0]}`);
+    }
+    rs.clearFaults();
   }
   say("\nok: the guide ran to the end");
 } catch (e) {

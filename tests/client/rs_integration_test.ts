@@ -710,10 +710,25 @@ describe("failover, hangs, close and retries against the simulated set", () => {
     assert.ok(lines.includes(`{"ok":1}`), "replSetInitiate answered ok");
     assert.ok(lines.some((l) => l.startsWith("AutoReconnect: ")), `AutoReconnect shown:\n${stdout}`);
     assert.ok(lines.some((l) => /^\{"acknowledged":true,"insertedId":\{"\$oid":"[0-9a-f]{24}"\}\}$/.test(l)));
-    const section = stdout.slice(stdout.indexOf("## Read preferences"));
+    const contrastAt = stdout.indexOf("## Every secondary out of reach");
+    assert.ok(contrastAt > 0, `the SECONDARY / SECONDARY_ONLY contrast is shown:\n${stdout}`);
+    const section = stdout.slice(stdout.indexOf("## Read preferences"), contrastAt);
     const served = section.split("\n").filter((l) => l.includes("served by"));
     assert.equal(served.length, 8, `8 routed reads:\n${section}`);
-    assert.ok(served.every((l) => l.includes("(SECONDARY,")), `secondaries served every read:\n${section}`);
+    assert.ok(
+      served.every((l) => l.includes("(SECONDARY, from the driver's commandSucceeded event)")),
+      `secondaries served every read, as the driver's own events say:\n${section}`,
+    );
+    // With every secondary out of reach: SECONDARY is served by the primary, SECONDARY_ONLY fails clearly.
+    const contrast = stdout.slice(contrastAt).split("\n");
+    assert.ok(contrast.some((l) => l.endsWith(" []")), `the driver sees no secondary:\n${contrast.join("\n")}`);
+    const fallback = contrast.filter((l) => l.includes("served by"));
+    assert.equal(fallback.length, 1, contrast.join("\n"));
+    assert.ok(fallback[0].includes("(PRIMARY,"), `SECONDARY fell back to the primary: ${fallback[0]}`);
+    assert.ok(
+      contrast.some((l) => /^OperationTimeoutError: .*server selection/.test(l)),
+      `SECONDARY_ONLY failed, naming server selection:\n${contrast.join("\n")}`,
+    );
     assert.match(stdout, /^ok: the guide ran to the end$/m);
   });
 
