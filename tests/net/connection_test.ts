@@ -22,24 +22,10 @@ import { OP_GET_MORE, OP_KILL_CURSORS, OP_MSG, OP_QUERY, QueryFlags, ResponseFla
 import { type FakeMongod, type FakeReply, startFakeMongod } from "../helpers/fake_mongod.ts";
 import { certSkipReason, makeTestCerts } from "../helpers/tls_certs.ts";
 import { CONNECTION_DEFAULTS, POOL_DEFAULTS } from "../helpers/net_defaults.ts";
+import { rejectsWith } from "../helpers/rejects.ts";
 
 const g = globalThis as { Deno?: unknown; Bun?: unknown };
 const runtime = g.Deno !== undefined ? "Deno" : g.Bun !== undefined ? "Bun" : "Node";
-
-async function rejectsWith<E extends Error>(
-  promise: Promise<unknown>,
-  type: abstract new (...args: never[]) => E,
-  check?: (error: E) => void,
-): Promise<E> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof type, `expected ${type.name}, got ${(error as Error)?.name}: ${String(error)}`);
-    check?.(error);
-    return error;
-  }
-  assert.fail(`expected ${type.name}, but it resolved`);
-}
 
 function connect(server: FakeMongod, options?: Partial<ConnectionOptions>): Promise<Connection> {
   return Connection.connect({ host: server.host, port: server.port }, { ...CONNECTION_DEFAULTS, ...options });

@@ -17,21 +17,9 @@ import { ConnectionPool } from "../../src/net/pool.ts";
 import { type FakeMongod, startFakeMongod } from "../helpers/fake_mongod.ts";
 import { POOL_DEFAULTS } from "../helpers/net_defaults.ts";
 import { resolveClientOptions } from "../../src/topology/options.ts";
+import { rejectsWith } from "../helpers/rejects.ts";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function rejectsWith<E extends Error>(
-  promise: Promise<unknown>,
-  type: abstract new (...args: never[]) => E,
-): Promise<E> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof type, `expected ${type.name}, got ${(error as Error)?.name}: ${String(error)}`);
-    return error;
-  }
-  assert.fail(`expected ${type.name}, but it resolved`);
-}
 
 /** Polls `cond` up to `tries` times, 10 ms apart (bounded by count, not by time). */
 async function eventually(cond: () => boolean, what: string, tries = 200): Promise<void> {

@@ -15,6 +15,7 @@ import { connectSocket, type Socket, type SocketOptions } from "../../src/net/so
 import { connectNodeSocket } from "../../src/net/socket_node.ts";
 import { echo, type ServerConnection, silent, sink, startTcpServer, type TcpServer } from "../helpers/tcp_server.ts";
 import { certSkipReason, makeTestCerts, type TestCerts } from "../helpers/tls_certs.ts";
+import { rejectsWith } from "../helpers/rejects.ts";
 
 const host = globalThis as { Deno?: unknown; Bun?: unknown };
 const runtime = host.Deno !== undefined ? "deno" : host.Bun !== undefined ? "bun" : "node";
@@ -46,21 +47,6 @@ function pattern(n: number, seed = 0): Uint8Array {
   const bytes = new Uint8Array(n);
   for (let i = 0; i < n; i++) bytes[i] = (i * 31 + seed + (i >> 8)) & 0xff;
   return bytes;
-}
-
-async function rejectsWith<E extends Error>(
-  promise: Promise<unknown>,
-  type: new (...args: never[]) => E,
-  check?: (error: E) => void,
-): Promise<E> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof type, `expected ${type.name}, got ${String(error)}`);
-    check?.(error);
-    return error;
-  }
-  assert.fail(`expected ${type.name}, but it resolved`);
 }
 
 /** A port that was free a moment ago: listen, note the port, close. */

@@ -14,6 +14,7 @@ import { connectNodeSocket } from "../../src/net/socket_node.ts";
 import { echo, startTcpServer, type TcpServer } from "../helpers/tcp_server.ts";
 import { certSkipReason, type ClientCerts, makeClientCerts, makeTestCerts, type TestCerts } from "../helpers/tls_certs.ts";
 import { type MtlsServer, startMtlsServer } from "../helpers/mtls_server.ts";
+import { rejectsWith } from "../helpers/rejects.ts";
 
 const g = globalThis as { Deno?: unknown; Bun?: unknown };
 const runtime = g.Deno !== undefined ? "deno" : g.Bun !== undefined ? "bun" : "node";
@@ -38,21 +39,6 @@ async function echoOnce(connect: Connect, options: SocketOptions): Promise<void>
   } finally {
     socket.close();
   }
-}
-
-async function rejectsWith<E extends Error>(
-  promise: Promise<unknown>,
-  type: new (...args: never[]) => E,
-  pattern?: RegExp,
-): Promise<E> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof type, `expected ${type.name}, got ${String(error)}`);
-    if (pattern !== undefined) assert.match(error.message, pattern);
-    return error;
-  }
-  assert.fail(`expected ${type.name}, but it resolved`);
 }
 
 const skip = certSkipReason();

@@ -19,6 +19,7 @@ import { echo, startTcpServer, type TcpServer } from "../helpers/tcp_server.ts";
 import { type Socks5Server, type Socks5ServerOptions, startSocks5Server } from "../helpers/socks5_server.ts";
 import { certSkipReason, type ClientCerts, makeClientCerts, makeTestCerts, type TestCerts } from "../helpers/tls_certs.ts";
 import { type MtlsServer, startMtlsServer } from "../helpers/mtls_server.ts";
+import { rejectsWith } from "../helpers/rejects.ts";
 
 const onDeno = (globalThis as { Deno?: unknown }).Deno !== undefined;
 const onBun = (globalThis as { Bun?: unknown }).Bun !== undefined;
@@ -53,21 +54,6 @@ async function echoOnce(socket: Socket, text = "ping through the proxy"): Promis
   } finally {
     socket.close();
   }
-}
-
-async function rejectsWith<E extends Error>(
-  promise: Promise<unknown>,
-  type: new (...args: never[]) => E,
-  pattern?: RegExp,
-): Promise<E> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof type, `expected ${type.name}, got ${String(error)}`);
-    if (pattern !== undefined) assert.match(error.message, pattern);
-    return error;
-  }
-  assert.fail(`expected ${type.name}, but it resolved`);
 }
 
 for (const [name, connect] of adapters) {

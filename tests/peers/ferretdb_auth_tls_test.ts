@@ -25,6 +25,7 @@ import {
   ReplicaSetConnection,
   ServerSelectionError,
 } from "../../mod.ts";
+import { rejectsWith } from "../helpers/rejects.ts";
 
 const skip = ferretdbSkipReason("FerretDB SCRAM/TLS tests (tests/peers/ferretdb_auth_tls_test.ts)");
 const tlsSkip = skip ?? certSkipReason();
@@ -71,17 +72,6 @@ after(async () => {
   await t?.f.close();
   t?.certs.remove();
 });
-
-/** The rejection of `p`, checked to be an instance of `type`. */
-async function rejectsWith<E extends Error>(p: Promise<unknown>, type: new (...a: never[]) => E): Promise<E> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof type, `expected ${type.name}, got ${(e as Error)?.constructor?.name}: ${String(e)}`);
-    return e;
-  }
-  assert.fail(`expected a ${type.name}, but it resolved`);
-}
 
 /** FerretDB's counts of SASL requests (saslStart + saslContinue) and of failed ones, from serverStatus. */
 async function saslCounts(admin: Connection): Promise<{ total: number; failed: number }> {

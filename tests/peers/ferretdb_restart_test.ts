@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 
 import { ferretdbSkipReason, startFerretDB } from "../helpers/ferretdb.ts";
 import { AutoReconnect, ReplicaSetConnection, ServerSelectionError } from "../../mod.ts";
+import { rejectsWith } from "../helpers/rejects.ts";
 
 const skip = ferretdbSkipReason("FerretDB restart tests (tests/peers/ferretdb_restart_test.ts)");
 
@@ -22,17 +23,6 @@ async function until(cond: () => boolean, what: string, polls = 800): Promise<vo
     await new Promise((r) => setTimeout(r, 25));
   }
   assert.fail(`never happened: ${what}`);
-}
-
-/** The rejection of `p`, checked to be an instance of `type`. */
-async function rejectsWith<E extends Error>(p: Promise<unknown>, type: new (...a: never[]) => E): Promise<E> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof type, `expected ${type.name}, got ${(e as Error)?.constructor?.name}: ${String(e)}`);
-    return e;
-  }
-  assert.fail(`expected a ${type.name}, but it resolved`);
 }
 
 describe("FerretDB 1.24.2 killed and restarted", () => {

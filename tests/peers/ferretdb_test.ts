@@ -34,6 +34,7 @@ import {
   Timestamp,
   WriteError,
 } from "../../mod.ts";
+import { rejectsWith } from "../helpers/rejects.ts";
 
 const skip = ferretdbSkipReason("FerretDB tests (tests/peers/ferretdb_test.ts)");
 
@@ -54,17 +55,6 @@ const FAST = { serverSelectionTimeoutMS: 10_000, connectTimeoutMS: 5000, heartbe
 async function client(): Promise<ReplicaSetConnection> {
   const f = await ferret();
   return await ReplicaSetConnection.connect(`mongodb://${f.address}/?replicaSet=rs0`, FAST);
-}
-
-/** The rejection of `p`, checked to be an instance of `type`. */
-async function rejectsWith<E extends Error>(p: Promise<unknown>, type: new (...a: never[]) => E): Promise<E> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof type, `expected ${type.name}, got ${(e as Error)?.constructor?.name}: ${String(e)}`);
-    return e;
-  }
-  assert.fail(`expected a ${type.name}, but it resolved`);
 }
 
 /** How many `command` requests FerretDB has answered (its own serverStatus counters). */

@@ -23,6 +23,7 @@ import { Monitor } from "../../src/topology/monitor.ts";
 import { unknownServerDescription } from "../../src/topology/server_description.ts";
 import { startFakeReplicaSet } from "../helpers/fake_replica_set.ts";
 import { startFakeMongod } from "../helpers/fake_mongod.ts";
+import { rejectsWith } from "../helpers/rejects.ts";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -33,19 +34,6 @@ async function eventually(cond: () => boolean, what: string, tries = 500): Promi
     await sleep(10);
   }
   assert.fail(`never happened: ${what}`);
-}
-
-async function rejectsWith<E extends Error>(
-  promise: Promise<unknown>,
-  type: abstract new (...args: never[]) => E,
-): Promise<E> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof type, `expected ${type.name}, got ${(error as Error)?.name}: ${String(error)}`);
-    return error;
-  }
-  assert.fail(`expected ${type.name}, but it resolved`);
 }
 
 function topologyOf(seeds: string[], options: Record<string, unknown> = {}): Topology {
