@@ -14,7 +14,7 @@ import { encode } from "../../src/bson/encode.ts";
 import type { Document } from "../../src/bson/document.ts";
 import { BSONError } from "../../src/errors.ts";
 
-const dir = process.env.BSON_CORPUS_DIR ?? fileURLToPath(new URL("../spec/bson-corpus/", import.meta.url));
+const dir = process.env.BSON_CORPUS_DIR || fileURLToPath(new URL("../spec/bson-corpus/", import.meta.url));
 const folder = dir.replace(/[\\/]+$/, "").split(/[\\/]/).pop() ?? dir;
 const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json")).sort() : [];
 

@@ -31,7 +31,7 @@ import { PoolClearedError, PoolClosedError, WaitQueueTimeoutError } from "../../
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = resolve(
-  process.env.CMAP_SPEC_DIR ??
+  process.env.CMAP_SPEC_DIR ||
     join(here, "../spec/connection-monitoring-and-pooling"),
 );
 const dir = existsSync(join(root, "cmap-format")) ? join(root, "cmap-format") : root;

@@ -30,7 +30,7 @@ import { type SdamEvent, topologyEvents } from "../../src/topology/sdam_events.t
 import { hostAddressToString, parseConnectionString } from "../../src/topology/connection_string.ts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-const specDir = resolve(process.env.SDAM_SPEC_DIR ?? join(here, "../spec/server-discovery-and-monitoring"));
+const specDir = resolve(process.env.SDAM_SPEC_DIR || join(here, "../spec/server-discovery-and-monitoring"));
 const FOLDERS = ["rs", "single", "errors", "monitoring"] as const;
 
 // deno-lint-ignore no-explicit-any

@@ -27,9 +27,9 @@ import type { ServerDescription, ServerType } from "../../src/topology/server_de
 import type { TopologyDescription, TopologyType } from "../../src/topology/topology_description.ts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-const selectionDir = resolve(process.env.SERVER_SELECTION_SPEC_DIR ?? join(here, "../spec/server-selection"));
+const selectionDir = resolve(process.env.SERVER_SELECTION_SPEC_DIR || join(here, "../spec/server-selection"));
 const localStalenessDir = join(here, "../spec/max-staleness-local");
-const stalenessDir = resolve(process.env.MAX_STALENESS_SPEC_DIR ?? join(here, "../spec/max-staleness"));
+const stalenessDir = resolve(process.env.MAX_STALENESS_SPEC_DIR || join(here, "../spec/max-staleness"));
 const STALENESS_FOLDERS = ["ReplicaSetNoPrimary", "ReplicaSetWithPrimary", "Single", "Unknown"];
 
 // deno-lint-ignore no-explicit-any

@@ -26,7 +26,7 @@ import { type CredentialSources, parseCredential, resolveCredential } from "../.
 import { SPOKEN_AUTH_MECHANISMS } from "../../src/topology/option_table.ts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-const specDir = resolve(process.env.URI_SPEC_DIR ?? join(here, "../spec"));
+const specDir = resolve(process.env.URI_SPEC_DIR || join(here, "../spec"));
 const FOLDERS = ["connection-string", "uri-options"] as const;
 
 // deno-lint-ignore no-explicit-any
@@ -172,7 +172,7 @@ for (const folder of FOLDERS) {
 // An invalid vector passes only when parsing rejects it, never because the
 // client refuses the mechanism.
 
-const authDir = resolve(process.env.AUTH_SPEC_DIR ?? join(here, "../spec/auth/legacy"));
+const authDir = resolve(process.env.AUTH_SPEC_DIR || join(here, "../spec/auth/legacy"));
 
 // Vectors that contradict others of the same file: the shared copy holds both
 // the older MONGODB-AWS rule (credentials in the URI allowed) and the newer one

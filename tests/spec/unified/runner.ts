@@ -306,7 +306,7 @@ function listFiles(dir: string): string[] {
  */
 export function runUnifiedArea(options: UnifiedAreaOptions): void {
   const { area } = options;
-  const root = resolve(process.env[options.envVar] ?? options.defaultDir);
+  const root = resolve(process.env[options.envVar] || options.defaultDir);
   const folders: AreaFolder[] = (options.subfolders ?? [{ name: ".", expect: "pass" as const }]).map((
     s,
   ) => ({
