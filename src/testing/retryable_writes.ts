@@ -50,6 +50,24 @@ export interface RetryHost {
 }
 
 /**
+ * Whether command `name` is a retryable write (a write command with a
+ * session and a txnNumber, outside a transaction).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isRetryableWrite } from "./retryable_writes.ts";
+ *
+ * assert.equal(isRetryableWrite("insert", { insert: "c", lsid: {}, txnNumber: 1 }), true);
+ * assert.equal(isRetryableWrite("find", { find: "c", lsid: {}, txnNumber: 1 }), false);
+ * ```
+ */
+export function isRetryableWrite(name: string, body: Document): boolean {
+  return RETRYABLE_WRITE_COMMANDS.has(name) && body.txnNumber !== undefined && body.lsid !== undefined &&
+    body.autocommit === undefined;
+}
+
+/**
  * The `txnNumber` of a command as a bigint (drivers send an int64), or
  * undefined when absent or not an integer.
  *

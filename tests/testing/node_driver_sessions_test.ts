@@ -41,6 +41,23 @@ describe("official Node driver: retryable writes and transactions on the simulat
     }
   });
 
+  test("onPrimaryTransactionalWrite loses the reply of an applied insertMany: the retry does not insert twice", async () => {
+    await using rs = await startReplicaSet({ members: 3, name: "rw" });
+    const client = clientFor(rs.hosts, "rw");
+    try {
+      await client.connect();
+      const coll = client.db("test").collection<Doc>("c");
+      await client.db("admin").command({ configureFailPoint: "onPrimaryTransactionalWrite", mode: { times: 1 } });
+      rs.clearLog();
+      const r = await coll.insertMany([{ _id: 1 }, { _id: 2 }]);
+      assert.equal(r.insertedCount, 2, "the retry reports both documents (a re-insert would be E11000)");
+      assert.equal(rs.primary!.requests.filter((q) => q.command === "insert").length, 2, "the driver retried");
+      assert.deepEqual(await coll.find({}).toArray(), [{ _id: 1 }, { _id: 2 }]);
+    } finally {
+      await client.close();
+    }
+  });
+
   for (const how of ["kill", "stepDown"] as const) {
     test(`a write whose reply is lost to a ${how} is retried on the new primary: original result, applied once`, async () => {
       await using rs = await startReplicaSet({ members: 3, name: "rw", electionDelayMS: 100 });
