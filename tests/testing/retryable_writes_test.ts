@@ -198,4 +198,23 @@ describe("retryable writes", () => {
     });
     assert.deepEqual(rs.members[0].documents("test.c").map((d) => d._id), [0, 1, 2]);
   });
+
+  test("replies carry $clusterTime (placeholder signature) and operationTime from 3.6 (wire 6) on", async () => {
+    await using rs = await startReplicaSet({ members: 1 });
+    await withClient(rs.hosts[0], async (c) => {
+      const w = await c.command("test", { insert: "c", documents: [{ _id: 1 }] });
+      const ct = w.$clusterTime as Doc;
+      assert.deepEqual(Object.keys(ct), ["clusterTime", "signature"]);
+      assert.deepEqual(ct.signature, { hash: new Binary(new Uint8Array(20)), keyId: 0n });
+      assert.deepEqual(w.operationTime, ct.clusterTime, "the write's optime is the newest");
+      const later = await c.command("test", { find: "c" });
+      assert.deepEqual(later.operationTime, w.operationTime, "a read's operationTime is the last applied optime");
+    });
+    await using old = await startReplicaSet({ members: 1, maxWireVersion: 5 });
+    await withClient(old.hosts[0], async (c) => {
+      const r = await c.legacyCommand("admin", { ping: 1 });
+      assert.equal(r.$clusterTime, undefined, "3.4 knows no cluster time");
+      assert.equal(r.operationTime, undefined);
+    });
+  });
 });
