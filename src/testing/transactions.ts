@@ -30,6 +30,8 @@ import type { CommandHost, CommandRequest } from "./commands.ts";
 import { isPlainDocument, matches, numericValue } from "./query.ts";
 import { idKey, type OplogChange, splitNamespace, type Store } from "./store.ts";
 import { sessionKey } from "./session_table.ts";
+import { scopedHost } from "./_scoped_host.ts";
+import { isSnapshotRead, snapshotRead } from "./snapshot_reads.ts";
 import { RETRYABLE_WRITE_COMMANDS, RetryableStatements, TRANSACTION_TOO_OLD, txnNumberOf } from "./retryable_writes.ts";
 import { aggregateWrites } from "./aggregate_command.ts";
 import { endsTransaction, NO_SUCH_TRANSACTION, WRITE_CONFLICT } from "./_error_labels.ts";
@@ -265,6 +267,7 @@ export class Transactions {
       if (opened !== undefined && !(opened instanceof RetryableStatements)) return opened;
       retry = opened;
     }
+    if (isSnapshotRead(name, body)) return await snapshotRead(this.#host, req, exec);
     if (RETRYABLE_WRITE_COMMANDS.has(name) && this.#locks.size > 0) {
       const timedOut = await this.#waitForLocks(req);
       if (timedOut !== null) return timedOut;
@@ -484,41 +487,7 @@ export class Transactions {
 
   // The member as a transaction's statement sees it: the snapshot's data, writes buffered.
   #statementHost(t: Transaction): CommandHost {
-    const host = this.#host;
-    const engine = this;
-    return {
-      get store() {
-        return t.store;
-      },
-      get cursors() {
-        return host.cursors;
-      },
-      get failPoints() {
-        return host.failPoints;
-      },
-      get localSessions() {
-        return host.localSessions;
-      },
-      get state() {
-        return host.state;
-      },
-      get name() {
-        return host.name;
-      },
-      get maxWireVersion() {
-        return host.maxWireVersion;
-      },
-      oplog: () => host.oplog(),
-      sleep: (ms) => host.sleep(ms),
-      logChange: (change) => engine.#buffer(t, change),
-      hello: (legacy, body, id) => host.hello(legacy, body, id),
-      replSetInitiate: (c) => host.replSetInitiate(c),
-      replSetGetStatus: () => host.replSetGetStatus(),
-      replSetGetConfig: () => host.replSetGetConfig(),
-      replSetStepDown: (s) => host.replSetStepDown(s),
-      replSetFreeze: (s) => host.replSetFreeze(s),
-      serverStatus: () => host.serverStatus(),
-    };
+    return scopedHost(this.#host, t.store, (change) => this.#buffer(t, change));
   }
 
   // A transaction's write: conflict checks, then into its snapshot and its buffer.

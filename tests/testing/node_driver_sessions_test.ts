@@ -203,4 +203,28 @@ describe("official Node driver: retryable writes and transactions on the simulat
       await client.close();
     }
   });
+
+  test("a snapshot session keeps reading the data as of its first read", async () => {
+    await using rs = await startReplicaSet({ members: 3, name: "tx" });
+    const client = clientFor(rs.hosts, "tx");
+    try {
+      await client.connect();
+      const coll = client.db("test").collection<Doc>("c", { writeConcern: { w: "majority" } });
+      await coll.insertOne({ _id: 1, n: 11 });
+      const session = client.startSession({ snapshot: true });
+      try {
+        assert.deepEqual(await coll.find({}, { session }).toArray(), [{ _id: 1, n: 11 }]);
+        await coll.updateOne({ _id: 1 }, { $inc: { n: 1 } });
+        assert.deepEqual(await coll.find({}, { session }).toArray(), [{ _id: 1, n: 11 }]);
+        assert.deepEqual(await coll.distinct("n", {}, { session }), [11]);
+      } finally {
+        await session.endSession();
+      }
+      assert.deepEqual(await coll.find({}).toArray(), [{ _id: 1, n: 12 }]);
+      const finds = rs.primary!.requests.filter((q) => q.command === "find" && q.body.readConcern !== undefined);
+      assert.ok(finds.some((q) => (q.body.readConcern as Record<string, unknown>).atClusterTime !== undefined), "the driver sent atClusterTime");
+    } finally {
+      await client.close();
+    }
+  });
 });

@@ -270,4 +270,39 @@ describe("transactions", () => {
       assert.notDeepEqual(events[0]._id, events[1]._id);
     });
   });
+
+  test("snapshot reads outside transactions read at atClusterTime and report it (5.0+)", async () => {
+    await using rs = await startReplicaSet({ members: 1 });
+    await withClient(rs.hosts[0], async (c) => {
+      await c.command("test", { insert: "c", documents: [{ _id: 1, x: 11 }] });
+      const first = await c.command("test", { find: "c", readConcern: { level: "snapshot" } });
+      assert.equal(first.ok, 1, String(first.errmsg));
+      const at = (first.cursor as Doc).atClusterTime;
+      assert.ok(at !== undefined, "the cursor reports the time it read at");
+      await c.command("test", { update: "c", updates: [{ q: { _id: 1 }, u: { $inc: { x: 1 } } }] });
+      await c.command("test", { insert: "c", documents: [{ _id: 2, x: 22 }] });
+      const again = await c.command("test", { find: "c", readConcern: { level: "snapshot", atClusterTime: at } });
+      assert.deepEqual((again.cursor as Doc).firstBatch, [{ _id: 1, x: 11 }], "the data as it was at that time");
+      assert.deepEqual((again.cursor as Doc).atClusterTime, at);
+      const agg = await c.command("test", {
+        aggregate: "c",
+        pipeline: [{ $count: "n" }],
+        cursor: {},
+        readConcern: { level: "snapshot", atClusterTime: at },
+      });
+      assert.deepEqual((agg.cursor as Doc).firstBatch, [{ n: 1 }]);
+      const distinct = await c.command("test", { distinct: "c", key: "x", readConcern: { level: "snapshot", atClusterTime: at } });
+      assert.deepEqual(distinct.values, [11]);
+      assert.deepEqual(distinct.atClusterTime, at);
+      const now = await c.command("test", { distinct: "c", key: "x", readConcern: { level: "snapshot" } });
+      assert.deepEqual(now.values, [12, 22]);
+      const insert = await c.command("test", { insert: "c", documents: [{}], readConcern: { level: "snapshot" } });
+      assert.equal(insert.code, 72);
+    });
+    await using old = await startReplicaSet({ members: 1, maxWireVersion: 9 });
+    await withClient(old.hosts[0], async (c) => {
+      const r = await c.command("test", { find: "c", readConcern: { level: "snapshot" } });
+      assert.equal(r.code, 72, "4.4 allows the snapshot level only in transactions");
+    });
+  });
 });
