@@ -268,6 +268,15 @@ describe("transactions", () => {
       const sent = (lsid.id as Binary).buffer;
       assert.deepEqual(new Uint8Array(((events[1].lsid as Doc).id as { buffer: Uint8Array }).buffer), new Uint8Array(sent));
       assert.notDeepEqual(events[0]._id, events[1]._id);
+      // Resuming after the transaction's first event gives the rest of it.
+      const resumed = await c.command("test", {
+        aggregate: "c",
+        pipeline: [{ $changeStream: { resumeAfter: events[0]._id } }],
+        cursor: {},
+      });
+      const next = await c.command("test", { getMore: (resumed.cursor as Doc).id, collection: "c", maxTimeMS: 200 });
+      const rest = [...((resumed.cursor as Doc).firstBatch as Doc[]), ...((next.cursor as Doc).nextBatch as Doc[])];
+      assert.deepEqual(rest.map((e) => (e.documentKey as Doc)._id), [2]);
     });
   });
 
