@@ -36,7 +36,16 @@ import { RETRYABLE_WRITE_COMMANDS, RetryableStatements, TRANSACTION_TOO_OLD, txn
 import { aggregateWrites } from "./aggregate_command.ts";
 import { endsTransaction, NO_SUCH_TRANSACTION, WRITE_CONFLICT } from "./_error_labels.ts";
 
-/** The commands a transaction may run (mongod 7.0's list, on a replica set). */
+/**
+ * The commands a transaction may run (mongod 7.0's list, on a replica set).
+ *
+ * @example
+ * ```ts
+ * import { TRANSACTION_COMMANDS } from "./transactions.ts";
+ *
+ * console.log(TRANSACTION_COMMANDS.has("count")); // false: OperationNotSupportedInTransaction
+ * ```
+ */
 export const TRANSACTION_COMMANDS: ReadonlySet<string> = new Set([
   "find",
   "getMore",
@@ -87,7 +96,14 @@ interface Transaction {
   conflict?: string;
 }
 
-/** What the engine needs from its member. */
+/**
+ * What the engine needs from its member.
+ *
+ * @example
+ * ```ts ignore
+ * const host: TransactionHost = member; // a SimulatedMember
+ * ```
+ */
 export interface TransactionHost extends CommandHost {
   /** Logs a change as primary (the commit's `applyOps`). */
   logChange(change: OplogChange): void;
