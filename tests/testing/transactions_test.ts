@@ -286,6 +286,17 @@ describe("transactions", () => {
       });
       const commitWce = await c.command("admin", { commitTransaction: 1, ...txn(lsid, 3) });
       assert.deepEqual(commitWce.errorLabels, ["RetryableWriteError"], "a commit's write concern error is retryable");
+      await c.command("admin", {
+        configureFailPoint: "failCommand",
+        mode: { times: 1 },
+        data: { failCommands: ["abortTransaction"], errorCode: 10107 },
+      });
+      await c.command("test", { insert: "c", documents: [{ _id: 4 }], ...txn(lsid, 4, true) });
+      const abort = await c.command("admin", { abortTransaction: 1, ...txn(lsid, 4) });
+      assert.equal(abort.code, 10107);
+      assert.deepEqual(abort.errorLabels, ["RetryableWriteError"]);
+      assert.equal((await c.command("admin", { abortTransaction: 1, ...txn(lsid, 4) })).ok, 1, "the retried abort aborts");
+      assert.deepEqual(await ids(c), [1, 3]);
     });
   });
 
@@ -304,6 +315,7 @@ describe("transactions", () => {
       const sent = (lsid.id as Binary).buffer;
       assert.deepEqual(new Uint8Array(((events[1].lsid as Doc).id as { buffer: Uint8Array }).buffer), new Uint8Array(sent));
       assert.notDeepEqual(events[0]._id, events[1]._id);
+      assert.deepEqual(events[0].clusterTime, events[1].clusterTime, "one oplog entry holds the whole commit");
       // Resuming after the transaction's first event gives the rest of it.
       const resumed = await c.command("test", {
         aggregate: "c",
