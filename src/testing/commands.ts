@@ -41,6 +41,8 @@ import {
   show,
 } from "./_args.ts";
 import { badValue, serverError, toFailure, typeMismatch } from "./_server_error.ts";
+import { unsupportedByVersion } from "./server_features.ts";
+import { clientBulkWrite } from "./client_bulk_write.ts";
 
 /** What a member offers the commands. */
 export interface CommandHost {
@@ -107,6 +109,7 @@ export const WRITE_COMMANDS: ReadonlySet<string> = new Set([
   "deleteIndexes",
   "renameCollection",
   "collMod",
+  "bulkWrite",
 ]);
 
 /** Commands that read data: a secondary runs them only with secondaryOk. */
@@ -320,6 +323,7 @@ function distinct(req: CommandRequest): Document {
  */
 export function versionForWire(wire: number): string {
   const table: [number, string][] = [
+    [27, "8.2.0"],
     [25, "8.0.0"],
     [21, "7.0.0"],
     [17, "6.0.0"],
@@ -393,6 +397,7 @@ const HANDLERS: Record<string, Handler> = {
   delete: deleteCommand,
   findAndModify,
   findandmodify: findAndModify,
+  bulkWrite: clientBulkWrite,
   count,
   distinct,
   aggregate,
@@ -452,6 +457,8 @@ export async function runCommand(req: CommandRequest): Promise<Document> {
       codeName: "IllegalOperation",
     };
   }
+  const tooOld = unsupportedByVersion(req.name, req.body, req.host.maxWireVersion);
+  if (tooOld !== undefined) return tooOld;
   if (ADMIN_ONLY.has(req.name) && req.db !== "admin") {
     return {
       ok: 0,

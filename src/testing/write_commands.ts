@@ -18,6 +18,7 @@ import { evaluate, setPath, type Variables, withVariables } from "./expressions.
 import { withCollation } from "./collation.ts";
 import { refuseView } from "./views.ts";
 import { checkHint, duplicateKeyError } from "./indexes.ts";
+import { checkStorableNames } from "./server_features.ts";
 import {
   applyUpdate,
   cloneValue,
@@ -134,6 +135,7 @@ export function insert(req: CommandRequest): Document {
     try {
       if (!isPlainDocument(raw)) throw typeMismatch(`documents.${i} must be an object`);
       const doc = withIdFirst(raw, idFor(raw));
+      checkStorableNames(doc, req.host.maxWireVersion);
       checkId(doc._id);
       storeInsert(req, ns, doc, bypass);
       n++;
@@ -461,6 +463,9 @@ export function findAndModify(req: CommandRequest): Document {
     };
   }
   if (b.update === undefined) throw serverError(ErrorCode.FailedToParse, "FailedToParse", "Either an update or remove=true must be specified");
+  if (isPlainDocument(b.update) && !Object.keys(b.update).some((k) => k.startsWith("$"))) {
+    checkStorableNames(b.update, req.host.maxWireVersion);
+  }
   const r = runUpdate(req, ns, {
     q,
     u: checkUpdateDocument(b.update, false),

@@ -16,6 +16,7 @@ import type { ClientBase, Cursor, Database, ReplicaSetConnection } from "../../.
 import { type EntityMap, plain, SkipTest, TestFileError } from "./entities.ts";
 import { type Args, docArg, take } from "./arguments.ts";
 import { runCollectionOperation } from "./collection_operations.ts";
+import { runClientBulkWrite } from "./client_bulk_write_operations.ts";
 import { isDocument } from "./matcher.ts";
 
 /** What an operation returned; `iterable` results are lists whose elements are root-level documents. */
@@ -252,6 +253,8 @@ async function runClientOperation(
         iterable: true,
       };
     }
+    case "clientBulkWrite":
+      return await runClientBulkWrite(raw, client);
     case "close":
       take(name, raw, []);
       await client.close();
