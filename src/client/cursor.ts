@@ -133,6 +133,8 @@ export class Cursor<T = Document> {
   #commandDoc: Document = {};
   #filter: Document = {};
   #pipeline: readonly Document[] = [];
+  /** A database-level aggregate (`aggregate: 1`). */
+  #onDatabase = false;
   #find: FindOptions = {};
   #findFields: Document = {};
   #aggregate: AggregateOptions = {};
@@ -187,6 +189,7 @@ export class Cursor<T = Document> {
     } else {
       o = checkOptions(source.options, "aggregate options");
       this.#pipeline = source.pipeline;
+      this.#onDatabase = source.database === true;
       this.#aggregate = o;
       this.#aggregateFields = aggregateCommandOptions(o);
       if (o.batchSize !== undefined) this.batchSize(o.batchSize);
@@ -556,7 +559,8 @@ export class Cursor<T = Document> {
   #aggregateCommand(): Document {
     const cursor: Document = {};
     if (this.#batchSize > 0 && !this.#writesOutput()) cursor.batchSize = this.#batchSize;
-    return { aggregate: this.#collection.name, pipeline: this.#pipeline, cursor, ...this.#aggregateFields };
+    const aggregate = this.#onDatabase ? 1 : this.#collection.name;
+    return { aggregate, pipeline: this.#pipeline, cursor, ...this.#aggregateFields };
   }
 
   /** How many documents to ask for next: the batch size, capped by what the limit leaves. */

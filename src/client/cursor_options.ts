@@ -160,6 +160,8 @@ export type CursorSource =
     readonly kind: "aggregate";
     readonly pipeline: readonly Document[];
     readonly options: AggregateOptions;
+    /** Run on the collection's database (`aggregate: 1`, e.g. `$currentOp`, `$documents`) instead of on the collection. */
+    readonly database?: boolean;
   };
 
 /**

@@ -77,6 +77,7 @@ export {
   type TimeoutMode,
 } from "./cursor.ts";
 export { indexName } from "./indexes.ts";
+export type { CountOptions } from "./distinct.ts";
 export {
   ClientBulkWriteError,
   type ClientBulkWriteModel,

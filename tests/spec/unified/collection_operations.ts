@@ -233,9 +233,13 @@ async function runNewerOperation(name: string, raw: Args, coll: Collection): Pro
       if (typeof a.fieldName !== "string") throw new TestFileError("distinct: fieldName must be a string");
       return { value: await m(a.fieldName, docArg(a, "filter", name), options(a, ["fieldName", "filter"])) };
     }
+    case "count": {
+      const a = take(name, raw, ["filter", "skip", "limit", "hint", "collation", "comment", "maxTimeMS", "rawData"]);
+      return { value: await coll.count(docArg(a, "filter", name), options(a, ["filter"])) };
+    }
     case "estimatedDocumentCount": {
       const m = method(coll, name);
-      const a = take(name, raw, ["comment", "maxTimeMS"]);
+      const a = take(name, raw, ["comment", "maxTimeMS", "rawData"]);
       return { value: await m(options(a, [])) };
     }
     case "bulkWrite": {

@@ -17,6 +17,7 @@ import { type EntityMap, plain, SkipTest, TestFileError } from "./entities.ts";
 import { type Args, docArg, take } from "./arguments.ts";
 import { runCollectionOperation } from "./collection_operations.ts";
 import { runClientBulkWrite } from "./client_bulk_write_operations.ts";
+import { runDatabaseAggregate } from "./crud_database_operations.ts";
 import { isDocument } from "./matcher.ts";
 
 /** What an operation returned; `iterable` results are lists whose elements are root-level documents. */
@@ -215,6 +216,8 @@ async function runDatabaseOperation(
       const opts = a.readPreference === undefined ? undefined : { readPreference: plain(a.readPreference) as never };
       return { value: await db.command(cmd, opts) };
     }
+    case "aggregate":
+      return await runDatabaseAggregate(raw, db);
     case "listCollections": {
       const a = take(name, raw, ["filter"]);
       return {
