@@ -230,7 +230,7 @@ export function findCommandOptions(o: FindOptions): Document {
   if (o.let !== undefined) cmd.let = checkDocument(o.let, "let");
   if (o.allowDiskUse !== undefined) {
     if (typeof o.allowDiskUse !== "boolean") {
-      throw new ConfigurationError(`allowDiskUse must be a boolean, got ${show(o.allowDiskUse)}`);
+      throw new ConfigurationError(`allowDiskUse must be a boolean, got a ${typeof o.allowDiskUse}`);
     }
     cmd.allowDiskUse = o.allowDiskUse;
   }

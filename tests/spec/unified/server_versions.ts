@@ -102,9 +102,12 @@ export class VersionedEnvironments {
     fileRequirements: unknown,
     testRequirements: unknown,
   ): Promise<RunnerEnvironment> {
-    const wire = wireVersionFor(fileRequirements, testRequirements) ??
-      SERVER_VERSIONS[0].wire;
-    if (wire === SERVER_VERSIONS[0].wire) return this.#default();
+    // The default set by the version it reports (buildInfo), the others by the list's.
+    const def = this.#default();
+    const version = def.deployment.serverVersion;
+    if (listPossibleOn(fileRequirements, version) && listPossibleOn(testRequirements, version)) return def;
+    const wire = wireVersionFor(fileRequirements, testRequirements) ?? SERVER_VERSIONS[0].wire;
+    if (wire === SERVER_VERSIONS[0].wire) return def;
     let env = this.#started.get(wire);
     if (env === undefined) {
       env = this.#start(wire);
