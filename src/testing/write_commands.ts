@@ -364,9 +364,9 @@ export function update(req: CommandRequest): Document {
       checkCollation(s.collation);
       checkHint(req.host.store.collection(ns), s.hint);
       const multi = bool(s.multi);
-      if (s.sort !== undefined && req.host.maxWireVersion < 25) {
-        // Update statements took a sort in 8.0.
-        throw serverError(40415, "Location40415", "BSON field 'update.updates.sort' is an unknown field.");
+      // (A sort before 8.0 is refused with the command: server_features.ts.)
+      if (isPlainDocument(s.u) && !Object.keys(s.u).some((k) => k.startsWith("$"))) {
+        checkStorableNames(s.u, req.host.maxWireVersion);
       }
       const r = withCollation(s.collation, () => runUpdate(req, ns, {
         q: docArg(s.q, "q") ?? {},
