@@ -13,7 +13,17 @@
 import type { Document } from "../bson/mod.ts";
 import { ConfigurationError, MongoError, WireProtocolError, WriteConcernError } from "../errors.ts";
 import { encode } from "../bson/mod.ts";
-import { checkDocument, checkOptions, contextOf, count, cursorId, isDocument, show } from "./_internal.ts";
+import {
+  checkDocument,
+  checkInt,
+  checkOptions,
+  checkSignal,
+  contextOf,
+  count,
+  cursorId,
+  isDocument,
+  show,
+} from "./_internal.ts";
 import { execute, type PinnedConnection } from "./execute.ts";
 import { checkHint } from "./cursor_options.ts";
 import { checkArrayFilters, checkOptionNames, checkReplacement, checkUpdate, withId } from "./_write.ts";
@@ -378,7 +388,8 @@ export async function clientBulkWrite(
   if (opts.bypassDocumentValidation !== undefined) head.bypassDocumentValidation = opts.bypassDocumentValidation;
   if (opts.comment !== undefined) head.comment = opts.comment;
   if (opts.let !== undefined) head.let = checkDocument(opts.let, "let");
-  const timeoutMS = opts.timeoutMS === undefined ? client.timeoutMS : opts.timeoutMS;
+  const timeoutMS = opts.timeoutMS === undefined ? client.timeoutMS : checkInt(opts.timeoutMS, "timeoutMS", 0);
+  const signal = checkSignal(opts.signal);
 
   const p: Progress = {
     result: {
@@ -416,7 +427,7 @@ export async function clientBulkWrite(
       retryable: false,
       writeConcern: wc,
       timeoutMS,
-      signal: opts.signal,
+      signal,
       plan: () => ({
         run: (server) =>
           server.withConnection(async (conn) => {
