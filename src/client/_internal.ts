@@ -36,7 +36,7 @@ import type { WriteConcern } from "./write_concern.ts";
 /** What the client uses of a pooled connection (getMore, killCursors, legacy OP_QUERY, batching). */
 export type WireConnectionLike = Pick<
   WireConnection,
-  "address" | "command" | "query" | "getMore" | "killCursors" | "maxWireVersion" | "maxWriteBatchSize"
+  "address" | "command" | "query" | "getMore" | "killCursors" | "maxWireVersion" | "maxWriteBatchSize" | "maxMessageSizeBytes"
 >;
 
 /** Options of a command sent through a selected server (the topology layer's contract). */

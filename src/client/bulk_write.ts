@@ -7,6 +7,7 @@
  * @module
  */
 
+import { checkUnacknowledgedHint, withRawData } from "./wire_features.ts";
 import {
   BulkWriteError,
   type BulkWriteResult,
@@ -84,6 +85,8 @@ export interface UpdateModel {
   collation?: Document;
   /** The index to use: its name or key pattern. */
   hint?: string | Document;
+  /** With `updateOne`: which matching document to update first (MongoDB 8.0+). */
+  sort?: Document;
 }
 
 /**
@@ -107,6 +110,8 @@ export interface ReplaceModel<T extends SchemaDocument = Document> {
   collation?: Document;
   /** The index to use: its name or key pattern. */
   hint?: string | Document;
+  /** Which matching document to replace first (MongoDB 8.0+). */
+  sort?: Document;
 }
 
 /**
@@ -153,9 +158,12 @@ export interface BulkWriteOptions {
   readonly signal?: AbortSignal;
   /** Time limit of the whole operation in ms; 0 = no limit (default: the collection's). */
   readonly timeoutMS?: number;
+  /** Time-series collections: operate on the buckets as stored (sent to MongoDB 8.2+, left out for older servers). */
+  readonly rawData?: boolean;
 }
 
 const BULK_OPTIONS: ReadonlySet<string> = new Set([
+  "rawData",
   "ordered",
   "bypassDocumentValidation",
   "let",
@@ -200,8 +208,8 @@ function statementOf(model: unknown, index: number): Statement {
     case "replaceOne": {
       const replace = name === "replaceOne";
       const known = replace
-        ? ["filter", "replacement", "upsert", "collation", "hint"]
-        : ["filter", "update", "upsert", "arrayFilters", "collation", "hint"];
+        ? ["filter", "replacement", "upsert", "collation", "hint", "sort"]
+        : ["filter", "update", "upsert", "arrayFilters", "collation", "hint", ...(name === "updateOne" ? ["sort"] : [])];
       checkOptionNames(args, new Set(known), `${label} field`);
       const body: Document = {
         q: checkDocument(args.filter, `${label} filter`),
@@ -215,6 +223,7 @@ function statementOf(model: unknown, index: number): Statement {
       const arrayFilters = checkArrayFilters(args.arrayFilters, label);
       if (arrayFilters !== undefined) body.arrayFilters = arrayFilters;
       addCollationAndHint(body, args, label);
+      if (args.sort !== undefined) body.sort = checkDocument(args.sort, `${label} sort`);
       return { kind: "update", index, body };
     }
     case "deleteOne":
@@ -309,7 +318,7 @@ async function run(
   // One command for `batch`; true when an ordered bulk write must stop.
   const send = async (conn: PinnedConnection, batch: Statement[]): Promise<boolean> => {
     const kind = batch[0].kind;
-    const cmd: Document = { [kind]: base.coll, ...extra };
+    const cmd = withRawData({ [kind]: base.coll, ...extra }, options.rawData, conn.conn.maxWireVersion);
     if (letVars !== undefined && kind !== "insert") cmd.let = letVars;
     let reply: Document;
     try {
@@ -363,15 +372,20 @@ async function run(
     timeoutMS: base.timeoutMS,
     signal: base.signal,
     plan: () => ({
-      run: (server) =>
-        server.withConnection(async (conn) => {
+      run: (server) => {
+        for (const s of statements) {
+          if (s.kind === "insert") continue;
+          checkUnacknowledgedHint(s.kind, s.body.hint !== undefined, acknowledged, server.server.description.maxWireVersion);
+        }
+        return server.withConnection(async (conn) => {
           const max = conn.conn.maxWriteBatchSize > 0 ? conn.conn.maxWriteBatchSize : 1000;
           for (const group of groups(statements, ordered)) {
             for (let start = 0; start < group.length; start += max) {
               if (await send(conn, group.slice(start, start + max))) return;
             }
           }
-        }),
+        });
+      },
     }),
   });
   return outcome;
@@ -411,6 +425,7 @@ export async function bulkWrite(
 }
 
 const INSERT_MANY_OPTIONS: ReadonlySet<string> = new Set([
+  "rawData",
   "ordered",
   "bypassDocumentValidation",
   "comment",

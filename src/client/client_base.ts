@@ -52,6 +52,12 @@ const LIST_DATABASES_OPTIONS: ReadonlySet<string> = new Set([
   "timeoutMS",
 ]);
 import { Database, type DatabaseOptions } from "./database.ts";
+import {
+  clientBulkWrite,
+  type ClientBulkWriteModel,
+  type ClientBulkWriteOptions,
+  type ClientBulkWriteResult,
+} from "./client_bulk_write.ts";
 import type { ClientConnectionOptions, ConnectOptions, DatabaseInfo, ListDatabasesOptions } from "./client_options.ts";
 
 export type { ClientConnectionOptions, ConnectOptions, DatabaseInfo, ListDatabasesOptions };
@@ -765,6 +771,21 @@ export class ClientBase extends EventTarget {
   async listDatabaseNames(options: Omit<ListDatabasesOptions, "nameOnly"> = {}): Promise<string[]> {
     const opts = checkOptions(options, "listDatabaseNames options");
     return (await this.listDatabases({ ...opts, nameOnly: true })).map((d) => d.name);
+  }
+
+  /**
+   * Writes to any namespaces in `bulkWrite` commands (MongoDB 8.0+), as
+   * `specs/crud/bulk-write.md` says; a failure is a `ClientBulkWriteError`
+   * with the write errors by model index and the partial result.
+   *
+   * @example
+   * ```ts ignore
+   * const r = await c.bulkWrite([{ insertOne: { namespace: "db.a", document: { x: 1 } } }]);
+   * console.log(r.insertedCount);
+   * ```
+   */
+  bulkWrite(models: readonly ClientBulkWriteModel[], options?: ClientBulkWriteOptions): Promise<ClientBulkWriteResult> {
+    return clientBulkWrite(this, models, options);
   }
 
   /** The guide's printed form: `ReplicaSetConnection(['h:27019', 'h:27017', 'h:27018'])`. */

@@ -32,6 +32,7 @@ const COUNT_OPTIONS: ReadonlySet<string> = new Set([
   "collation",
   "comment",
   "maxTimeMS",
+  "rawData",
   "readPreference",
   "readConcern",
   "signal",
@@ -69,7 +70,8 @@ import {
   type FindOneAndReplaceOptions,
   type FindOneAndUpdateOptions,
 } from "./find_and_modify.ts";
-import { distinct, type DistinctOptions, estimatedDocumentCount, type EstimatedDocumentCountOptions } from "./distinct.ts";
+import { countCommand, type CountOptions, distinct, type DistinctOptions, estimatedDocumentCount } from "./distinct.ts";
+import type { EstimatedDocumentCountOptions } from "./distinct.ts";
 import { execute } from "./execute.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
@@ -377,6 +379,7 @@ export class Collection<T extends SchemaDocument = Document> {
       collation: opts.collation,
       comment: opts.comment,
       maxTimeMS: opts.maxTimeMS,
+      rawData: opts.rawData,
       readPreference: opts.readPreference,
       readConcern: opts.readConcern,
       signal: opts.signal,
@@ -548,6 +551,19 @@ export class Collection<T extends SchemaDocument = Document> {
     options?: DistinctOptions,
   ): Promise<unknown[]> {
     return distinct(this, key, filter, options);
+  }
+
+  /**
+   * The deprecated `count` command with a filter (kept by crud.md); prefer
+   * {@linkcode Collection.countDocuments} (exact) or `estimatedDocumentCount`.
+   *
+   * @example
+   * ```ts ignore
+   * console.log(await people.count({ age: { $gte: 18 } }));
+   * ```
+   */
+  count(filter: Document = {}, options?: CountOptions): Promise<number> {
+    return countCommand(this, filter, options);
   }
 
   /**

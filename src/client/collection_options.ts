@@ -68,6 +68,8 @@ export interface WriteOptions {
   readonly timeoutMS?: number;
   /** A comment to find the operation by in the server's logs (MongoDB 4.4+). */
   readonly comment?: unknown;
+  /** Time-series collections: operate on the buckets as stored (sent to MongoDB 8.2+, left out for older servers). */
+  readonly rawData?: boolean;
 }
 
 /**
@@ -107,6 +109,8 @@ export interface UpdateOptions extends WriteOptions {
   readonly collation?: Document;
   /** Variables for the filter and update (`$$name`), MongoDB 5.0+. */
   readonly let?: Document;
+  /** `updateOne` and `replaceOne`: which matching document to change first (MongoDB 8.0+); not with `updateMany`. */
+  readonly sort?: Document;
 }
 
 /**
@@ -151,6 +155,8 @@ export interface CountDocumentsOptions {
   readonly comment?: unknown;
   /** Server-side time limit in ms (ignored when `timeoutMS` applies). */
   readonly maxTimeMS?: number;
+  /** Time-series collections: operate on the buckets as stored (sent to MongoDB 8.2+, left out for older servers). */
+  readonly rawData?: boolean;
   /** Where to read (default: the collection's read preference). */
   readonly readPreference?: ReadPreferenceLike;
   /** Read concern of the count (default: the collection's). */

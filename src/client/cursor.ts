@@ -6,6 +6,7 @@
  * @module
  */
 
+import { withRawData } from "./wire_features.ts";
 import { ConfigurationError, MongoError, OperationFailure } from "../errors.ts";
 import { ErrorCode } from "../error_codes.ts";
 import type { Document } from "../bson/mod.ts";
@@ -46,6 +47,8 @@ const NO_CURSOR_TIMEOUT = 0x10;
 const AWAIT_DATA = 0x20;
 const PARTIAL = 0x80;
 
+/** getMore takes a comment from MongoDB 4.4 (wire 9). */
+const GETMORE_COMMENT_WIRE_VERSION = 9;
 // Below wire 4 (MongoDB 3.2) there is no find/getMore/killCursors command.
 const FIND_COMMAND_WIRE_VERSION = 4;
 
@@ -130,6 +133,8 @@ export class Cursor<T = Document> {
   #commandDoc: Document = {};
   #filter: Document = {};
   #pipeline: readonly Document[] = [];
+  /** A database-level aggregate (`aggregate: 1`). */
+  #onDatabase = false;
   #find: FindOptions = {};
   #findFields: Document = {};
   #aggregate: AggregateOptions = {};
@@ -184,6 +189,7 @@ export class Cursor<T = Document> {
     } else {
       o = checkOptions(source.options, "aggregate options");
       this.#pipeline = source.pipeline;
+      this.#onDatabase = source.database === true;
       this.#aggregate = o;
       this.#aggregateFields = aggregateCommandOptions(o);
       if (o.batchSize !== undefined) this.batchSize(o.batchSize);
@@ -198,9 +204,10 @@ export class Cursor<T = Document> {
       : rp === undefined
       ? (command ? ReadPreference.PRIMARY : collection.readPreference)
       : ReadPreference.from(rp);
-    // An aggregate that writes ($out, $merge), and a command cursor, are sent without a read concern.
+    // A command cursor is sent without a read concern; an aggregate that writes ($out, $merge) takes one
+    // (read-write-concern.md), from MongoDB 4.2 on (see #plan).
     const rc = (o as AggregateOptions).readConcern;
-    this.#readConcern = writes || command
+    this.#readConcern = command
       ? undefined
       : rc === undefined
       ? collection.readConcern
@@ -518,11 +525,17 @@ export class Cursor<T = Document> {
       return { run: (s) => s.withConnection((conn) => this.#legacyFind(conn)) };
     }
     this.#state.legacy = legacy;
+    const wire = server.description.maxWireVersion;
+    if (this.#readConcern?.level !== undefined && wire < 8 && this.#writesOutput()) {
+      throw new ConfigurationError(
+        `readConcern on an aggregate with $out or $merge needs MongoDB 4.2 or later (wire version 8); the server's maxWireVersion is ${wire}`,
+      );
+    }
     return {
       command: this.#kind === "find"
-        ? this.#findCommand()
+        ? withRawData(this.#findCommand(), this.#find.rawData, wire)
         : this.#kind === "aggregate"
-        ? this.#aggregateCommand()
+        ? withRawData(this.#aggregateCommand(), this.#aggregate.rawData, wire)
         : this.#commandDoc,
       parse: (reply) => {
         const cursor = isDocument(reply.cursor) ? reply.cursor : {};
@@ -538,14 +551,16 @@ export class Cursor<T = Document> {
     if (this.#projection !== undefined) cmd.projection = this.#projection;
     if (this.#skip > 0) cmd.skip = this.#skip;
     if (this.#limit > 0) cmd.limit = this.#limit;
-    if (this.#batchSize > 0) cmd.batchSize = this.#batchSize;
+    // crud.md: batchSize equal to limit asks for one more, so the server closes the cursor with that batch.
+    if (this.#batchSize > 0) cmd.batchSize = this.#batchSize === this.#limit ? this.#limit + 1 : this.#batchSize;
     return Object.assign(cmd, this.#findFields);
   }
 
   #aggregateCommand(): Document {
     const cursor: Document = {};
     if (this.#batchSize > 0 && !this.#writesOutput()) cursor.batchSize = this.#batchSize;
-    return { aggregate: this.#collection.name, pipeline: this.#pipeline, cursor, ...this.#aggregateFields };
+    const aggregate = this.#onDatabase ? 1 : this.#collection.name;
+    return { aggregate, pipeline: this.#pipeline, cursor, ...this.#aggregateFields };
   }
 
   /** How many documents to ask for next: the batch size, capped by what the limit leaves. */
@@ -639,6 +654,9 @@ export class Cursor<T = Document> {
             const cmd: Document = { getMore: id, collection: coll };
             if (batchSize > 0) cmd.batchSize = batchSize;
             if (awaitMS !== undefined) cmd.maxTimeMS = awaitMS;
+            // crud.md: the find or aggregate comment goes on each getMore too, for servers (4.4+) that take any value.
+            const comment = this.#kind === "find" ? this.#find.comment : this.#kind === "aggregate" ? this.#aggregate.comment : undefined;
+            if (comment !== undefined && conn.conn.maxWireVersion >= GETMORE_COMMENT_WIRE_VERSION) cmd.comment = comment;
             const reply = await conn.command(cmd);
             const cursor = isDocument(reply.cursor) ? reply.cursor : {};
             this.#take(cursor.nextBatch, cursor.id);

@@ -65,6 +65,10 @@ export interface FindOptions {
   readonly maxAwaitTimeMS?: number;
   /** Variables for the filter (`$$name` in `$expr`), MongoDB 5.0+. */
   readonly let?: Document;
+  /** Let a large sort spill to disk (MongoDB 4.4+). */
+  readonly allowDiskUse?: boolean;
+  /** Time-series collections: operate on the buckets as stored (sent to MongoDB 8.2+, left out for older servers). */
+  readonly rawData?: boolean;
   /** Where to read (default: the collection's read preference). */
   readonly readPreference?: ReadPreferenceLike;
   /** Read concern of the query (default: the collection's). */
@@ -125,9 +129,11 @@ export interface AggregateOptions {
   readonly hint?: string | Document;
   /** Variables for the pipeline (`$$name`). */
   readonly let?: Document;
+  /** Time-series collections: operate on the buckets as stored (sent to MongoDB 8.2+, left out for older servers). */
+  readonly rawData?: boolean;
   /** Where to read (default: the collection's; a `$out`/`$merge` pipeline always runs on the primary). */
   readonly readPreference?: ReadPreferenceLike;
-  /** Read concern (default: the collection's); not sent with a `$out`/`$merge` pipeline. */
+  /** Read concern (default: the collection's); with a `$out`/`$merge` pipeline, MongoDB 4.2+ only. */
   readonly readConcern?: ReadConcern;
   /** Cancels every round trip of the cursor. */
   readonly signal?: AbortSignal;
@@ -154,6 +160,8 @@ export type CursorSource =
     readonly kind: "aggregate";
     readonly pipeline: readonly Document[];
     readonly options: AggregateOptions;
+    /** Run on the collection's database (`aggregate: 1`, e.g. `$currentOp`, `$documents`) instead of on the collection. */
+    readonly database?: boolean;
   };
 
 /**
@@ -220,6 +228,12 @@ export function findCommandOptions(o: FindOptions): Document {
   if (o.min !== undefined) cmd.min = checkDocument(o.min, "min");
   if (o.max !== undefined) cmd.max = checkDocument(o.max, "max");
   if (o.let !== undefined) cmd.let = checkDocument(o.let, "let");
+  if (o.allowDiskUse !== undefined) {
+    if (typeof o.allowDiskUse !== "boolean") {
+      throw new ConfigurationError(`allowDiskUse must be a boolean, got a ${typeof o.allowDiskUse}`);
+    }
+    cmd.allowDiskUse = o.allowDiskUse;
+  }
   for (const flag of FIND_FLAGS) {
     const v = o[flag];
     if (v === undefined) continue;
@@ -266,6 +280,8 @@ const FIND_OPTIONS: ReadonlySet<string> = new Set([
   "maxAwaitTimeMS",
   "let",
   "readConcern",
+  "allowDiskUse",
+  "rawData",
 ]);
 /** The option names of {@linkcode AggregateOptions}. */
 const AGGREGATE_OPTIONS: ReadonlySet<string> = new Set([
@@ -278,6 +294,7 @@ const AGGREGATE_OPTIONS: ReadonlySet<string> = new Set([
   "hint",
   "let",
   "readConcern",
+  "rawData",
 ]);
 /** The option names of {@linkcode CommandCursorOptions}. */
 export const COMMAND_CURSOR_OPTIONS: ReadonlySet<string> = new Set(CURSOR_OPTIONS);

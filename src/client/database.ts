@@ -30,6 +30,7 @@ import {
   type SchemaDocument,
 } from "./collection.ts";
 import { checkOptionNames, LEVEL_OPTIONS } from "./_write.ts";
+import { type AggregateOptions, Cursor } from "./cursor.ts";
 import type { ClientBase } from "./client_base.ts";
 
 /**
@@ -322,6 +323,22 @@ export class Database {
   /** An operation's `timeoutMS`: its own, else this database's. */
   #timeout(options: { readonly timeoutMS?: number }): number | undefined {
     return options.timeoutMS === undefined ? this.timeoutMS : checkInt(options.timeoutMS, "timeoutMS", 0);
+  }
+
+  /**
+   * A database-level aggregation (`aggregate: 1`): pipelines that start with
+   * a stage needing no collection (`$currentOp`, `$listLocalSessions`,
+   * `$documents`), with the options and cursor of `Collection.aggregate`.
+   *
+   * @example
+   * ```ts ignore
+   * const ops = await c.admin.aggregate([{ $currentOp: {} }]).toArray();
+   * ```
+   */
+  aggregate<R extends Document = Document>(pipeline: readonly Document[], options: AggregateOptions = {}): Cursor<R> {
+    if (!Array.isArray(pipeline)) throw new ConfigurationError("aggregate needs a pipeline (an array of stages)");
+    // The collection only carries the database's defaults; the command names no collection.
+    return new Cursor<R>(this.collection("aggregate"), { kind: "aggregate", pipeline, options, database: true });
   }
 
   /**

@@ -13,6 +13,7 @@ import { execute } from "./execute.ts";
 import { checkHint } from "./cursor_options.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import { checkOptionNames, type CollectionLike, operationBase } from "./_write.ts";
+import { withRawData } from "./wire_features.ts";
 
 /**
  * Options of {@linkcode Collection.distinct}.
@@ -54,6 +55,8 @@ export interface DistinctOptions {
  * ```
  */
 export interface EstimatedDocumentCountOptions {
+  /** Time-series collections: count the buckets as stored (sent to MongoDB 8.2+, left out for older servers). */
+  readonly rawData?: boolean;
   /** A comment to find the operation by in the server's logs (MongoDB 4.4+). */
   readonly comment?: unknown;
   /** Server-side time limit in ms (ignored when `timeoutMS` applies). */
@@ -69,6 +72,7 @@ export interface EstimatedDocumentCountOptions {
 }
 
 const COUNT_OPTIONS: ReadonlySet<string> = new Set([
+  "rawData",
   "comment",
   "maxTimeMS",
   "readPreference",
@@ -104,7 +108,7 @@ function read<R>(
     retryable: true,
     timeoutMS: base.timeoutMS,
     signal: base.signal,
-    plan: () => ({ command: cmd, parse }),
+    plan: (server) => ({ command: withRawData(cmd, opts.rawData, server.description.maxWireVersion), parse }),
   });
 }
 
@@ -152,4 +156,47 @@ export async function estimatedDocumentCount(
     { count: coll.name },
     (reply) => count(reply.n),
   );
+}
+
+/**
+ * Options of {@linkcode Collection.count}, the deprecated `count` command with a filter.
+ *
+ * @example
+ * ```ts
+ * import type { CountOptions } from "@zerodep/mongo";
+ *
+ * const options: CountOptions = { limit: 100 };
+ * ```
+ */
+export interface CountOptions extends EstimatedDocumentCountOptions {
+  /** Matching documents to skip before counting. */
+  readonly skip?: number;
+  /** Count at most this many. */
+  readonly limit?: number;
+  /** The index to use. */
+  readonly hint?: string | Document;
+  /** Collation of the filter. */
+  readonly collation?: Document;
+}
+
+const COUNT_FILTER_OPTIONS: ReadonlySet<string> = new Set([...COUNT_OPTIONS, "skip", "limit", "hint", "collation"]);
+
+/** The `count` command with a filter (crud.md's deprecated `count`: from metadata-backed counts, may be inexact on sharded clusters). */
+export async function countCommand(
+  coll: CollectionLike,
+  filter: unknown,
+  options: CountOptions | undefined,
+): Promise<number> {
+  const query = checkDocument(filter, "the count filter");
+  const opts = checkOptions(options, "count options");
+  checkOptionNames(opts, COUNT_FILTER_OPTIONS, "count option");
+  const cmd: Document = { count: coll.name, query };
+  const skip = checkInt(opts.skip, "skip", 0);
+  const limit = checkInt(opts.limit, "limit", 0);
+  if (skip !== undefined) cmd.skip = skip;
+  if (limit !== undefined) cmd.limit = limit;
+  checkHint(opts.hint);
+  if (opts.hint !== undefined) cmd.hint = opts.hint;
+  if (opts.collation !== undefined) cmd.collation = checkDocument(opts.collation, "collation");
+  return await read(coll, "count", opts, cmd, (reply) => count(reply.n));
 }

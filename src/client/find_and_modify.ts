@@ -5,6 +5,7 @@
  * @module
  */
 
+import { checkUnacknowledgedHint, withRawData } from "./wire_features.ts";
 import { ConfigurationError } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
 import { checkDocument, checkInt, checkOptions, isDocument, show } from "./_internal.ts";
@@ -46,6 +47,8 @@ export interface FindOneAndDeleteOptions {
   readonly comment?: unknown;
   /** Server-side time limit in ms (ignored when `timeoutMS` applies). */
   readonly maxTimeMS?: number;
+  /** Time-series collections: operate on the buckets as stored (sent to MongoDB 8.2+, left out for older servers). */
+  readonly rawData?: boolean;
   /** Write concern of this operation (default: the collection's). */
   readonly writeConcern?: WriteConcern;
   /** Cancels the operation (the write may or may not have happened when it rejects). */
@@ -89,6 +92,7 @@ export interface FindOneAndUpdateOptions extends FindOneAndReplaceOptions {
 }
 
 const DELETE_OPTIONS: ReadonlySet<string> = new Set([
+  "rawData",
   "sort",
   "projection",
   "hint",
@@ -187,11 +191,15 @@ export async function findAndModify(
     writeConcern: wc,
     timeoutMS: base.timeoutMS,
     signal: base.signal,
-    plan: () => ({
-      command: cmd,
-      // Unacknowledged (w: 0): the caller asked for no answer, so none is reported (CRUD spec).
-      parse: (reply) => wc.w === 0 ? null : isDocument(reply.value) ? reply.value : null,
-    }),
+    plan: (server) => {
+      const wire = server.description.maxWireVersion;
+      checkUnacknowledgedHint("findAndModify", cmd.hint !== undefined, wc.w !== 0, wire);
+      return {
+        command: withRawData(cmd, opts.rawData, wire),
+        // Unacknowledged (w: 0): the caller asked for no answer, so none is reported (CRUD spec).
+        parse: (reply) => wc.w === 0 ? null : isDocument(reply.value) ? reply.value : null,
+      };
+    },
   });
 }
 

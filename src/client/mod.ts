@@ -77,5 +77,15 @@ export {
   type TimeoutMode,
 } from "./cursor.ts";
 export { indexName } from "./indexes.ts";
+export type { CountOptions } from "./distinct.ts";
+export {
+  ClientBulkWriteError,
+  type ClientBulkWriteModel,
+  type ClientBulkWriteOptions,
+  type ClientBulkWriteResult,
+  type ClientDeleteFields,
+  type ClientUpdateFields,
+  type ClientWriteErrorDetail,
+} from "./client_bulk_write.ts";
 export { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
 export { checkReadConcern, type ReadConcern } from "./read_concern.ts";

@@ -4,7 +4,9 @@
 // part of the public API (the options and results are in
 // collection_options.ts).
 
+import { checkUnacknowledgedHint, withRawData } from "./wire_features.ts";
 import type { Document } from "../bson/mod.ts";
+import { ConfigurationError } from "../errors.ts";
 import { checkDocument, checkOptions, count, isDocument } from "./_internal.ts";
 import { execute } from "./execute.ts";
 import { checkHint } from "./cursor_options.ts";
@@ -29,7 +31,7 @@ import type {
   WriteOptions,
 } from "./collection_options.ts";
 
-const WRITE_OPTIONS = ["writeConcern", "bypassDocumentValidation", "signal", "timeoutMS", "comment"];
+const WRITE_OPTIONS = ["writeConcern", "bypassDocumentValidation", "signal", "timeoutMS", "comment", "rawData"];
 const INSERT_ONE_OPTIONS: ReadonlySet<string> = new Set(WRITE_OPTIONS);
 const UPDATE_OPTIONS: ReadonlySet<string> = new Set([
   ...WRITE_OPTIONS,
@@ -38,6 +40,7 @@ const UPDATE_OPTIONS: ReadonlySet<string> = new Set([
   "hint",
   "collation",
   "let",
+  "sort",
 ]);
 const REPLACE_OPTIONS: ReadonlySet<string> = new Set([...UPDATE_OPTIONS].filter((k) => k !== "arrayFilters"));
 const DELETE_OPTIONS: ReadonlySet<string> = new Set([...WRITE_OPTIONS, "hint", "collation", "let"]);
@@ -67,15 +70,21 @@ function writeOne<R>(
     writeConcern: writeConcernOf(coll, options),
     timeoutMS: base.timeoutMS,
     signal: base.signal,
-    plan: () => ({
-      command: cmd,
+    plan: (server) => {
+      const wire = server.description.maxWireVersion;
+      if (kind !== "insert") {
+        checkUnacknowledgedHint(kind, statement.hint !== undefined, writeConcernOf(coll, options).w !== 0, wire);
+      }
+      return {
+        command: withRawData(cmd, options.rawData, wire),
       sequences: [{
         identifier: kind === "insert" ? "documents" : kind === "update" ? "updates" : "deletes",
         documents: [statement],
       }],
       writeConcernErrorInReply: true,
-      parse: (reply, concernError) => parse({ reply, concernError }),
-    }),
+        parse: (reply, concernError) => parse({ reply, concernError }),
+      };
+    },
   });
 }
 
@@ -116,6 +125,10 @@ export async function runUpdate(
   if (arrayFilters !== undefined) statement.arrayFilters = arrayFilters;
   if (opts.hint !== undefined) statement.hint = opts.hint;
   if (opts.collation !== undefined) statement.collation = checkDocument(opts.collation, "collation");
+  if (opts.sort !== undefined) {
+    if (multi) throw new ConfigurationError(`${what} takes no sort (it updates every matching document)`);
+    statement.sort = checkDocument(opts.sort, "sort");
+  }
   const acknowledged = writeConcernOf(coll, opts).w !== 0;
   // updateMany is not a retryable write (it may touch many documents).
   return await writeOne(coll, "update", opts, !multi, statement, (outcome) => {

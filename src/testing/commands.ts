@@ -42,6 +42,8 @@ import {
   show,
 } from "./_args.ts";
 import { badValue, serverError, toFailure, typeMismatch } from "./_server_error.ts";
+import { unsupportedByVersion } from "./server_features.ts";
+import { clientBulkWrite } from "./client_bulk_write.ts";
 
 /** What a member offers the commands. */
 export interface CommandHost {
@@ -110,6 +112,7 @@ export const WRITE_COMMANDS: ReadonlySet<string> = new Set([
   "deleteIndexes",
   "renameCollection",
   "collMod",
+  "bulkWrite",
 ]);
 
 /** Commands that read data: a secondary runs them only with secondaryOk. */
@@ -325,6 +328,7 @@ function distinct(req: CommandRequest): Document {
  */
 export function versionForWire(wire: number): string {
   const table: [number, string][] = [
+    [27, "8.2.0"],
     [25, "8.0.0"],
     [21, "7.0.0"],
     [17, "6.0.0"],
@@ -407,6 +411,7 @@ const HANDLERS: Record<string, Handler> = {
   delete: deleteCommand,
   findAndModify,
   findandmodify: findAndModify,
+  bulkWrite: clientBulkWrite,
   count,
   distinct,
   aggregate,
@@ -460,6 +465,8 @@ export async function runCommand(req: CommandRequest): Promise<Document> {
   if (handler === undefined || (req.name === "hello" && req.host.maxWireVersion < 13)) {
     return { ok: 0, errmsg: `no such command: '${req.name}'`, code: 59, codeName: "CommandNotFound" };
   }
+  const tooOld = unsupportedByVersion(req.name, req.body, req.host.maxWireVersion);
+  if (tooOld !== undefined) return tooOld;
   if (ADMIN_ONLY.has(req.name) && req.db !== "admin") {
     return {
       ok: 0,

@@ -125,7 +125,7 @@ export interface ReplicaSetOptions {
   electionDelayMS?: number;
   /** How long after a write secondaries apply it, in ms (default 0: at once). */
   replicationLagMS?: number;
-  /** maxWireVersion of every member, 0 to 25 (default 21, MongoDB 7.0). Below 14 the legacy opcodes work (OP_QUERY finds, OP_GET_MORE, OP_KILL_CURSORS, OP_INSERT/OP_UPDATE/OP_DELETE with getLastError); from 14 (5.1) only the OP_QUERY handshake does. */
+  /** maxWireVersion of every member, 0 to 27 (default 21, MongoDB 7.0). Below 14 the legacy opcodes work (OP_QUERY finds, OP_GET_MORE, OP_KILL_CURSORS, OP_INSERT/OP_UPDATE/OP_DELETE with getLastError); from 14 (5.1) only the OP_QUERY handshake does. */
   maxWireVersion?: number;
   /** The loopback address to listen on and to name members by (default `"127.0.0.1"`). */
   hostname?: string;
@@ -334,7 +334,7 @@ export class ReplicaSet implements AsyncDisposable {
     this.name = name;
     this.electionDelayMS = checkInt(options.electionDelayMS ?? 1000, "electionDelayMS", 0, 3_600_000);
     this.replicationLagMS = checkInt(options.replicationLagMS ?? 0, "replicationLagMS", 0, 3_600_000);
-    const wire = checkInt(options.maxWireVersion ?? 21, "maxWireVersion", 0, 25);
+    const wire = checkInt(options.maxWireVersion ?? 21, "maxWireVersion", 0, 27);
     this.#hostname = options.hostname ?? "127.0.0.1";
     if (typeof this.#hostname !== "string" || this.#hostname === "") {
       throw new ConfigurationError(`hostname must be a non-empty string`);
@@ -548,7 +548,7 @@ export class ReplicaSet implements AsyncDisposable {
   /** Sets fault injection on a member (merged with its current faults); see {@linkcode FaultOptions}. */
   fault(ref: MemberRef, faults: FaultOptions): void {
     if (faults === null || typeof faults !== "object") throw new ConfigurationError("faults must be an object");
-    if (faults.maxWireVersion !== undefined) checkInt(faults.maxWireVersion, "maxWireVersion", 0, 25);
+    if (faults.maxWireVersion !== undefined) checkInt(faults.maxWireVersion, "maxWireVersion", 0, 27);
     if (faults.closeNext !== undefined) checkInt(faults.closeNext, "closeNext", 0, 1_000_000);
     if (faults.delayMS !== undefined) checkInt(faults.delayMS, "delayMS", 0, 3_600_000);
     this.#resolve(ref).setFaults({ ...faults });
@@ -1157,7 +1157,7 @@ function checkMemberConfig(m: unknown, i: number): MemberConfig {
     throw new ConfigurationError(`members[${i}].priority must be a number in [0, 1000], got ${String(c.priority)}`);
   }
   if (c.votes !== undefined) checkInt(c.votes, `members[${i}].votes`, 0, 1);
-  if (c.maxWireVersion !== undefined) checkInt(c.maxWireVersion, `members[${i}].maxWireVersion`, 0, 25);
+  if (c.maxWireVersion !== undefined) checkInt(c.maxWireVersion, `members[${i}].maxWireVersion`, 0, 27);
   if (c.hidden === true && (c.priority ?? 0) !== 0) {
     throw new ConfigurationError(`members[${i}]: a hidden member must have priority 0`);
   }

@@ -18,6 +18,7 @@ import { evaluate, setPath, type Variables, withVariables } from "./expressions.
 import { withCollation } from "./collation.ts";
 import { refuseView } from "./views.ts";
 import { checkHint, duplicateKeyError } from "./indexes.ts";
+import { checkStorableNames } from "./server_features.ts";
 import {
   applyUpdate,
   cloneValue,
@@ -143,6 +144,7 @@ export function insert(req: CommandRequest): Document {
     try {
       if (!isPlainDocument(raw)) throw typeMismatch(`documents.${i} must be an object`);
       const doc = withIdFirst(raw, idFor(raw));
+      checkStorableNames(doc, req.host.maxWireVersion);
       checkId(doc._id);
       req.retry?.begin(i);
       storeInsert(req, ns, doc, bypass);
@@ -381,9 +383,9 @@ export function update(req: CommandRequest): Document {
       checkCollation(s.collation);
       checkHint(req.host.store.collection(ns), s.hint);
       const multi = bool(s.multi);
-      if (s.sort !== undefined && req.host.maxWireVersion < 25) {
-        // Update statements took a sort in 8.0.
-        throw serverError(40415, "Location40415", "BSON field 'update.updates.sort' is an unknown field.");
+      // (A sort before 8.0 is refused with the command: server_features.ts.)
+      if (isPlainDocument(s.u) && !Object.keys(s.u).some((k) => k.startsWith("$"))) {
+        checkStorableNames(s.u, req.host.maxWireVersion);
       }
       req.retry?.begin(i);
       const r = withCollation(s.collation, () => runUpdate(req, ns, {
@@ -506,6 +508,9 @@ function findAndModifyOnce(req: CommandRequest, ns: string): Document {
     };
   }
   if (b.update === undefined) throw serverError(ErrorCode.FailedToParse, "FailedToParse", "Either an update or remove=true must be specified");
+  if (isPlainDocument(b.update) && !Object.keys(b.update).some((k) => k.startsWith("$"))) {
+    checkStorableNames(b.update, req.host.maxWireVersion);
+  }
   const r = runUpdate(req, ns, {
     q,
     u: checkUpdateDocument(b.update, false),

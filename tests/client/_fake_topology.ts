@@ -43,6 +43,7 @@ export class FakeServer implements ServerLike {
   readonly log: Call[];
   handler: Handler;
   maxWriteBatchSize = 100_000;
+  maxMessageSizeBytes = 48_000_000;
 
   constructor(
     address: string,
@@ -93,6 +94,9 @@ export class FakeServer implements ServerLike {
       },
       get maxWriteBatchSize() {
         return server.maxWriteBatchSize;
+      },
+      get maxMessageSizeBytes() {
+        return server.maxMessageSizeBytes;
       },
       command: async (db: string, cmd: Document, options: Document = {}) =>
         await this.#call({ server: this.address, via: "conn", db, cmd, options: { ...options } }) as Document,

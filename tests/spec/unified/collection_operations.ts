@@ -21,8 +21,12 @@ const FIND_OPTIONS = [
   "hint",
   "maxTimeMS",
   "comment",
+  "collation",
+  "let",
+  "allowDiskUse",
+  "rawData",
 ];
-const WRITE_OPTIONS = ["writeConcern", "bypassDocumentValidation"];
+const WRITE_OPTIONS = ["writeConcern", "bypassDocumentValidation", "comment", "rawData"];
 const UPDATE_OPTIONS = [
   ...WRITE_OPTIONS,
   "filter",
@@ -30,6 +34,7 @@ const UPDATE_OPTIONS = [
   "arrayFilters",
   "hint",
   "collation",
+  "let",
 ];
 
 export async function runCollectionOperation(
@@ -60,9 +65,6 @@ export async function runCollectionOperation(
     case "find":
     case "createFindCursor": {
       const a = take(name, raw, FIND_OPTIONS);
-      if (typeof a.comment !== "string" && a.comment !== undefined) {
-        throw new SkipTest(`driver lacks ${name} option comment (a document)`);
-      }
       const cursor = coll.find(
         docArg(a, "filter", name),
         options(a, ["filter"]),
@@ -79,10 +81,10 @@ export async function runCollectionOperation(
         "comment",
         "hint",
         "let",
+        "collation",
+        "bypassDocumentValidation",
+        "rawData",
       ]);
-      if (typeof a.comment !== "string" && a.comment !== undefined) {
-        throw new SkipTest(`driver lacks ${name} option comment (a document)`);
-      }
       if (!Array.isArray(a.pipeline)) {
         throw new TestFileError("aggregate: pipeline must be an array");
       }
@@ -101,6 +103,9 @@ export async function runCollectionOperation(
         "limit",
         "hint",
         "maxTimeMS",
+        "comment",
+        "collation",
+        "rawData",
       ]);
       return {
         value: await coll.countDocuments(
@@ -111,7 +116,7 @@ export async function runCollectionOperation(
     }
     case "updateOne":
     case "updateMany": {
-      const a = take(name, raw, ["update", ...UPDATE_OPTIONS]);
+      const a = take(name, raw, ["update", ...UPDATE_OPTIONS, ...(name === "updateOne" ? ["sort"] : [])]);
       const update = a.update as Document | Document[];
       const r = await coll[name](
         docArg(a, "filter", name),
@@ -124,6 +129,7 @@ export async function runCollectionOperation(
       const a = take(name, raw, [
         "replacement",
         ...UPDATE_OPTIONS.filter((o) => o !== "arrayFilters"),
+        "sort",
       ]);
       const r = await coll.replaceOne(
         docArg(a, "filter", name),
@@ -139,6 +145,9 @@ export async function runCollectionOperation(
         "hint",
         "collation",
         "writeConcern",
+        "comment",
+        "let",
+        "rawData",
       ]);
       const r = await coll[name](
         docArg(a, "filter", name),
@@ -175,14 +184,15 @@ const FIND_AND_MODIFY_OPTIONS = [
   "comment",
   "maxTimeMS",
   "writeConcern",
+  "rawData",
 ];
 
 /** Options of each bulkWrite model the driver takes (models are passed on as the format writes them). */
 const MODEL_FIELDS: Record<string, string[]> = {
   insertOne: ["document"],
-  updateOne: ["filter", "update", "upsert", "arrayFilters", "collation", "hint"],
+  updateOne: ["filter", "update", "upsert", "arrayFilters", "collation", "hint", "sort"],
   updateMany: ["filter", "update", "upsert", "arrayFilters", "collation", "hint"],
-  replaceOne: ["filter", "replacement", "upsert", "collation", "hint"],
+  replaceOne: ["filter", "replacement", "upsert", "collation", "hint", "sort"],
   deleteOne: ["filter", "collation", "hint"],
   deleteMany: ["filter", "collation", "hint"],
 };
@@ -223,14 +233,18 @@ async function runNewerOperation(name: string, raw: Args, coll: Collection): Pro
       if (typeof a.fieldName !== "string") throw new TestFileError("distinct: fieldName must be a string");
       return { value: await m(a.fieldName, docArg(a, "filter", name), options(a, ["fieldName", "filter"])) };
     }
+    case "count": {
+      const a = take(name, raw, ["filter", "skip", "limit", "hint", "collation", "comment", "maxTimeMS", "rawData"]);
+      return { value: await coll.count(docArg(a, "filter", name), options(a, ["filter"])) };
+    }
     case "estimatedDocumentCount": {
       const m = method(coll, name);
-      const a = take(name, raw, ["comment", "maxTimeMS"]);
+      const a = take(name, raw, ["comment", "maxTimeMS", "rawData"]);
       return { value: await m(options(a, [])) };
     }
     case "bulkWrite": {
       const m = method(coll, name);
-      const a = take(name, raw, ["requests", "ordered", "bypassDocumentValidation", "let", "comment", "writeConcern"]);
+      const a = take(name, raw, ["requests", "ordered", "bypassDocumentValidation", "let", "comment", "writeConcern", "rawData"]);
       if (!Array.isArray(a.requests)) throw new TestFileError("bulkWrite: requests must be an array");
       for (const model of a.requests as Document[]) {
         const [kind] = Object.keys(model);

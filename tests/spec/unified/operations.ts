@@ -16,6 +16,8 @@ import type { ClientBase, Cursor, Database, ReplicaSetConnection } from "../../.
 import { type EntityMap, plain, SkipTest, TestFileError } from "./entities.ts";
 import { type Args, docArg, take } from "./arguments.ts";
 import { runCollectionOperation } from "./collection_operations.ts";
+import { runClientBulkWrite } from "./client_bulk_write_operations.ts";
+import { runDatabaseAggregate } from "./crud_database_operations.ts";
 import { isDocument } from "./matcher.ts";
 
 /** What an operation returned; `iterable` results are lists whose elements are root-level documents. */
@@ -214,6 +216,8 @@ async function runDatabaseOperation(
       const opts = a.readPreference === undefined ? undefined : { readPreference: plain(a.readPreference) as never };
       return { value: await db.command(cmd, opts) };
     }
+    case "aggregate":
+      return await runDatabaseAggregate(raw, db);
     case "listCollections": {
       const a = take(name, raw, ["filter"]);
       return {
@@ -252,6 +256,8 @@ async function runClientOperation(
         iterable: true,
       };
     }
+    case "clientBulkWrite":
+      return await runClientBulkWrite(raw, client);
     case "close":
       take(name, raw, []);
       await client.close();

@@ -24,6 +24,7 @@ import { simulatorGap } from "./simulator_gaps.ts";
 import { unmetRequirements } from "./requirements.ts";
 import { checkError, checkOutcome, checkResult, logMessagesGap, matchContext } from "./expectations.ts";
 import { checkExpectedEvents } from "./events.ts";
+import { VersionedEnvironments } from "./server_versions.ts";
 
 /** The newest schema version this runner implements; files of a newer minor or another major are refused. */
 export const SCHEMA_VERSION: readonly [number, number] = [1, 28];
@@ -287,12 +288,19 @@ export interface UnifiedAreaOptions {
   }[];
   /**
    * Tests skipped for a known bug, by `"<file>: <test description>"`; each
-   * reason starts with "known driver bug: " or "known simulator bug: ". Keep
-   * it short and reported.
+   * reason starts with "known driver bug: ", "known simulator bug: " or
+   * "known test-file bug: " (an upstream file that fails against mongod too).
+   * Keep it short and reported.
    */
   readonly knownBugs?: Readonly<Record<string, string>>;
   /** Options of the simulated set. */
   readonly replicaSet?: ReplicaSetOptions;
+  /**
+   * Run a test whose runOnRequirements the default set does not meet on a
+   * set of a version that meets them (`server_versions.ts`), started when
+   * first needed (default false: every test on the one set).
+   */
+  readonly serverVersions?: boolean;
 }
 
 function listFiles(dir: string): string[] {
@@ -317,19 +325,24 @@ export function runUnifiedArea(options: UnifiedAreaOptions): void {
   const reasons = new Map<string, number>();
   const usedBugs = new Set<string>();
   for (const r of Object.values(options.knownBugs ?? {})) {
-    if (!/^known (driver|simulator) bug: ./.test(r)) {
+    if (!/^known (driver|simulator|test-file) bug: ./.test(r)) {
       throw new Error(
-        `a known-bug reason must start with "known driver bug: " or "known simulator bug: ": ${r}`,
+        `a known-bug reason must start with "known driver bug: ", "known simulator bug: " or "known test-file bug: ": ${r}`,
       );
     }
   }
 
   describe(`${area} unified spec tests (${root})`, () => {
     let env: RunnerEnvironment | undefined;
+    const versioned = new VersionedEnvironments(
+      (wire) => startEnvironment({ ...options.replicaSet, maxWireVersion: wire }),
+      () => env!,
+    );
     before(async () => {
       env = await startEnvironment(options.replicaSet);
     });
     after(async () => {
+      await versioned.close();
       await env?.internal.close();
       await env?.rs.close();
     });
@@ -363,7 +376,10 @@ export function runUnifiedArea(options: UnifiedAreaOptions): void {
             } else {
               try {
                 validateTest(t, known);
-                outcome = await runTest(file!, t, env!);
+                const testEnv = options.serverVersions === true
+                  ? await versioned.for(file!.doc.runOnRequirements, t.runOnRequirements)
+                  : env!;
+                outcome = await runTest(file!, t, testEnv);
               } catch (e) {
                 outcome = { status: "failed", error: e };
               }

@@ -1,0 +1,40 @@
+/**
+ * The CRUD specification's database-level `aggregate` (`aggregate: 1`), on
+ * the driver's `Database.aggregate`.
+ */
+import type { Document } from "../../../src/bson/mod.ts";
+import type { Database } from "../../../src/client/mod.ts";
+import { type Args, options, take } from "./arguments.ts";
+import { SkipTest, TestFileError } from "./entities.ts";
+import { isDocument } from "./matcher.ts";
+import type { OperationResult } from "./operations.ts";
+
+/** Runs `aggregate` on a database entity. */
+export async function runDatabaseAggregate(raw: Args, db: Database): Promise<OperationResult> {
+  const a = take("aggregate", raw, [
+    "pipeline",
+    "batchSize",
+    "allowDiskUse",
+    "maxTimeMS",
+    "comment",
+    "hint",
+    "let",
+    "collation",
+    "bypassDocumentValidation",
+    "rawData",
+  ]);
+  if (!Array.isArray(a.pipeline)) throw new TestFileError("aggregate: pipeline must be an array");
+  const pipeline = a.pipeline as Document[];
+  const last = pipeline[pipeline.length - 1];
+  if (isDocument(last) && ("$out" in last || "$merge" in last) && db.readPreference.mode !== "primary") {
+    // crud.md: on 5.0+ servers a write-stage pipeline uses the given read preference; the driver always sends it to the
+    // primary (and the simulator does not run $out/$merge on a secondary).
+    throw new SkipTest("driver lacks $out/$merge on secondaries (crud.md's 5.0+ read preference for write-stage aggregates)");
+  }
+  const first = pipeline[0];
+  if (isDocument(first) && "$listLocalSessions" in first && typeof (db.client as { startSession?: unknown }).startSession !== "function") {
+    // $listLocalSessions lists the sessions the server has seen; a driver without sessions sends no lsid.
+    throw new SkipTest("driver lacks sessions ($listLocalSessions finds none: no lsid is sent)");
+  }
+  return { value: await db.aggregate(pipeline, options(a, ["pipeline"])).toArray(), iterable: true };
+}
