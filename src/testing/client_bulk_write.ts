@@ -101,7 +101,14 @@ export function clientBulkWrite(req: CommandRequest): Document {
       if (!isPlainDocument(op)) throw typeMismatch(`bulkWrite.ops.${i} must be an object`);
       const sub = asCommand(op, i, namespaces, common);
       kind = sub.name;
-      const subReq: CommandRequest = { ...req, db: sub.db, name: sub.name, body: sub.body };
+      // A retryable bulkWrite's operation i is statement i of the session (retryable_writes.ts).
+      const subReq: CommandRequest = {
+        ...req,
+        db: sub.db,
+        name: sub.name,
+        body: sub.body,
+        ...(req.retry !== undefined ? { retry: req.retry.shifted(i) } : {}),
+      };
       reply = sub.name === "insert" ? insert(subReq) : sub.name === "update" ? update(subReq) : deleteCommand(subReq);
     } catch (e) {
       const f = toFailure(e);

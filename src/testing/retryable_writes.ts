@@ -50,6 +50,7 @@ export const RETRYABLE_WRITE_COMMANDS: ReadonlySet<string> = new Set([
   "delete",
   "findAndModify",
   "findandmodify",
+  "bulkWrite",
 ]);
 
 /**
@@ -139,13 +140,32 @@ export class RetryableStatements {
   #txnNumber: bigint;
   #current: SessionWrite | undefined;
   #logged = false;
-  #closeConnection = false;
+  #shared: { closeConnection: boolean };
+  #base: number;
 
-  private constructor(host: RetryHost, key: string, lsid: Document, txnNumber: bigint) {
+  private constructor(
+    host: RetryHost,
+    key: string,
+    lsid: Document,
+    txnNumber: bigint,
+    base = 0,
+    shared = { closeConnection: false },
+  ) {
     this.#host = host;
     this.#key = key;
     this.#lsid = lsid;
     this.#txnNumber = txnNumber;
+    this.#base = base;
+    this.#shared = shared;
+  }
+
+  /**
+   * The statements of a part of the command whose statement 0 is this
+   * command's statement `base` (a client `bulkWrite` runs each operation as
+   * a one-statement write; operation i is statement i).
+   */
+  shifted(base: number): RetryableStatements {
+    return new RetryableStatements(this.#host, this.#key, this.#lsid, this.#txnNumber, this.#base + base, this.#shared);
   }
 
   /**
@@ -173,7 +193,7 @@ export class RetryableStatements {
 
   /** The stored result of statement `stmtId` when it already executed. */
   stored(stmtId: number): Document | undefined {
-    return this.#host.store.sessions.executed(this.#key, this.#txnNumber, stmtId);
+    return this.#host.store.sessions.executed(this.#key, this.#txnNumber, this.#base + stmtId);
   }
 
   /**
@@ -181,7 +201,7 @@ export class RetryableStatements {
    * command's reply is lost (the connection closes).
    */
   get closeConnection(): boolean {
-    return this.#closeConnection;
+    return this.#shared.closeConnection;
   }
 
   /**
@@ -192,7 +212,7 @@ export class RetryableStatements {
   begin(stmtId: number): void {
     const fired = this.#host.failPoints?.evaluateTransactionalWrite();
     if (fired !== undefined) {
-      if (fired.closeConnection) this.#closeConnection = true;
+      if (fired.closeConnection) this.#shared.closeConnection = true;
       const code = fired.failBeforeCommitExceptionCode;
       if (code !== undefined) throw serverError(code, codeNameOf(code), "Failing write for test");
     }
@@ -200,7 +220,7 @@ export class RetryableStatements {
       key: this.#key,
       lsid: this.#lsid,
       txnNumber: this.#txnNumber,
-      stmtId,
+      stmtId: this.#base + stmtId,
       outcome: {},
     };
     this.#logged = false;

@@ -59,6 +59,7 @@ export const TRANSACTION_COMMANDS: ReadonlySet<string> = new Set([
   "distinct",
   "create",
   "createIndexes",
+  "bulkWrite",
   "commitTransaction",
   "abortTransaction",
 ]);
@@ -316,6 +317,7 @@ export class Transactions {
   // The open transaction holding a document the write command targets, if any.
   #heldBy(req: CommandRequest): Transaction | undefined {
     const { body, name, db } = req;
+    if (name === "bulkWrite") return this.#bulkWriteHeldBy(req);
     const coll = body[name];
     if (typeof coll !== "string") return undefined;
     const ns = `${db}.${coll}`;
@@ -364,6 +366,29 @@ export class Transactions {
       default:
         return matching(body.query);
     }
+  }
+
+  // A client bulkWrite's operations, each as the one-statement write it runs as.
+  #bulkWriteHeldBy(req: CommandRequest): Transaction | undefined {
+    const { ops, nsInfo } = req.body;
+    if (!Array.isArray(ops) || !Array.isArray(nsInfo)) return undefined;
+    for (const op of ops) {
+      if (!isPlainDocument(op)) continue;
+      const [kind] = Object.keys(op);
+      const info = nsInfo[Number(op[kind])];
+      const ns = isPlainDocument(info) && typeof info.ns === "string" ? info.ns : undefined;
+      if (ns === undefined || !ns.includes(".")) continue;
+      const [db, coll] = splitNamespace(ns);
+      const body = kind === "insert"
+        ? { insert: coll, documents: [op.document] }
+        : kind === "update"
+        ? { update: coll, updates: [{ q: op.filter }] }
+        : { delete: coll, deletes: [{ q: op.filter }] };
+      const name = Object.keys(body)[0];
+      const t = this.#heldBy({ ...req, db, name, body });
+      if (t !== undefined) return t;
+    }
+    return undefined;
   }
 
   async #runInside(req: CommandRequest, exec: (req: CommandRequest) => Promise<Document>): Promise<Document> {

@@ -239,4 +239,33 @@ describe("retryable writes", () => {
       assert.equal(r.operationTime, undefined);
     });
   });
+
+  test("a retried client bulkWrite (8.0) applies each operation once; operation i is statement i", async () => {
+    await using rs = await startReplicaSet({ members: 1, maxWireVersion: 25 });
+    await withClient(rs.hosts[0], async (c) => {
+      const lsid = newLsid();
+      const cmd = {
+        bulkWrite: 1,
+        ops: [
+          { insert: 0, document: { _id: 1, n: 0 } },
+          { update: 0, filter: { _id: 1 }, updateMods: { $inc: { n: 1 } } },
+          { insert: 1, document: { _id: 2 } },
+          { delete: 1, filter: { _id: 2 } },
+        ],
+        nsInfo: [{ ns: "test.a" }, { ns: "test.b" }],
+        lsid,
+        txnNumber: new Int64(1n),
+      };
+      const first = await c.command("admin", cmd);
+      assert.equal(first.ok, 1, String(first.errmsg));
+      const again = await c.command("admin", cmd);
+      assert.equal(again.ok, 1);
+      for (const k of ["nErrors", "nInserted", "nMatched", "nModified", "nDeleted"]) {
+        assert.equal(Number(again[k]), Number(first[k]), k);
+      }
+      assert.equal(Number(again.nErrors), 0, "no duplicate key on the retry");
+      assert.deepEqual(rs.members[0].documents("test.a"), [{ _id: 1, n: 1 }], "the $inc ran once");
+      assert.deepEqual(rs.members[0].documents("test.b"), []);
+    });
+  });
 });

@@ -362,4 +362,21 @@ describe("transactions", () => {
       assert.equal(r.code, 72, "4.4 allows the snapshot level only in transactions");
     });
   });
+
+  test("a client bulkWrite (8.0) runs inside a transaction", async () => {
+    await using rs = await startReplicaSet({ members: 1, maxWireVersion: 25 });
+    await withClient(rs.hosts[0], async (c) => {
+      const lsid = newLsid();
+      const r = await c.command("admin", {
+        bulkWrite: 1,
+        ops: [{ insert: 0, document: { _id: 1 } }, { insert: 0, document: { _id: 2 } }],
+        nsInfo: [{ ns: "test.c" }],
+        ...txn(lsid, 1, true),
+      });
+      assert.equal(Number(r.nInserted), 2, String(r.errmsg));
+      assert.deepEqual(await ids(c), []);
+      assert.equal((await c.command("admin", { commitTransaction: 1, ...txn(lsid, 1) })).ok, 1);
+      assert.deepEqual(await ids(c), [1, 2]);
+    });
+  });
 });
