@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { labelOverload } from "./backpressure.ts";
 import { ConfigurationError, MongoError, PoolClearedError, PoolClosedError, WaitQueueTimeoutError } from "../errors.ts";
 import { formatAddress, type ServerAddress } from "../address.ts";
 import { describeValue } from "../describe.ts";
@@ -535,6 +536,7 @@ export class ConnectionPool {
       },
       (error) => {
         this.#pending--;
+        labelOverload(error);
         this.#failedToConnect(id, error);
         this.#serveWaiters();
         throw error;
@@ -660,7 +662,7 @@ export class ConnectionPool {
       (error) => {
         this.#pending--;
         this.#filling = false;
-        this.#fillError = error;
+        this.#fillError = labelOverload(error);
         this.#failedToConnect(id, error);
         // The CMAP specification: an error while filling clears (and so pauses) the pool.
         if (this.#pausing && generation === this.#generation) this.clear();

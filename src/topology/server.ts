@@ -513,12 +513,15 @@ export class Server {
 
   #autoReconnect(cause: Error, what: string, sent: boolean, generation: number | undefined): AutoReconnect {
     const outcome = sent ? "the operation may or may not have happened" : "the operation was not sent";
-    return new AutoReconnect(`${what}; ${outcome}`, {
+    const error = new AutoReconnect(`${what}; ${outcome}`, {
       address: this.address,
       cause,
       when: (cause as { when?: "beforeHandshakeCompletes" | "afterHandshakeCompletes" }).when,
       generation,
     });
+    // The labels of the cause (the server's, or the pool's backpressure labels) stay on the error.
+    if (cause instanceof MongoError) for (const label of cause.errorLabels) error.addErrorLabel(label);
+    return error;
   }
 }
 

@@ -17,6 +17,8 @@ import {
 } from "../../../src/client/mod.ts";
 import { isDocument } from "./matcher.ts";
 import { dispatchesEvents, observe, type ObservedEvent } from "./events.ts";
+import { ThreadEntity } from "./thread_entities.ts";
+import { trackTopology } from "./topology_snapshots.ts";
 
 /** A test that cannot run here; `reason` says why (not applicable, or what the driver or simulator lacks). */
 export class SkipTest extends Error {
@@ -60,6 +62,7 @@ export type EntityKind =
   | "database"
   | "collection"
   | "cursor"
+  | "thread"
   | "value";
 
 interface Entry {
@@ -126,6 +129,7 @@ export class EntityMap {
 
   /** Closes the cursors and clients (errors while closing are not the test's). */
   async close(): Promise<void> {
+    for (const e of this.#entries.values()) if (e.kind === "thread") await (e.value as ThreadEntity).settle();
     for (const c of this.cursors()) await c.close().catch(() => {});
     for (const c of this.clients()) await c.client.close().catch(() => {});
     this.#entries.clear();
@@ -315,7 +319,7 @@ function clientUri(deployment: Deployment, uriOptions: unknown): string {
 /**
  * Creates the entities of a `createEntities` list (already checked by
  * {@linkcode validateEntities}) into `map`. Entities the driver has no
- * counterpart for yet (session, bucket, thread, clientEncryption) skip the
+ * counterpart for yet (session, bucket, clientEncryption) skip the
  * test with the reason.
  */
 export async function createEntities(
@@ -368,7 +372,8 @@ export async function createEntities(
         map.get(spec.database, "database");
         throw new SkipTest("driver lacks GridFS (bucket entity)");
       case "thread":
-        throw new SkipTest("thread entities not implemented yet");
+        map.set(id, "thread", new ThreadEntity());
+        break;
       case "clientEncryption":
         throw new SkipTest(
           "driver lacks client-side encryption (clientEncryption entity)",
@@ -441,6 +446,7 @@ async function createClient(
   const client = uri.includes("directConnection=true")
     ? new Connection(uri, { onWarning })
     : new ReplicaSetConnection(uri, { onWarning });
+  trackTopology(client);
   if (unknown.length > 0) {
     await client.close();
     throw new SkipTest(`driver lacks URI option(s): ${unknown.join("; ")}`);
@@ -453,5 +459,8 @@ async function createClient(
     ignoreCommandMonitoringEvents,
     observeSensitiveCommands: spec.observeSensitiveCommands === true,
   });
+  // Monitoring starts when the client is created, as drivers that connect in the background do (SDAM
+  // tests wait for the monitors' events before any operation); connect() resolves or fails on its own.
+  client.connect().catch(() => {});
   return { client, observeEvents, ignoreCommandMonitoringEvents, events };
 }

@@ -17,6 +17,7 @@ import { type EntityMap, plain, SkipTest, TestFileError } from "./entities.ts";
 import { type Args, docArg, take } from "./arguments.ts";
 import { runCollectionOperation } from "./collection_operations.ts";
 import { isDocument } from "./matcher.ts";
+import { runSdamOperation, SDAM_RUNNER_OPERATIONS } from "./sdam_operations.ts";
 
 /** What an operation returned; `iterable` results are lists whose elements are root-level documents. */
 export interface OperationResult {
@@ -100,6 +101,13 @@ const REQUIRED: Record<string, string[]> = {
   assertNumberConnectionsCheckedOut: ["client", "connections"],
   createEntities: ["entities"],
   wait: ["ms"],
+  waitForEvent: ["client", "event", "count"],
+  assertEventCount: ["client", "event", "count"],
+  recordTopologyDescription: ["client", "id"],
+  assertTopologyType: ["topologyDescription", "topologyType"],
+  waitForPrimaryChange: ["client", "priorTopologyDescription"],
+  runOnThread: ["thread", "operation"],
+  waitForThread: ["thread"],
 };
 
 /** Validates what the runner can check statically: the operation exists in the format, its required arguments. */
@@ -291,6 +299,7 @@ async function runTestRunnerOperation(
   args: Args,
   ctx: OperationContext,
 ): Promise<OperationResult> {
+  if (SDAM_RUNNER_OPERATIONS.has(name)) return await runSdamOperation(name, args, ctx, runOperation);
   switch (name) {
     case "failPoint": {
       const client = ctx.entities.get(args.client, "client").client;
@@ -372,23 +381,12 @@ async function runTestRunnerOperation(
       ctx.entities.get(args.session);
       throw new TestFileError("unreachable: sessions are never created");
     case "assertDifferentLsidOnLastTwoCommands":
-    case "assertSameLsidOnLastTwoCommands":
-    case "waitForEvent":
-    case "assertEventCount": {
+    case "assertSameLsidOnLastTwoCommands": {
       const c = ctx.entities.get(args.client, "client");
       throw new SkipTest(
         c.events === undefined ? `monitoring events not implemented (${name})` : `runner lacks ${name}`,
       );
     }
-    case "runOnThread":
-    case "waitForThread":
-      throw new SkipTest("thread entities not implemented yet");
-    case "recordTopologyDescription":
-    case "assertTopologyType":
-    case "waitForPrimaryChange":
-      throw new SkipTest(
-        `driver lacks topology description entities (${name})`,
-      );
     default:
       throw new TestFileError(`${name} is not a testRunner operation`);
   }

@@ -1,0 +1,15 @@
+// The SDAM specification's unified tests against the simulated replica set.
+//
+//   SDAM_UNIFIED_SPEC_DIR  a folder of unified-format *.json files
+//                          (default: tests/spec/server-discovery-and-monitoring/unified)
+//
+// Prints `sdam-unified: files F, tests T, passed P, failed X, skipped S`; fails
+// when the folder is missing or empty, or a test fails.
+import { fileURLToPath } from "node:url";
+import { runUnifiedArea } from "./runner.ts";
+
+runUnifiedArea({
+  area: "sdam-unified",
+  envVar: "SDAM_UNIFIED_SPEC_DIR",
+  defaultDir: fileURLToPath(new URL("../server-discovery-and-monitoring/unified", import.meta.url)),
+});
