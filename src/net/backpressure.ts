@@ -13,7 +13,10 @@
 import { ConnectionFailure } from "../errors.ts";
 
 /** The labels a connection-establishment network error gets. */
-export const BACKPRESSURE_LABELS: readonly string[] = ["SystemOverloadedError", "RetryableError"];
+export const BACKPRESSURE_LABELS: readonly string[] = [
+  "SystemOverloadedError",
+  "RetryableError",
+];
 
 /**
  * Whether `error`, from establishing a connection, may come from an
@@ -33,12 +36,25 @@ export const BACKPRESSURE_LABELS: readonly string[] = ["SystemOverloadedError", 
  */
 export function isOverloadSymptom(error: unknown): boolean {
   if (!(error instanceof ConnectionFailure)) return false;
-  if ((error.when ?? "beforeHandshakeCompletes") !== "beforeHandshakeCompletes") return false;
+  if (
+    (error.when ?? "beforeHandshakeCompletes") !== "beforeHandshakeCompletes"
+  ) return false;
   if (error.duringAuthentication) return false;
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+  for (
+    let e: unknown = error, depth = 0;
+    e instanceof Error && depth < 4;
+    e = e.cause, depth++
+  ) {
     const code = (e as { code?: unknown }).code;
-    if (code === "ECONNREFUSED" || code === "ENOTFOUND" || e.name === "ConnectionRefused") return false;
-    if (/failed to lookup address information|getaddrinfo ENOTFOUND/.test(e.message)) return false;
+    if (
+      code === "ECONNREFUSED" || code === "ENOTFOUND" ||
+      e.name === "ConnectionRefused"
+    ) return false;
+    if (
+      /failed to lookup address information|getaddrinfo ENOTFOUND/.test(
+        e.message,
+      )
+    ) return false;
   }
   return true;
 }
@@ -59,7 +75,9 @@ export function isOverloadSymptom(error: unknown): boolean {
  */
 export function labelOverload<E>(error: E): E {
   if (isOverloadSymptom(error)) {
-    for (const label of BACKPRESSURE_LABELS) (error as ConnectionFailure).addErrorLabel(label);
+    for (const label of BACKPRESSURE_LABELS) {
+      (error as ConnectionFailure).addErrorLabel(label);
+    }
   }
   return error;
 }

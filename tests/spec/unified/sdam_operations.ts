@@ -14,7 +14,10 @@ import { isDocument, type MatchContext, MatchError } from "./matcher.ts";
 import { checkError, checkResult, matchContext } from "./expectations.ts";
 import type { OperationContext, OperationResult } from "./operations.ts";
 import type { ThreadEntity } from "./thread_entities.ts";
-import { currentTopology, type TopologySnapshot } from "./topology_snapshots.ts";
+import {
+  currentTopology,
+  type TopologySnapshot,
+} from "./topology_snapshots.ts";
 
 /** How long `waitForEvent` and `waitForPrimaryChange` wait by default (the format's 10 seconds). */
 const DEFAULT_WAIT_MS = 10_000;
@@ -32,14 +35,18 @@ export const SDAM_RUNNER_OPERATIONS: ReadonlySet<string> = new Set([
 
 function eventLog(ctx: OperationContext, id: unknown): ObservedEvent[] {
   const log = ctx.entities.get(id, "client").events;
-  if (log === undefined) throw new SkipTest("monitoring events not implemented");
+  if (log === undefined) {
+    throw new SkipTest("monitoring events not implemented");
+  }
   return log;
 }
 
 function expectedEvent(args: Document, op: string): Document {
   const event = args.event;
   if (!isDocument(event) || Object.keys(event).length !== 1) {
-    throw new TestFileError(`${op}: event must be a document with one event name`);
+    throw new TestFileError(
+      `${op}: event must be a document with one event name`,
+    );
   }
   return event;
 }
@@ -53,7 +60,11 @@ function countOf(args: Document, op: string): number {
 }
 
 /** How many events of `log` match `expected`. */
-function matching(log: readonly ObservedEvent[], expected: Document, m: MatchContext): number {
+function matching(
+  log: readonly ObservedEvent[],
+  expected: Document,
+  m: MatchContext,
+): number {
   let n = 0;
   for (const e of log) {
     try {
@@ -69,21 +80,34 @@ function matching(log: readonly ObservedEvent[], expected: Document, m: MatchCon
 /** The observed events, for failure messages: names, with a description's type and error. */
 function describeLog(log: readonly ObservedEvent[]): string {
   return log.map((e) => {
-    const d = e.event.newDescription as { type?: string; error?: string | null } | undefined;
-    return d === undefined ? e.name : `${e.name}(${d.type}${d.error ? `: ${d.error}` : ""})`;
+    const d = e.event.newDescription as
+      | { type?: string; error?: string | null }
+      | undefined;
+    return d === undefined
+      ? e.name
+      : `${e.name}(${d.type}${d.error ? `: ${d.error}` : ""})`;
   }).join(", ");
 }
 
-async function waitUntil(done: () => boolean, timeoutMS: number, what: () => string): Promise<void> {
+async function waitUntil(
+  done: () => boolean,
+  timeoutMS: number,
+  what: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMS;
   while (!done()) {
-    if (Date.now() >= deadline) throw new Error(`${what()} after ${timeoutMS} ms`);
+    if (Date.now() >= deadline) {
+      throw new Error(`${what()} after ${timeoutMS} ms`);
+    }
     await new Promise((r) => setTimeout(r, 10));
   }
 }
 
 /** The operation runner a thread calls (the shared `runOperation`, passed in to keep imports one-way). */
-export type RunOperation = (op: Record<string, unknown>, ctx: OperationContext) => Promise<OperationResult>;
+export type RunOperation = (
+  op: Record<string, unknown>,
+  ctx: OperationContext,
+) => Promise<OperationResult>;
 
 /**
  * Runs one operation with the assertions the format attaches to it:
@@ -94,7 +118,9 @@ export async function runCheckedOperation(
   ctx: OperationContext,
   run: RunOperation,
 ): Promise<void> {
-  if (!isDocument(op) || typeof op.name !== "string") throw new TestFileError("runOnThread: operation must be an operation");
+  if (!isDocument(op) || typeof op.name !== "string") {
+    throw new TestFileError("runOnThread: operation must be an operation");
+  }
   const m = matchContext(ctx.entities);
   let result: OperationResult | undefined;
   let error: unknown;
@@ -105,13 +131,19 @@ export async function runCheckedOperation(
   }
   if (op.ignoreResultAndError === true) return;
   if (op.expectError !== undefined) {
-    if (error === undefined) throw new Error(`operation ${op.name} on ${op.object}: expected an error`);
+    if (error === undefined) {
+      throw new Error(
+        `operation ${op.name} on ${op.object}: expected an error`,
+      );
+    }
     checkError(op.expectError as Document, error, m);
     return;
   }
   if (error !== undefined) throw error;
   if (op.expectResult !== undefined) checkResult(op.expectResult, result!, m);
-  if (typeof op.saveResultAsEntity === "string") ctx.entities.set(op.saveResultAsEntity, "value", result!.value);
+  if (typeof op.saveResultAsEntity === "string") {
+    ctx.entities.set(op.saveResultAsEntity, "value", result!.value);
+  }
 }
 
 /** Runs one operation of {@linkcode SDAM_RUNNER_OPERATIONS}. */
@@ -131,9 +163,11 @@ export async function runSdamOperation(
         () => matching(log, expected, m) >= want,
         DEFAULT_WAIT_MS,
         () =>
-          `waitForEvent: client ${args.client} saw ${matching(log, expected, m)} of ${want} ${
-            JSON.stringify(expected)
-          } (events: ${describeLog(log)})`,
+          `waitForEvent: client ${args.client} saw ${
+            matching(log, expected, m)
+          } of ${want} ${JSON.stringify(expected)} (events: ${
+            describeLog(log)
+          })`,
       );
       return { value: undefined };
     }
@@ -144,44 +178,67 @@ export async function runSdamOperation(
       const n = matching(log, expected, m);
       if (n !== want) {
         throw new MatchError(
-          `assertEventCount: client ${args.client} published ${n} ${JSON.stringify(expected)}, expected ${want} (${
-            describeLog(log)
-          })`,
+          `assertEventCount: client ${args.client} published ${n} ${
+            JSON.stringify(expected)
+          }, expected ${want} (${describeLog(log)})`,
         );
       }
       return { value: undefined };
     }
     case "recordTopologyDescription": {
-      if (typeof args.id !== "string") throw new TestFileError(`${name}: id must be a string`);
+      if (typeof args.id !== "string") {
+        throw new TestFileError(`${name}: id must be a string`);
+      }
       const client = ctx.entities.get(args.client, "client").client;
       ctx.entities.set(args.id, "value", currentTopology(client));
       return { value: undefined };
     }
     case "assertTopologyType": {
-      const td = ctx.entities.get(args.topologyDescription, "value") as TopologySnapshot;
-      if (typeof td?.type !== "string") throw new TestFileError(`${name}: ${args.topologyDescription} is not a topology description`);
+      const td = ctx.entities.get(
+        args.topologyDescription,
+        "value",
+      ) as TopologySnapshot;
+      if (typeof td?.type !== "string") {
+        throw new TestFileError(
+          `${name}: ${args.topologyDescription} is not a topology description`,
+        );
+      }
       if (td.type !== args.topologyType) {
-        throw new MatchError(`assertTopologyType: expected ${String(args.topologyType)}, got ${td.type}`);
+        throw new MatchError(
+          `assertTopologyType: expected ${
+            String(args.topologyType)
+          }, got ${td.type}`,
+        );
       }
       return { value: undefined };
     }
     case "waitForPrimaryChange": {
       const client = ctx.entities.get(args.client, "client").client;
-      const prior = ctx.entities.get(args.priorTopologyDescription, "value") as TopologySnapshot;
-      const timeoutMS = args.timeoutMS === undefined ? DEFAULT_WAIT_MS : Number(plain(args.timeoutMS));
+      const prior = ctx.entities.get(
+        args.priorTopologyDescription,
+        "value",
+      ) as TopologySnapshot;
+      const timeoutMS = args.timeoutMS === undefined
+        ? DEFAULT_WAIT_MS
+        : Number(plain(args.timeoutMS));
       await waitUntil(
         () => {
           const p = currentTopology(client).primary;
           return p !== null && p !== prior.primary;
         },
         timeoutMS,
-        () => `waitForPrimaryChange: the primary is still ${currentTopology(client).primary ?? "none"}`,
+        () =>
+          `waitForPrimaryChange: the primary is still ${
+            currentTopology(client).primary ?? "none"
+          }`,
       );
       return { value: undefined };
     }
     case "runOnThread": {
       const thread = ctx.entities.get(args.thread, "thread") as ThreadEntity;
-      if (!isDocument(args.operation)) throw new TestFileError("runOnThread: operation must be a document");
+      if (!isDocument(args.operation)) {
+        throw new TestFileError("runOnThread: operation must be a document");
+      }
       const op = args.operation;
       thread.schedule(() => runCheckedOperation(op, ctx, run));
       return { value: undefined };

@@ -11,7 +11,9 @@ import { runUnifiedArea } from "./runner.ts";
 runUnifiedArea({
   area: "sdam-unified",
   envVar: "SDAM_UNIFIED_SPEC_DIR",
-  defaultDir: fileURLToPath(new URL("../server-discovery-and-monitoring/unified", import.meta.url)),
+  defaultDir: fileURLToPath(
+    new URL("../server-discovery-and-monitoring/unified", import.meta.url),
+  ),
   knownBugs: {
     // retryWrites=true is accepted and ignored: writes run once (retryable writes come with sessions), so the
     // insert that meets the closeConnection fail point fails where the test expects its retry to succeed.

@@ -27,7 +27,11 @@ export class ThreadEntity {
     });
     try {
       const late = await Promise.race([this.#tail.then(() => false), timedOut]);
-      if (late) throw new Error(`waitForThread: thread ${id} still runs after ${timeoutMS} ms`);
+      if (late) {
+        throw new Error(
+          `waitForThread: thread ${id} still runs after ${timeoutMS} ms`,
+        );
+      }
     } finally {
       clearTimeout(timer);
     }

@@ -16,14 +16,22 @@ const current = new WeakMap<object, TopologySnapshot>();
 
 function snapshot(td: TopologyDescription): TopologySnapshot {
   let primary: string | null = null;
-  for (const [address, sd] of td.servers) if (sd.type === "RSPrimary") primary = address;
+  for (const [address, sd] of td.servers) {
+    if (sd.type === "RSPrimary") primary = address;
+  }
   return { type: td.type, primary };
 }
 
 /** Follows a client's topology description from its events; call it before the client starts. */
 export function trackTopology(client: ClientBase): void {
   client.addEventListener("topologyDescriptionChanged", (e) => {
-    current.set(client, snapshot((e as unknown as { newDescription: TopologyDescription }).newDescription));
+    current.set(
+      client,
+      snapshot(
+        (e as unknown as { newDescription: TopologyDescription })
+          .newDescription,
+      ),
+    );
   });
 }
 
