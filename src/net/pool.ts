@@ -55,6 +55,13 @@ export interface ConnectionPoolOptions extends Omit<ConnectionOptions, "signal" 
    */
   connect?: (address: ServerAddress, options: ConnectionOptions) => Promise<Connection>;
   /**
+   * Called when opening a connection fails (handshake, authentication or the
+   * network), before the pool reports that connection closed: the owner's
+   * error handling (SDAM, which may clear this pool) comes first, so a
+   * `poolCleared` event precedes the failed connection's `connectionClosed`.
+   */
+  onEstablishError?: (error: unknown) => void;
+  /**
    * Where the CMAP events go (pool created / ready / cleared / closed,
    * connection created / ready / closed, check-out started / failed, checked
    * out / in), and the command monitoring events of every connection the
@@ -537,6 +544,7 @@ export class ConnectionPool {
       (error) => {
         this.#pending--;
         labelOverload(error);
+        this.#options.onEstablishError?.(error);
         this.#failedToConnect(id, error);
         this.#serveWaiters();
         throw error;
@@ -663,6 +671,7 @@ export class ConnectionPool {
         this.#pending--;
         this.#filling = false;
         this.#fillError = labelOverload(error);
+        this.#options.onEstablishError?.(error);
         this.#failedToConnect(id, error);
         // The CMAP specification: an error while filling clears (and so pauses) the pool.
         if (this.#pausing && generation === this.#generation) this.clear();

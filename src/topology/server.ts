@@ -406,6 +406,22 @@ export class Server {
     this.#active.clear();
   }
 
+  /**
+   * Applies SDAM's error handling to a connection that failed while being
+   * established (the pool calls it before reporting the connection closed,
+   * so the pool is cleared first). The operation that was waiting for the
+   * connection gets the error later; handling it again then is stale (the
+   * pool's generation moved on) and changes nothing.
+   *
+   * @example
+   * ```ts ignore
+   * server.noteEstablishError(error);
+   * ```
+   */
+  noteEstablishError(error: unknown): void {
+    this.#mapError(error, undefined, undefined);
+  }
+
   // ---- internals ------------------------------------------------------------
 
   async #run<T>(fn: (conn: Connection) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {

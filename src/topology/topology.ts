@@ -454,6 +454,9 @@ export class Topology {
       maxIdleTimeMS: o.maxIdleTimeMS,
       waitQueueTimeoutMS: o.waitQueueTimeoutMS,
       connect: this.#connect,
+      // SDAM's handling of a failed handshake or authentication (which may clear the pool) comes before the
+      // pool's connectionClosed for that connection.
+      onEstablishError: (error) => server.noteEstablishError(error),
       events: this.#events,
       // CMAP: a pool starts paused and is made ready by its server's first good
       // check; a clear pauses it until the next one. A load balancer has no
