@@ -44,6 +44,8 @@ export interface Deployment {
   primary(): string;
   /** The set's version from `buildInfo`, e.g. "7.0.0". */
   readonly serverVersion: string;
+  /** `user:password@` (URI-encoded) when the set requires authentication, else absent. */
+  readonly userinfo?: string;
 }
 
 /** One client entity: the driver's client and what the test asked to observe. */
@@ -302,7 +304,7 @@ function clientUri(deployment: Deployment, uriOptions: unknown): string {
     const rest = Object.entries(uriOptions).filter(([k]) => k !== "directConnection");
     return clientUri({
       ...deployment,
-      uri: `mongodb://${deployment.primary()}/?directConnection=true`,
+      uri: `mongodb://${deployment.userinfo ?? ""}${deployment.primary()}/?directConnection=true`,
     }, Object.fromEntries(rest));
   }
   const params = Object.entries(plain(uriOptions) as Record<string, unknown>)

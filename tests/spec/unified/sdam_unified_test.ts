@@ -14,6 +14,9 @@ runUnifiedArea({
   defaultDir: fileURLToPath(
     new URL("../server-discovery-and-monitoring/unified", import.meta.url),
   ),
+  // As drivers' CI runs these tests against an --auth deployment too: the auth-*.json tests need one, and the
+  // others run the same with clients that authenticate.
+  replicaSet: { users: [{ user: "sdam", password: "sdam-tests" }] },
   knownBugs: {
     // retryWrites=true is accepted and ignored: writes run once (retryable writes come with sessions), so the
     // insert that meets the closeConnection fail point fails where the test expects its retry to succeed.
