@@ -24,13 +24,5 @@ runUnifiedArea({
       "known driver bug: retryWrites=true is accepted but writes are never retried (the insert after closeConnection fails)",
     "pool-cleared-error.json: PoolClearedError does not mark server unknown":
       "known driver bug: retryWrites=true is accepted but writes are never retried (inserts after closeConnection fail)",
-    // The monitor only polls (src/topology/monitor.ts): serverMonitoringMode auto/stream is accepted and ignored.
-    // Without the streaming protocol's awaitable hello, a stepped-down primary is only noticed at the next poll
-    // (heartbeatFrequencyMS 60000 here), and the secondaries' polls every 500 ms turn the failed primary into a
-    // PossiblePrimary between its two failed checks, so it is marked Unknown twice.
-    "rediscover-quickly-after-step-down.json: Rediscover quickly after replSetStepDown":
-      "known driver bug: the monitor only polls (no streaming hello), so a new primary is found only at the next heartbeat",
-    "hello-command-error.json: Command error on Monitor check":
-      "known driver bug: the monitor only polls (no streaming hello); secondaries' polls make the failed primary PossiblePrimary, so it turns Unknown twice",
   },
 });
