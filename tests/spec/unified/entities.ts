@@ -131,9 +131,10 @@ export class EntityMap {
 
   /** Closes the cursors and clients (errors while closing are not the test's). */
   async close(): Promise<void> {
-    for (const e of this.#entries.values()) if (e.kind === "thread") await (e.value as ThreadEntity).settle();
     for (const c of this.cursors()) await c.close().catch(() => {});
     for (const c of this.clients()) await c.client.close().catch(() => {});
+    // After the clients: closing them ends whatever a thread still runs.
+    for (const e of this.#entries.values()) if (e.kind === "thread") await (e.value as ThreadEntity).settle();
     this.#entries.clear();
   }
 }
