@@ -19,6 +19,7 @@ import { isDocument } from "./matcher.ts";
 import { dispatchesEvents, observe, type ObservedEvent } from "./events.ts";
 import { ThreadEntity } from "./thread_entities.ts";
 import { trackTopology } from "./topology_snapshots.ts";
+import { trackCheckouts } from "./connection_counts.ts";
 
 /** A test that cannot run here; `reason` says why (not applicable, or what the driver or simulator lacks). */
 export class SkipTest extends Error {
@@ -450,6 +451,7 @@ async function createClient(
     ? new Connection(uri, { onWarning })
     : new ReplicaSetConnection(uri, { onWarning });
   trackTopology(client);
+  trackCheckouts(client);
   if (unknown.length > 0) {
     await client.close();
     throw new SkipTest(`driver lacks URI option(s): ${unknown.join("; ")}`);

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { EJSON } from "../../../src/bson/mod.ts";
 import { SkipTest } from "./entities.ts";
 import { checkExpectedEvents, observe, type ObservedEvent } from "./events.ts";
+import { checkedOutConnections, trackCheckouts } from "./connection_counts.ts";
 import { type MatchContext, MatchError } from "./matcher.ts";
 
 const ctx: MatchContext = {
@@ -232,5 +233,15 @@ describe("unified runner events", () => {
       ),
       MatchError,
     );
+  });
+
+  test("checked-out connections are counted from the CMAP events, whatever the client observes", () => {
+    const target = new EventTarget();
+    assert.equal(checkedOutConnections(target), undefined);
+    trackCheckouts(target);
+    fire(target, "connectionCheckedOut", { connectionId: 1 });
+    fire(target, "connectionCheckedOut", { connectionId: 2 });
+    fire(target, "connectionCheckedIn", { connectionId: 1 });
+    assert.equal(checkedOutConnections(target), 1);
   });
 });

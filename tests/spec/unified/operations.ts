@@ -360,11 +360,6 @@ async function runTestRunnerOperation(
     case "createEntities":
       await ctx.createEntities(args.entities);
       return { value: undefined };
-    case "assertNumberConnectionsCheckedOut":
-      ctx.entities.get(args.client, "client");
-      throw new SkipTest(
-        "driver lacks a count of checked-out connections (assertNumberConnectionsCheckedOut)",
-      );
     case "wait": {
       const ms = plain(args.ms);
       if (typeof ms !== "number" || ms < 0) {

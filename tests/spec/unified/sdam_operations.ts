@@ -14,6 +14,7 @@ import { isDocument, type MatchContext, MatchError } from "./matcher.ts";
 import { checkError, checkResult, matchContext } from "./expectations.ts";
 import type { OperationContext, OperationResult } from "./operations.ts";
 import type { ThreadEntity } from "./thread_entities.ts";
+import { checkedOutConnections } from "./connection_counts.ts";
 import {
   currentTopology,
   type TopologySnapshot,
@@ -31,6 +32,7 @@ export const SDAM_RUNNER_OPERATIONS: ReadonlySet<string> = new Set([
   "waitForPrimaryChange",
   "runOnThread",
   "waitForThread",
+  "assertNumberConnectionsCheckedOut",
 ]);
 
 function eventLog(ctx: OperationContext, id: unknown): ObservedEvent[] {
@@ -241,6 +243,19 @@ export async function runSdamOperation(
       }
       const op = args.operation;
       thread.schedule(() => runCheckedOperation(op, ctx, run));
+      return { value: undefined };
+    }
+    case "assertNumberConnectionsCheckedOut": {
+      const client = ctx.entities.get(args.client, "client").client;
+      const want = plain(args.connections);
+      if (typeof want !== "number" || !Number.isInteger(want) || want < 0) {
+        throw new TestFileError(`${name}: connections must be a non-negative integer`);
+      }
+      const have = checkedOutConnections(client);
+      if (have === undefined) throw new SkipTest("runner lacks a count of this client's checked-out connections");
+      if (have !== want) {
+        throw new MatchError(`assertNumberConnectionsCheckedOut: ${have} connection(s) checked out, expected ${want}`);
+      }
       return { value: undefined };
     }
     case "waitForThread": {
