@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { labelOverload } from "./backpressure.ts";
 import { ConfigurationError, MongoError, PoolClearedError, PoolClosedError, WaitQueueTimeoutError } from "../errors.ts";
 import { formatAddress, type ServerAddress } from "../address.ts";
 import { describeValue } from "../describe.ts";
@@ -53,6 +54,13 @@ export interface ConnectionPoolOptions extends Omit<ConnectionOptions, "signal" 
    * tests and for callers that wrap connections (e.g. to authenticate).
    */
   connect?: (address: ServerAddress, options: ConnectionOptions) => Promise<Connection>;
+  /**
+   * Called when opening a connection fails (handshake, authentication or the
+   * network), before the pool reports that connection closed: the owner's
+   * error handling (SDAM, which may clear this pool) comes first, so a
+   * `poolCleared` event precedes the failed connection's `connectionClosed`.
+   */
+  onEstablishError?: (error: unknown) => void;
   /**
    * Where the CMAP events go (pool created / ready / cleared / closed,
    * connection created / ready / closed, check-out started / failed, checked
@@ -535,6 +543,8 @@ export class ConnectionPool {
       },
       (error) => {
         this.#pending--;
+        labelOverload(error);
+        this.#options.onEstablishError?.(error);
         this.#failedToConnect(id, error);
         this.#serveWaiters();
         throw error;
@@ -660,7 +670,8 @@ export class ConnectionPool {
       (error) => {
         this.#pending--;
         this.#filling = false;
-        this.#fillError = error;
+        this.#fillError = labelOverload(error);
+        this.#options.onEstablishError?.(error);
         this.#failedToConnect(id, error);
         // The CMAP specification: an error while filling clears (and so pauses) the pool.
         if (this.#pausing && generation === this.#generation) this.clear();

@@ -2,14 +2,16 @@
  * The server monitor: one per server, on its own connection (never one from
  * the pool), checking the server with `hello` (or legacy `isMaster`) every
  * `heartbeatFrequencyMS` and reporting a new `ServerDescription` after each
- * check. This driver only implements the polling protocol of the server
- * monitoring specification; the streaming protocol (awaitable `hello` with
- * `topologyVersion`, MongoDB 4.4+) is not used, whatever
- * `serverMonitoringMode` says.
+ * check. With `serverMonitoringMode` `stream` (or `auto`, outside a FaaS
+ * platform) and a server that reports a `topologyVersion` (MongoDB 4.4+), the
+ * checks after the first are awaitable `hello`s: the server answers as soon as
+ * its state changes, or after `heartbeatFrequencyMS` (the streaming protocol
+ * of the server monitoring specification, one request per answer rather than
+ * an exhaust cursor). Otherwise it polls.
  *
  * @module
  */
-import { ConfigurationError, ConnectionFailure, MongoError, WireProtocolError } from "../errors.ts";
+import { ConfigurationError, ConnectionFailure, MongoError, OperationFailure, WireProtocolError } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
 import { Connection, type ConnectionOptions, type ServerAddress } from "../net/mod.ts";
 import { parseAddress } from "../address.ts";
@@ -17,6 +19,7 @@ import { checkReply } from "../net/reply.ts";
 import type { EventSink } from "../net/monitoring.ts";
 import type { TopologyEventInitMap } from "./sdam_events.ts";
 import { describeError } from "../describe.ts";
+import { RttMonitor } from "./rtt_monitor.ts";
 import {
   normalizeAddress,
   type ServerDescription,
@@ -88,11 +91,17 @@ export interface MonitorOptions {
   connection?: Omit<ConnectionOptions, "signal" | "generation" | "connectTimeoutMS" | "socketTimeoutMS">;
   /** Opens the monitoring connection (default {@linkcode Connection.connect}); a hook for tests. */
   connect?: (address: ServerAddress, options: ConnectionOptions) => Promise<Connection>;
+  /**
+   * The monitoring protocol: `stream` (awaitable `hello` once the server
+   * reported a `topologyVersion`), `poll`, or `auto` (stream, except on a
+   * FaaS platform, detected from its environment variables). Default `poll`.
+   */
+  serverMonitoringMode?: "auto" | "stream" | "poll";
 }
 
 /**
  * Monitors one server, following the polling protocol of the server
- * monitoring specification:
+ * monitoring specification, or its streaming protocol (`serverMonitoringMode`):
  *
  * - the first check opens a dedicated connection (the handshake's reply is
  *   the check's reply); later checks send `hello` on it when the handshake
@@ -101,9 +110,15 @@ export interface MonitorOptions {
  * - each check's round-trip time (`performance.now()`, the connect included
  *   for the first check on a new connection) is folded into the server's
  *   average with `updateRoundTripTime`;
+ * - streaming, once a reply carried a `topologyVersion`, the next check is an
+ *   awaitable `hello` (`topologyVersion`, `maxAwaitTimeMS` =
+ *   `heartbeatFrequencyMS`), sent as soon as the previous one is answered;
+ *   its duration is the server's wait, so the round-trip time comes from an
+ *   RTT monitor (its own connection, a plain `hello` every
+ *   `heartbeatFrequencyMS`);
  * - checks run every `heartbeatFrequencyMS`; {@linkcode Monitor.requestCheck}
  *   brings the next one forward, but never to less than 500 ms after the end
- *   of the previous one;
+ *   of the previous one (and abandons an awaitable hello in flight);
  * - a failed check closes the monitoring connection and reports an Unknown
  *   description with the error; after a network error on a server that was
  *   known before, the next check starts at once (one retry, as the
@@ -153,6 +168,15 @@ export class Monitor {
   #closed = false;
   #lastCheckEnd = -Infinity;
   #checks = 0;
+  #streaming: boolean;
+  /** The `topologyVersion` of the last good reply on the current connection (streaming only). */
+  #topologyVersion: Document | null = null;
+  /** The last awaitable hello came back early with the same topologyVersion. */
+  #answeredEarly = false;
+  /** An awaitable hello is in flight. */
+  #awaiting = false;
+  /** Measures the round-trip time while streaming (started with the first awaitable hello). */
+  #rtt: RttMonitor | null = null;
 
   /**
    * Creates the monitor; nothing runs until {@linkcode Monitor.start}.
@@ -196,6 +220,16 @@ export class Monitor {
     this.#events = options.events;
     this.#connectionOptions = options.connection;
     this.#connect = options.connect ?? ((a, o) => Connection.connect(a, o));
+    const mode = options.serverMonitoringMode ?? "poll";
+    if (mode !== "auto" && mode !== "stream" && mode !== "poll") {
+      throw new ConfigurationError(`serverMonitoringMode must be auto, stream or poll, got ${String(mode)}`);
+    }
+    this.#streaming = mode === "stream" || (mode === "auto" && !inFaaS());
+  }
+
+  /** Whether the monitor uses the streaming protocol (awaitable `hello`) when the server supports it. */
+  get streaming(): boolean {
+    return this.#streaming;
   }
 
   /** How many checks have started so far. */
@@ -236,6 +270,9 @@ export class Monitor {
   requestCheck(): void {
     if (this.#closed) return;
     this.#requested = true;
+    // An awaitable hello in flight answers only when the server's state changes; the driver's own reasons to
+    // look again (an error that marked the server Unknown, a selection waiting) need an answer now: abandon it.
+    if (this.#awaiting) this.cancelCheck();
     if (this.#wake !== null) this.#schedule();
   }
 
@@ -252,8 +289,7 @@ export class Monitor {
    */
   cancelCheck(): void {
     this.#check?.abort();
-    this.#conn?.close();
-    this.#conn = null;
+    this.#dropConnection();
   }
 
   /**
@@ -275,7 +311,7 @@ export class Monitor {
       wake?.();
       this.cancelCheck();
     }
-    await this.#loop;
+    await Promise.all([this.#loop, this.#rtt?.close()]);
   }
 
   /** Closes the monitor (for `await using`). */
@@ -290,10 +326,12 @@ export class Monitor {
       const outcome = await this.#checkOnce();
       if (this.#closed) break;
       if (outcome === "retry") continue;
+      // Streaming: the next awaitable hello goes at once (the server holds it until something changes).
+      // A server that answers an awaitable hello at once without a change does not wait: then poll.
+      if (outcome === "ok" && this.#canAwait() && !this.#answeredEarly) continue;
       await this.#sleep();
     }
-    this.#conn?.close();
-    this.#conn = null;
+    this.#dropConnection();
   }
 
   /** Waits until the next check is due, a requested check is allowed, or close(). */
@@ -317,6 +355,18 @@ export class Monitor {
     }, delay);
   }
 
+  /** Whether the next check can be an awaitable hello: streaming, on an open OP_MSG connection with a topologyVersion. */
+  #canAwait(): boolean {
+    const conn = this.#conn;
+    return this.#streaming && this.#topologyVersion !== null && conn !== null && !conn.isClosed && conn.usesOpMsg;
+  }
+
+  #dropConnection(): void {
+    this.#conn?.close();
+    this.#conn = null;
+    this.#topologyVersion = null;
+  }
+
   /** One check; "retry" asks for the next one at once. */
   async #checkOnce(): Promise<"ok" | "retry" | "failed" | "cancelled"> {
     const previous = this.#description();
@@ -325,16 +375,26 @@ export class Monitor {
     this.#requested = false;
     this.#checks++;
     const events = this.#events;
+    const awaited = this.#canAwait();
+    if (awaited && this.#rtt === null) {
+      this.#rtt = new RttMonitor(this.#server, {
+        heartbeatFrequencyMS: this.#heartbeatFrequencyMS,
+        connectTimeoutMS: this.#connectTimeoutMS,
+        connection: this.#connectionOptions,
+        connect: this.#connect,
+      });
+      this.#rtt.start();
+    }
     if (events?.wants("serverHeartbeatStarted")) {
-      events.emit("serverHeartbeatStarted", { address: this.address, awaited: false });
+      events.emit("serverHeartbeatStarted", { address: this.address, awaited });
     }
     const start = performance.now();
     let reply: Document;
+    this.#awaiting = awaited;
     try {
       try {
         if (this.#conn === null || this.#conn.isClosed) {
-          this.#conn?.close();
-          this.#conn = null;
+          this.#dropConnection();
           const conn = await this.#connect(this.#server, {
             ...this.#connectionOptions,
             connectTimeoutMS: this.#connectTimeoutMS,
@@ -352,58 +412,72 @@ export class Monitor {
           // `hello` must never go over OP_QUERY, and only servers that said helloOk (or
           // that accepted a Stable API handshake, which is a hello) know it.
           const helloOk = conn.hello.helloOk === true || this.#connectionOptions?.serverApi !== undefined;
-          const cmd = helloOk && conn.usesOpMsg ? { hello: 1 } : { isMaster: 1 };
-          reply = await conn.command("admin", cmd, {
-            raw: true,
-            signal: controller.signal,
-            socketTimeoutMS: this.#connectTimeoutMS,
-          });
+          const cmd: Document = helloOk && conn.usesOpMsg ? { hello: 1 } : { isMaster: 1 };
+          let socketTimeoutMS = this.#connectTimeoutMS;
+          if (awaited) {
+            // The server holds the reply up to maxAwaitTimeMS: the socket timeout allows for it.
+            cmd.topologyVersion = this.#topologyVersion;
+            cmd.maxAwaitTimeMS = this.#heartbeatFrequencyMS;
+            if (socketTimeoutMS > 0) socketTimeoutMS = Math.min(socketTimeoutMS + this.#heartbeatFrequencyMS, MAX_TIMER_MS);
+          }
+          reply = await conn.command("admin", cmd, { raw: true, signal: controller.signal, socketTimeoutMS });
         }
       } finally {
+        this.#awaiting = false;
         this.#lastCheckEnd = performance.now();
         if (this.#check === controller) this.#check = null;
       }
     } catch (error) {
-      this.#conn?.close();
-      this.#conn = null;
+      this.#dropConnection();
       if (events?.wants("serverHeartbeatFailed")) {
         events.emit("serverHeartbeatFailed", {
           address: this.address,
-          awaited: false,
+          awaited,
           durationMS: this.#lastCheckEnd - start,
           failure: error,
         });
       }
       if (controller.signal.aborted || this.#closed) return "cancelled";
-      this.#report({ description: unknownServerDescription(this.address, describeError(error)), error });
+      this.#report({ description: failedCheckDescription(this.address, error), error });
       const known = previous.type !== "Unknown" && previous.type !== "PossiblePrimary";
       return known && isNetworkError(error) ? "retry" : "failed";
     }
-    if (events !== undefined) this.#heartbeatReplied(events, reply, this.#lastCheckEnd - start);
+    if (events !== undefined) this.#heartbeatReplied(events, reply, this.#lastCheckEnd - start, awaited);
     if (this.#closed) return "cancelled";
     const description = serverDescriptionFromHello(this.address, reply, {
-      roundTripTime: this.#lastCheckEnd - start,
-      previousRoundTripTime: previous.roundTripTime,
+      // An awaited hello's duration is mostly the server's wait: the RTT monitor's average stands for it.
+      ...(awaited ? {} : { roundTripTime: this.#lastCheckEnd - start }),
+      previousRoundTripTime: (awaited ? this.#rtt?.average : null) ?? previous.roundTripTime ??
+        (awaited ? this.#lastCheckEnd - start : null),
     });
     if (description.type === "Unknown") {
       // An ok:0 or malformed reply: a command error, which the specification treats like a failed check.
-      this.#conn?.close();
-      this.#conn = null;
+      this.#dropConnection();
       this.#report({
         description,
         error: new MongoError(`${this.address}: ${description.error ?? "hello failed"}`),
       });
       return "failed";
     }
+    const tv = reply.topologyVersion;
+    const sent = this.#topologyVersion;
+    this.#topologyVersion = tv !== null && typeof tv === "object" && !Array.isArray(tv) ? tv as Document : null;
+    this.#answeredEarly = awaited && this.#lastCheckEnd - start < this.#heartbeatFrequencyMS / 2 &&
+      sameTopologyVersion(sent, this.#topologyVersion);
     this.#report({ description });
     return "ok";
   }
 
   // A reply came: succeeded for ok 1, failed (with the server's error) otherwise.
-  #heartbeatReplied(events: EventSink<TopologyEventInitMap>, reply: Document, durationMS: number): void {
+  #heartbeatReplied(
+    events: EventSink<TopologyEventInitMap>,
+    reply: Document,
+    durationMS: number,
+    awaited: boolean,
+  ): void {
     if (reply.ok === 1 || reply.ok === true) {
       if (events.wants("serverHeartbeatSucceeded")) {
-        events.emit("serverHeartbeatSucceeded", { address: this.address, awaited: false, durationMS, reply });
+        events.emit("serverHeartbeatSucceeded", { address: this.address, awaited, durationMS, reply });
       }
       return;
     }
@@ -415,7 +489,7 @@ export class Monitor {
       } catch (error) {
         failure = error;
       }
-      events.emit("serverHeartbeatFailed", { address: this.address, awaited: false, durationMS, failure });
+      events.emit("serverHeartbeatFailed", { address: this.address, awaited, durationMS, failure });
     }
   }
 
@@ -425,6 +499,44 @@ export class Monitor {
     } catch {
       // A faulty listener must not stop the heartbeats.
     }
+  }
+}
+
+/**
+ * The description after a failed check. A handshake `hello` answered with
+ * `ok: 0` gives the description of that reply, as a later check's `ok: 0`
+ * reply does: the same server error makes equal descriptions (no second
+ * serverDescriptionChanged), whichever check met it.
+ */
+function failedCheckDescription(address: string, error: unknown): ServerDescription {
+  if (error instanceof OperationFailure && error.response.ok !== undefined) {
+    const sd = serverDescriptionFromHello(address, error.response as Record<string, unknown>);
+    if (sd.type === "Unknown") return sd;
+  }
+  return unknownServerDescription(address, describeError(error));
+}
+
+function sameTopologyVersion(a: Document | null, b: Document | null): boolean {
+  if (a === null || b === null) return false;
+  const key = (v: unknown): string => {
+    const hex = (v as { toHexString?: () => string } | null)?.toHexString;
+    if (typeof hex === "function") return hex.call(v);
+    const plain = (v as { valueOf?: () => unknown } | null)?.valueOf?.();
+    return typeof plain === "bigint" || typeof plain === "number" ? String(plain) : JSON.stringify(v);
+  };
+  return key(a.processId) === key(b.processId) && key(a.counter) === key(b.counter);
+}
+
+/** FaaS platforms, by the environment variables they set (the handshake specification's list). */
+function inFaaS(): boolean {
+  try {
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+    if (env === undefined) return false;
+    return (env.AWS_EXECUTION_ENV ?? "").startsWith("AWS_Lambda_") || env.AWS_LAMBDA_RUNTIME_API !== undefined ||
+      env.FUNCTIONS_WORKER_RUNTIME !== undefined || env.K_SERVICE !== undefined || env.FUNCTION_NAME !== undefined ||
+      env.VERCEL !== undefined;
+  } catch {
+    return false; // no permission to read the environment
   }
 }
 

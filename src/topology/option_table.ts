@@ -349,11 +349,9 @@ export const OPTION_TABLE: readonly OptionSpec[] = Object.freeze([
     kind: "enum",
     values: ["auto", "stream", "poll"],
     expected: "one of auto, stream, poll",
-    doc: "Server monitoring protocol.",
+    doc: "Server monitoring protocol: `stream` (awaitable hello from 4.4, with an RTT monitor), `poll`, or `auto` " +
+      "(stream, except on a FaaS platform).",
     default: "auto",
-    status: "partial",
-    note: "`auto` and `poll`, which both poll; `stream` is refused (the streaming protocol is not implemented)",
-    refuse: (v) => v === "stream" ? "the streaming monitoring protocol is not implemented (use auto or poll)" : null,
   }),
   int("serverSelectionTimeoutMS", 1, "a positive integer", {
     doc: "How long server selection waits for a suitable server, in ms.",

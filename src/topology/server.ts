@@ -406,6 +406,22 @@ export class Server {
     this.#active.clear();
   }
 
+  /**
+   * Applies SDAM's error handling to a connection that failed while being
+   * established (the pool calls it before reporting the connection closed,
+   * so the pool is cleared first). The operation that was waiting for the
+   * connection gets the error later; handling it again then is stale (the
+   * pool's generation moved on) and changes nothing.
+   *
+   * @example
+   * ```ts ignore
+   * server.noteEstablishError(error);
+   * ```
+   */
+  noteEstablishError(error: unknown): void {
+    this.#mapError(error, undefined, undefined);
+  }
+
   // ---- internals ------------------------------------------------------------
 
   async #run<T>(fn: (conn: Connection) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
@@ -513,12 +529,15 @@ export class Server {
 
   #autoReconnect(cause: Error, what: string, sent: boolean, generation: number | undefined): AutoReconnect {
     const outcome = sent ? "the operation may or may not have happened" : "the operation was not sent";
-    return new AutoReconnect(`${what}; ${outcome}`, {
+    const error = new AutoReconnect(`${what}; ${outcome}`, {
       address: this.address,
       cause,
       when: (cause as { when?: "beforeHandshakeCompletes" | "afterHandshakeCompletes" }).when,
       generation,
     });
+    // The labels of the cause (the server's, or the pool's backpressure labels) stay on the error.
+    if (cause instanceof MongoError) for (const label of cause.errorLabels) error.addErrorLabel(label);
+    return error;
   }
 }
 

@@ -5,9 +5,10 @@
  *
  * Where this departs from the letter of the SDAM specification, on purpose:
  *
- * - monitoring uses the polling protocol only (no streaming `hello`, whatever
- *   `serverMonitoringMode` says), so a change is seen at the next heartbeat,
- *   or at once when an operation fails or a selection waits;
+ * - the streaming protocol (`serverMonitoringMode` `stream`, or `auto` outside
+ *   FaaS) sends one awaitable `hello` per answer rather than reading an
+ *   exhaust stream, and there is no separate RTT monitor: round-trip times
+ *   come from the checks that did not wait;
  * - a network error on an application connection also brings that server's
  *   next check forward (rate-limited to one per 500 ms), as the failover of
  *   PyMongo's `ReplicaSetConnection` did; the specification asks for it only
@@ -454,6 +455,9 @@ export class Topology {
       maxIdleTimeMS: o.maxIdleTimeMS,
       waitQueueTimeoutMS: o.waitQueueTimeoutMS,
       connect: this.#connect,
+      // SDAM's handling of a failed handshake or authentication (which may clear the pool) comes before the
+      // pool's connectionClosed for that connection.
+      onEstablishError: (error) => server.noteEstablishError(error),
       events: this.#events,
       // CMAP: a pool starts paused and is made ready by its server's first good
       // check; a clear pauses it until the next one. A load balancer has no
@@ -466,6 +470,7 @@ export class Topology {
       monitor = new Monitor(address, {
         heartbeatFrequencyMS: o.heartbeatFrequencyMS,
         connectTimeoutMS: o.connectTimeoutMS,
+        serverMonitoringMode: o.serverMonitoringMode,
         connection,
         connect: this.#connect,
         events: this.#events,

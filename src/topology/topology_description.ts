@@ -427,9 +427,9 @@ class Draft {
   markPossiblePrimary(address: string | null): void {
     if (address === null) return;
     const sd = this.servers.get(address);
-    if (sd !== undefined && sd.type === "Unknown") {
-      this.servers.set(address, { ...unknownServerDescription(address), type: "PossiblePrimary" });
-    }
+    // SDAM: "change its type to PossiblePrimary": the rest stays, the error of its failed check too, so
+    // Unknown -> PossiblePrimary -> Unknown after the same failure publishes no serverDescriptionChanged.
+    if (sd !== undefined && sd.type === "Unknown") this.servers.set(address, { ...sd, type: "PossiblePrimary" });
   }
 
   finish(): TopologyDescription {

@@ -8,6 +8,7 @@ import {
   ConfigurationError,
   ConnectionFailure,
   MongoError,
+  NetworkTimeout,
   OperationFailure,
   PoolClosedError,
   WaitQueueTimeoutError,
@@ -227,6 +228,28 @@ describe("ConnectionPool", () => {
     const conn = await pool.checkOut();
     assert.equal((await conn.command("admin", { ping: 1 })).ok, 1);
     pool.checkIn(conn);
+  });
+
+  test("a network error or timeout while connecting carries the backpressure labels; auth and DNS failures do not", async () => {
+    const failures: ConnectionFailure[] = [
+      new NetworkTimeout("no handshake reply within connectTimeoutMS 250 ms (test)", { address: "x:1" }),
+      new ConnectionFailure("connection reset during hello (test)", { address: "x:1" }),
+      new ConnectionFailure("reset while authenticating (test)", { address: "x:1", duringAuthentication: true }),
+      new ConnectionFailure("lookup failed (test)", {
+        address: "x:1",
+        cause: Object.assign(new Error("getaddrinfo ENOTFOUND x"), { code: "ENOTFOUND" }),
+      }),
+    ];
+    const labelled: boolean[] = [];
+    for (const failure of failures) {
+      await using pool = new ConnectionPool(address(), {
+        ...POOL_DEFAULTS,
+        connect: () => Promise.reject(failure),
+      });
+      const e = await rejectsWith(pool.checkOut(), ConnectionFailure);
+      labelled.push(e.hasErrorLabel("SystemOverloadedError") && e.hasErrorLabel("RetryableError"));
+    }
+    assert.deepEqual(labelled, [true, true, false, false]);
   });
 
   test("a waiter gets a new connection when a failed one frees its place", async () => {

@@ -115,7 +115,6 @@ describe("the option table", () => {
     refused({ loadBalanced: true }, "loadBalanced=true", "pinned");
     refused({ zlibCompressionLevel: 9 }, "zlibCompressionLevel=9", "CompressionStream");
     refused({ zlibCompressionLevel: 0 }, "zlibCompressionLevel=0");
-    refused({ serverMonitoringMode: "stream" }, "serverMonitoringMode", "streaming");
     refused({ maxAdaptiveRetries: 3 }, "maxAdaptiveRetries=3", "backpressure");
     refused({ enableOverloadRetargeting: true }, "enableOverloadRetargeting=true", "backpressure");
     refused({ tlsDisableOCSPEndpointCheck: false }, "tlsDisableOCSPEndpointCheck=false", "revocation");
@@ -131,6 +130,7 @@ describe("the option table", () => {
     assert.equal(ok({ zlibCompressionLevel: 6 }).zlibCompressionLevel, 6);
     assert.equal(ok({ zlibCompressionLevel: -1 }).zlibCompressionLevel, -1);
     assert.equal(ok({ serverMonitoringMode: "poll" }).serverMonitoringMode, "poll");
+    assert.equal(ok({ serverMonitoringMode: "stream" }).serverMonitoringMode, "stream");
     assert.equal(ok({ maxAdaptiveRetries: 0 }).maxAdaptiveRetries, 0);
     assert.equal(ok({ enableOverloadRetargeting: false }).enableOverloadRetargeting, false);
     assert.equal(ok({ tlsDisableOCSPEndpointCheck: true }).tls, true);
@@ -149,11 +149,6 @@ describe("the option table", () => {
     assert.throws(
       () => new Connection("mongodb://a:1/?loadBalanced=true&directConnection=false"),
       (e: unknown) => e instanceof ConfigurationError && /loadBalanced=true is not supported/.test(e.message),
-    );
-    assert.throws(
-      () => new ReplicaSetConnection("a:1", { replicaSet: "rs", serverMonitoringMode: "stream" }),
-      (e: unknown) =>
-        e instanceof ConfigurationError && /serverMonitoringMode="stream" is not supported/.test(e.message),
     );
     assert.throws(
       () => new ReplicaSetConnection("mongodb://u:p@a:1/?replicaSet=rs&authMechanism=PLAIN"),

@@ -17,6 +17,9 @@ import {
 } from "../../../src/client/mod.ts";
 import { isDocument } from "./matcher.ts";
 import { dispatchesEvents, observe, type ObservedEvent } from "./events.ts";
+import { ThreadEntity } from "./thread_entities.ts";
+import { trackTopology } from "./topology_snapshots.ts";
+import { trackCheckouts } from "./connection_counts.ts";
 
 /** A test that cannot run here; `reason` says why (not applicable, or what the driver or simulator lacks). */
 export class SkipTest extends Error {
@@ -42,6 +45,8 @@ export interface Deployment {
   primary(): string;
   /** The set's version from `buildInfo`, e.g. "7.0.0". */
   readonly serverVersion: string;
+  /** `user:password@` (URI-encoded) when the set requires authentication, else absent. */
+  readonly userinfo?: string;
 }
 
 /** One client entity: the driver's client and what the test asked to observe. */
@@ -60,6 +65,7 @@ export type EntityKind =
   | "database"
   | "collection"
   | "cursor"
+  | "thread"
   | "value";
 
 interface Entry {
@@ -128,6 +134,8 @@ export class EntityMap {
   async close(): Promise<void> {
     for (const c of this.cursors()) await c.close().catch(() => {});
     for (const c of this.clients()) await c.client.close().catch(() => {});
+    // After the clients: closing them ends whatever a thread still runs.
+    for (const e of this.#entries.values()) if (e.kind === "thread") await (e.value as ThreadEntity).settle();
     this.#entries.clear();
   }
 }
@@ -299,7 +307,7 @@ function clientUri(deployment: Deployment, uriOptions: unknown): string {
     const rest = Object.entries(uriOptions).filter(([k]) => k !== "directConnection");
     return clientUri({
       ...deployment,
-      uri: `mongodb://${deployment.primary()}/?directConnection=true`,
+      uri: `mongodb://${deployment.userinfo ?? ""}${deployment.primary()}/?directConnection=true`,
     }, Object.fromEntries(rest));
   }
   const params = Object.entries(plain(uriOptions) as Record<string, unknown>)
@@ -316,7 +324,7 @@ function clientUri(deployment: Deployment, uriOptions: unknown): string {
 /**
  * Creates the entities of a `createEntities` list (already checked by
  * {@linkcode validateEntities}) into `map`. Entities the driver has no
- * counterpart for yet (session, bucket, thread, clientEncryption) skip the
+ * counterpart for yet (session, bucket, clientEncryption) skip the
  * test with the reason.
  */
 export async function createEntities(
@@ -369,7 +377,8 @@ export async function createEntities(
         map.get(spec.database, "database");
         throw new SkipTest("driver lacks GridFS (bucket entity)");
       case "thread":
-        throw new SkipTest("thread entities not implemented yet");
+        map.set(id, "thread", new ThreadEntity());
+        break;
       case "clientEncryption":
         throw new SkipTest(
           "driver lacks client-side encryption (clientEncryption entity)",
@@ -442,6 +451,8 @@ async function createClient(
   const client = uri.includes("directConnection=true")
     ? new Connection(uri, { onWarning })
     : new ReplicaSetConnection(uri, { onWarning });
+  trackTopology(client);
+  trackCheckouts(client);
   if (unknown.length > 0) {
     await client.close();
     throw new SkipTest(`driver lacks URI option(s): ${unknown.join("; ")}`);
@@ -454,5 +465,8 @@ async function createClient(
     ignoreCommandMonitoringEvents,
     observeSensitiveCommands: spec.observeSensitiveCommands === true,
   });
+  // Monitoring starts when the client is created, as drivers that connect in the background do (SDAM
+  // tests wait for the monitors' events before any operation); connect() resolves or fails on its own.
+  client.connect().catch(() => {});
   return { client, observeEvents, ignoreCommandMonitoringEvents, events };
 }

@@ -3,12 +3,13 @@
  * whose client is an `EventTarget` of monitoring events (`commandStarted`,
  * `poolCreated`, ...: the format's names without the `Event` suffix). With a
  * client that dispatches no events, a test that expects some is skipped
- * ("command monitoring events not implemented"); SDAM event expectations are
- * skipped in any case ("runner lacks SDAM event matching").
+ * ("command monitoring events not implemented"). SDAM events are matched by
+ * `sdam_events.ts`.
  */
 import type { Document } from "../../../src/bson/mod.ts";
 import { SkipTest, TestFileError } from "./entities.ts";
 import { isDocument, match, type MatchContext, MatchError } from "./matcher.ts";
+import { isSdamEvent, matchSdamEvent } from "./sdam_events.ts";
 
 /** One observed event: its name in the format (`commandStartedEvent`) and the driver's event object. */
 export interface ObservedEvent {
@@ -67,7 +68,7 @@ export function observe(client: unknown, o: ObserveOptions): ObservedEvent[] | u
   // Commands that started sensitive (hello with speculativeAuthenticate) stay ignored when they finish.
   const ignoredRequests = new Set<unknown>();
   for (const name of o.observeEvents) {
-    if (!COMMAND_EVENTS.includes(name) && !CMAP_EVENTS.includes(name)) continue; // SDAM: not recorded
+    if (!COMMAND_EVENTS.includes(name) && !CMAP_EVENTS.includes(name) && !isSdamEvent(name)) continue;
     const type = name.slice(0, -"Event".length);
     target.addEventListener(type, (e) => {
       const event = e as unknown as Record<string, unknown>;
@@ -99,13 +100,14 @@ function typeOf(name: string): string {
 }
 
 /** Asserts one expected event (`{commandStartedEvent: {...}}`) against an observed one. */
-function matchEvent(expected: Document, actual: ObservedEvent, where: string, ctx: MatchContext): void {
+export function matchEvent(expected: Document, actual: ObservedEvent, where: string, ctx: MatchContext): void {
   const [name] = Object.keys(expected);
   if (name !== actual.name) {
     throw new MatchError(`${where}: expected ${name}, got ${actual.name} (${String(actual.event.commandName ?? "")})`);
   }
   const spec = expected[name] as Document;
   const e = actual.event;
+  if (isSdamEvent(name)) return matchSdamEvent(name, spec, e, where);
   for (const [k, v] of Object.entries(spec)) {
     switch (k) {
       case "command":
@@ -157,7 +159,6 @@ export async function checkExpectedEvents(expectEvents: unknown, logs: EventLogs
       const label = eventType === "command" ? "command monitoring" : eventType === "cmap" ? "CMAP" : "SDAM";
       throw new SkipTest(`${label} events not implemented`);
     }
-    if (eventType === "sdam") throw new SkipTest("runner lacks SDAM event matching");
     const pick = () => log.filter((e) => typeOf(e.name) === eventType);
     // Events of the last operation may still be on their way (a check-in after the reply): wait, bounded.
     for (let i = 0; i < 40 && pick().length < expected.length; i++) await new Promise((r) => setTimeout(r, 25));

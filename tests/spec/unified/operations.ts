@@ -19,6 +19,7 @@ import { runCollectionOperation } from "./collection_operations.ts";
 import { runClientBulkWrite } from "./client_bulk_write_operations.ts";
 import { runDatabaseAggregate } from "./crud_database_operations.ts";
 import { isDocument } from "./matcher.ts";
+import { runSdamOperation, SDAM_RUNNER_OPERATIONS } from "./sdam_operations.ts";
 
 /** What an operation returned; `iterable` results are lists whose elements are root-level documents. */
 export interface OperationResult {
@@ -102,6 +103,13 @@ const REQUIRED: Record<string, string[]> = {
   assertNumberConnectionsCheckedOut: ["client", "connections"],
   createEntities: ["entities"],
   wait: ["ms"],
+  waitForEvent: ["client", "event", "count"],
+  assertEventCount: ["client", "event", "count"],
+  recordTopologyDescription: ["client", "id"],
+  assertTopologyType: ["topologyDescription", "topologyType"],
+  waitForPrimaryChange: ["client", "priorTopologyDescription"],
+  runOnThread: ["thread", "operation"],
+  waitForThread: ["thread"],
 };
 
 /** Validates what the runner can check statically: the operation exists in the format, its required arguments. */
@@ -297,6 +305,7 @@ async function runTestRunnerOperation(
   args: Args,
   ctx: OperationContext,
 ): Promise<OperationResult> {
+  if (SDAM_RUNNER_OPERATIONS.has(name)) return await runSdamOperation(name, args, ctx, runOperation);
   switch (name) {
     case "failPoint": {
       const client = ctx.entities.get(args.client, "client").client;
@@ -357,11 +366,6 @@ async function runTestRunnerOperation(
     case "createEntities":
       await ctx.createEntities(args.entities);
       return { value: undefined };
-    case "assertNumberConnectionsCheckedOut":
-      ctx.entities.get(args.client, "client");
-      throw new SkipTest(
-        "driver lacks a count of checked-out connections (assertNumberConnectionsCheckedOut)",
-      );
     case "wait": {
       const ms = plain(args.ms);
       if (typeof ms !== "number" || ms < 0) {
@@ -378,23 +382,12 @@ async function runTestRunnerOperation(
       ctx.entities.get(args.session);
       throw new TestFileError("unreachable: sessions are never created");
     case "assertDifferentLsidOnLastTwoCommands":
-    case "assertSameLsidOnLastTwoCommands":
-    case "waitForEvent":
-    case "assertEventCount": {
+    case "assertSameLsidOnLastTwoCommands": {
       const c = ctx.entities.get(args.client, "client");
       throw new SkipTest(
         c.events === undefined ? `monitoring events not implemented (${name})` : `runner lacks ${name}`,
       );
     }
-    case "runOnThread":
-    case "waitForThread":
-      throw new SkipTest("thread entities not implemented yet");
-    case "recordTopologyDescription":
-    case "assertTopologyType":
-    case "waitForPrimaryChange":
-      throw new SkipTest(
-        `driver lacks topology description entities (${name})`,
-      );
     default:
       throw new TestFileError(`${name} is not a testRunner operation`);
   }

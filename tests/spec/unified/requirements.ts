@@ -72,8 +72,11 @@ async function unmet(
         }
         break;
       case "auth":
-        if (v === true) {
+        if (v === true && env.deployment.userinfo === undefined) {
           return "auth: the simulated set runs without authentication";
+        }
+        if (v === false && env.deployment.userinfo !== undefined) {
+          return "auth: false, but this area's simulated set requires authentication";
         }
         break;
       case "authMechanism":

@@ -247,7 +247,13 @@ export async function startEnvironment(
   options: ReplicaSetOptions = {},
 ): Promise<RunnerEnvironment> {
   const rs = await startReplicaSet({ members: 3, ...options });
-  const internal = await ReplicaSetConnection.connect(rs.uri, {
+  // With `users`, the set requires authentication: every client (the runner's too) logs in as the first user.
+  const user = options.users?.[0];
+  const userinfo = user === undefined
+    ? undefined
+    : `${encodeURIComponent(user.user)}:${encodeURIComponent(user.password)}@`;
+  const uri = userinfo === undefined ? rs.uri : rs.uri.replace("mongodb://", `mongodb://${userinfo}`);
+  const internal = await ReplicaSetConnection.connect(uri, {
     serverSelectionTimeoutMS: 10_000,
   });
   const info = await internal.admin.command("buildInfo");
@@ -255,8 +261,9 @@ export async function startEnvironment(
     rs,
     internal,
     deployment: {
-      uri: rs.uri,
+      uri,
       serverVersion: String(info.version),
+      ...(userinfo === undefined ? {} : { userinfo }),
       primary: () => {
         const p = internal.primary;
         if (p === null) throw new Error("the simulated set has no primary");
