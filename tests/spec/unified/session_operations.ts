@@ -69,6 +69,10 @@ export async function runSessionEntityOperation(
       if (Object.keys(args).length > 0) throw new TestFileError("endSession takes no arguments");
       await session.endSession();
       return { value: undefined };
+    case "getSnapshotTime":
+      if (Object.keys(args).length > 0) throw new TestFileError("getSnapshotTime takes no arguments");
+      if (!session.snapshotEnabled) throw new TestFileError("getSnapshotTime: not a snapshot session");
+      return { value: session.snapshotTime };
     default:
       return undefined;
   }
