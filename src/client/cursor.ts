@@ -24,6 +24,7 @@ import {
   show,
 } from "./_internal.ts";
 import { checkOptionNames } from "./_write.ts";
+import { checkSession, ClientSession, releaseServerSession, sessionState } from "./session.ts";
 import { Deadline, execute, type PinnedConnection, type Plan } from "./execute.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import type { Collection } from "./collection.ts";
@@ -61,12 +62,34 @@ interface ServerCursor {
   ctx: ClientContext;
   /** The cursor's `timeoutMS`, given afresh to killCursors. */
   timeoutMS: number | undefined;
+  /** The session of every command of the cursor: the caller's, or an implicit one started with the query. */
+  session: ClientSession | undefined;
+}
+
+/** Ends a cursor's implicit session once the server cursor is gone (its server session goes back to the pool). */
+function releaseSession(state: ServerCursor): void {
+  if (state.id !== 0n) return;
+  endImplicit(state.session);
+  if (state.session?.isImplicit === true) state.session = undefined;
+}
+
+function endImplicit(session: ClientSession | undefined): void {
+  if (session === undefined || !session.isImplicit) return;
+  const s = sessionState(session);
+  s.ended = true;
+  releaseServerSession(s);
 }
 
 async function killServerCursor(state: ServerCursor): Promise<void> {
   const { id, server } = state;
   state.id = 0n;
-  if (id === 0n || server === null || state.ctx.closed) return;
+  if (id === 0n || server === null || state.ctx.closed) {
+    releaseSession(state);
+    return;
+  }
+  // The kill takes the cursor's session with it: it is ended (if implicit) once the kill is done.
+  const session = state.session;
+  if (session?.isImplicit === true) state.session = undefined;
   const dot = state.ns.indexOf(".");
   const db = state.ns.slice(0, dot);
   const coll = state.ns.slice(dot + 1);
@@ -77,6 +100,7 @@ async function killServerCursor(state: ServerCursor): Promise<void> {
       kind: "read",
       retryable: false,
       server,
+      session,
       timeoutMS: state.timeoutMS,
       maxTimeMS: false,
       plan: () => ({
@@ -90,6 +114,7 @@ async function killServerCursor(state: ServerCursor): Promise<void> {
   } catch {
     // Best effort: the server reaps idle cursors after 10 minutes anyway.
   }
+  endImplicit(session);
 }
 
 // Cursors dropped without being exhausted or closed: their server cursors are
@@ -230,6 +255,7 @@ export class Cursor<T = Document> {
       legacy: false,
       ctx: this.#ctx,
       timeoutMS: this.#timeoutMS,
+      session: checkSession(o.session, this.#ctx),
     };
   }
 
@@ -471,7 +497,10 @@ export class Cursor<T = Document> {
       const state = this.#state;
       this.#finish();
       if (!(e instanceof OperationFailure && e.code === ErrorCode.CursorNotFound)) void killServerCursor(state);
-      else state.id = 0n;
+      else {
+        state.id = 0n;
+        releaseSession(state);
+      }
       throw e;
     } finally {
       this.#pending = null;
@@ -506,6 +535,7 @@ export class Cursor<T = Document> {
       readPreference: this.#readPreference,
       retryable: !writes,
       readConcern: this.#readConcern,
+      session: this.#state.session ??= new ClientSession(this.#ctx.client, undefined, true),
       writeConcern: writes ? this.#collection.writeConcern : undefined,
       writeConcernMinWireVersion: 5,
       timeoutMS: this.#timeoutMS,
@@ -515,6 +545,7 @@ export class Cursor<T = Document> {
       plan: (server) => this.#plan(server),
     });
     if (this.#state.id !== 0n) abandoned?.register(this, this.#state, this);
+    else releaseSession(this.#state);
   }
 
   /** One attempt of the initial command on `server`. */
@@ -639,6 +670,7 @@ export class Cursor<T = Document> {
       kind: "read",
       retryable: false,
       server,
+      session: state.session,
       timeoutMS: this.#timeoutMS,
       deadline: this.#deadline,
       maxTimeMS: false,
@@ -663,5 +695,6 @@ export class Cursor<T = Document> {
           }),
       }),
     });
+    releaseSession(state);
   }
 }

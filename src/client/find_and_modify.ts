@@ -6,6 +6,7 @@
  */
 
 import { checkUnacknowledgedHint, withRawData } from "./wire_features.ts";
+import type { ClientSession } from "./session.ts";
 import { ConfigurationError } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
 import { checkDocument, checkInt, checkOptions, isDocument, show } from "./_internal.ts";
@@ -53,6 +54,8 @@ export interface FindOneAndDeleteOptions {
   readonly writeConcern?: WriteConcern;
   /** Cancels the operation (the write may or may not have happened when it rejects). */
   readonly signal?: AbortSignal;
+  /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
+  readonly session?: ClientSession;
   /** Time limit of the whole operation in ms; 0 = no limit (default: the collection's). */
   readonly timeoutMS?: number;
 }
@@ -102,6 +105,7 @@ const DELETE_OPTIONS: ReadonlySet<string> = new Set([
   "maxTimeMS",
   "writeConcern",
   "signal",
+  "session",
   "timeoutMS",
 ]);
 const REPLACE_OPTIONS: ReadonlySet<string> = new Set([
@@ -191,6 +195,7 @@ export async function findAndModify(
     writeConcern: wc,
     timeoutMS: base.timeoutMS,
     signal: base.signal,
+    session: base.session,
     plan: (server) => {
       const wire = server.description.maxWireVersion;
       checkUnacknowledgedHint("findAndModify", cmd.hint !== undefined, wc.w !== 0, wire);

@@ -31,7 +31,7 @@ import type {
   WriteOptions,
 } from "./collection_options.ts";
 
-const WRITE_OPTIONS = ["writeConcern", "bypassDocumentValidation", "signal", "timeoutMS", "comment", "rawData"];
+const WRITE_OPTIONS = ["writeConcern", "bypassDocumentValidation", "signal", "session", "timeoutMS", "comment", "rawData"];
 const INSERT_ONE_OPTIONS: ReadonlySet<string> = new Set(WRITE_OPTIONS);
 const UPDATE_OPTIONS: ReadonlySet<string> = new Set([
   ...WRITE_OPTIONS,
@@ -56,7 +56,7 @@ function writeOne<R>(
 ): Promise<R> {
   const base = operationBase(coll, options);
   const cmd: Document = { [kind]: coll.name };
-  if (kind !== "insert") cmd.ordered = true;
+  cmd.ordered = true;
   if (options.bypassDocumentValidation !== undefined) {
     cmd.bypassDocumentValidation = options.bypassDocumentValidation === true;
   }
@@ -70,6 +70,7 @@ function writeOne<R>(
     writeConcern: writeConcernOf(coll, options),
     timeoutMS: base.timeoutMS,
     signal: base.signal,
+    session: base.session,
     plan: (server) => {
       const wire = server.description.maxWireVersion;
       if (kind !== "insert") {
@@ -77,11 +78,11 @@ function writeOne<R>(
       }
       return {
         command: withRawData(cmd, options.rawData, wire),
-      sequences: [{
-        identifier: kind === "insert" ? "documents" : kind === "update" ? "updates" : "deletes",
-        documents: [statement],
-      }],
-      writeConcernErrorInReply: true,
+        sequences: [{
+          identifier: kind === "insert" ? "documents" : kind === "update" ? "updates" : "deletes",
+          documents: [statement],
+        }],
+        writeConcernErrorInReply: true,
         parse: (reply, concernError) => parse({ reply, concernError }),
       };
     },

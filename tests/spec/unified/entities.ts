@@ -20,6 +20,7 @@ import { dispatchesEvents, observe, type ObservedEvent } from "./events.ts";
 import { ThreadEntity } from "./thread_entities.ts";
 import { trackTopology } from "./topology_snapshots.ts";
 import { trackCheckouts } from "./connection_counts.ts";
+import { createSessionEntity } from "./session_operations.ts";
 
 /** A test that cannot run here; `reason` says why (not applicable, or what the driver or simulator lacks). */
 export class SkipTest extends Error {
@@ -66,6 +67,7 @@ export type EntityKind =
   | "collection"
   | "cursor"
   | "thread"
+  | "session"
   | "value";
 
 interface Entry {
@@ -371,8 +373,8 @@ export async function createEntities(
         break;
       }
       case "session":
-        map.get(spec.client, "client");
-        throw new SkipTest("driver lacks sessions (session entity)");
+        createSessionEntity(spec, map);
+        break;
       case "bucket":
         map.get(spec.database, "database");
         throw new SkipTest("driver lacks GridFS (bucket entity)");
