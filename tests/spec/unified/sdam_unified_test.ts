@@ -17,12 +17,4 @@ runUnifiedArea({
   // As drivers' CI runs these tests against an --auth deployment too: the auth-*.json tests need one, and the
   // others run the same with clients that authenticate.
   replicaSet: { users: [{ user: "sdam", password: "sdam-tests" }] },
-  knownBugs: {
-    // retryWrites=true is accepted and ignored: writes run once (retryable writes come with sessions), so the
-    // insert that meets the closeConnection fail point fails where the test expects its retry to succeed.
-    "cancel-server-check.json: Cancel server check":
-      "known driver bug: retryWrites=true is accepted but writes are never retried (the insert after closeConnection fails)",
-    "pool-cleared-error.json: PoolClearedError does not mark server unknown":
-      "known driver bug: retryWrites=true is accepted but writes are never retried (inserts after closeConnection fail)",
-  },
 });
