@@ -7,7 +7,7 @@
  */
 
 import { ConfigurationError } from "../errors.ts";
-import type { Document } from "../bson/mod.ts";
+import { type Document, Double, Int32, Long } from "../bson/mod.ts";
 import { checkDocument, checkInt, checkOptions, isDocument, show } from "./_internal.ts";
 import { execute } from "./execute.ts";
 import { checkOptionNames, type CollectionLike, operationBase, writeConcernOf } from "./_write.ts";
@@ -236,7 +236,13 @@ const RENAME_OPTIONS: ReadonlySet<string> = new Set(["dropTarget", "comment", "w
  * ```
  */
 export function indexName(keys: Document): string {
-  return Object.entries(keys).map(([k, v]) => `${k}_${String(v)}`).join("_");
+  return Object.entries(keys).map(([k, v]) => `${k}_${isNumberWrapper(v) ? String(Number(v.valueOf())) : String(v)}`)
+    .join("_");
+}
+
+/** A key pattern's direction as a BSON number type (`Int32`, `Long`, `Double`), as Extended JSON input gives it. */
+function isNumberWrapper(v: unknown): v is Int32 | Long | Double {
+  return v instanceof Int32 || v instanceof Long || v instanceof Double;
 }
 
 /** The `createIndexes` entry for one index; throws for bad input. */
@@ -246,7 +252,7 @@ function indexSpec(index: unknown, what: string): Document {
   const key = checkDocument(d.key, `${what} key`);
   if (Object.keys(key).length === 0) throw new ConfigurationError(`${what}: the key pattern is empty`);
   for (const [field, v] of Object.entries(key)) {
-    if (typeof v !== "number" && typeof v !== "string") {
+    if (typeof v !== "number" && typeof v !== "string" && !isNumberWrapper(v)) {
       throw new ConfigurationError(
         `${what}: key ${JSON.stringify(field)} must be 1, -1 or an index type, got ${show(v)}`,
       );

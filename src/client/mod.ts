@@ -77,5 +77,6 @@ export {
   type TimeoutMode,
 } from "./cursor.ts";
 export { indexName } from "./indexes.ts";
+export type { SearchIndexModel, SearchIndexOptions } from "./search_indexes.ts";
 export { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
 export { checkReadConcern, type ReadConcern } from "./read_concern.ts";

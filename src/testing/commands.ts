@@ -307,21 +307,22 @@ function distinct(req: CommandRequest): Document {
 // ---- diagnostics ------------------------------------------------------------
 
 /**
- * The server version a wire version stands for (the first release that
- * reported it).
+ * The server version a wire version stands for: the first release that
+ * reported it, except 7.0, whose answers follow 7.0.5 (search index commands
+ * refused with SearchNotEnabled, as the index management tests expect).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { versionForWire } from "./commands.ts";
  *
- * assert.equal(versionForWire(21), "7.0.0");
+ * assert.equal(versionForWire(21), "7.0.5");
  * ```
  */
 export function versionForWire(wire: number): string {
   const table: [number, string][] = [
     [25, "8.0.0"],
-    [21, "7.0.0"],
+    [21, "7.0.5"],
     [17, "6.0.0"],
     [14, "5.1.0"],
     [13, "5.0.0"],

@@ -10,6 +10,7 @@ import type { Collection } from "../../../src/client/mod.ts";
 import { type Args, docArg, options, take } from "./arguments.ts";
 import { SkipTest, TestFileError } from "./entities.ts";
 import type { OperationResult } from "./operations.ts";
+import { runIndexOperation } from "./management_operations.ts";
 
 const FIND_OPTIONS = [
   "filter",
@@ -21,6 +22,10 @@ const FIND_OPTIONS = [
   "hint",
   "maxTimeMS",
   "comment",
+  "min",
+  "max",
+  "returnKey",
+  "showRecordId",
 ];
 const WRITE_OPTIONS = ["writeConcern", "bypassDocumentValidation"];
 const UPDATE_OPTIONS = [
@@ -243,7 +248,7 @@ async function runNewerOperation(name: string, raw: Args, coll: Collection): Pro
       return { value: await m(a.requests, options(a, ["requests"])) };
     }
     default:
-      throw new SkipTest(`driver lacks ${name}`);
+      return await runIndexOperation(name, raw, coll);
   }
 }
 

@@ -16,6 +16,7 @@ import type { ClientBase, Cursor, Database, ReplicaSetConnection } from "../../.
 import { type EntityMap, plain, SkipTest, TestFileError } from "./entities.ts";
 import { type Args, docArg, take } from "./arguments.ts";
 import { runCollectionOperation } from "./collection_operations.ts";
+import { runDatabaseManagementOperation } from "./management_operations.ts";
 import { isDocument } from "./matcher.ts";
 
 /** What an operation returned; `iterable` results are lists whose elements are root-level documents. */
@@ -232,7 +233,7 @@ async function runDatabaseOperation(
       return { value: undefined };
     }
     default:
-      throw new SkipTest(`driver lacks ${name} (database)`);
+      return await runDatabaseManagementOperation(name, raw, db);
   }
 }
 
