@@ -20,6 +20,7 @@ import {
   contextOf,
   count,
   show,
+  typeError,
 } from "./_internal.ts";
 import { checkHint } from "./cursor_options.ts";
 import { insertOne, runDelete, runUpdate } from "./writes.ts";
@@ -345,9 +346,7 @@ export class Collection<T extends SchemaDocument = Document> {
    * ```
    */
   aggregate<R extends SchemaDocument = Document>(pipeline: readonly Document[], options: AggregateOptions = {}): Cursor<R> {
-    if (!Array.isArray(pipeline)) {
-      throw new ConfigurationError(`the pipeline must be an array of stages, got ${show(pipeline)}`);
-    }
+    if (!Array.isArray(pipeline)) throw typeError("the pipeline", "an array of stages", pipeline);
     pipeline.forEach((stage, i) => checkDocument(stage, `pipeline stage ${i}`));
     return new Cursor<R>(this as unknown as Collection<Document>, { kind: "aggregate", pipeline, options });
   }

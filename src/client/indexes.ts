@@ -8,7 +8,7 @@
 
 import { ConfigurationError } from "../errors.ts";
 import { type Document, Double, Int32, Long } from "../bson/mod.ts";
-import { checkDocument, checkInt, checkOptions, isDocument, show } from "./_internal.ts";
+import { checkBoolean, checkDocument, checkInt, checkOptions, isDocument, show, typeError } from "./_internal.ts";
 import { execute } from "./execute.ts";
 import { checkOptionNames, type CollectionLike, operationBase, writeConcernOf } from "./_write.ts";
 import type { CommandCursorOptions } from "./cursor_options.ts";
@@ -258,7 +258,8 @@ function indexSpec(index: unknown, what: string): Document {
       );
     }
   }
-  if (d.name !== undefined && (typeof d.name !== "string" || d.name.length === 0)) {
+  if (d.name !== undefined && typeof d.name !== "string") throw typeError("name", "a non-empty string", d.name, what);
+  if (d.name !== undefined && d.name.length === 0) {
     throw new ConfigurationError(`${what}: name must be a non-empty string, got ${show(d.name)}`);
   }
   const spec: Document = { key, name: d.name ?? indexName(key) };
@@ -277,14 +278,18 @@ export async function createIndexes(
 ): Promise<string[]> {
   const opts = checkOptions(options, `${what} options`);
   if (what === "createIndexes") checkOptionNames(opts, CREATE_INDEXES_OPTIONS, "createIndexes option");
-  if (!Array.isArray(indexes) || indexes.length === 0) {
+  if (!Array.isArray(indexes)) throw typeError(`the ${what} indexes`, "a non-empty array of index descriptions", indexes);
+  if (indexes.length === 0) {
     throw new ConfigurationError(`${what} needs a non-empty array of index descriptions, got ${show(indexes)}`);
   }
   const specs = indexes.map((d, i) => indexSpec(d, `${what} index ${i}`));
   const base = operationBase(coll, opts);
   const cmd: Document = { createIndexes: base.coll, indexes: specs };
   if (opts.commitQuorum !== undefined) {
-    if (typeof opts.commitQuorum !== "string" && !Number.isInteger(opts.commitQuorum)) {
+    if (typeof opts.commitQuorum !== "string" && typeof opts.commitQuorum !== "number") {
+      throw typeError("commitQuorum", "an integer or a string", opts.commitQuorum);
+    }
+    if (typeof opts.commitQuorum === "number" && !Number.isInteger(opts.commitQuorum)) {
       throw new ConfigurationError(`commitQuorum must be an integer or a string, got ${show(opts.commitQuorum)}`);
     }
     cmd.commitQuorum = opts.commitQuorum;
@@ -399,7 +404,8 @@ export async function rename(
 ): Promise<string> {
   const opts = checkOptions(options, "rename options");
   checkOptionNames(opts, RENAME_OPTIONS, "rename option");
-  if (typeof newName !== "string" || newName.length === 0 || /[$\0]/.test(newName)) {
+  if (typeof newName !== "string") throw typeError("the new name", "a collection name (a non-empty string)", newName, "rename");
+  if (newName.length === 0 || /[$\0]/.test(newName)) {
     throw new ConfigurationError(
       `rename needs a collection name (a non-empty string without $ or NUL), got ${show(newName)}`,
     );
@@ -407,9 +413,7 @@ export async function rename(
   const base = operationBase(coll, opts);
   const cmd: Document = { renameCollection: coll.namespace, to: `${base.db}.${newName}` };
   if (opts.dropTarget !== undefined) {
-    if (typeof opts.dropTarget !== "boolean") {
-      throw new ConfigurationError(`dropTarget must be a boolean, got ${show(opts.dropTarget)}`);
-    }
+    checkBoolean(opts.dropTarget, "dropTarget");
     cmd.dropTarget = opts.dropTarget;
   }
   if (opts.comment !== undefined) cmd.comment = opts.comment;

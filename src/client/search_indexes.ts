@@ -10,7 +10,7 @@
 
 import { ConfigurationError, OperationFailure } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
-import { checkDocument, checkOptions, show } from "./_internal.ts";
+import { checkDocument, checkOptions, show, typeError } from "./_internal.ts";
 import { execute } from "./execute.ts";
 import { checkOptionNames, type CollectionLike, operationBase } from "./_write.ts";
 
@@ -54,7 +54,8 @@ const OPTIONS: ReadonlySet<string> = new Set(["signal", "timeoutMS"]);
 const MODEL_FIELDS: ReadonlySet<string> = new Set(["definition", "name", "type"]);
 
 function checkName(name: unknown, what: string): string {
-  if (typeof name !== "string" || name.length === 0) {
+  if (typeof name !== "string") throw typeError("the search index name", "a non-empty string", name, what);
+  if (name.length === 0) {
     throw new ConfigurationError(`${what} needs a search index name (a non-empty string), got ${show(name)}`);
   }
   return name;

@@ -98,7 +98,9 @@ export async function runIndexOperation(name: string, raw: Args, coll: Collectio
       if (!Array.isArray(a.models)) throw new TestFileError("createIndexes: models must be an array");
       const models = (a.models as Document[]).map((m) => {
         const { keys, options: o = {}, ...rest } = m;
-        if (Object.keys(rest).length > 0) throw new TestFileError(`createIndexes: unknown model field ${Object.keys(rest)[0]}`);
+        if (Object.keys(rest).length > 0) {
+          throw new TestFileError(`createIndexes: unknown model field ${Object.keys(rest)[0]}`);
+        }
         return { key: keys as Document, ...(o as Document) };
       });
       return { value: await coll.createIndexes(models, options(a, ["models"])) };
@@ -165,7 +167,9 @@ export async function runDatabaseManagementOperation(
 ): Promise<OperationResult> {
   switch (name) {
     case "createCollection": {
-      if (raw.encryptedFields !== undefined) throw new SkipTest("driver lacks client-side encryption (encryptedFields)");
+      if (raw.encryptedFields !== undefined) {
+        throw new SkipTest("driver lacks client-side encryption (encryptedFields)");
+      }
       const a = take(name, raw, ["collection", ...CREATE_COLLECTION_OPTIONS]);
       await db.createCollection(stringArg(a, "collection", name), options(a, ["collection"]));
       return { value: undefined };
