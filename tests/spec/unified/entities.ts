@@ -42,6 +42,10 @@ export interface Deployment {
   primary(): string;
   /** The set's version from `buildInfo`, e.g. "7.0.0". */
   readonly serverVersion: string;
+  /** The topology runOnRequirements see (default "replicaset": the simulated set); see target.ts. */
+  readonly topology?: "single" | "replicaset";
+  /** The deployment's name in skip reasons (default: the simulated set). */
+  readonly name?: string;
 }
 
 /** One client entity: the driver's client and what the test asked to observe. */

@@ -24,6 +24,7 @@ import { simulatorGap } from "./simulator_gaps.ts";
 import { unmetRequirements } from "./requirements.ts";
 import { checkError, checkOutcome, checkResult, logMessagesGap, matchContext } from "./expectations.ts";
 import { checkExpectedEvents } from "./events.ts";
+import { startTargetEnvironment, targetFromEnvironment, type UnifiedTarget } from "./target.ts";
 
 /** The newest schema version this runner implements; files of a newer minor or another major are refused. */
 export const SCHEMA_VERSION: readonly [number, number] = [1, 28];
@@ -162,7 +163,7 @@ export async function runTest(
     }
 
     await loadInitialData(file.doc.initialData, env).catch((e) => {
-      const gap = simulatorGap(e);
+      const gap = env.deployment.name === undefined ? simulatorGap(e) : undefined; // a target explains its own
       throw gap === undefined ? e : new SkipTest(`${gap} (initialData)`);
     });
     await createEntities(
@@ -201,7 +202,7 @@ export async function runTest(
         continue;
       }
       if (error !== undefined) {
-        const gap = simulatorGap(error);
+        const gap = env.deployment.name === undefined ? simulatorGap(error) : undefined;
         if (gap !== undefined) throw new SkipTest(gap);
         throw error;
       }
@@ -293,6 +294,8 @@ export interface UnifiedAreaOptions {
   readonly knownBugs?: Readonly<Record<string, string>>;
   /** Options of the simulated set. */
   readonly replicaSet?: ReplicaSetOptions;
+  /** Run against this server instead of the simulated set (default: `UNIFIED_TARGET_URI`, if set); see target.ts. */
+  readonly target?: UnifiedTarget;
 }
 
 function listFiles(dir: string): string[] {
@@ -305,7 +308,8 @@ function listFiles(dir: string): string[] {
  * subfolders), one test per test case, and the summary test.
  */
 export function runUnifiedArea(options: UnifiedAreaOptions): void {
-  const { area } = options;
+  const target = options.target ?? targetFromEnvironment();
+  const area = target === undefined ? options.area : `${options.area} (${target.name})`;
   const root = resolve(process.env[options.envVar] || options.defaultDir);
   const folders: AreaFolder[] = (options.subfolders ?? [{ name: ".", expect: "pass" as const }]).map((
     s,
@@ -326,10 +330,18 @@ export function runUnifiedArea(options: UnifiedAreaOptions): void {
 
   describe(`${area} unified spec tests (${root})`, () => {
     let env: RunnerEnvironment | undefined;
+    let closeTarget: (() => Promise<void>) | undefined;
     before(async () => {
-      env = await startEnvironment(options.replicaSet);
+      if (target === undefined) {
+        env = await startEnvironment(options.replicaSet);
+      } else {
+        const t = await startTargetEnvironment(target);
+        env = t;
+        closeTarget = () => t.close();
+      }
     });
     after(async () => {
+      if (closeTarget !== undefined) return await closeTarget();
       await env?.internal.close();
       await env?.rs.close();
     });
@@ -363,9 +375,14 @@ export function runUnifiedArea(options: UnifiedAreaOptions): void {
             } else {
               try {
                 validateTest(t, known);
-                outcome = await runTest(file!, t, env!);
+                const gap = target?.skipBefore?.(file!, t);
+                outcome = gap !== undefined ? { status: "skipped", reason: gap } : await runTest(file!, t, env!);
               } catch (e) {
                 outcome = { status: "failed", error: e };
+              }
+              if (outcome.status === "failed" && target?.explainFailure !== undefined) {
+                const gap = target.explainFailure(outcome.error, file!, t);
+                if (gap !== undefined) outcome = { status: "skipped", reason: gap };
               }
             }
             results.push(outcome);
