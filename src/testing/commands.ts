@@ -14,6 +14,7 @@ import { CATALOG_COMMANDS } from "./catalog.ts";
 import type { FailPoints } from "./fail_points.ts";
 import type { LocalSessions } from "./sessions.ts";
 import { checkHint } from "./indexes.ts";
+import { applyMinMax, returnKeys } from "./find_bounds.ts";
 import {
   cloneValue,
   compareValues,
@@ -146,7 +147,7 @@ function find(req: CommandRequest): Document {
   const b = req.body;
   checkCollation(b.collation);
   checkHint(req.host.store.collection(ns), b.hint);
-  for (const k of ["min", "max", "returnKey", "showRecordId", "oplogReplay"]) {
+  for (const k of ["oplogReplay"]) {
     if (b[k] !== undefined && b[k] !== false) {
       throw serverError(ErrorCode.NotImplemented, "NotImplemented", `find option '${k}' is not supported by the simulated server`);
     }
@@ -163,6 +164,7 @@ function find(req: CommandRequest): Document {
   }
   const filter = docArg(b.filter, "filter");
   let docs = withVariables(letVariables(b.let), () => selectDocuments(req.host.store, ns, filter));
+  docs = applyMinMax(docs, req.host.store.collection(ns), b);
   sortDocuments(docs, docArg(b.sort, "sort"));
   const all = req.host.store.documents(ns);
   const tail = tailable
@@ -183,7 +185,9 @@ function find(req: CommandRequest): Document {
   }
   docs = docs.slice(skip, limit > 0 ? skip + limit : undefined);
   const projection = docArg(b.projection, "projection");
-  docs = docs.map((d) => project(cloneValue(d), projection));
+  docs = b.returnKey === true || b.showRecordId === true
+    ? returnKeys(docs, req.host.store.collection(ns), b)
+    : docs.map((d) => project(cloneValue(d), projection));
   const batchSize = b.batchSize === undefined ? undefined : num(b.batchSize, "batchSize");
   if (batchSize !== undefined && batchSize < 0) throw badValue("batchSize must be non-negative");
   const { batch, id } = req.host.cursors.open(ns, docs, { batchSize, singleBatch, ...(tail ? { tail } : {}) });
