@@ -49,6 +49,8 @@ export interface ServerCommandOptionsLike {
   socketTimeoutMS?: number;
   /** Called once a connection is checked out, just before the command is written; may throw to not send it. */
   onConnection?: (conn: WireConnectionLike) => void;
+  /** An unacknowledged write: no reply awaited (OP_MSG moreToCome). */
+  moreToCome?: boolean;
 }
 
 /** A selected server (src/topology/server.ts's `Server`, or a test fake). */

@@ -124,6 +124,9 @@ describe("insertOne / insertMany", () => {
     const r = await coll.insertOne({ a: 1 }, { writeConcern: { w: 0 } });
     assert.equal(r.acknowledged, false);
     assert.deepEqual(log[0].cmd.writeConcern, { w: 0 });
+    assert.equal(log[0].options.moreToCome, true, "sent with moreToCome: no reply awaited");
+    await coll.insertOne({ a: 2 });
+    assert.equal(log[1].options.moreToCome, undefined, "an acknowledged write awaits its reply");
   });
 });
 

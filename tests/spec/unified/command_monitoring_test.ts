@@ -14,10 +14,6 @@ runUnifiedArea({
   defaultDir: fileURLToPath(new URL("../command-logging-and-monitoring", import.meta.url)),
   subfolders: [{ name: "monitoring", expect: "pass" }],
   knownBugs: {
-    // command-logging-and-monitoring.md: an unacknowledged write's commandSucceededEvent carries the reply {ok: 1}; the
-    // driver sends w: 0 writes as ordinary requests (no moreToCome flag) and waits for the server's reply ({n: 1, ok: 1}).
-    "unacknowledgedBulkWrite.json: A successful unordered bulk write with an unacknowledged write concern":
-      "known driver bug: a w: 0 write waits for the server's reply instead of going with moreToCome (reply has n)",
     // retryable-writes.md: a write concern error labelled RetryableWriteError is retried once; the driver never retries
     // a write (retryable writes wait for sessions, src/client/execute.ts).
     "writeConcernError.json: A retryable write with write concern errors publishes success event":
