@@ -107,6 +107,42 @@ export class ConfigurationError extends MongoError {}
 export class SessionError extends MongoError {}
 
 /**
+ * An option given in code whose value is of the wrong JavaScript type (a
+ * string for a number, an object for a boolean...), thrown before any I/O.
+ * A `TypeError`, not a {@linkcode MongoError}: the call is wrong, whatever the
+ * server. An unknown option name, or a value of the right type that is out of
+ * range or not one of the allowed values, is a {@linkcode ConfigurationError}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { OptionTypeError } from "@zerodep/mongo";
+ *
+ * const e = new OptionTypeError("maxPoolSize", "a non-negative integer", '"10" (a string)', { where: "client options" });
+ * assert.ok(e instanceof TypeError);
+ * assert.equal(e.option, "maxPoolSize");
+ * assert.equal(e.message, 'client options: maxPoolSize must be a non-negative integer, got "10" (a string)');
+ * ```
+ */
+export class OptionTypeError extends TypeError {
+  /** The option's name (a path such as `writeConcern.j` for a nested one). */
+  readonly option: string;
+  /** What the option takes, in words (`a boolean`, `an AbortSignal`). */
+  readonly expected: string;
+  /** What was given, in words (`"10" (a string)`). */
+  readonly given: string;
+  /** Creates the error; `options.where` names the call or options object (`client options`, `find options`). */
+  constructor(option: string, expected: string, given: string, options?: ErrorOptions & { where?: string }) {
+    const what = `${option} must be ${expected}, got ${given}`;
+    super(options?.where === undefined ? what : `${options.where}: ${what}`, options);
+    this.name = "OptionTypeError";
+    this.option = option;
+    this.expected = expected;
+    this.given = given;
+  }
+}
+
+/**
  * No server suitable for the operation was found within `serverSelectionTimeoutMS`.
  * The message says what was wanted and what the topology looked like.
  *

@@ -22,6 +22,7 @@ import type { SocketFactory } from "../net/socket.ts";
 import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
 import { initialTopologyDescription, type TopologyDescription } from "../topology/topology_description.ts";
 import {
+  checkBoolean,
   checkInt,
   checkOptions,
   checkSignal,
@@ -31,11 +32,11 @@ import {
   DNS_RESOLVER,
   isDocument,
   registerContext,
-  show,
   splitAddress,
   TOPOLOGY_FACTORY,
   type TopologyFactory,
   type TopologyLike,
+  typeError,
   untilAborted,
 } from "./_internal.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
@@ -97,7 +98,7 @@ const OWN_OPTIONS = new Set([
 
 function checkSocketFactory(value: unknown): SocketFactory | undefined {
   if (value === undefined || typeof value === "function") return value as SocketFactory | undefined;
-  throw new ConfigurationError(`socketFactory must be a function (options) => Promise<Socket>, got ${show(value)}`);
+  throw typeError("socketFactory", "a function (options) => Promise<Socket>", value);
 }
 
 /**
@@ -196,9 +197,7 @@ export class ClientBase extends EventTarget {
     this.#kind = kind;
     const given = checkOptions(options, `${kind.className} options`) as Record<string | symbol, unknown>;
     const onWarning = given.onWarning as ((message: string) => void) | undefined;
-    if (onWarning !== undefined && typeof onWarning !== "function") {
-      throw new ConfigurationError(`onWarning must be a function, got ${show(onWarning)}`);
-    }
+    if (onWarning !== undefined && typeof onWarning !== "function") throw typeError("onWarning", "a function", onWarning);
     const parsed = parseSeeds(seeds ?? "localhost:27017", port, { onWarning });
     const srv = parsed.uri?.scheme === "mongodb+srv";
     this.#seeds = Object.freeze(
@@ -219,9 +218,7 @@ export class ClientBase extends EventTarget {
       codeOptions.maxStalenessSeconds = readPreference.maxStalenessSeconds;
     }
     const slaveOk = given.slaveOk ?? given.secondaryOk;
-    if (slaveOk !== undefined && typeof slaveOk !== "boolean") {
-      throw new ConfigurationError(`slaveOk/secondaryOk must be a boolean, got ${show(slaveOk)}`);
-    }
+    checkBoolean(slaveOk, "slaveOk/secondaryOk");
     const uriOptions = parsed.uri?.options ?? {};
     const replicaSetGiven = (codeOptions.replicaSet ?? uriOptions.replicaSet) !== undefined;
     const directGiven = codeOptions.directConnection ?? uriOptions.directConnection;
@@ -808,7 +805,7 @@ export class ClientBase extends EventTarget {
     const signal = checkSignal(opts.signal);
     const cmd: Document = { listDatabases: 1 };
     if (opts.filter !== undefined) {
-      if (!isDocument(opts.filter)) throw new ConfigurationError(`listDatabases filter must be a document`);
+      if (!isDocument(opts.filter)) throw typeError("filter", "a document", opts.filter, "listDatabases");
       cmd.filter = opts.filter;
     }
     if (opts.nameOnly !== undefined) cmd.nameOnly = opts.nameOnly === true;

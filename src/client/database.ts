@@ -12,6 +12,7 @@ import { ConfigurationError } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
 import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
 import {
+  checkBoolean,
   checkDocument,
   checkInt,
   checkOptions,
@@ -455,8 +456,10 @@ export class Database {
       : ReadPreference.from(opts.readPreference);
     checkOptionNames(opts, LIST_COLLECTIONS_OPTIONS, "listCollections option");
     const cmd: Document = { listCollections: 1, filter, cursor: {} };
-    if (opts.nameOnly !== undefined) cmd.nameOnly = opts.nameOnly === true;
-    if (opts.authorizedCollections !== undefined) cmd.authorizedCollections = opts.authorizedCollections === true;
+    if (opts.nameOnly !== undefined) cmd.nameOnly = checkBoolean(opts.nameOnly, "nameOnly");
+    if (opts.authorizedCollections !== undefined) {
+      cmd.authorizedCollections = checkBoolean(opts.authorizedCollections, "authorizedCollections");
+    }
     if (opts.comment !== undefined) cmd.comment = opts.comment;
     // The first batch and its getMores on one server, retried as a whole.
     const run = async (server: ServerRun): Promise<CollectionInfo[]> => {
@@ -529,9 +532,7 @@ export class Database {
     const collection = new Collection<T>(this, name);
     const cmd: Document = { create: name };
     for (const [k, v] of Object.entries(opts)) if (CREATE_FIELDS.has(k) && v !== undefined) cmd[k] = v;
-    if (opts.capped !== undefined && typeof opts.capped !== "boolean") {
-      throw new ConfigurationError(`capped must be a boolean, got ${show(opts.capped)}`);
-    }
+    checkBoolean(opts.capped, "capped");
     if (opts.capped === true && checkInt(opts.size, "size", 1) === undefined) {
       throw new ConfigurationError("a capped collection needs size (its maximum size in bytes)");
     }

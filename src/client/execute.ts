@@ -508,6 +508,8 @@ async function attemptOn<T>(
       onConnection: checkedOut(clock, address, timed ? body : undefined, rtt),
     };
     if (op.kind === "read") options.readPreference = readPreference;
+    // Unacknowledged (w: 0): OP_MSG's moreToCome, no reply awaited (the command monitoring spec's reply is { ok: 1 }).
+    if (op.kind === "write" && (body.writeConcern as Document | undefined)?.w === 0) options.moreToCome = true;
     if (sequences !== undefined) options.sequences = sequences;
     const socketTimeoutMS = clock.socketTimeoutMS(op.socketTimeoutMS);
     if (socketTimeoutMS !== undefined) options.socketTimeoutMS = socketTimeoutMS;
@@ -591,11 +593,11 @@ function pinned(
       const timed = clock.deadline !== undefined && (options.maxTimeMS ?? op.maxTimeMS) !== false;
       const session = sessionFor(ctx, op, exec, conn.maxWireVersion, lstm);
       const body = finishCommand(ctx, op, exec, session, cmd, conn.maxWireVersion, clock, rtt, timed);
-      return observed(
-        ctx,
-        session,
-        conn.command(op.db, body, options.sequences === undefined ? wire : { ...wire, sequences: options.sequences }),
-      );
+      const sent: { signal?: AbortSignal; socketTimeoutMS?: number; sequences?: DocumentSequence[]; moreToCome?: boolean } =
+        options.sequences === undefined ? { ...wire } : { ...wire, sequences: options.sequences };
+      // Unacknowledged (w: 0), as in sendCommand: moreToCome, no reply awaited.
+      if (op.kind === "write" && (body.writeConcern as Document | undefined)?.w === 0) sent.moreToCome = true;
+      return observed(ctx, session, conn.command(op.db, body, sent));
     },
     maxTimeMS(own) {
       if (clock.deadline === undefined) return own;

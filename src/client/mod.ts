@@ -88,5 +88,6 @@ export {
   type ClientUpdateFields,
   type ClientWriteErrorDetail,
 } from "./client_bulk_write.ts";
+export type { SearchIndexModel, SearchIndexOptions } from "./search_indexes.ts";
 export { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
 export { checkReadConcern, type ReadConcern } from "./read_concern.ts";

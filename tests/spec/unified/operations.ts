@@ -18,6 +18,7 @@ import { type Args, docArg, take } from "./arguments.ts";
 import { runCollectionOperation } from "./collection_operations.ts";
 import { runClientBulkWrite } from "./client_bulk_write_operations.ts";
 import { runDatabaseAggregate } from "./crud_database_operations.ts";
+import { runDatabaseManagementOperation } from "./management_operations.ts";
 import { isDocument } from "./matcher.ts";
 import { runSdamOperation, SDAM_RUNNER_OPERATIONS } from "./sdam_operations.ts";
 import { runReadOperation } from "./read_operations.ts";
@@ -264,7 +265,7 @@ async function runDatabaseOperation(
       return { value: undefined };
     }
     default:
-      throw new SkipTest(`driver lacks ${name} (database)`);
+      return await runDatabaseManagementOperation(name, raw, db);
   }
 }
 
