@@ -178,6 +178,27 @@ export class OperationTimeoutError extends MongoError {
 }
 
 /**
+ * A transaction API called in the wrong state, or an operation a transaction
+ * does not allow, detected before any I/O (the session's transaction state is
+ * unchanged): `startTransaction()` inside a transaction ("Transaction already
+ * in progress"), `commitTransaction()` / `abortTransaction()` without one ("No
+ * transaction started"), an abort after a commit, a second abort, a read with
+ * a read preference other than primary in a transaction, a `readConcern` or
+ * `writeConcern` given on an operation in a transaction, or an unacknowledged
+ * transaction write concern.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MongoError, TransactionError } from "@zerodep/mongo";
+ *
+ * const e = new TransactionError("No transaction started");
+ * assert.equal(e instanceof MongoError, true);
+ * ```
+ */
+export class TransactionError extends MongoError {}
+
+/**
  * A connection to a server could not be made, or an open one was lost: refused,
  * unknown host, TLS failure, reset by the peer, or used after it was closed.
  * `address` names the server (`host:port`, `[ipv6]:port` or a Unix socket path).

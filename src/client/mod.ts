@@ -22,6 +22,15 @@ export {
   type ListDatabasesOptions,
 } from "./client_base.ts";
 export { Connection } from "./connection.ts";
+export {
+  type ResolvedTransactionOptions,
+  Transaction,
+  type TransactionCommandRunner,
+  type TransactionDefaults,
+  type TransactionOperation,
+  type TransactionOptions,
+  type TransactionState,
+} from "./transaction.ts";
 export { ReplicaSetConnection } from "./replica_set_connection.ts";
 export {
   type CollectionInfo,
