@@ -105,7 +105,8 @@ export class ServerSelectionError extends MongoError {}
 
 /**
  * What an operation was waiting for when its `timeoutMS` ran out: server
- * selection, a pooled connection (checkout), or a server's reply.
+ * selection, a pooled connection (checkout), or a server's reply; or
+ * `"withTransaction"`: its retries passed their limit (120 s).
  *
  * @example
  * ```ts
@@ -114,7 +115,7 @@ export class ServerSelectionError extends MongoError {}
  * const phase: TimeoutPhase = "reply";
  * ```
  */
-export type TimeoutPhase = "serverSelection" | "connectionCheckout" | "reply";
+export type TimeoutPhase = "serverSelection" | "connectionCheckout" | "reply" | "withTransaction";
 
 /**
  * Options of {@linkcode OperationTimeoutError}.
@@ -147,7 +148,9 @@ export interface OperationTimeoutErrorOptions extends ErrorOptions {
  * timed-out operation is never retried. Raised only when `timeoutMS` is set
  * (at the client, database, collection or operation); without it the
  * existing errors (`ServerSelectionError`, `NetworkTimeout`, ...) are raised
- * as before.
+ * as before. `session.withTransaction()` also raises it (`phase:
+ * "withTransaction"`) when its retries pass their limit, with the last error
+ * as `cause` and its error labels.
  *
  * @example
  * ```ts

@@ -31,6 +31,7 @@ export {
   type TransactionOptions,
   type TransactionState,
 } from "./transaction.ts";
+export type { WithTransactionOptions } from "./with_transaction.ts";
 export { ReplicaSetConnection } from "./replica_set_connection.ts";
 export {
   type CollectionInfo,
