@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { type Document, Timestamp } from "../bson/mod.ts";
+import { type Document, Int64, Timestamp } from "../bson/mod.ts";
 import { ErrorCode } from "../error_codes.ts";
 import { runPipeline, stageOf } from "./aggregate.ts";
 import { cloneValue, isPlainDocument } from "./query.ts";
@@ -195,6 +195,13 @@ function eventsOf(host: StreamHost, s: StreamState, ts: Timestamp, wall: number,
       if (!inScope(s, c.from) && !inScope(s, c.to)) return [];
       const e = { ...base("rename"), ns: nsDoc(c.from), to: nsDoc(c.to) };
       return s.coll !== undefined ? [e, invalidate()] : [e];
+    }
+    case "applyOps": {
+      // A transaction's writes: one event each, with the session that made them.
+      const session = c.session === undefined ? {} : { lsid: c.session.lsid, txnNumber: new Int64(c.session.txnNumber) };
+      return c.changes.flatMap((x, i) =>
+        eventsOf(host, s, ts, wall, x).map((e) => ({ ...e, _id: encodeToken(ts, 2 + (i % 250)), ...session }))
+      );
     }
     case "dropDatabase": {
       if (s.db !== undefined && s.db !== c.db) return [];

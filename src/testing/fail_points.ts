@@ -28,6 +28,7 @@ import { type Document, Int32 } from "../bson/mod.ts";
 import { ErrorCode, RETRYABLE_READ_CODES } from "../error_codes.ts";
 import { isPlainDocument, numericValue } from "./query.ts";
 import { badValue, typeMismatch } from "./_server_error.ts";
+import { errorLabelsFor } from "./_error_labels.ts";
 
 /** What a triggered `failCommand` does to one command. */
 export interface FailCommandAction {
@@ -237,17 +238,6 @@ export class FailPoints {
   }
 }
 
-// The retryable writes specification's codes: the retryable read ones but
-// ReadConcernMajorityNotAvailableYet.
-const RETRYABLE_WRITE_CODES: ReadonlySet<number> = new Set(
-  [...RETRYABLE_READ_CODES].filter((c) => c !== ErrorCode.ReadConcernMajorityNotAvailableYet),
-);
-
-/** Whether a command is a retryable write (mongod labels its retryable errors). */
-function isRetryableWrite(body: Document): boolean {
-  return body.txnNumber !== undefined && body.autocommit === undefined;
-}
-
 // The codes mongod labels ResumableChangeStreamError on a change stream's getMore.
 const RESUMABLE_CHANGE_STREAM_CODES: ReadonlySet<number> = new Set([
   ...RETRYABLE_READ_CODES,
@@ -263,11 +253,12 @@ function labelsFor(
   body: Document,
   code: number | undefined,
   changeStream = false,
+  writeConcernError = false,
 ): string[] | undefined {
   if (action.errorLabels !== undefined) return [...action.errorLabels];
   if (changeStream && code !== undefined && RESUMABLE_CHANGE_STREAM_CODES.has(code)) return ["ResumableChangeStreamError"];
-  if (code !== undefined && isRetryableWrite(body) && RETRYABLE_WRITE_CODES.has(code)) return ["RetryableWriteError"];
-  return undefined;
+  if (code === undefined) return undefined;
+  return errorLabelsFor(Object.keys(body)[0] ?? "", body, code, writeConcernError);
 }
 
 /**
@@ -315,7 +306,7 @@ export function addWriteConcernError(reply: Document, action: FailCommandAction,
   if (wce === undefined) return;
   const code = numericValue(wce.code);
   reply.writeConcernError = { ...wce };
-  const labels = labelsFor(action, body, code === undefined ? undefined : Number(code));
+  const labels = labelsFor(action, body, code === undefined ? undefined : Number(code), false, true);
   if (labels !== undefined) {
     const ok = reply.ok;
     delete reply.ok;

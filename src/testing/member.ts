@@ -67,6 +67,8 @@ import { toFailure } from "./_server_error.ts";
 import { decodeLegacyWrite } from "./_legacy_writes.ts";
 import { addWriteConcernError, failedReply, FailPoints } from "./fail_points.ts";
 import { LocalSessions } from "./sessions.ts";
+import { Transactions } from "./transactions.ts";
+import { endsTransaction, labelReply } from "./_error_labels.ts";
 import { aggregateWrites } from "./aggregate_command.ts";
 import type { Timers } from "./_timers.ts";
 import { Authenticator, SaslSession, UNAUTHENTICATED_COMMANDS, unauthorized } from "./_scram.ts";
@@ -306,6 +308,8 @@ export class SimulatedMember implements Member, CommandHost {
   readonly failPoints: FailPoints = new FailPoints();
   /** The logical sessions its commands carried. */
   readonly localSessions: LocalSessions = new LocalSessions();
+  /** Its open transactions (and the session rules of retryable writes). */
+  readonly transactions: Transactions = new Transactions(this);
   /** Oplog entries applied (an index into the set's oplog). */
   applied = 0;
   /** Set when the member must drop its data and replay the oplog (after a rollback). */
@@ -400,6 +404,7 @@ export class SimulatedMember implements Member, CommandHost {
   /** Changes the state and bumps `topologyVersion` when it differs. */
   setState(state: MemberState): void {
     if (this.#state === state) return;
+    if (this.#state === "PRIMARY") this.transactions.abortAll(); // a step-down aborts open transactions
     this.#state = state;
     this.bump();
   }
@@ -438,6 +443,7 @@ export class SimulatedMember implements Member, CommandHost {
     if (listener === undefined) return;
     this.#listener = undefined;
     this.#state = "DOWN";
+    this.transactions.abortAll();
     this.cursors.clear();
     this.failPoints.clear();
     this.localSessions.clear();
@@ -466,6 +472,7 @@ export class SimulatedMember implements Member, CommandHost {
 
   /** Applies a change as primary and logs it for replication. */
   logChange(change: OplogChange): void {
+    this.transactions.noteWrite(change);
     this.#set.logChange(this, change);
   }
 
@@ -938,6 +945,20 @@ export class SimulatedMember implements Member, CommandHost {
     }
     if (this.#needsAuthentication(state, name)) return unauthorized(name);
     this.localSessions.touch(body.lsid);
+    const reply = await this.#sessionCommand(state, db, name, body, secondaryOk);
+    if (failed !== undefined && reply.ok === 1) addWriteConcernError(reply, failed, body);
+    labelReply(name, body, reply, this.maxWireVersion);
+    return reply;
+  }
+
+  // A command past failCommand and authentication.
+  async #sessionCommand(
+    state: ConnectionState,
+    db: string,
+    name: string,
+    body: Document,
+    secondaryOk: boolean,
+  ): Promise<Document> {
     const refused = this.#stateError(name, secondaryOk);
     if (refused !== null) return refused;
     const rc = body.readConcern;
@@ -949,13 +970,13 @@ export class SimulatedMember implements Member, CommandHost {
       }
       if (this.#stateError(name, secondaryOk) !== null) return this.#stateError(name, secondaryOk)!;
     }
-    const reply = await runCommand({ host: this, db, name, body, conn: state });
+    const reply = await this.transactions.run({ host: this, db, name, body, conn: state }, runCommand);
     if (HANDSHAKES.has(name) && reply.ok === 1) this.#authHello(state, body, reply);
-    if ((WRITE_COMMANDS.has(name) || (name === "aggregate" && aggregateWrites(body))) && reply.ok === 1) {
+    const writes = WRITE_COMMANDS.has(name) || endsTransaction(name) || (name === "aggregate" && aggregateWrites(body));
+    if (writes && reply.ok === 1 && Transactions.waitsForWriteConcern(name, body)) {
       const failure = await this.#set.waitForWriteConcern(this, body.writeConcern);
       if (failure !== null) reply.writeConcernError = failure;
     }
-    if (failed !== undefined && reply.ok === 1) addWriteConcernError(reply, failed, body);
     return reply;
   }
 
