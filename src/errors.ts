@@ -89,6 +89,24 @@ export class BSONError extends MongoError {
 export class ConfigurationError extends MongoError {}
 
 /**
+ * A session was misused, detected before any I/O: it has ended
+ * (`endSession()`), its client is closed, it belongs to another client, or
+ * the operation cannot run in it (an unacknowledged write with an explicit
+ * session; a snapshot session on a server older than 5.0; an explicit
+ * session on a server without sessions).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MongoError, SessionError } from "@zerodep/mongo";
+ *
+ * const e = new SessionError("this session has ended (endSession() was called)");
+ * assert.equal(e instanceof MongoError, true);
+ * ```
+ */
+export class SessionError extends MongoError {}
+
+/**
  * No server suitable for the operation was found within `serverSelectionTimeoutMS`.
  * The message says what was wanted and what the topology looked like.
  *

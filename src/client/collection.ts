@@ -7,6 +7,7 @@
  * @module
  */
 
+import { checkSession } from "./session.ts";
 import { ErrorCode } from "../error_codes.ts";
 import { ConfigurationError, OperationFailure } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
@@ -35,9 +36,10 @@ const COUNT_OPTIONS: ReadonlySet<string> = new Set([
   "readPreference",
   "readConcern",
   "signal",
+  "session",
   "timeoutMS",
 ]);
-const DROP_OPTIONS: ReadonlySet<string> = new Set(["writeConcern", "signal", "timeoutMS"]);
+const DROP_OPTIONS: ReadonlySet<string> = new Set(["writeConcern", "signal", "session", "timeoutMS"]);
 import {
   createIndex,
   type CreateIndexesOptions,
@@ -380,6 +382,7 @@ export class Collection<T extends SchemaDocument = Document> {
       readPreference: opts.readPreference,
       readConcern: opts.readConcern,
       signal: opts.signal,
+      session: opts.session,
       timeoutMS: opts.timeoutMS,
     }).toArray();
     return docs.length === 0 ? 0 : count(docs[0].n);
@@ -674,6 +677,7 @@ export class Collection<T extends SchemaDocument = Document> {
         writeConcern: wc,
         writeConcernMinWireVersion: 5,
         timeoutMS: this.#timeout(opts),
+        session: checkSession(opts.session, this.#ctx),
         signal,
         plan: () => ({ command: { drop: this.#name }, parse: () => true }),
       });

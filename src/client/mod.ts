@@ -32,6 +32,7 @@ export {
   type TransactionState,
 } from "./transaction.ts";
 export type { WithTransactionOptions } from "./with_transaction.ts";
+export { ClientSession, type ClientSessionOptions, type ClusterTime } from "./session.ts";
 export { ReplicaSetConnection } from "./replica_set_connection.ts";
 export {
   type CollectionInfo,
