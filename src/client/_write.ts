@@ -53,7 +53,7 @@ export function operationBase(
   const ctx = contextOf(coll.database.client);
   return {
     ctx,
-    session: checkSession(options.session, ctx),
+    session: checkSession(options.session, ctx, options),
     db: coll.database.name,
     coll: coll.name,
     timeoutMS: options.timeoutMS === undefined ? coll.timeoutMS : checkInt(options.timeoutMS, "timeoutMS", 0),

@@ -411,7 +411,7 @@ export class Database {
       retryable: false,
       timeoutMS: this.#timeout(opts),
       signal,
-      session: checkSession(opts.session, this.#ctx),
+      session: checkSession(opts.session, this.#ctx, opts),
       socketTimeoutMS: opts.socketTimeoutMS,
       plan: () => ({ command: body, parse: (reply) => reply }),
     });
@@ -470,7 +470,7 @@ export class Database {
       retryable: true,
       timeoutMS: this.#timeout(opts),
       signal,
-      session: checkSession(opts.session, this.#ctx),
+      session: checkSession(opts.session, this.#ctx, opts),
       plan: () => ({ run }),
     });
   }
@@ -530,7 +530,7 @@ export class Database {
       writeConcernMinWireVersion: 5,
       timeoutMS: this.#timeout(opts),
       signal: checkSignal(opts.signal),
-      session: checkSession(opts.session, this.#ctx),
+      session: checkSession(opts.session, this.#ctx, opts),
       plan: () => ({ command: cmd, parse: () => undefined }),
     });
     return collection;
@@ -576,7 +576,7 @@ export class Database {
       writeConcernMinWireVersion: 5,
       timeoutMS: this.#timeout(opts),
       signal,
-      session: checkSession(opts.session, this.#ctx),
+      session: checkSession(opts.session, this.#ctx, opts),
       plan: () => ({ command: { dropDatabase: 1 }, parse: () => true }),
     });
   }

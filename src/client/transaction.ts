@@ -397,22 +397,46 @@ export class Transaction {
     if (!this.isActive) return;
     if (op.explicitReadConcern) {
       throw new TransactionError(
-        `Cannot set read concern after starting a transaction (${op.name}): give readConcern to startTransaction instead`,
+        `Cannot set read concern after starting a transaction${of(op)}: give readConcern to startTransaction instead`,
       );
     }
     if (op.explicitWriteConcern) {
       throw new TransactionError(
-        `Cannot set write concern after starting a transaction (${op.name}): give writeConcern to startTransaction instead`,
+        `Cannot set write concern after starting a transaction${of(op)}: give writeConcern to startTransaction instead`,
       );
     }
     if (op.kind === "read") {
       const pref = op.readPreference ?? this.#options!.readPreference;
       if (pref.mode !== "primary") {
         throw new TransactionError(
-          `read preference in a transaction must be primary, got ${JSON.stringify(pref.mode)} (${op.name})`,
+          `read preference in a transaction must be primary, got ${JSON.stringify(pref.mode)}${of(op)}`,
         );
       }
     }
+  }
+
+  /**
+   * Checks the options an operation was given itself (not inherited) while a
+   * transaction runs, before any I/O: no `readConcern`, no `writeConcern`, a
+   * read preference (if given) that is primary. Outside a transaction it only
+   * leaves a committed or aborted one.
+   *
+   * @throws {TransactionError} as {@linkcode Transaction.checkOperation}.
+   */
+  checkExplicitOptions(name: string | undefined, options: object): void {
+    const o = options as {
+      readonly readConcern?: unknown;
+      readonly writeConcern?: unknown;
+      readonly readPreference?: unknown;
+    };
+    const rp = o.readPreference;
+    this.checkOperation({
+      name: name ?? "",
+      kind: rp === undefined ? "write" : "read",
+      explicitReadConcern: o.readConcern !== undefined,
+      explicitWriteConcern: o.writeConcern !== undefined,
+      readPreference: rp === undefined ? undefined : ReadPreference.from(rp as ReadPreferenceLike),
+    });
   }
 
   /** The read preference operations in the transaction run with (primary outside one). */
@@ -588,6 +612,11 @@ export class Transaction {
     if (Object.keys(wc).length > 0) command.writeConcern = { ...wc };
     return command;
   }
+}
+
+/** ` (find)`: the operation's name in a message, when known. */
+function of(op: TransactionOperation): string {
+  return op.name === "" ? "" : ` (${op.name})`;
 }
 
 /** Network errors (no reply), server selection errors and a cleared pool. */
