@@ -206,18 +206,18 @@ export class OperationTimeoutError extends MongoError {
  * transaction started"), an abort after a commit, a second abort, a read with
  * a read preference other than primary in a transaction, a `readConcern` or
  * `writeConcern` given on an operation in a transaction, or an unacknowledged
- * transaction write concern.
+ * transaction write concern. A `SessionError` (a session misused).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { MongoError, TransactionError } from "@zerodep/mongo";
+ * import { SessionError, TransactionError } from "@zerodep/mongo";
  *
  * const e = new TransactionError("No transaction started");
- * assert.equal(e instanceof MongoError, true);
+ * assert.equal(e instanceof SessionError, true);
  * ```
  */
-export class TransactionError extends MongoError {}
+export class TransactionError extends SessionError {}
 
 /**
  * A connection to a server could not be made, or an open one was lost: refused,
