@@ -53,7 +53,7 @@ function writeOne<R>(
 ): Promise<R> {
   const base = operationBase(coll, options);
   const cmd: Document = { [kind]: coll.name };
-  if (kind !== "insert") cmd.ordered = true;
+  cmd.ordered = true;
   if (options.bypassDocumentValidation !== undefined) {
     cmd.bypassDocumentValidation = options.bypassDocumentValidation === true;
   }
