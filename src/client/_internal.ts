@@ -170,6 +170,13 @@ export function isRetryableWriteError(error: unknown, wireVersion: number): bool
     error.addErrorLabel("RetryableWriteError");
     return true;
   }
+  // A state-change reply ("not primary", "shutting down") reaches the client as an AutoReconnect whose
+  // cause is the server's error: the server's labels (or, below 4.4, its code) decide, as for any reply.
+  if (error instanceof AutoReconnect && error.cause instanceof OperationFailure) {
+    const retryable = isRetryableWriteError(error.cause, wireVersion);
+    for (const label of error.cause.errorLabels) error.addErrorLabel(label);
+    return retryable;
+  }
   if (!isRetryableReadError(error)) return false;
   if (error instanceof MongoError) error.addErrorLabel("RetryableWriteError");
   return true;

@@ -139,10 +139,14 @@ const BAD_COLLECTION_NAME = /[$\0]/;
 /**
  * A collection, typed by its documents. Get one with `db.collection<T>(name)`.
  *
- * Writes go to the primary and are never retried, whatever `retryWrites`
- * says (retryable writes need sessions, which this driver does not have
- * yet): when the primary goes away mid-write the operation rejects with
- * `AutoReconnect` and the write may or may not have happened. Reads go where
+ * Writes go to the primary. With `retryWrites` on (the default), a write
+ * the retryable writes specification allows (insertOne, insertMany,
+ * updateOne, replaceOne, deleteOne, findOneAnd*, bulkWrite without
+ * updateMany/deleteMany) is sent once more on a newly selected primary after
+ * a network error or a retryable server error, with the same `txnNumber`, so
+ * the server applies it once; updateMany, deleteMany, unacknowledged writes
+ * and `retryWrites: false` reject with `AutoReconnect` when the primary goes
+ * away mid-write (the write may or may not have happened). Reads go where
  * the read preference says and are retried once (on a newly selected server)
  * after a network error or a "not primary" reply, unless `retryReads` is off;
  * under a finite `timeoutMS` they are retried as often as its deadline allows

@@ -293,7 +293,10 @@ class Clock {
  * deprioritized; if no server can be selected for that retry the first
  * error is thrown. Under a finite `timeoutMS` it is retried as often as the
  * deadline allows (the CSOT specification), never after the deadline.
- * Writes are not retried (retryable writes need sessions).
+ * With `retryWrites` on, a retryable write (`op.retryable`, acknowledged) on
+ * a server that supports it carries the session's next `txnNumber` and is
+ * retried the same way (the same `txnNumber`), following the retryable
+ * writes specification's choice of the error to report.
  *
  * With `timeoutMS` set (client, database, collection or operation), one
  * deadline covers selection, checkout, every round trip and every retry;
@@ -323,7 +326,8 @@ export function execute<T>(ctx: ClientContext, op: Operation<T>): Promise<T> {
       throw error;
     });
   }
-  return exec.owned ? run.finally(() => endImplicit(exec)) : run;
+  // The implicit session, if a command started one, goes back to the pool once the operation is done.
+  return op.session === undefined ? run.finally(() => endImplicit(exec)) : run;
 }
 
 /** One run of an operation: its session and, for a retryable write, the `txnNumber` every attempt sends. */
@@ -374,7 +378,7 @@ function startExecution(ctx: ClientContext, op: Operation<unknown>): Execution {
 
 /** Ends the implicit session the runner started (its server session goes back to the pool). */
 function endImplicit(exec: Execution): void {
-  if (exec.session === undefined) return;
+  if (exec.session === undefined || !exec.owned) return;
   const s = sessionState(exec.session);
   s.ended = true;
   releaseServerSession(s);

@@ -65,7 +65,8 @@ import { cloneValue, isPlainDocument, matches, numericValue, project, sortDocume
 import { CursorRegistry, type OplogChange, type OplogView, splitNamespace, Store } from "./store.ts";
 import { toFailure } from "./_server_error.ts";
 import { decodeLegacyWrite } from "./_legacy_writes.ts";
-import { addWriteConcernError, failedReply, FailPoints } from "./fail_points.ts";
+import { addWriteConcernError, codeNameOf, failedReply, FailPoints } from "./fail_points.ts";
+import { isRetryableWrite } from "./retryable_writes.ts";
 import { LocalSessions } from "./sessions.ts";
 import { Transactions } from "./transactions.ts";
 import { endsTransaction, labelReply } from "./_error_labels.ts";
@@ -946,6 +947,7 @@ export class SimulatedMember implements Member, CommandHost {
     if (this.#needsAuthentication(state, name)) return unauthorized(name);
     this.localSessions.touch(body.lsid);
     const reply = await this.#sessionCommand(state, db, name, body, secondaryOk);
+    if (reply === null) return null;
     if (failed !== undefined && reply.ok === 1) addWriteConcernError(reply, failed, body);
     labelReply(name, body, reply, this.maxWireVersion);
     return reply;
@@ -958,9 +960,15 @@ export class SimulatedMember implements Member, CommandHost {
     name: string,
     body: Document,
     secondaryOk: boolean,
-  ): Promise<Document> {
+  ): Promise<Document | null> {
     const refused = this.#stateError(name, secondaryOk);
     if (refused !== null) return refused;
+    const lost = isRetryableWrite(name, body) ? this.failPoints.evaluateTransactionalWrite() : undefined;
+    if (lost?.failBeforeCommitExceptionCode !== undefined) {
+      if (lost.closeConnection) return null;
+      const code = lost.failBeforeCommitExceptionCode;
+      return { ok: 0, errmsg: "Failing write for test", code, codeName: codeNameOf(code) };
+    }
     const rc = body.readConcern;
     if (READ_COMMANDS.has(name) && isPlainDocument(rc) && rc.afterClusterTime instanceof Timestamp) {
       // A causally consistent read waits until this member has caught up.
@@ -977,6 +985,7 @@ export class SimulatedMember implements Member, CommandHost {
       const failure = await this.#set.waitForWriteConcern(this, body.writeConcern);
       if (failure !== null) reply.writeConcernError = failure;
     }
+    if (lost?.closeConnection === true) return null; // written, but the reply is lost
     return reply;
   }
 

@@ -30,11 +30,22 @@ import type { CommandHost, CommandRequest } from "./commands.ts";
 import { isPlainDocument, matches, numericValue } from "./query.ts";
 import { idKey, type OplogChange, splitNamespace, type Store } from "./store.ts";
 import { sessionKey } from "./session_table.ts";
+import { scopedHost } from "./_scoped_host.ts";
+import { isSnapshotRead, snapshotRead } from "./snapshot_reads.ts";
 import { RETRYABLE_WRITE_COMMANDS, RetryableStatements, TRANSACTION_TOO_OLD, txnNumberOf } from "./retryable_writes.ts";
 import { aggregateWrites } from "./aggregate_command.ts";
 import { endsTransaction, NO_SUCH_TRANSACTION, WRITE_CONFLICT } from "./_error_labels.ts";
 
-/** The commands a transaction may run (mongod 7.0's list, on a replica set). */
+/**
+ * The commands a transaction may run (mongod 7.0's list, on a replica set).
+ *
+ * @example
+ * ```ts
+ * import { TRANSACTION_COMMANDS } from "./transactions.ts";
+ *
+ * console.log(TRANSACTION_COMMANDS.has("count")); // false: OperationNotSupportedInTransaction
+ * ```
+ */
 export const TRANSACTION_COMMANDS: ReadonlySet<string> = new Set([
   "find",
   "getMore",
@@ -85,7 +96,14 @@ interface Transaction {
   conflict?: string;
 }
 
-/** What the engine needs from its member. */
+/**
+ * What the engine needs from its member.
+ *
+ * @example
+ * ```ts ignore
+ * const host: TransactionHost = member; // a SimulatedMember
+ * ```
+ */
 export interface TransactionHost extends CommandHost {
   /** Logs a change as primary (the commit's `applyOps`). */
   logChange(change: OplogChange): void;
@@ -195,6 +213,7 @@ export class Transactions {
     if (t.state !== "inProgress") return;
     t.state = "aborted";
     t.changes = [];
+    t.store = this.#host.store; // drop the snapshot (no statement runs on an aborted transaction)
     for (const k of t.written) if (this.#locks.get(k) === t.key) this.#locks.delete(k);
     t.written.clear();
     if (this.open === 0) this.#lastWrite.clear();
@@ -265,6 +284,7 @@ export class Transactions {
       if (opened !== undefined && !(opened instanceof RetryableStatements)) return opened;
       retry = opened;
     }
+    if (isSnapshotRead(name, body)) return await snapshotRead(this.#host, req, exec);
     if (RETRYABLE_WRITE_COMMANDS.has(name) && this.#locks.size > 0) {
       const timedOut = await this.#waitForLocks(req);
       if (timedOut !== null) return timedOut;
@@ -435,7 +455,23 @@ export class Transactions {
     return reply;
   }
 
+  // TransactionTooOld when the session moved past `txnNumber` (a newer transaction or retryable write).
+  #tooOld(key: string, txnNumber: bigint, what: string): Document | undefined {
+    const t = this.#txn(key);
+    const row = this.#host.store.sessions.get(key);
+    let newest = t?.txnNumber;
+    if (row !== undefined && (newest === undefined || row.txnNumber > newest)) newest = row.txnNumber;
+    if (newest === undefined || newest <= txnNumber) return undefined;
+    return failure(
+      TRANSACTION_TOO_OLD,
+      "TransactionTooOld",
+      `Cannot ${what} transaction ${txnNumber} on session ${key}: a newer transaction number ${newest} is in use.`,
+    );
+  }
+
   #commit(key: string, txnNumber: bigint): Document {
+    const old = this.#tooOld(key, txnNumber, "commit");
+    if (old !== undefined) return old;
     const t = this.#txn(key);
     if (t !== undefined && t.txnNumber === txnNumber) {
       if (t.state === "aborted") return noSuchTransaction(txnNumber, key);
@@ -455,19 +491,15 @@ export class Transactions {
       if (this.open === 0) this.#lastWrite.clear();
       return { ok: 1 };
     }
-    if (t !== undefined && t.txnNumber > txnNumber) {
-      return failure(TRANSACTION_TOO_OLD, "TransactionTooOld", `Cannot commit transaction ${txnNumber}: a newer transaction ${t.txnNumber} started on session ${key}.`);
-    }
     // Not known here (a new primary, a restart): the replicated table knows whether it committed.
     const row = this.#host.store.sessions.get(key);
     if (row !== undefined && row.txnNumber === txnNumber && row.committed) return { ok: 1 };
-    if (row !== undefined && row.txnNumber > txnNumber) {
-      return failure(TRANSACTION_TOO_OLD, "TransactionTooOld", `Cannot commit transaction ${txnNumber}: a newer transaction ${row.txnNumber} started on session ${key}.`);
-    }
     return noSuchTransaction(txnNumber, key);
   }
 
   #abortCommand(key: string, txnNumber: bigint): Document {
+    const old = this.#tooOld(key, txnNumber, "abort");
+    if (old !== undefined) return old;
     const t = this.#txn(key);
     if (t !== undefined && t.txnNumber === txnNumber) {
       if (t.state === "committed") return failure(256, "TransactionCommitted", `Transaction ${txnNumber} has been committed.`);
@@ -484,45 +516,12 @@ export class Transactions {
 
   // The member as a transaction's statement sees it: the snapshot's data, writes buffered.
   #statementHost(t: Transaction): CommandHost {
-    const host = this.#host;
-    const engine = this;
-    return {
-      get store() {
-        return t.store;
-      },
-      get cursors() {
-        return host.cursors;
-      },
-      get failPoints() {
-        return host.failPoints;
-      },
-      get localSessions() {
-        return host.localSessions;
-      },
-      get state() {
-        return host.state;
-      },
-      get name() {
-        return host.name;
-      },
-      get maxWireVersion() {
-        return host.maxWireVersion;
-      },
-      oplog: () => host.oplog(),
-      sleep: (ms) => host.sleep(ms),
-      logChange: (change) => engine.#buffer(t, change),
-      hello: (legacy, body, id) => host.hello(legacy, body, id),
-      replSetInitiate: (c) => host.replSetInitiate(c),
-      replSetGetStatus: () => host.replSetGetStatus(),
-      replSetGetConfig: () => host.replSetGetConfig(),
-      replSetStepDown: (s) => host.replSetStepDown(s),
-      replSetFreeze: (s) => host.replSetFreeze(s),
-      serverStatus: () => host.serverStatus(),
-    };
+    return scopedHost(this.#host, t.store, (change) => this.#buffer(t, change));
   }
 
   // A transaction's write: conflict checks, then into its snapshot and its buffer.
   #buffer(t: Transaction, change: OplogChange): void {
+    if (t.state !== "inProgress") throw new Error("the transaction ended while its statement ran");
     for (const k of writtenKeys(change)) {
       const owner = this.#locks.get(k);
       const other = owner === undefined || owner === t.key ? undefined : this.#txn(owner);

@@ -41,6 +41,23 @@ describe("official Node driver: retryable writes and transactions on the simulat
     }
   });
 
+  test("onPrimaryTransactionalWrite loses the reply of an applied insertMany: the retry does not insert twice", async () => {
+    await using rs = await startReplicaSet({ members: 3, name: "rw" });
+    const client = clientFor(rs.hosts, "rw");
+    try {
+      await client.connect();
+      const coll = client.db("test").collection<Doc>("c");
+      await client.db("admin").command({ configureFailPoint: "onPrimaryTransactionalWrite", mode: { times: 1 } });
+      rs.clearLog();
+      const r = await coll.insertMany([{ _id: 1 }, { _id: 2 }]);
+      assert.equal(r.insertedCount, 2, "the retry reports both documents (a re-insert would be E11000)");
+      assert.equal(rs.primary!.requests.filter((q) => q.command === "insert").length, 2, "the driver retried");
+      assert.deepEqual(await coll.find({}).toArray(), [{ _id: 1 }, { _id: 2 }]);
+    } finally {
+      await client.close();
+    }
+  });
+
   for (const how of ["kill", "stepDown"] as const) {
     test(`a write whose reply is lost to a ${how} is retried on the new primary: original result, applied once`, async () => {
       await using rs = await startReplicaSet({ members: 3, name: "rw", electionDelayMS: 100 });
@@ -182,6 +199,30 @@ describe("official Node driver: retryable writes and transactions on the simulat
       const commits = rs.primary!.requests.filter((q) => q.command === "commitTransaction");
       assert.equal(commits.length, 2, "the driver retried the commit");
       assert.deepEqual(await coll.find({}).toArray(), [{ _id: 0 }, { _id: 1 }]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("a snapshot session keeps reading the data as of its first read", async () => {
+    await using rs = await startReplicaSet({ members: 3, name: "tx" });
+    const client = clientFor(rs.hosts, "tx");
+    try {
+      await client.connect();
+      const coll = client.db("test").collection<Doc>("c", { writeConcern: { w: "majority" } });
+      await coll.insertOne({ _id: 1, n: 11 });
+      const session = client.startSession({ snapshot: true });
+      try {
+        assert.deepEqual(await coll.find({}, { session }).toArray(), [{ _id: 1, n: 11 }]);
+        await coll.updateOne({ _id: 1 }, { $inc: { n: 1 } });
+        assert.deepEqual(await coll.find({}, { session }).toArray(), [{ _id: 1, n: 11 }]);
+        assert.deepEqual(await coll.distinct("n", {}, { session }), [11]);
+      } finally {
+        await session.endSession();
+      }
+      assert.deepEqual(await coll.find({}).toArray(), [{ _id: 1, n: 12 }]);
+      const finds = rs.primary!.requests.filter((q) => q.command === "find" && q.body.readConcern !== undefined);
+      assert.ok(finds.some((q) => (q.body.readConcern as Record<string, unknown>).atClusterTime !== undefined), "the driver sent atClusterTime");
     } finally {
       await client.close();
     }

@@ -163,4 +163,58 @@ describe("retryable writes", () => {
       c.close();
     }
   });
+
+  test("onPrimaryTransactionalWrite: the write applies and the reply is lost; a retry gets the stored result", async () => {
+    await using rs = await startReplicaSet({ members: 1 });
+    const host = rs.hosts[0];
+    await withClient(host, async (c) => {
+      const fp = await c.command("admin", { configureFailPoint: "onPrimaryTransactionalWrite", mode: { times: 1 } });
+      assert.equal(fp.ok, 1);
+      const plain = await c.command("test", { insert: "c", documents: [{ _id: 0 }] });
+      assert.equal(plain.n, 1, "a write without a session is not retryable: the point does not fire");
+    });
+    const lsid = newLsid();
+    const cmd = { insert: "c", documents: [{ _id: 1 }, { _id: 2 }], lsid, txnNumber: new Int64(1n) };
+    const lost = await RawClient.connect(host);
+    try {
+      await assert.rejects(lost.command("test", cmd), /closed/);
+    } finally {
+      lost.close();
+    }
+    assert.equal(rs.members[0].documents("test.c").length, 3, "the write applied before the connection closed");
+    await withClient(host, async (c) => {
+      const retried = await c.command("test", cmd);
+      assert.equal(retried.n, 2);
+      assert.equal(retried.writeErrors, undefined);
+      await c.command("admin", {
+        configureFailPoint: "onPrimaryTransactionalWrite",
+        mode: "alwaysOn",
+        data: { closeConnection: false, failBeforeCommitExceptionCode: 91 },
+      });
+      const failed = await c.command("test", { insert: "c", documents: [{ _id: 3 }], lsid, txnNumber: new Int64(2n) });
+      assert.equal(failed.code, 91);
+      assert.deepEqual(failed.errorLabels, ["RetryableWriteError"]);
+      await c.command("admin", { configureFailPoint: "onPrimaryTransactionalWrite", mode: "off" });
+    });
+    assert.deepEqual(rs.members[0].documents("test.c").map((d) => d._id), [0, 1, 2]);
+  });
+
+  test("replies carry $clusterTime (placeholder signature) and operationTime from 3.6 (wire 6) on", async () => {
+    await using rs = await startReplicaSet({ members: 1 });
+    await withClient(rs.hosts[0], async (c) => {
+      const w = await c.command("test", { insert: "c", documents: [{ _id: 1 }] });
+      const ct = w.$clusterTime as Doc;
+      assert.deepEqual(Object.keys(ct), ["clusterTime", "signature"]);
+      assert.deepEqual(ct.signature, { hash: new Binary(new Uint8Array(20)), keyId: 0n });
+      assert.deepEqual(w.operationTime, ct.clusterTime, "the write's optime is the newest");
+      const later = await c.command("test", { find: "c" });
+      assert.deepEqual(later.operationTime, w.operationTime, "a read's operationTime is the last applied optime");
+    });
+    await using old = await startReplicaSet({ members: 1, maxWireVersion: 5 });
+    await withClient(old.hosts[0], async (c) => {
+      const r = await c.legacyCommand("admin", { ping: 1 });
+      assert.equal(r.$clusterTime, undefined, "3.4 knows no cluster time");
+      assert.equal(r.operationTime, undefined);
+    });
+  });
 });

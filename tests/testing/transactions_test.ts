@@ -77,6 +77,26 @@ describe("transactions", () => {
     });
   });
 
+  test("txnNumber rules: one number per transaction, older numbers refused, a statement after commit", async () => {
+    await using rs = await startReplicaSet({ members: 1 });
+    await withClient(rs.hosts[0], async (c) => {
+      const lsid = newLsid();
+      await c.command("test", { insert: "c", documents: [{ _id: 1 }], ...txn(lsid, 3, true) });
+      assert.equal((await c.command("admin", { commitTransaction: 1, ...txn(lsid, 3) })).ok, 1);
+      const after = await c.command("test", { find: "c", ...txn(lsid, 3) });
+      assert.equal(after.codeName, "TransactionCommitted");
+      const restart = await c.command("test", { find: "c", ...txn(lsid, 3, true) });
+      assert.equal(restart.code, 117, "a transaction number is used once");
+      const retryable = await c.command("test", { insert: "c", documents: [{ _id: 2 }], lsid, txnNumber: new Int64(2n) });
+      assert.equal(retryable.codeName, "TransactionTooOld");
+      // A retryable write with a newer number aborts the open transaction.
+      await c.command("test", { insert: "c", documents: [{ _id: 3 }], ...txn(lsid, 4, true) });
+      assert.equal((await c.command("test", { insert: "c", documents: [{ _id: 4 }], lsid, txnNumber: new Int64(5n) })).n, 1);
+      assert.equal((await c.command("admin", { commitTransaction: 1, ...txn(lsid, 4) })).codeName, "TransactionTooOld");
+      assert.deepEqual(await ids(c), [1, 4]);
+    });
+  });
+
   test("two transactions writing one document: the second gets WriteConflict and is aborted", async () => {
     await using rs = await startReplicaSet({ members: 1 });
     await withClient(rs.hosts[0], async (c) => {
@@ -268,6 +288,50 @@ describe("transactions", () => {
       const sent = (lsid.id as Binary).buffer;
       assert.deepEqual(new Uint8Array(((events[1].lsid as Doc).id as { buffer: Uint8Array }).buffer), new Uint8Array(sent));
       assert.notDeepEqual(events[0]._id, events[1]._id);
+      // Resuming after the transaction's first event gives the rest of it.
+      const resumed = await c.command("test", {
+        aggregate: "c",
+        pipeline: [{ $changeStream: { resumeAfter: events[0]._id } }],
+        cursor: {},
+      });
+      const next = await c.command("test", { getMore: (resumed.cursor as Doc).id, collection: "c", maxTimeMS: 200 });
+      const rest = [...((resumed.cursor as Doc).firstBatch as Doc[]), ...((next.cursor as Doc).nextBatch as Doc[])];
+      assert.deepEqual(rest.map((e) => (e.documentKey as Doc)._id), [2]);
+    });
+  });
+
+  test("snapshot reads outside transactions read at atClusterTime and report it (5.0+)", async () => {
+    await using rs = await startReplicaSet({ members: 1 });
+    await withClient(rs.hosts[0], async (c) => {
+      await c.command("test", { insert: "c", documents: [{ _id: 1, x: 11 }] });
+      const first = await c.command("test", { find: "c", readConcern: { level: "snapshot" } });
+      assert.equal(first.ok, 1, String(first.errmsg));
+      const at = (first.cursor as Doc).atClusterTime;
+      assert.ok(at !== undefined, "the cursor reports the time it read at");
+      await c.command("test", { update: "c", updates: [{ q: { _id: 1 }, u: { $inc: { x: 1 } } }] });
+      await c.command("test", { insert: "c", documents: [{ _id: 2, x: 22 }] });
+      const again = await c.command("test", { find: "c", readConcern: { level: "snapshot", atClusterTime: at } });
+      assert.deepEqual((again.cursor as Doc).firstBatch, [{ _id: 1, x: 11 }], "the data as it was at that time");
+      assert.deepEqual((again.cursor as Doc).atClusterTime, at);
+      const agg = await c.command("test", {
+        aggregate: "c",
+        pipeline: [{ $count: "n" }],
+        cursor: {},
+        readConcern: { level: "snapshot", atClusterTime: at },
+      });
+      assert.deepEqual((agg.cursor as Doc).firstBatch, [{ n: 1 }]);
+      const distinct = await c.command("test", { distinct: "c", key: "x", readConcern: { level: "snapshot", atClusterTime: at } });
+      assert.deepEqual(distinct.values, [11]);
+      assert.deepEqual(distinct.atClusterTime, at);
+      const now = await c.command("test", { distinct: "c", key: "x", readConcern: { level: "snapshot" } });
+      assert.deepEqual(now.values, [12, 22]);
+      const insert = await c.command("test", { insert: "c", documents: [{}], readConcern: { level: "snapshot" } });
+      assert.equal(insert.code, 72);
+    });
+    await using old = await startReplicaSet({ members: 1, maxWireVersion: 9 });
+    await withClient(old.hosts[0], async (c) => {
+      const r = await c.command("test", { find: "c", readConcern: { level: "snapshot" } });
+      assert.equal(r.code, 72, "4.4 allows the snapshot level only in transactions");
     });
   });
 });
