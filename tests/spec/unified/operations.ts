@@ -12,7 +12,7 @@
  */
 import type { Document } from "../../../src/bson/mod.ts";
 import { OperationFailure } from "../../../src/errors.ts";
-import type { ClientBase, Cursor, Database, ReplicaSetConnection } from "../../../src/client/mod.ts";
+import type { ClientBase, Cursor, Database, ReplicaSetConnection, RunCommandOptions } from "../../../src/client/mod.ts";
 import { type EntityMap, plain, SkipTest, TestFileError } from "./entities.ts";
 import { type Args, docArg, take } from "./arguments.ts";
 import { runCollectionOperation } from "./collection_operations.ts";
@@ -232,7 +232,9 @@ async function runDatabaseOperation(
           `runCommand: commandName ${String(a.commandName)} is not the command's first key`,
         );
       }
-      const opts = a.readPreference === undefined ? undefined : { readPreference: plain(a.readPreference) as never };
+      const opts: RunCommandOptions = {};
+      if (a.readPreference !== undefined) Object.assign(opts, { readPreference: plain(a.readPreference) });
+      if (a.session !== undefined) Object.assign(opts, { session: a.session });
       return { value: await db.command(cmd, opts) };
     }
     case "listCollections": {
