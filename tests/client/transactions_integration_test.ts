@@ -57,6 +57,31 @@ describe("transactions on the simulated set", () => {
     assert.equal(String(commit.body.txnNumber), String(insert.body.txnNumber));
   });
 
+  test("a cursor's getMore runs in the transaction; endSession aborts a transaction in progress", async () => {
+    await using rs = await startReplicaSet({ members: 1, name: "txn5" });
+    await using c = await ReplicaSetConnection.connect(rs.uri, FAST);
+    const coll = c.db("t").collection("c");
+    await coll.insertMany([{ _id: 1 }, { _id: 2 }, { _id: 3 }]);
+    const s = c.startSession();
+    s.startTransaction();
+    rs.clearLog();
+    await coll.insertOne({ _id: 4 }, { session: s });
+    const txnNumber = String(sent(rs.requests(0), "insert")[0].body.txnNumber);
+    const ids = (await coll.find({}, { session: s, batchSize: 1, sort: { _id: 1 } }).toArray()).map((d) => d._id);
+    assert.deepEqual(ids, [1, 2, 3, 4], "the transaction reads its own write, batch by batch");
+    const getMores = sent(rs.requests(0), "getMore");
+    assert.ok(getMores.length >= 3);
+    for (const g of getMores) {
+      assert.equal(g.body.autocommit, false);
+      assert.equal(String(g.body.txnNumber), txnNumber);
+    }
+    rs.clearLog();
+    await s.endSession();
+    assert.equal(sent(rs.requests(0), "abortTransaction").length, 1, "endSession aborted the transaction");
+    assert.equal(s.transaction.state, "TRANSACTION_ABORTED");
+    assert.deepEqual((await coll.find({}).toArray()).map((d) => d._id), [1, 2, 3]);
+  });
+
   test("bad input is a TransactionError before any I/O", async () => {
     await using rs = await startReplicaSet({ members: 1, name: "txn2" });
     await using c = await ReplicaSetConnection.connect(rs.uri, FAST);
