@@ -31,9 +31,5 @@ runUnifiedArea({
       BACKPRESSURE,
     "backpressure-retryable-writes.json: retry succeeds if backpressure labels are added to the first operation in a transaction":
       BACKPRESSURE,
-    // The simulator labels a writeConcernError ShutdownInProgress (91) of a statement inside a transaction
-    // TransientTransactionError; mongod labels only command errors (ok: 0) of statements so.
-    "error-labels.json: do not add RetryableWriteError label to writeConcernError ShutdownInProgress that occurs within transaction":
-      "known simulator bug: a writeConcernError (91) inside a transaction is labelled TransientTransactionError",
   },
 });
