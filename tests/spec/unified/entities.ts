@@ -284,7 +284,6 @@ function driverOptions(what: string, o: unknown): Document {
   for (const [k, v] of Object.entries(o)) {
     if (k === "writeConcern") out.writeConcern = plain(v);
     else if (k === "readPreference") out.readPreference = plain(v);
-    else if (k === "readConcern") out.readConcern = plain(v);
     else throw new SkipTest(`driver lacks ${what} ${k}`);
   }
   return out;
