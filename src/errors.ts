@@ -159,7 +159,8 @@ export class ServerSelectionError extends MongoError {}
 
 /**
  * What an operation was waiting for when its `timeoutMS` ran out: server
- * selection, a pooled connection (checkout), or a server's reply.
+ * selection, a pooled connection (checkout), or a server's reply; or
+ * `"withTransaction"`: its retries passed their limit (120 s).
  *
  * @example
  * ```ts
@@ -168,7 +169,7 @@ export class ServerSelectionError extends MongoError {}
  * const phase: TimeoutPhase = "reply";
  * ```
  */
-export type TimeoutPhase = "serverSelection" | "connectionCheckout" | "reply";
+export type TimeoutPhase = "serverSelection" | "connectionCheckout" | "reply" | "withTransaction";
 
 /**
  * Options of {@linkcode OperationTimeoutError}.
@@ -201,7 +202,9 @@ export interface OperationTimeoutErrorOptions extends ErrorOptions {
  * timed-out operation is never retried. Raised only when `timeoutMS` is set
  * (at the client, database, collection or operation); without it the
  * existing errors (`ServerSelectionError`, `NetworkTimeout`, ...) are raised
- * as before.
+ * as before. `session.withTransaction()` also raises it (`phase:
+ * "withTransaction"`) when its retries pass their limit, with the last error
+ * as `cause` and its error labels.
  *
  * @example
  * ```ts
@@ -230,6 +233,27 @@ export class OperationTimeoutError extends MongoError {
     this.address = options.address;
   }
 }
+
+/**
+ * A transaction API called in the wrong state, or an operation a transaction
+ * does not allow, detected before any I/O (the session's transaction state is
+ * unchanged): `startTransaction()` inside a transaction ("Transaction already
+ * in progress"), `commitTransaction()` / `abortTransaction()` without one ("No
+ * transaction started"), an abort after a commit, a second abort, a read with
+ * a read preference other than primary in a transaction, a `readConcern` or
+ * `writeConcern` given on an operation in a transaction, or an unacknowledged
+ * transaction write concern. A `SessionError` (a session misused).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SessionError, TransactionError } from "@zerodep/mongo";
+ *
+ * const e = new TransactionError("No transaction started");
+ * assert.equal(e instanceof SessionError, true);
+ * ```
+ */
+export class TransactionError extends SessionError {}
 
 /**
  * A connection to a server could not be made, or an open one was lost: refused,

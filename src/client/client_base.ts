@@ -819,7 +819,7 @@ export class ClientBase extends EventTarget {
       retryable: true,
       timeoutMS: opts.timeoutMS === undefined ? this.#options.timeoutMS : checkInt(opts.timeoutMS, "timeoutMS", 0),
       signal,
-      session: checkSession(opts.session, contextOf(this)),
+      session: checkSession(opts.session, contextOf(this), opts),
       plan: () => ({
         command: cmd,
         parse: (reply) => Array.isArray(reply.databases) ? reply.databases.filter(isDocument) as DatabaseInfo[] : [],

@@ -757,7 +757,7 @@ export class Collection<T extends SchemaDocument = Document> {
         writeConcern: wc,
         writeConcernMinWireVersion: 5,
         timeoutMS: this.#timeout(opts),
-        session: checkSession(opts.session, this.#ctx),
+        session: checkSession(opts.session, this.#ctx, opts),
         signal,
         plan: () => ({ command: { drop: this.#name }, parse: () => true }),
       });

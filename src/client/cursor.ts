@@ -255,7 +255,7 @@ export class Cursor<T = Document> {
       legacy: false,
       ctx: this.#ctx,
       timeoutMS: this.#timeoutMS,
-      session: checkSession(o.session, this.#ctx),
+      session: checkSession(o.session, this.#ctx, o),
     };
   }
 

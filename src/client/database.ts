@@ -429,7 +429,7 @@ export class Database {
       retryable: false,
       timeoutMS: this.#timeout(opts),
       signal,
-      session: checkSession(opts.session, this.#ctx),
+      session: checkSession(opts.session, this.#ctx, opts),
       socketTimeoutMS: opts.socketTimeoutMS,
       plan: () => ({ command: body, parse: (reply) => reply }),
     });
@@ -490,7 +490,7 @@ export class Database {
       retryable: true,
       timeoutMS: this.#timeout(opts),
       signal,
-      session: checkSession(opts.session, this.#ctx),
+      session: checkSession(opts.session, this.#ctx, opts),
       plan: () => ({ run }),
     });
   }
@@ -548,7 +548,7 @@ export class Database {
       writeConcernMinWireVersion: 5,
       timeoutMS: this.#timeout(opts),
       signal: checkSignal(opts.signal),
-      session: checkSession(opts.session, this.#ctx),
+      session: checkSession(opts.session, this.#ctx, opts),
       plan: () => ({ command: cmd, parse: () => undefined }),
     });
     return collection;
@@ -594,7 +594,7 @@ export class Database {
       writeConcernMinWireVersion: 5,
       timeoutMS: this.#timeout(opts),
       signal,
-      session: checkSession(opts.session, this.#ctx),
+      session: checkSession(opts.session, this.#ctx, opts),
       plan: () => ({ command: { dropDatabase: 1 }, parse: () => true }),
     });
   }

@@ -22,6 +22,16 @@ export {
   type ListDatabasesOptions,
 } from "./client_base.ts";
 export { Connection } from "./connection.ts";
+export {
+  type ResolvedTransactionOptions,
+  Transaction,
+  type TransactionCommandRunner,
+  type TransactionDefaults,
+  type TransactionOperation,
+  type TransactionOptions,
+  type TransactionState,
+} from "./transaction.ts";
+export type { WithTransactionOptions } from "./with_transaction.ts";
 export { ClientSession, type ClientSessionOptions, type ClusterTime } from "./session.ts";
 export { ReplicaSetConnection } from "./replica_set_connection.ts";
 export {

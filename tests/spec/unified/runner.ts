@@ -163,6 +163,8 @@ export async function runTest(
       return { status: "skipped", reason: `skipReason: ${test.skipReason}` };
     }
 
+    // The format: end transactions a failed test may have left open (they hold locks: WriteConflict).
+    await env.internal.admin.command({ killAllSessions: [] }).catch(() => {});
     await loadInitialData(file.doc.initialData, env).catch((e) => {
       const gap = env.deployment.name === undefined ? simulatorGap(e) : undefined; // a target explains its own
       throw gap === undefined ? e : new SkipTest(`${gap} (initialData)`);
