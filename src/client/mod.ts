@@ -76,6 +76,18 @@ export {
   type FindOptions,
   type TimeoutMode,
 } from "./cursor.ts";
+export {
+  ChangeStream,
+  type ChangeStreamDocument,
+  type ChangeStreamDocumentChange,
+  type ChangeStreamEventBase,
+  type ChangeStreamInvalidate,
+  type ChangeStreamNamespaceChange,
+  type ChangeStreamNameSpace,
+  type ChangeStreamOptions,
+  type ResumeToken,
+  type UpdateDescription,
+} from "./change_stream.ts";
 export { indexName } from "./indexes.ts";
 export { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
 export { checkReadConcern, type ReadConcern } from "./read_concern.ts";
