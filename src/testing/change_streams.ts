@@ -6,10 +6,12 @@
  * `updateDescription`), `replace`, `delete`, `drop`, `rename`,
  * `dropDatabase` and `invalidate` (which ends the cursor); `fullDocument`
  * (`default`, `updateLookup`, `whenAvailable`, `required`); `resumeAfter`,
- * `startAfter` and `startAtOperationTime`; resume tokens (`{_data}`) on every
+ * `startAfter` and `startAtOperationTime`; `fullDocumentBeforeChange`
+ * (`off`, `whenAvailable`, `required`) from the pre-images recorded for
+ * collections with `changeStreamPreAndPostImages` on, which also give the
+ * post-images of `fullDocument: whenAvailable`/`required`; resume tokens (`{_data}`) on every
  * event and a `postBatchResumeToken` on every batch; getMore waits up to its
- * `maxTimeMS` for new events. `showExpandedEvents` and pre-images are
- * NotImplemented.
+ * `maxTimeMS` for new events. `showExpandedEvents` is NotImplemented.
  *
  * @example
  * ```ts
@@ -37,6 +39,8 @@ interface StreamState {
   /** The next oplog index to read. */
   position: number;
   fullDocument: string;
+  /** `off`, `whenAvailable` or `required`. */
+  fullDocumentBeforeChange: string;
   pipeline: unknown[];
   /** The token of the last oplog entry read (the high-water mark). */
   highWater: Document;
@@ -89,7 +93,7 @@ export function openStream(
   if (!isPlainDocument(raw)) throw badValue("$changeStream takes an object");
   const spec = raw;
   for (const k of Object.keys(spec)) {
-    if (!["fullDocument", "resumeAfter", "startAfter", "startAtOperationTime", "allChangesForCluster"].includes(k)) {
+    if (!["fullDocument", "fullDocumentBeforeChange", "resumeAfter", "startAfter", "startAtOperationTime", "allChangesForCluster"].includes(k)) {
       throw serverError(ErrorCode.NotImplemented, "NotImplemented", `$changeStream option '${k}' is not supported by the simulated server`);
     }
   }
@@ -101,6 +105,10 @@ export function openStream(
   const fullDocument = spec.fullDocument ?? "default";
   if (!["default", "updateLookup", "whenAvailable", "required"].includes(fullDocument as string)) {
     throw badValue(`unknown fullDocument mode: ${String(fullDocument)}`);
+  }
+  const fullDocumentBeforeChange = spec.fullDocumentBeforeChange ?? "off";
+  if (!["off", "whenAvailable", "required"].includes(fullDocumentBeforeChange as string)) {
+    throw badValue(`unknown fullDocumentBeforeChange mode: ${String(fullDocumentBeforeChange)}`);
   }
   for (const s of pipeline.slice(1)) {
     const [name] = stageOf(s);
@@ -135,6 +143,7 @@ export function openStream(
     ...(target !== undefined ? { coll: target } : {}),
     position,
     fullDocument: fullDocument as string,
+    fullDocumentBeforeChange: fullDocumentBeforeChange as string,
     pipeline: pipeline.slice(1),
     highWater: last !== undefined ? encodeToken(last.ts, 0) : encodeToken(new Timestamp({ t: 0, i: 0 }), 0),
     done: false,
@@ -172,22 +181,24 @@ function eventsOf(host: StreamHost, s: StreamState, ts: Timestamp, wall: number,
     case "u": {
       if (!inScope(s, c.ns)) return [];
       if (c.update === undefined) {
-        return [{ ...base("replace"), fullDocument: cloneValue(c.doc), ns: nsDoc(c.ns), documentKey: { _id: c.id } }];
+        const r = { ...base("replace"), fullDocument: cloneValue(c.doc), ns: nsDoc(c.ns), documentKey: { _id: c.id } };
+        return [withPreImage(s, r, c.pre)];
       }
       const e: Document = { ...base("update"), ns: nsDoc(c.ns), documentKey: { _id: c.id } };
       e.updateDescription = { ...cloneValue(c.update), truncatedArrays: [] };
-      if (s.fullDocument !== "default") {
+      if (s.fullDocument === "updateLookup") {
         const now = host.store.collection(c.ns)?.get(c.id);
-        if (now === undefined && s.fullDocument === "required") {
-          throw serverError(ErrorCode.NotImplemented, "NoMatchingDocument", `fullDocument required but the document is gone`);
-        }
         e.fullDocument = now === undefined ? null : cloneValue(now);
+      } else if (s.fullDocument !== "default") {
+        // whenAvailable / required: the post-image, recorded when the collection has changeStreamPreAndPostImages on.
+        if (c.pre === undefined && s.fullDocument === "required") throw missingImage("post-image");
+        e.fullDocument = c.pre === undefined ? null : cloneValue(c.doc);
       }
-      return [e];
+      return [withPreImage(s, e, c.pre)];
     }
     case "d":
       if (!inScope(s, c.ns)) return [];
-      return [{ ...base("delete"), ns: nsDoc(c.ns), documentKey: { _id: c.id } }];
+      return [withPreImage(s, { ...base("delete"), ns: nsDoc(c.ns), documentKey: { _id: c.id } }, c.pre)];
     case "drop":
       if (!inScope(s, c.ns)) return [];
       return s.coll !== undefined ? [{ ...base("drop"), ns: nsDoc(c.ns) }, invalidate()] : [{ ...base("drop"), ns: nsDoc(c.ns) }];
@@ -205,6 +216,22 @@ function eventsOf(host: StreamHost, s: StreamState, ts: Timestamp, wall: number,
     default:
       return [];
   }
+}
+
+function missingImage(what: string): Error {
+  return serverError(
+    47,
+    "NoMatchingDocument",
+    `Change stream was configured to require a ${what} for all update, delete and replace events, but the ${what} was not found for event`,
+  );
+}
+
+/** Adds `fullDocumentBeforeChange` as the stream asks (`whenAvailable`: null without a pre-image; `required`: an error). */
+function withPreImage(s: StreamState, e: Document, pre: Document | undefined): Document {
+  if (s.fullDocumentBeforeChange === "off") return e;
+  if (pre === undefined && s.fullDocumentBeforeChange === "required") throw missingImage("pre-image");
+  e.fullDocumentBeforeChange = pre === undefined ? null : cloneValue(pre);
+  return e;
 }
 
 /**

@@ -33,8 +33,8 @@ import { serverError } from "./_server_error.ts";
  */
 export type OplogChange =
   | { op: "i"; ns: string; doc: Document }
-  | { op: "u"; ns: string; id: unknown; doc: Document; update?: UpdateDescription }
-  | { op: "d"; ns: string; id: unknown }
+  | { op: "u"; ns: string; id: unknown; doc: Document; update?: UpdateDescription; pre?: Document }
+  | { op: "d"; ns: string; id: unknown; pre?: Document }
   | { op: "create"; ns: string; options?: Document }
   | { op: "createIndex"; ns: string; index: Document }
   | { op: "dropIndexes"; ns: string; names: string[] }

@@ -69,6 +69,12 @@ export function storeInsert(req: CommandRequest, ns: string, doc: Document, bypa
   req.host.logChange({ op: "i", ns, doc });
 }
 
+/** The pre-image an update or delete records when its collection has `changeStreamPreAndPostImages` on. */
+function preImage(req: CommandRequest, ns: string, before: Document): { pre?: Document } {
+  const images = req.host.store.collection(ns)?.options.changeStreamPreAndPostImages;
+  return isPlainDocument(images) && images.enabled === true ? { pre: cloneValue(before) } : {};
+}
+
 /** Replaces one document after the same checks; false when nothing changed. */
 export function storeReplace(
   req: CommandRequest,
@@ -83,8 +89,9 @@ export function storeReplace(
   if (c !== undefined) validateDocument(c.options, next, before, bypass);
   const dup = duplicateKeyError(ns, c, next, before._id);
   if (dup !== undefined) throw dup;
-  if (kind === "replace") req.host.logChange({ op: "u", ns, id: before._id, doc: next });
-  else req.host.logChange({ op: "u", ns, id: before._id, doc: next, update: describeUpdate(before, next) });
+  const pre = preImage(req, ns, before);
+  if (kind === "replace") req.host.logChange({ op: "u", ns, id: before._id, doc: next, ...pre });
+  else req.host.logChange({ op: "u", ns, id: before._id, doc: next, update: describeUpdate(before, next), ...pre });
   return true;
 }
 
@@ -422,7 +429,7 @@ export function deleteCommand(req: CommandRequest): Document {
       let victims = withCollation(s.collation, () => withVariables(vars, () => selectDocuments(req.host.store, ns, q)));
       if (limit === 1) victims = victims.slice(0, 1);
       for (const d of victims) {
-        req.host.logChange({ op: "d", ns, id: d._id });
+        req.host.logChange({ op: "d", ns, id: d._id, ...preImage(req, ns, d) });
         n++;
       }
     } catch (e) {
@@ -453,7 +460,7 @@ export function findAndModify(req: CommandRequest): Document {
     if (bool(b.new)) throw serverError(ErrorCode.FailedToParse, "FailedToParse", "Cannot specify both new=true and remove=true; 'remove' always returns the deleted document");
     if (b.arrayFilters !== undefined) throw serverError(ErrorCode.FailedToParse, "FailedToParse", "Cannot specify arrayFilters and remove=true");
     const victims = withVariables(vars, () => sortDocuments(selectDocuments(req.host.store, ns, q), sort).slice(0, 1));
-    for (const d of victims) req.host.logChange({ op: "d", ns, id: d._id });
+    for (const d of victims) req.host.logChange({ op: "d", ns, id: d._id, ...preImage(req, ns, d) });
     return {
       lastErrorObject: { n: victims.length },
       value: victims.length > 0 ? project(cloneValue(victims[0]), fields) : null,

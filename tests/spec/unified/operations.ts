@@ -16,6 +16,7 @@ import type { ClientBase, Cursor, Database, ReplicaSetConnection } from "../../.
 import { type EntityMap, plain, SkipTest, TestFileError } from "./entities.ts";
 import { type Args, docArg, take } from "./arguments.ts";
 import { runCollectionOperation } from "./collection_operations.ts";
+import { runChangeStreamOperation } from "./change_stream_operations.ts";
 import { isDocument } from "./matcher.ts";
 
 /** What an operation returned; `iterable` results are lists whose elements are root-level documents. */
@@ -166,6 +167,8 @@ export async function runOperation(
   if (kind === undefined) {
     throw new TestFileError(`entity ${String(op.object)} is not defined`);
   }
+  const changeStream = await runChangeStreamOperation(name, args, kind, ctx.entities.get(op.object));
+  if (changeStream !== undefined) return changeStream;
   switch (kind) {
     case "collection":
       return await runCollectionOperation(
