@@ -11,7 +11,10 @@
  * collections with `changeStreamPreAndPostImages` on, which also give the
  * post-images of `fullDocument: whenAvailable`/`required`; resume tokens (`{_data}`) on every
  * event and a `postBatchResumeToken` on every batch; getMore waits up to its
- * `maxTimeMS` for new events. `showExpandedEvents` is NotImplemented.
+ * `maxTimeMS` for new events. With `showExpandedEvents`: `create`, `createIndexes`,
+ * `dropIndexes` and `modify` events (`operationDescription`), `rename`'s
+ * `operationDescription`, `collectionUUID`, and `disambiguatedPaths` in
+ * `updateDescription` (no `shardCollection` and the like: no sharding).
  *
  * @example
  * ```ts
@@ -25,11 +28,11 @@
  *
  * @module
  */
-import { type Document, Timestamp } from "../bson/mod.ts";
+import { type Document, Int32, Timestamp } from "../bson/mod.ts";
 import { ErrorCode } from "../error_codes.ts";
 import { runPipeline, stageOf } from "./aggregate.ts";
 import { cloneValue, isPlainDocument } from "./query.ts";
-import { type OplogChange, type ServerCursor, splitNamespace, type Store } from "./store.ts";
+import { type OplogChange, type ServerCursor, splitNamespace, type StampedChange, type Store } from "./store.ts";
 import { badValue, serverError } from "./_server_error.ts";
 
 /** Where a change stream reads from and what it shows. */
@@ -41,6 +44,8 @@ interface StreamState {
   fullDocument: string;
   /** `off`, `whenAvailable` or `required`. */
   fullDocumentBeforeChange: string;
+  /** showExpandedEvents: DDL events, `collectionUUID`, `disambiguatedPaths`. */
+  expanded: boolean;
   pipeline: unknown[];
   /** The token of the last oplog entry read (the high-water mark). */
   highWater: Document;
@@ -93,7 +98,7 @@ export function openStream(
   if (!isPlainDocument(raw)) throw badValue("$changeStream takes an object");
   const spec = raw;
   for (const k of Object.keys(spec)) {
-    if (!["fullDocument", "fullDocumentBeforeChange", "resumeAfter", "startAfter", "startAtOperationTime", "allChangesForCluster"].includes(k)) {
+    if (!["fullDocument", "fullDocumentBeforeChange", "showExpandedEvents", "resumeAfter", "startAfter", "startAtOperationTime", "allChangesForCluster"].includes(k)) {
       throw serverError(ErrorCode.NotImplemented, "NotImplemented", `$changeStream option '${k}' is not supported by the simulated server`);
     }
   }
@@ -105,6 +110,9 @@ export function openStream(
   const fullDocument = spec.fullDocument ?? "default";
   if (!["default", "updateLookup", "whenAvailable", "required"].includes(fullDocument as string)) {
     throw badValue(`unknown fullDocument mode: ${String(fullDocument)}`);
+  }
+  if (spec.showExpandedEvents !== undefined && typeof spec.showExpandedEvents !== "boolean") {
+    throw serverError(14, "TypeMismatch", "'showExpandedEvents' must be a boolean");
   }
   const fullDocumentBeforeChange = spec.fullDocumentBeforeChange ?? "off";
   if (!["off", "whenAvailable", "required"].includes(fullDocumentBeforeChange as string)) {
@@ -144,6 +152,7 @@ export function openStream(
     position,
     fullDocument: fullDocument as string,
     fullDocumentBeforeChange: fullDocumentBeforeChange as string,
+    expanded: spec.showExpandedEvents === true,
     pipeline: pipeline.slice(1),
     highWater: last !== undefined ? encodeToken(last.ts, 0) : encodeToken(new Timestamp({ t: 0, i: 0 }), 0),
     done: false,
@@ -164,11 +173,14 @@ function nsDoc(ns: string): Document {
 
 // The events one oplog entry makes for this stream.
 function eventsOf(host: StreamHost, s: StreamState, ts: Timestamp, wall: number, c: OplogChange): Document[] {
+  const ui = (c as StampedChange).ui;
   const base = (type: string, sub = 0): Document => ({
     _id: encodeToken(ts, sub),
     operationType: type,
     clusterTime: ts,
     wallTime: new Date(wall),
+    // With showExpandedEvents: the collection's UUID (not on database-wide events nor invalidate).
+    ...(s.expanded && ui !== undefined && sub === 0 && c.op !== "dropDatabase" ? { collectionUUID: ui } : {}),
   });
   const invalidate = () => {
     s.done = true;
@@ -185,7 +197,8 @@ function eventsOf(host: StreamHost, s: StreamState, ts: Timestamp, wall: number,
         return [withPreImage(s, r, c.pre)];
       }
       const e: Document = { ...base("update"), ns: nsDoc(c.ns), documentKey: { _id: c.id } };
-      e.updateDescription = { ...cloneValue(c.update), truncatedArrays: [] };
+      const { disambiguatedPaths, ...described } = cloneValue(c.update) as unknown as Document;
+      e.updateDescription = { truncatedArrays: [], ...described, ...(s.expanded ? { disambiguatedPaths: disambiguatedPaths ?? {} } : {}) };
       if (s.fullDocument === "updateLookup") {
         const now = host.store.collection(c.ns)?.get(c.id);
         e.fullDocument = now === undefined ? null : cloneValue(now);
@@ -204,7 +217,10 @@ function eventsOf(host: StreamHost, s: StreamState, ts: Timestamp, wall: number,
       return s.coll !== undefined ? [{ ...base("drop"), ns: nsDoc(c.ns) }, invalidate()] : [{ ...base("drop"), ns: nsDoc(c.ns) }];
     case "rename": {
       if (!inScope(s, c.from) && !inScope(s, c.to)) return [];
-      const e = { ...base("rename"), ns: nsDoc(c.from), to: nsDoc(c.to) };
+      const e: Document = { ...base("rename"), ns: nsDoc(c.from), to: nsDoc(c.to) };
+      if (s.expanded) {
+        e.operationDescription = { to: nsDoc(c.to), ...(c.dropTarget !== undefined ? { dropTarget: c.dropTarget } : {}) };
+      }
       return s.coll !== undefined ? [e, invalidate()] : [e];
     }
     case "dropDatabase": {
@@ -213,6 +229,29 @@ function eventsOf(host: StreamHost, s: StreamState, ts: Timestamp, wall: number,
       const e = { ...base("dropDatabase"), ns: { db: c.db } };
       return s.db !== undefined ? [e, invalidate()] : [e];
     }
+    default:
+      return s.expanded ? expandedEvents(s, c, base) : [];
+  }
+}
+
+// The DDL events a stream with showExpandedEvents reports (mongod 6.0+).
+function expandedEvents(s: StreamState, c: OplogChange, base: (type: string) => Document): Document[] {
+  const event = (type: string, ns: string, description: Document): Document[] =>
+    inScope(s, ns) ? [{ ...base(type), ns: nsDoc(ns), operationDescription: description }] : [];
+  switch (c.op) {
+    case "create": {
+      const o = c.options ?? {};
+      if (o.viewOn !== undefined) return event("create", c.ns, { viewOn: o.viewOn, pipeline: o.pipeline ?? [] });
+      return event("create", c.ns, { idIndex: { v: new Int32(2), key: { _id: new Int32(1) }, name: "_id_" }, ...cloneValue(o) });
+    }
+    case "createIndex":
+      return event("createIndexes", c.ns, { indexes: [cloneValue(c.index)] });
+    case "dropIndexes":
+      return event("dropIndexes", c.ns, { indexes: cloneValue(c.specs ?? c.names.map((name) => ({ name }))) });
+    case "collMod":
+      return event("modify", c.ns, cloneValue(c.options));
+    case "indexOptions":
+      return event("modify", c.ns, { index: { name: c.name, ...cloneValue(c.options) } });
     default:
       return [];
   }

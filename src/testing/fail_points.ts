@@ -194,7 +194,7 @@ export class FailPoints {
     const name = body.configureFailPoint;
     if (typeof name !== "string") throw typeMismatch("'configureFailPoint' must be a string");
     if (name !== "failCommand" && name !== "failGetMoreAfterCursorCheckout") {
-      throw badValue(`${name} not found (the simulator implements failCommand and failGetMoreAfterCursorCheckout)`);
+      throw badValue(`${name} not found (the simulator implements only failCommand and failGetMoreAfterCursorCheckout)`);
     }
     if (body.mode === undefined) throw badValue("missing 'mode' field");
     const mode = parseMode(body.mode);

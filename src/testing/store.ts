@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { type Document, encode, ObjectId, type Timestamp } from "../bson/mod.ts";
+import { Binary, type Document, encode, ObjectId, type Timestamp } from "../bson/mod.ts";
 import { ErrorCode } from "../error_codes.ts";
 import { cloneValue, isPlainDocument, numericValue } from "./query.ts";
 import { serverError } from "./_server_error.ts";
@@ -37,13 +37,16 @@ export type OplogChange =
   | { op: "d"; ns: string; id: unknown; pre?: Document }
   | { op: "create"; ns: string; options?: Document }
   | { op: "createIndex"; ns: string; index: Document }
-  | { op: "dropIndexes"; ns: string; names: string[] }
-  | { op: "rename"; from: string; to: string }
+  | { op: "dropIndexes"; ns: string; names: string[]; specs?: Document[] }
+  | { op: "rename"; from: string; to: string; dropTarget?: Binary }
   | { op: "collMod"; ns: string; options: Document }
   | { op: "indexOptions"; ns: string; name: string; options: Document }
   | { op: "drop"; ns: string }
   | { op: "dropDatabase"; db: string }
   | { op: "n" };
+
+/** An oplog change with its collection's UUID, once applied (see {@linkcode OplogChange}). */
+export type StampedChange = OplogChange & { ui?: Binary };
 
 /**
  * The replicated log as one member sees it: every entry, and how many it applied.
@@ -73,6 +76,10 @@ export interface OplogView {
 export interface UpdateDescription {
   updatedFields: Document;
   removedFields: string[];
+  /** Arrays that shrank: `{field, newSize}`. */
+  truncatedArrays?: Document[];
+  /** The paths with a numeric field name or an array index, split (indexes as Int32). */
+  disambiguatedPaths?: Document;
 }
 
 /** An index specification as `listIndexes` returns it. */
@@ -98,6 +105,8 @@ export class Collection {
   indexes: IndexSpec[] = [{ v: 2, key: { _id: 1 }, name: "_id_" }];
   /** The options it was created with (`capped`, `size`, `max`, `validator`...). */
   options: Document = {};
+  /** Its UUID (`collectionUUID` of change events): the same on every member, which apply the same oplog. */
+  uuid: Binary = collectionUuid(0);
 
   /** The documents, in insertion order (do not modify). */
   get documents(): readonly Document[] {
@@ -225,6 +234,8 @@ export function splitNamespace(ns: string): [string, string] {
  */
 export class Store {
   #dbs = new Map<string, Map<string, Collection>>();
+  /** Collections created so far: their UUIDs' serial numbers. */
+  #created = 0;
 
   /** The collection at `ns`, or `undefined`. */
   collection(ns: string): Collection | undefined {
@@ -259,6 +270,7 @@ export class Store {
   /** Drops everything (a rollback replays the oplog onto an empty store). */
   clear(): void {
     this.#dbs.clear();
+    this.#created = 0;
   }
 
   #ensure(ns: string): Collection {
@@ -266,12 +278,24 @@ export class Store {
     let colls = this.#dbs.get(db);
     if (colls === undefined) this.#dbs.set(db, colls = new Map());
     let c = colls.get(coll);
-    if (c === undefined) colls.set(coll, c = new Collection());
+    if (c === undefined) {
+      colls.set(coll, c = new Collection());
+      c.uuid = collectionUuid(++this.#created);
+    }
     return c;
   }
 
   /** Applies one change; the primary and every secondary go through here. */
-  apply(change: OplogChange): void {
+  apply(change: StampedChange): void {
+    // The change remembers its collection's UUID (mongod's oplog field `ui`) for change streams.
+    const ns = "ns" in change ? change.ns : change.op === "rename" ? change.from : undefined;
+    const was = ns === undefined ? undefined : this.collection(ns)?.uuid;
+    this.#apply(change);
+    const ui = (ns === undefined ? undefined : this.collection(ns)?.uuid) ?? was;
+    if (ui !== undefined && change.ui === undefined) change.ui = ui;
+  }
+
+  #apply(change: StampedChange): void {
     switch (change.op) {
       case "i":
         this.#ensure(change.ns).insert(cloneValue(change.doc));
@@ -489,4 +513,14 @@ export class CursorRegistry {
       if (id !== 0n && !this.#cursors.has(id)) return id;
     }
   }
+}
+
+/** A deterministic UUID (subtype 4) for the `n`th collection a store created. */
+function collectionUuid(n: number): Binary {
+  const bytes = new Uint8Array(16);
+  bytes.set([0x5a, 0x1d, 0x0b, 0x0e], 0);
+  bytes[6] = 0x40; // version 4
+  bytes[8] = 0x80; // variant
+  new DataView(bytes.buffer).setUint32(12, n);
+  return new Binary(bytes, Binary.SUBTYPE_UUID);
 }

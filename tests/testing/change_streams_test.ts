@@ -79,7 +79,9 @@ describe("change streams against the simulated set (official Node driver)", () =
     }
   });
 
-  test("a resumable getMore error (failCommand) is resumed by the driver without losing the event", async () => {
+  // mongod labels a change stream getMore's resumable error only once the cursor is checked out:
+  // failGetMoreAfterCursorCheckout, not failCommand (which fires before; see the spec's resume-errorLabels tests).
+  test("a resumable getMore error (failGetMoreAfterCursorCheckout) is resumed by the driver without losing the event", async () => {
     await using rs = await startReplicaSet({ members: 1 });
     const client = new MongoClient(`${rs.uri}&serverSelectionTimeoutMS=5000`);
     try {
@@ -89,9 +91,9 @@ describe("change streams against the simulated set (official Node driver)", () =
       const stream = c.watch([], { maxAwaitTimeMS: 100 });
       await stream.tryNext();
       await client.db("admin").command({
-        configureFailPoint: "failCommand",
+        configureFailPoint: "failGetMoreAfterCursorCheckout",
         mode: { times: 1 },
-        data: { failCommands: ["getMore"], errorCode: 6 },
+        data: { errorCode: 6 },
       });
       await c.insertOne({ _id: 1 });
       const change = await stream.next() as unknown as { documentKey: unknown };

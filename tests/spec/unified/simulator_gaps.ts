@@ -53,7 +53,7 @@ export function simulatorGap(e: unknown): string | undefined {
     ?.[1];
   if (own !== undefined) return `simulator lacks ${own.trim()}`;
   // configureFailPoint with a fail point the simulator does not have (it implements failCommand only).
-  const failPoint = /^(\w+) not found \(the simulator implements only failCommand\)/.exec(e.errmsg)?.[1];
+  const failPoint = /^(\w+) not found \(the simulator implements only failCommand/.exec(e.errmsg)?.[1];
   if (e.code === 2 && failPoint !== undefined) return `simulator lacks fail point ${failPoint}`;
   // mongod's BadValue for an operator it does not know: "unknown top level operator: $x", "unknown operator: $x".
   const operator = /unknown (?:top level )?operator: (\$\w+)/.exec(e.errmsg)?.[1];
