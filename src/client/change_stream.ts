@@ -269,8 +269,7 @@ export class ChangeStream<T = Document, E = ChangeStreamDocument<T>> {
   async start(options: CursorReadOptions = {}): Promise<this> {
     const signal = checkSignal(checkOptions(options, "start options").signal) ?? this.#signal;
     if (this.#closed || this.#opened || this.#peeked !== null) return this;
-    const doc = await this.#read(signal, false);
-    if (doc !== null) this.#peeked = doc;
+    this.#peeked = await this.#read(signal, false);
     return this;
   }
 
@@ -286,7 +285,7 @@ export class ChangeStream<T = Document, E = ChangeStreamDocument<T>> {
    */
   async next(options: CursorReadOptions = {}): Promise<E | null> {
     const signal = checkSignal(checkOptions(options, "next options").signal) ?? this.#signal;
-    return await this.#read(signal, true) as E | null;
+    return this.#deliver(await this.#take(signal, true)) as E | null;
   }
 
   /**
@@ -305,7 +304,7 @@ export class ChangeStream<T = Document, E = ChangeStreamDocument<T>> {
    */
   async tryNext(options: CursorReadOptions = {}): Promise<E | null> {
     const signal = checkSignal(checkOptions(options, "tryNext options").signal) ?? this.#signal;
-    return await this.#read(signal, false) as E | null;
+    return this.#deliver(await this.#take(signal, false)) as E | null;
   }
 
   /**
@@ -318,11 +317,8 @@ export class ChangeStream<T = Document, E = ChangeStreamDocument<T>> {
    */
   async hasNext(options: CursorReadOptions = {}): Promise<boolean> {
     const signal = checkSignal(checkOptions(options, "hasNext options").signal) ?? this.#signal;
-    if (this.#peeked !== null) return true;
-    const doc = await this.#read(signal, true);
-    if (doc === null) return false;
-    this.#peeked = doc;
-    return true;
+    this.#peeked ??= await this.#read(signal, true);
+    return this.#peeked !== null;
   }
 
   /**
@@ -363,13 +359,18 @@ export class ChangeStream<T = Document, E = ChangeStreamDocument<T>> {
     await this.close();
   }
 
-  /** One change (or `null`): waiting for it (`block`) or after at most one round trip. */
+  /** The change read ahead by `start()` or `hasNext()`, else the next one read. */
+  async #take(signal: AbortSignal | undefined, block: boolean): Promise<Document | null> {
+    const peeked = this.#peeked;
+    this.#peeked = null;
+    return peeked ?? await this.#read(signal, block);
+  }
+
+  /**
+   * The next change from the server (or `null`): waiting for it (`block`),
+   * or after at most one getMore (and the aggregate of a resume).
+   */
   async #read(signal: AbortSignal | undefined, block: boolean): Promise<Document | null> {
-    if (this.#peeked !== null) {
-      const doc = this.#peeked;
-      this.#peeked = null;
-      return this.#deliver(doc);
-    }
     for (;;) {
       if (this.#closed) return null;
       const cursor = this.#cursor ??= this.#open();
@@ -384,11 +385,10 @@ export class ChangeStream<T = Document, E = ChangeStreamDocument<T>> {
         }
         this.#cursor = null;
         await cursor.close(); // the server cursor, if any, is killed on its own server
-        this.#cursor = this.#open();
-        if (!block) return null;
+        this.#open();
         continue;
       }
-      if (doc !== null) return this.#deliver(doc);
+      if (doc !== null) return doc;
       if (cursor.closed) {
         // The server ended the stream (after an invalidate).
         await this.close();
@@ -399,7 +399,8 @@ export class ChangeStream<T = Document, E = ChangeStreamDocument<T>> {
   }
 
   /** Returns a change to the caller: its token becomes the resume token. */
-  #deliver(doc: Document): Document {
+  #deliver(doc: Document | null): Document | null {
+    if (doc === null) return null;
     if (!isDocument(doc._id)) {
       void this.close();
       throw new ChangeStreamError(
