@@ -54,6 +54,7 @@ export interface ChangeStreamOptions {
   readonly batchSize?: number;
   /** How long each getMore waits on the server for a change (its `maxTimeMS`; server default 1000). */
   readonly maxAwaitTimeMS?: number;
+  /** The collation of the stream's pipeline stages (`$match` on strings). */
   readonly collation?: Document;
   /** Sent with the aggregate (any BSON value on MongoDB 4.4+). */
   readonly comment?: unknown;

@@ -31,7 +31,9 @@ export type ResumeToken = Document;
  * ```
  */
 export interface ChangeStreamNameSpace {
+  /** The database. */
   readonly db: string;
+  /** The collection (absent for database-wide events). */
   readonly coll?: string;
 }
 
@@ -54,8 +56,9 @@ export interface ChangeStreamEventBase {
   readonly clusterTime?: Timestamp;
   /** The server's wall clock time of the change (MongoDB 6.0+). */
   readonly wallTime?: Date;
-  /** The transaction the change belongs to, if any. */
+  /** The session of the transaction the change belongs to, if any. */
   readonly lsid?: Document;
+  /** The transaction number of that transaction. */
   readonly txnNumber?: bigint | number;
   /** Fields of newer servers (`collectionUUID`, ...). */
   readonly [key: string]: unknown;
@@ -73,9 +76,13 @@ export interface ChangeStreamEventBase {
  * ```
  */
 export interface UpdateDescription {
+  /** Changed and added fields, by dotted path. */
   readonly updatedFields?: Document;
+  /** Removed fields, by dotted path. */
   readonly removedFields?: string[];
+  /** Arrays that shrank: the path and the new length. */
   readonly truncatedArrays?: { field: string; newSize: number }[];
+  /** With `showExpandedEvents`: the components of each path with a numeric field name or an array index. */
   readonly disambiguatedPaths?: Document;
 }
 
@@ -94,11 +101,15 @@ export interface UpdateDescription {
  * ```
  */
 export interface ChangeStreamDocumentChange<T = Document> extends ChangeStreamEventBase {
+  /** The kind of document change. */
   readonly operationType: "insert" | "update" | "replace" | "delete";
+  /** Where the document is. */
   readonly ns: ChangeStreamNameSpace;
   /** `_id` (and the shard key) of the changed document. */
   readonly documentKey: { _id: unknown; [key: string]: unknown };
+  /** The document after the change (`null`: asked for, not available). */
   readonly fullDocument?: T | null;
+  /** The document before the change (`null`: asked for, not available). */
   readonly fullDocumentBeforeChange?: T | null;
   /** On `update` events. */
   readonly updateDescription?: UpdateDescription;
@@ -118,6 +129,7 @@ export interface ChangeStreamDocumentChange<T = Document> extends ChangeStreamEv
  * ```
  */
 export interface ChangeStreamNamespaceChange extends ChangeStreamEventBase {
+  /** The kind of collection or database change. */
   readonly operationType:
     | "drop"
     | "rename"
@@ -129,6 +141,7 @@ export interface ChangeStreamNamespaceChange extends ChangeStreamEventBase {
     | "shardCollection"
     | "refineCollectionShardKey"
     | "reshardCollection";
+  /** The collection or database changed. */
   readonly ns: ChangeStreamNameSpace;
   /** On `rename` events: the new namespace. */
   readonly to?: ChangeStreamNameSpace;
@@ -151,6 +164,7 @@ export interface ChangeStreamNamespaceChange extends ChangeStreamEventBase {
  * ```
  */
 export interface ChangeStreamInvalidate extends ChangeStreamEventBase {
+  /** Always `"invalidate"`. */
   readonly operationType: "invalidate";
 }
 
