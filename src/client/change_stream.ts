@@ -452,6 +452,8 @@ export class ChangeStream<T = Document, E = ChangeStreamDocument<T>> {
         readPreference: this.#readPreference,
         ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),
         ...(this.#signal !== undefined ? { signal: this.#signal } : {}),
+        // An inherited timeoutMS bounds each round trip, not the stream's life.
+        ...(source.timeoutMS !== undefined ? { timeoutMode: "iteration" as const } : {}),
       },
     });
     this.#opened = false;

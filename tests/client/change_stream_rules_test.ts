@@ -184,3 +184,15 @@ describe("resuming", () => {
     await client.close();
   });
 });
+
+describe("timeouts", () => {
+  test("an inherited timeoutMS bounds each round trip, not the stream's life", async () => {
+    const { client, sent } = scripted([first([], tok(0))], [more([], tok(1)), more([], tok(2)), more([change(3)])]);
+    const coll = client.db("db").collection("coll", { timeoutMS: 60 });
+    const stream = await coll.watch().start();
+    assert.equal(sent("aggregate")[0].maxTimeMS, undefined, "no maxTimeMS on the aggregate: the iteration mode (a lifetime deadline would send one)");
+    assert.deepEqual((await stream.next())?._id, tok(3));
+    await stream.close();
+    await client.close();
+  });
+});
