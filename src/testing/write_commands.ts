@@ -66,6 +66,8 @@ export function storeInsert(req: CommandRequest, ns: string, doc: Document, bypa
   if (c !== undefined) validateDocument(c.options, doc, undefined, bypass);
   const dup = duplicateKeyError(ns, c, doc, undefined);
   if (dup !== undefined) throw dup;
+  // An insert into a missing collection creates it, as mongod logs it (a "create" event with showExpandedEvents).
+  if (c === undefined) req.host.logChange({ op: "create", ns });
   req.host.logChange({ op: "i", ns, doc });
 }
 
