@@ -834,3 +834,26 @@ export class AuthenticationError extends MongoError {
     this.generation = options.generation;
   }
 }
+
+/**
+ * A change stream met a change without a resume token (its pipeline removed
+ * or changed `_id`): the stream could not resume after it, so it is closed.
+ * Keep `_id` in change stream pipelines. `code` is 280 (ChangeStreamFatalError),
+ * the code a server reports for the same mistake.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ChangeStreamError, MongoError } from "@zerodep/mongo";
+ *
+ * const e = new ChangeStreamError("Cannot provide resume functionality when the resume token is missing");
+ * assert.equal(e instanceof MongoError, true);
+ * assert.equal(e.code, 280);
+ * ```
+ */
+export class ChangeStreamError extends MongoError {
+  /** 280, ChangeStreamFatalError. */
+  readonly code: number = 280;
+  /** `"ChangeStreamFatalError"`. */
+  readonly codeName: string = "ChangeStreamFatalError";
+}

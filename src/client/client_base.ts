@@ -6,6 +6,7 @@
  * @module
  */
 
+import { ChangeStream, type ChangeStreamOptions } from "./change_stream.ts";
 import { type ClientEventMap, ListenerCounts } from "./monitoring.ts";
 import { ConfigurationError, SessionError } from "../errors.ts";
 import { ServerSessionPool } from "./server_session_pool.ts";
@@ -785,6 +786,20 @@ export class ClientBase extends EventTarget {
   /** The `admin` database, where `replSetInitiate`, `replSetGetStatus` and `listDatabases` run. */
   get admin(): Database {
     return this.db("admin");
+  }
+
+  /**
+   * A {@linkcode ChangeStream} of the changes to every database
+   * (`allChangesForCluster` on admin). Call `start()` before the changes to see.
+   *
+   * @example
+   * ```ts ignore
+   * await using stream = await conn.watch([{ $match: { "ns.db": "shop" } }]).start();
+   * console.log(await stream.tryNext());
+   * ```
+   */
+  watch<T = Document>(pipeline: readonly Document[] = [], options: ChangeStreamOptions = {}): ChangeStream<T> {
+    return new ChangeStream<T>(this.admin, pipeline, options, "cluster");
   }
 
   /**

@@ -80,6 +80,7 @@ import * as search from "./search_indexes.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
 import { type AggregateOptions, Cursor, type FindOptions } from "./cursor.ts";
+import { ChangeStream, type ChangeStreamOptions } from "./change_stream.ts";
 import type { Database } from "./database.ts";
 
 import type {
@@ -357,6 +358,21 @@ export class Collection<T extends SchemaDocument = Document> {
     if (!Array.isArray(pipeline)) throw typeError("the pipeline", "an array of stages", pipeline);
     pipeline.forEach((stage, i) => checkDocument(stage, `pipeline stage ${i}`));
     return new Cursor<R>(this as unknown as Collection<Document>, { kind: "aggregate", pipeline, options });
+  }
+
+  /**
+   * A {@linkcode ChangeStream} of this collection's changes (`pipeline` filters
+   * or reshapes them; keep `_id`). Call `start()` before the changes to see.
+   *
+   * @example
+   * ```ts ignore
+   * await using stream = await people.watch([], { fullDocument: "updateLookup" }).start();
+   * await people.updateOne({ name: "Ada" }, { $set: { age: 37 } });
+   * console.log((await stream.next())?.operationType); // "update"
+   * ```
+   */
+  watch<R = T>(pipeline: readonly Document[] = [], options: ChangeStreamOptions = {}): ChangeStream<R> {
+    return new ChangeStream<R>(this as unknown as Collection<Document>, pipeline, options);
   }
 
   /**

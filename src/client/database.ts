@@ -8,6 +8,7 @@
 
 import { checkSession } from "./session.ts";
 import type { ClientSession } from "./session.ts";
+import { ChangeStream, type ChangeStreamOptions } from "./change_stream.ts";
 import { ConfigurationError } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
 import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
@@ -370,6 +371,21 @@ export class Database {
    */
   collection<T extends SchemaDocument = Document>(name: string, options?: CollectionOptions): Collection<T> {
     return new Collection<T>(this, name, options);
+  }
+
+  /**
+   * A {@linkcode ChangeStream} of the changes to every collection of this
+   * database (`aggregate: 1`). Call `start()` before the changes to see.
+   *
+   * @example
+   * ```ts ignore
+   * await using stream = await c.db("shop").watch().start();
+   * await c.db("shop").collection("items").insertOne({ name: "lamp" });
+   * console.log((await stream.next())?.ns); // { db: "shop", coll: "items" }
+   * ```
+   */
+  watch<T = Document>(pipeline: readonly Document[] = [], options: ChangeStreamOptions = {}): ChangeStream<T> {
+    return new ChangeStream<T>(this, pipeline, options);
   }
 
   /**

@@ -87,6 +87,18 @@ export {
   type FindOptions,
   type TimeoutMode,
 } from "./cursor.ts";
+export {
+  ChangeStream,
+  type ChangeStreamDocument,
+  type ChangeStreamDocumentChange,
+  type ChangeStreamEventBase,
+  type ChangeStreamInvalidate,
+  type ChangeStreamNamespaceChange,
+  type ChangeStreamNameSpace,
+  type ChangeStreamOptions,
+  type ResumeToken,
+  type UpdateDescription,
+} from "./change_stream.ts";
 export { indexName } from "./indexes.ts";
 export type { CountOptions } from "./distinct.ts";
 export {

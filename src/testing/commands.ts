@@ -11,7 +11,7 @@ import { type Document, encode, Int32, Int64 } from "../bson/mod.ts";
 import { ErrorCode } from "../error_codes.ts";
 import { aggregate } from "./aggregate_command.ts";
 import { CATALOG_COMMANDS } from "./catalog.ts";
-import type { FailPoints } from "./fail_points.ts";
+import { checkGetMoreFailPoint, type FailPoints } from "./fail_points.ts";
 import type { LocalSessions } from "./sessions.ts";
 import type { RetryableStatements } from "./retryable_writes.ts";
 import { checkHint } from "./indexes.ts";
@@ -244,6 +244,7 @@ async function getMore(req: CommandRequest): Promise<Document> {
   const batchSize = req.body.batchSize === undefined ? undefined : num(req.body.batchSize, "batchSize");
   const cursorId = BigInt(n);
   const open = req.host.cursors.get(cursorId);
+  if (open !== undefined) checkGetMoreFailPoint(req.host.failPoints, open.stream !== undefined);
   if (open?.stream !== undefined && open.ns === ns) {
     if (!pollStream(req.host, open) && !streamDone(open.stream)) {
       const until = Date.now() + num(req.body.maxTimeMS, "maxTimeMS", 1000);

@@ -20,6 +20,7 @@ import { runClientBulkWrite } from "./client_bulk_write_operations.ts";
 import { runDatabaseAggregate } from "./crud_database_operations.ts";
 import { runDatabaseManagementOperation } from "./management_operations.ts";
 import { runTransactionOperation } from "./transaction_operations.ts";
+import { runChangeStreamOperation } from "./change_stream_operations.ts";
 import { isDocument } from "./matcher.ts";
 import { runSdamOperation, SDAM_RUNNER_OPERATIONS } from "./sdam_operations.ts";
 import { runReadOperation } from "./read_operations.ts";
@@ -190,6 +191,8 @@ export async function runOperation(
   if (kind === undefined) {
     throw new TestFileError(`entity ${String(op.object)} is not defined`);
   }
+  const changeStream = await runChangeStreamOperation(name, args, kind, ctx.entities.get(op.object));
+  if (changeStream !== undefined) return changeStream;
   args = withSessionArgument(args, ctx.entities);
   const read = await runReadOperation(name, args, kind, ctx.entities.get(op.object));
   if (read !== undefined) return read;
