@@ -11,6 +11,7 @@ import {
   AutoReconnect,
   ConfigurationError,
   OperationFailure,
+  OptionTypeError,
   ServerSelectionError,
   TransactionError,
   WriteConcernError,
@@ -194,7 +195,7 @@ describe("transaction state machine", () => {
     assert.equal(txn.state, "STARTING_TRANSACTION");
   });
 
-  test("options: own, else the session's defaults, else the client's; bad ones are ConfigurationErrors", () => {
+  test("options: own, else the session's defaults, else the client's; bad ones are ConfigurationErrors (OptionTypeErrors for a wrong type)", () => {
     const client: TransactionDefaults = {
       readConcern: { level: "local" },
       writeConcern: { w: 1 },
@@ -220,7 +221,7 @@ describe("transaction state machine", () => {
     );
     assert.throws(
       () => other.start(undefined, { readConcern: "majority" } as never, client),
-      ConfigurationError,
+      OptionTypeError,
     );
     assert.equal(other.state, "NO_TRANSACTION");
   });
