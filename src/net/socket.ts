@@ -9,10 +9,6 @@
  */
 
 import { detectSocketRuntime, unsupportedRuntime } from "./_runtime.ts";
-import { connectBunSocket } from "./socket_bun.ts";
-import { connectCloudflareSocket } from "./socket_cloudflare.ts";
-import { connectDenoSocket } from "./socket_deno.ts";
-import { connectNodeSocket } from "./socket_node.ts";
 
 /**
  * Where and how to connect. With `path` set, the socket is a Unix domain
@@ -176,17 +172,19 @@ export type SocketFactory = (options: SocketOptions) => Promise<Socket>;
  * socket.close();
  * ```
  */
-export function connectSocket(options: SocketOptions): Promise<Socket> {
+export async function connectSocket(options: SocketOptions): Promise<Socket> {
+  // Only the running runtime's adapter is loaded (static specifiers, so the
+  // module graph stays analyzable); a cold start reads one adapter, not four.
   switch (detectSocketRuntime(globalThis)) {
     case "deno":
-      return connectDenoSocket(options);
+      return (await import("./socket_deno.ts")).connectDenoSocket(options);
     case "bun":
-      return connectBunSocket(options);
+      return (await import("./socket_bun.ts")).connectBunSocket(options);
     case "workers":
-      return connectCloudflareSocket(options);
+      return (await import("./socket_cloudflare.ts")).connectCloudflareSocket(options);
     case "node":
-      return connectNodeSocket(options);
+      return (await import("./socket_node.ts")).connectNodeSocket(options);
     default:
-      return Promise.reject(unsupportedRuntime());
+      throw unsupportedRuntime();
   }
 }
