@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { type Document, Timestamp } from "../bson/mod.ts";
+import { type Document, Int64, Timestamp } from "../bson/mod.ts";
 import { ErrorCode } from "../error_codes.ts";
 import { runPipeline, stageOf } from "./aggregate.ts";
 import { cloneValue, isPlainDocument } from "./query.ts";
@@ -42,6 +42,8 @@ interface StreamState {
   highWater: Document;
   /** An invalidate was produced: the cursor ends once it is returned. */
   done: boolean;
+  /** Resuming after a transaction's event: the rest of that entry's events (sub-event numbers above `sub`). */
+  within?: { index: number; sub: number };
 }
 
 /** What change streams need from the member. */
@@ -110,6 +112,7 @@ export function openStream(
   }
   const { entries, applied } = host.oplog();
   let position = applied;
+  let within: { index: number; sub: number } | undefined;
   const starts = [spec.resumeAfter, spec.startAfter, spec.startAtOperationTime].filter((x) => x !== undefined);
   if (starts.length > 1) throw badValue("only one of resumeAfter, startAfter and startAtOperationTime may be given");
   if (spec.resumeAfter !== undefined || spec.startAfter !== undefined) {
@@ -123,6 +126,11 @@ export function openStream(
     }
     position = entries.findIndex((e) => after(e.ts, tok.t, tok.i));
     if (position < 0) position = entries.length;
+    // A transaction's events share its entry's time: resume within the entry.
+    if (tok.sub >= 2 && first >= 0 && entries[first].change.op === "applyOps") {
+      position = first;
+      within = { index: first, sub: tok.sub };
+    }
   } else if (spec.startAtOperationTime !== undefined) {
     const ts = spec.startAtOperationTime;
     if (!(ts instanceof Timestamp)) throw badValue("startAtOperationTime must be a timestamp");
@@ -138,6 +146,7 @@ export function openStream(
     pipeline: pipeline.slice(1),
     highWater: last !== undefined ? encodeToken(last.ts, 0) : encodeToken(new Timestamp({ t: 0, i: 0 }), 0),
     done: false,
+    ...(within !== undefined ? { within } : {}),
   };
 }
 
@@ -196,6 +205,13 @@ function eventsOf(host: StreamHost, s: StreamState, ts: Timestamp, wall: number,
       const e = { ...base("rename"), ns: nsDoc(c.from), to: nsDoc(c.to) };
       return s.coll !== undefined ? [e, invalidate()] : [e];
     }
+    case "applyOps": {
+      // A transaction's writes: one event each, with the session that made them.
+      const session = c.session === undefined ? {} : { lsid: c.session.lsid, txnNumber: new Int64(c.session.txnNumber) };
+      return c.changes.flatMap((x, i) =>
+        eventsOf(host, s, ts, wall, x).map((e) => ({ ...e, _id: encodeToken(ts, 2 + Math.min(i, 253)), ...session }))
+      );
+    }
     case "dropDatabase": {
       if (s.db !== undefined && s.db !== c.db) return [];
       if (s.coll !== undefined) return [{ ...base("drop"), ns: { db: c.db, coll: s.coll } }, invalidate()];
@@ -215,9 +231,15 @@ export function pollStream(host: StreamHost, cursor: ServerCursor): boolean {
   const s = cursor.stream as StreamState;
   const { entries, applied } = host.oplog();
   while (!s.done && s.position < applied) {
-    const e = entries[s.position++];
+    const index = s.position++;
+    const e = entries[index];
     s.highWater = encodeToken(e.ts, 0);
-    const events = eventsOf(host, s, e.ts, e.wall, e.change);
+    let events = eventsOf(host, s, e.ts, e.wall, e.change);
+    if (s.within?.index === index) {
+      const { sub } = s.within;
+      events = events.filter((ev) => decodeToken(ev._id).sub > sub);
+      s.within = undefined;
+    }
     const tokens = new Set(events.map((x) => (x._id as Document)._data));
     for (const ev of runPipeline(events, s.pipeline)) {
       if (!isPlainDocument(ev._id) || !tokens.has(ev._id._data) || Object.keys(ev._id).length !== 1) {

@@ -13,6 +13,7 @@ import { aggregate } from "./aggregate_command.ts";
 import { CATALOG_COMMANDS } from "./catalog.ts";
 import type { FailPoints } from "./fail_points.ts";
 import type { LocalSessions } from "./sessions.ts";
+import type { RetryableStatements } from "./retryable_writes.ts";
 import { checkHint } from "./indexes.ts";
 import {
   cloneValue,
@@ -88,6 +89,8 @@ export interface CommandRequest {
   readonly name: string;
   readonly body: Document;
   readonly conn: ConnectionState;
+  /** A retryable write's statements (see `retryable_writes.ts`). */
+  readonly retry?: RetryableStatements;
 }
 
 type Handler = (req: CommandRequest) => Document | Promise<Document>;
@@ -125,6 +128,8 @@ export const READ_COMMANDS: ReadonlySet<string> = new Set([
 /** Commands that only run against the `admin` database. */
 export const ADMIN_ONLY: ReadonlySet<string> = new Set([
   "configureFailPoint",
+  "commitTransaction",
+  "abortTransaction",
   "renameCollection",
   "listDatabases",
   "replSetInitiate",
@@ -382,6 +387,15 @@ function collStats(req: CommandRequest): Document {
   return { ns, count: c.documents.length, size, storageSize: size, nindexes: c.indexes.length, ok: 1 };
 }
 
+function notInTransaction(name: string): Document {
+  return {
+    ok: 0,
+    errmsg: `${name} must be run within a transaction: send lsid, txnNumber and autocommit: false`,
+    code: ErrorCode.InvalidOptions,
+    codeName: "InvalidOptions",
+  };
+}
+
 const HANDLERS: Record<string, Handler> = {
   dbStats,
   collStats,
@@ -406,7 +420,11 @@ const HANDLERS: Record<string, Handler> = {
     req.host.localSessions.end(req.body.endSessions);
     return { ok: 1 };
   },
+  // The session fields of these are handled before the command runs (transactions.ts).
   killSessions: () => ({ ok: 1 }),
+  killAllSessions: () => ({ ok: 1 }),
+  commitTransaction: (req) => notInTransaction(req.name),
+  abortTransaction: (req) => notInTransaction(req.name),
   refreshSessions: () => ({ ok: 1 }),
   getLastError: (req) => ({ connectionId: req.conn.id, n: 0, err: null, ...req.conn.lastError, ok: 1 }),
   getlasterror: (req) => ({ connectionId: req.conn.id, n: 0, err: null, ...req.conn.lastError, ok: 1 }),
@@ -441,16 +459,6 @@ export async function runCommand(req: CommandRequest): Promise<Document> {
   const handler = Object.hasOwn(HANDLERS, req.name) ? HANDLERS[req.name] : undefined;
   if (handler === undefined || (req.name === "hello" && req.host.maxWireVersion < 13)) {
     return { ok: 0, errmsg: `no such command: '${req.name}'`, code: 59, codeName: "CommandNotFound" };
-  }
-  if (req.body.startTransaction !== undefined || req.body.autocommit !== undefined) {
-    // Silently running a transaction's statements one by one would give
-    // wrong answers on abort; refuse clearly instead.
-    return {
-      ok: 0,
-      errmsg: "multi-document transactions are not supported by the simulated replica set",
-      code: 20,
-      codeName: "IllegalOperation",
-    };
   }
   if (ADMIN_ONLY.has(req.name) && req.db !== "admin") {
     return {

@@ -4,8 +4,12 @@
  * (and `activationProbability`); data `failCommands`, `errorCode`,
  * `errorLabels`, `closeConnection`, `blockConnection` + `blockTimeMS`,
  * `writeConcernError`, `appName`, `failInternalCommands` (the simulator runs
- * no internal commands, so it never matters). Any other fail point name is
- * refused with BadValue (`<name> not found`).
+ * no internal commands, so it never matters). Also
+ * `onPrimaryTransactionalWrite` (the retryable writes tests' point): a
+ * retryable write runs, then its connection closes (`closeConnection`,
+ * default true) so the reply is lost; with `failBeforeCommitExceptionCode`
+ * it fails before writing anything. Any other fail point name is refused
+ * with BadValue (`<name> not found`).
  *
  * @example
  * ```ts
@@ -28,6 +32,7 @@ import { type Document, Int32 } from "../bson/mod.ts";
 import { ErrorCode, RETRYABLE_READ_CODES } from "../error_codes.ts";
 import { isPlainDocument, numericValue } from "./query.ts";
 import { badValue, typeMismatch } from "./_server_error.ts";
+import { errorLabelsFor } from "./_error_labels.ts";
 
 /** What a triggered `failCommand` does to one command. */
 export interface FailCommandAction {
@@ -41,6 +46,14 @@ export interface FailCommandAction {
   readonly errorLabels?: readonly string[];
   /** Run the command, then report this write concern error. */
   readonly writeConcernError?: Document;
+}
+
+/** What a triggered `onPrimaryTransactionalWrite` does to a retryable write. */
+export interface TransactionalWriteAction {
+  /** Close the connection (after the write, or instead of the error reply). */
+  readonly closeConnection: boolean;
+  /** Fail with this code before anything is written. */
+  readonly failBeforeCommitExceptionCode?: number;
 }
 
 type Mode = { kind: "off" } | { kind: "alwaysOn" } | { kind: "times"; left: number } | {
@@ -119,6 +132,33 @@ function parseMode(raw: unknown): Mode {
   throw typeMismatch(`'mode' must be a string or JSON object`);
 }
 
+function parseTransactionalWrite(data: unknown): TransactionalWriteAction {
+  if (data === undefined) return { closeConnection: true };
+  if (!isPlainDocument(data)) throw typeMismatch("'data' must be a document");
+  for (const k of Object.keys(data)) {
+    if (k !== "closeConnection" && k !== "failBeforeCommitExceptionCode") {
+      throw badValue(`onPrimaryTransactionalWrite: the simulator does not support data field '${k}'`);
+    }
+  }
+  const code = data.failBeforeCommitExceptionCode;
+  return {
+    closeConnection: data.closeConnection === undefined ? true : data.closeConnection === true,
+    ...(code !== undefined ? { failBeforeCommitExceptionCode: int(code, "failBeforeCommitExceptionCode") } : {}),
+  };
+}
+
+// Whether a point in `mode` fires now; counts the firing against `times`/`skip`.
+function fires(mode: Mode, probability: number): boolean {
+  if (mode.kind === "off") return false;
+  if (probability < 1 && Math.random() >= probability) return false;
+  if (mode.kind === "skip" && mode.left > 0) {
+    mode.left--;
+    return false;
+  }
+  if (mode.kind === "times") mode.left--;
+  return true;
+}
+
 function parseFailCommand(mode: Mode, probability: number, data: unknown): FailCommand {
   if (!isPlainDocument(data)) throw badValue("failCommand fail point needs a 'data' document");
   const known = new Set([
@@ -183,13 +223,14 @@ function parseFailCommand(mode: Mode, probability: number, data: unknown): FailC
 export class FailPoints {
   #failCommand: FailCommand | undefined;
   #entered = 0;
+  #transactionalWrite: { mode: Mode; probability: number; action: TransactionalWriteAction } | undefined;
 
   /** Runs `configureFailPoint`; returns its reply (`count`: times the point fired before). */
   configure(body: Document): Document {
     const name = body.configureFailPoint;
     if (typeof name !== "string") throw typeMismatch("'configureFailPoint' must be a string");
-    if (name !== "failCommand") {
-      throw badValue(`${name} not found (the simulator implements only failCommand)`);
+    if (name !== "failCommand" && name !== "onPrimaryTransactionalWrite") {
+      throw badValue(`${name} not found (the simulator implements failCommand and onPrimaryTransactionalWrite)`);
     }
     if (body.mode === undefined) throw badValue("missing 'mode' field");
     const mode = parseMode(body.mode);
@@ -199,6 +240,12 @@ export class FailPoints {
       if (!(probability >= 0 && probability <= 1)) throw badValue("activationProbability must be between 0 and 1");
     }
     const before = this.#entered;
+    if (name === "onPrimaryTransactionalWrite") {
+      this.#transactionalWrite = mode.kind === "off"
+        ? undefined
+        : { mode, probability, action: parseTransactionalWrite(body.data) };
+      return { count: new Int32(0), ok: 1 };
+    }
     if (mode.kind === "off") {
       this.#failCommand = undefined;
     } else {
@@ -211,7 +258,16 @@ export class FailPoints {
   /** Turns every fail point off (a restarted member has none). */
   clear(): void {
     this.#failCommand = undefined;
+    this.#transactionalWrite = undefined;
     this.#entered = 0;
+  }
+
+  /** Whether `onPrimaryTransactionalWrite` fires for a retryable write; counts it against `times`/`skip`. */
+  evaluateTransactionalWrite(): TransactionalWriteAction | undefined {
+    const p = this.#transactionalWrite;
+    if (p === undefined || !fires(p.mode, p.probability)) return undefined;
+    if (p.mode.kind === "times" && p.mode.left <= 0) this.#transactionalWrite = undefined;
+    return p.action;
   }
 
   /**
@@ -237,17 +293,6 @@ export class FailPoints {
   }
 }
 
-// The retryable writes specification's codes: the retryable read ones but
-// ReadConcernMajorityNotAvailableYet.
-const RETRYABLE_WRITE_CODES: ReadonlySet<number> = new Set(
-  [...RETRYABLE_READ_CODES].filter((c) => c !== ErrorCode.ReadConcernMajorityNotAvailableYet),
-);
-
-/** Whether a command is a retryable write (mongod labels its retryable errors). */
-function isRetryableWrite(body: Document): boolean {
-  return body.txnNumber !== undefined && body.autocommit === undefined;
-}
-
 // The codes mongod labels ResumableChangeStreamError on a change stream's getMore.
 const RESUMABLE_CHANGE_STREAM_CODES: ReadonlySet<number> = new Set([
   ...RETRYABLE_READ_CODES,
@@ -263,11 +308,12 @@ function labelsFor(
   body: Document,
   code: number | undefined,
   changeStream = false,
+  writeConcernError = false,
 ): string[] | undefined {
   if (action.errorLabels !== undefined) return [...action.errorLabels];
   if (changeStream && code !== undefined && RESUMABLE_CHANGE_STREAM_CODES.has(code)) return ["ResumableChangeStreamError"];
-  if (code !== undefined && isRetryableWrite(body) && RETRYABLE_WRITE_CODES.has(code)) return ["RetryableWriteError"];
-  return undefined;
+  if (code === undefined) return undefined;
+  return errorLabelsFor(Object.keys(body)[0] ?? "", body, code, writeConcernError);
 }
 
 /**
@@ -315,7 +361,7 @@ export function addWriteConcernError(reply: Document, action: FailCommandAction,
   if (wce === undefined) return;
   const code = numericValue(wce.code);
   reply.writeConcernError = { ...wce };
-  const labels = labelsFor(action, body, code === undefined ? undefined : Number(code));
+  const labels = labelsFor(action, body, code === undefined ? undefined : Number(code), false, true);
   if (labels !== undefined) {
     const ok = reply.ok;
     delete reply.ok;

@@ -65,8 +65,11 @@ import { cloneValue, isPlainDocument, matches, numericValue, project, sortDocume
 import { CursorRegistry, type OplogChange, type OplogView, splitNamespace, Store } from "./store.ts";
 import { toFailure } from "./_server_error.ts";
 import { decodeLegacyWrite } from "./_legacy_writes.ts";
-import { addWriteConcernError, failedReply, FailPoints } from "./fail_points.ts";
+import { addWriteConcernError, codeNameOf, failedReply, FailPoints } from "./fail_points.ts";
+import { isRetryableWrite } from "./retryable_writes.ts";
 import { LocalSessions } from "./sessions.ts";
+import { Transactions } from "./transactions.ts";
+import { endsTransaction, labelReply } from "./_error_labels.ts";
 import { aggregateWrites } from "./aggregate_command.ts";
 import type { Timers } from "./_timers.ts";
 import { Authenticator, SaslSession, UNAUTHENTICATED_COMMANDS, unauthorized } from "./_scram.ts";
@@ -306,6 +309,8 @@ export class SimulatedMember implements Member, CommandHost {
   readonly failPoints: FailPoints = new FailPoints();
   /** The logical sessions its commands carried. */
   readonly localSessions: LocalSessions = new LocalSessions();
+  /** Its open transactions (and the session rules of retryable writes). */
+  readonly transactions: Transactions = new Transactions(this);
   /** Oplog entries applied (an index into the set's oplog). */
   applied = 0;
   /** Set when the member must drop its data and replay the oplog (after a rollback). */
@@ -400,6 +405,7 @@ export class SimulatedMember implements Member, CommandHost {
   /** Changes the state and bumps `topologyVersion` when it differs. */
   setState(state: MemberState): void {
     if (this.#state === state) return;
+    if (this.#state === "PRIMARY") this.transactions.abortAll(); // a step-down aborts open transactions
     this.#state = state;
     this.bump();
   }
@@ -438,6 +444,7 @@ export class SimulatedMember implements Member, CommandHost {
     if (listener === undefined) return;
     this.#listener = undefined;
     this.#state = "DOWN";
+    this.transactions.abortAll();
     this.cursors.clear();
     this.failPoints.clear();
     this.localSessions.clear();
@@ -466,6 +473,7 @@ export class SimulatedMember implements Member, CommandHost {
 
   /** Applies a change as primary and logs it for replication. */
   logChange(change: OplogChange): void {
+    this.transactions.noteWrite(change);
     this.#set.logChange(this, change);
   }
 
@@ -938,8 +946,29 @@ export class SimulatedMember implements Member, CommandHost {
     }
     if (this.#needsAuthentication(state, name)) return unauthorized(name);
     this.localSessions.touch(body.lsid);
+    const reply = await this.#sessionCommand(state, db, name, body, secondaryOk);
+    if (reply === null) return null;
+    if (failed !== undefined && reply.ok === 1) addWriteConcernError(reply, failed, body);
+    labelReply(name, body, reply, this.maxWireVersion);
+    return reply;
+  }
+
+  // A command past failCommand and authentication.
+  async #sessionCommand(
+    state: ConnectionState,
+    db: string,
+    name: string,
+    body: Document,
+    secondaryOk: boolean,
+  ): Promise<Document | null> {
     const refused = this.#stateError(name, secondaryOk);
     if (refused !== null) return refused;
+    const lost = isRetryableWrite(name, body) ? this.failPoints.evaluateTransactionalWrite() : undefined;
+    if (lost?.failBeforeCommitExceptionCode !== undefined) {
+      if (lost.closeConnection) return null;
+      const code = lost.failBeforeCommitExceptionCode;
+      return { ok: 0, errmsg: "Failing write for test", code, codeName: codeNameOf(code) };
+    }
     const rc = body.readConcern;
     if (READ_COMMANDS.has(name) && isPlainDocument(rc) && rc.afterClusterTime instanceof Timestamp) {
       // A causally consistent read waits until this member has caught up.
@@ -949,13 +978,14 @@ export class SimulatedMember implements Member, CommandHost {
       }
       if (this.#stateError(name, secondaryOk) !== null) return this.#stateError(name, secondaryOk)!;
     }
-    const reply = await runCommand({ host: this, db, name, body, conn: state });
+    const reply = await this.transactions.run({ host: this, db, name, body, conn: state }, runCommand);
     if (HANDSHAKES.has(name) && reply.ok === 1) this.#authHello(state, body, reply);
-    if ((WRITE_COMMANDS.has(name) || (name === "aggregate" && aggregateWrites(body))) && reply.ok === 1) {
+    const writes = WRITE_COMMANDS.has(name) || endsTransaction(name) || (name === "aggregate" && aggregateWrites(body));
+    if (writes && reply.ok === 1 && Transactions.waitsForWriteConcern(name, body)) {
       const failure = await this.#set.waitForWriteConcern(this, body.writeConcern);
       if (failure !== null) reply.writeConcernError = failure;
     }
-    if (failed !== undefined && reply.ok === 1) addWriteConcernError(reply, failed, body);
+    if (lost?.closeConnection === true) return null; // written, but the reply is lost
     return reply;
   }
 

@@ -772,9 +772,10 @@ export class ReplicaSet implements AsyncDisposable {
     const target = m.applied;
     const wtimeout = Number(numericValue(wc.wtimeout) ?? 0);
     const deadline = wtimeout > 0 ? Date.now() + wtimeout : Infinity;
-    for (;;) {
+    for (let first = true;; first = false) {
       const acked = dataVoters.filter((x) => x.alive && !x.needsRollback && x.applied >= target).length;
-      if (acked >= need) return null;
+      if (first && acked >= need) return null;
+      // As mongod: a step-down fails every waiter at once, whatever replicates after it.
       if (this.#closed || m.state !== "PRIMARY") {
         return {
           code: ErrorCode.PrimarySteppedDown,
@@ -782,6 +783,7 @@ export class ReplicaSet implements AsyncDisposable {
           errmsg: "Primary stepped down while waiting for replication",
         };
       }
+      if (acked >= need) return null;
       const left = deadline - Date.now();
       if (left <= 0) {
         return {

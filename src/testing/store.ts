@@ -19,10 +19,14 @@ import { type Document, encode, ObjectId, type Timestamp } from "../bson/mod.ts"
 import { ErrorCode } from "../error_codes.ts";
 import { cloneValue, isPlainDocument, numericValue } from "./query.ts";
 import { serverError } from "./_server_error.ts";
+import { type SessionWrite, SessionTable } from "./session_table.ts";
 
 /**
  * One replicated change, as the primary logs it and secondaries replay it.
  * Updates are logged as the whole new document, so replaying is idempotent.
+ * A change made by a retryable write or a transaction's commit carries its
+ * `session` part (see `session_table.ts`); a transaction commits as one
+ * `applyOps` entry, so a member applies all of its writes or none.
  *
  * @example
  * ```ts
@@ -31,7 +35,7 @@ import { serverError } from "./_server_error.ts";
  * const change: OplogChange = { op: "d", ns: "test.people", id: 1 };
  * ```
  */
-export type OplogChange =
+export type OplogChange = (
   | { op: "i"; ns: string; doc: Document }
   | { op: "u"; ns: string; id: unknown; doc: Document; update?: UpdateDescription }
   | { op: "d"; ns: string; id: unknown }
@@ -43,7 +47,9 @@ export type OplogChange =
   | { op: "indexOptions"; ns: string; name: string; options: Document }
   | { op: "drop"; ns: string }
   | { op: "dropDatabase"; db: string }
-  | { op: "n" };
+  | { op: "applyOps"; changes: OplogChange[] }
+  | { op: "n" }
+) & { session?: SessionWrite };
 
 /**
  * The replicated log as one member sees it: every entry, and how many it applied.
@@ -138,6 +144,19 @@ export class Collection {
     }
   }
 
+  /** A copy whose documents can change without touching this one's. */
+  clone(): Collection {
+    const c = new Collection();
+    for (const d of this.#docs) {
+      const copy = cloneValue(d);
+      c.#docs.push(copy);
+      c.#byId.set(idKey(copy._id), copy);
+    }
+    c.indexes = cloneValue(this.indexes);
+    c.options = cloneValue(this.options);
+    return c;
+  }
+
   /** Replaces the document with this `_id` in place (keeps its position). */
   replace(id: unknown, doc: Document): void {
     const key = idKey(id);
@@ -225,6 +244,20 @@ export function splitNamespace(ns: string): [string, string] {
  */
 export class Store {
   #dbs = new Map<string, Map<string, Collection>>();
+  /** The replicated session table (`config.transactions`). */
+  sessions: SessionTable = new SessionTable();
+
+  /** A copy of everything (a transaction's snapshot). */
+  clone(): Store {
+    const s = new Store();
+    for (const [db, colls] of this.#dbs) {
+      const copy = new Map<string, Collection>();
+      for (const [name, c] of colls) copy.set(name, c.clone());
+      s.#dbs.set(db, copy);
+    }
+    s.sessions = this.sessions.clone();
+    return s;
+  }
 
   /** The collection at `ns`, or `undefined`. */
   collection(ns: string): Collection | undefined {
@@ -259,6 +292,7 @@ export class Store {
   /** Drops everything (a rollback replays the oplog onto an empty store). */
   clear(): void {
     this.#dbs.clear();
+    this.sessions.clear();
   }
 
   #ensure(ns: string): Collection {
@@ -272,7 +306,15 @@ export class Store {
 
   /** Applies one change; the primary and every secondary go through here. */
   apply(change: OplogChange): void {
+    this.#apply(change);
+    if (change.session !== undefined) this.sessions.record(change.session);
+  }
+
+  #apply(change: OplogChange): void {
     switch (change.op) {
+      case "applyOps":
+        for (const c of change.changes) this.apply(c);
+        return;
       case "i":
         this.#ensure(change.ns).insert(cloneValue(change.doc));
         return;

@@ -13,7 +13,7 @@ import type { Document } from "../bson/mod.ts";
 import { ErrorCode } from "../error_codes.ts";
 import { applyPipelineUpdate } from "./aggregate.ts";
 import type { CommandRequest } from "./commands.ts";
-import type { UpdateDescription } from "./store.ts";
+import type { OplogChange, UpdateDescription } from "./store.ts";
 import { evaluate, setPath, type Variables, withVariables } from "./expressions.ts";
 import { withCollation } from "./collation.ts";
 import { refuseView } from "./views.ts";
@@ -60,13 +60,18 @@ export function letVariables(raw: unknown): Variables {
   return out;
 }
 
+// A change a write statement makes, carrying the statement when it is a retryable write's.
+function logWrite(req: CommandRequest, change: OplogChange): void {
+  req.host.logChange(req.retry?.tag(change) ?? change);
+}
+
 /** Inserts one document after the validator and unique-index checks; logs it for replication. */
 export function storeInsert(req: CommandRequest, ns: string, doc: Document, bypass: boolean): void {
   const c = req.host.store.collection(ns);
   if (c !== undefined) validateDocument(c.options, doc, undefined, bypass);
   const dup = duplicateKeyError(ns, c, doc, undefined);
   if (dup !== undefined) throw dup;
-  req.host.logChange({ op: "i", ns, doc });
+  logWrite(req, { op: "i", ns, doc });
 }
 
 /** Replaces one document after the same checks; false when nothing changed. */
@@ -83,8 +88,8 @@ export function storeReplace(
   if (c !== undefined) validateDocument(c.options, next, before, bypass);
   const dup = duplicateKeyError(ns, c, next, before._id);
   if (dup !== undefined) throw dup;
-  if (kind === "replace") req.host.logChange({ op: "u", ns, id: before._id, doc: next });
-  else req.host.logChange({ op: "u", ns, id: before._id, doc: next, update: describeUpdate(before, next) });
+  if (kind === "replace") logWrite(req, { op: "u", ns, id: before._id, doc: next });
+  else logWrite(req, { op: "u", ns, id: before._id, doc: next, update: describeUpdate(before, next) });
   return true;
 }
 
@@ -131,13 +136,20 @@ export function insert(req: CommandRequest): Document {
   let n = 0;
   for (let i = 0; i < docs.length; i++) {
     const raw = docs[i];
+    if (req.retry?.stored(i) !== undefined) {
+      n++;
+      continue;
+    }
     try {
       if (!isPlainDocument(raw)) throw typeMismatch(`documents.${i} must be an object`);
       const doc = withIdFirst(raw, idFor(raw));
       checkId(doc._id);
+      req.retry?.begin(i);
       storeInsert(req, ns, doc, bypass);
+      req.retry?.end({ n: 1 });
       n++;
     } catch (e) {
+      req.retry?.fail();
       writeErrors.push(writeError(i, e));
       if (ordered) break;
     }
@@ -356,6 +368,13 @@ export function update(req: CommandRequest): Document {
   const upserted: Document[] = [];
   const writeErrors: Document[] = [];
   for (let i = 0; i < updates.length; i++) {
+    const stored = req.retry?.stored(i);
+    if (stored !== undefined) {
+      n += stored.n as number;
+      nModified += stored.nModified as number;
+      if (stored.upserted !== undefined) upserted.push({ index: i, _id: stored.upserted });
+      continue;
+    }
     try {
       const s = updates[i];
       if (!isPlainDocument(s)) throw typeMismatch(`updates.${i} must be an object`);
@@ -366,6 +385,7 @@ export function update(req: CommandRequest): Document {
         // Update statements took a sort in 8.0.
         throw serverError(40415, "Location40415", "BSON field 'update.updates.sort' is an unknown field.");
       }
+      req.retry?.begin(i);
       const r = withCollation(s.collation, () => runUpdate(req, ns, {
         q: docArg(s.q, "q") ?? {},
         u: checkUpdateDocument(s.u, multi),
@@ -376,13 +396,17 @@ export function update(req: CommandRequest): Document {
         vars: { ...vars, ...letVariables(s.c) },
         bypass,
       }));
-      n += r.matched;
+      const upsertedOne = r.upsertedId !== undefined ? 1 : 0;
+      req.retry?.end({
+        n: r.matched + upsertedOne,
+        nModified: r.modified,
+        ...(r.upsertedId !== undefined ? { upserted: r.upsertedId } : {}),
+      });
+      n += r.matched + upsertedOne;
       nModified += r.modified;
-      if (r.upsertedId !== undefined) {
-        n++;
-        upserted.push({ index: i, _id: r.upsertedId });
-      }
+      if (r.upsertedId !== undefined) upserted.push({ index: i, _id: r.upsertedId });
     } catch (e) {
+      req.retry?.fail();
       writeErrors.push(writeError(i, e));
       if (ordered) break;
     }
@@ -411,6 +435,11 @@ export function deleteCommand(req: CommandRequest): Document {
   let n = 0;
   const writeErrors: Document[] = [];
   for (let i = 0; i < deletes.length; i++) {
+    const stored = req.retry?.stored(i);
+    if (stored !== undefined) {
+      n += stored.n as number;
+      continue;
+    }
     try {
       const s = deletes[i];
       if (!isPlainDocument(s)) throw typeMismatch(`deletes.${i} must be an object`);
@@ -421,11 +450,12 @@ export function deleteCommand(req: CommandRequest): Document {
       const q = docArg(s.q, "q") ?? {};
       let victims = withCollation(s.collation, () => withVariables(vars, () => selectDocuments(req.host.store, ns, q)));
       if (limit === 1) victims = victims.slice(0, 1);
-      for (const d of victims) {
-        req.host.logChange({ op: "d", ns, id: d._id });
-        n++;
-      }
+      req.retry?.begin(i);
+      for (const d of victims) logWrite(req, { op: "d", ns, id: d._id });
+      req.retry?.end({ n: victims.length });
+      n += victims.length;
     } catch (e) {
+      req.retry?.fail();
       writeErrors.push(writeError(i, e));
       if (ordered) break;
     }
@@ -440,6 +470,21 @@ export function deleteCommand(req: CommandRequest): Document {
 /** `findAndModify`: one document removed, updated or upserted; the reply carries it before or after. */
 export function findAndModify(req: CommandRequest): Document {
   const ns = namespace(req);
+  const stored = req.retry?.stored(0);
+  if (stored !== undefined) return { ...cloneValue(stored), ok: 1 };
+  req.retry?.begin(0);
+  try {
+    const reply = findAndModifyOnce(req, ns);
+    const { ok: _, ...result } = reply;
+    req.retry?.end(cloneValue(result));
+    return reply;
+  } catch (e) {
+    req.retry?.fail();
+    throw e;
+  }
+}
+
+function findAndModifyOnce(req: CommandRequest, ns: string): Document {
   const b = req.body;
   const q = docArg(b.query, "query") ?? {};
   const sort = docArg(b.sort, "sort");
@@ -453,7 +498,7 @@ export function findAndModify(req: CommandRequest): Document {
     if (bool(b.new)) throw serverError(ErrorCode.FailedToParse, "FailedToParse", "Cannot specify both new=true and remove=true; 'remove' always returns the deleted document");
     if (b.arrayFilters !== undefined) throw serverError(ErrorCode.FailedToParse, "FailedToParse", "Cannot specify arrayFilters and remove=true");
     const victims = withVariables(vars, () => sortDocuments(selectDocuments(req.host.store, ns, q), sort).slice(0, 1));
-    for (const d of victims) req.host.logChange({ op: "d", ns, id: d._id });
+    for (const d of victims) logWrite(req, { op: "d", ns, id: d._id });
     return {
       lastErrorObject: { n: victims.length },
       value: victims.length > 0 ? project(cloneValue(victims[0]), fields) : null,

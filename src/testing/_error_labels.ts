@@ -1,0 +1,85 @@
+/**
+ * The error labels mongod (4.4+) puts on an error reply, from the command's
+ * session fields: `TransientTransactionError` on a transaction's statement
+ * (and on a commit or abort that found no transaction),
+ * `RetryableWriteError` on a retryable write's (or a commit's or abort's)
+ * retryable error.
+ *
+ * @module
+ */
+import type { Document } from "../bson/mod.ts";
+import { ErrorCode, RETRYABLE_READ_CODES } from "../error_codes.ts";
+
+/** WriteConflict (112). */
+export const WRITE_CONFLICT = 112;
+/** NoSuchTransaction (251). */
+export const NO_SUCH_TRANSACTION = 251;
+
+// The retryable writes specification's codes: the retryable read ones but
+// ReadConcernMajorityNotAvailableYet.
+const RETRYABLE_WRITE_CODES: ReadonlySet<number> = new Set(
+  [...RETRYABLE_READ_CODES].filter((c) => c !== ErrorCode.ReadConcernMajorityNotAvailableYet),
+);
+
+const TRANSIENT_CODES: ReadonlySet<number> = new Set([
+  WRITE_CONFLICT,
+  24, // LockTimeout
+  267, // PreparedTransactionInProgress
+]);
+
+/** Whether `name` ends a transaction (`commitTransaction`, `abortTransaction`). */
+export function endsTransaction(name: string): boolean {
+  return name === "commitTransaction" || name === "abortTransaction";
+}
+
+/**
+ * The labels mongod gives error `code` of command `body` (named `name`), or
+ * undefined for none.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { errorLabelsFor } from "./_error_labels.ts";
+ *
+ * assert.deepEqual(errorLabelsFor("insert", { insert: "c", txnNumber: 1, autocommit: false }, 112, false), ["TransientTransactionError"]);
+ * assert.deepEqual(errorLabelsFor("insert", { insert: "c", txnNumber: 1 }, 91, false), ["RetryableWriteError"]);
+ * ```
+ */
+export function errorLabelsFor(
+  name: string,
+  body: Document,
+  code: number,
+  hasWriteConcernError: boolean,
+): string[] | undefined {
+  const inTransaction = body.autocommit !== undefined;
+  const commitOrAbort = endsTransaction(name);
+  const labels: string[] = [];
+  if (inTransaction) {
+    let transient = TRANSIENT_CODES.has(code);
+    if (commitOrAbort) transient ||= code === NO_SUCH_TRANSACTION && !hasWriteConcernError;
+    else transient ||= RETRYABLE_WRITE_CODES.has(code) || code === NO_SUCH_TRANSACTION;
+    if (transient) labels.push("TransientTransactionError");
+  }
+  const retryableWrite = body.txnNumber !== undefined && (!inTransaction || commitOrAbort);
+  if (retryableWrite && RETRYABLE_WRITE_CODES.has(code)) labels.push("RetryableWriteError");
+  return labels.length > 0 ? labels : undefined;
+}
+
+/**
+ * Adds the labels of `reply` (an `ok: 0` reply, or one with a
+ * `writeConcernError`) when it has none yet, as a server of wire version
+ * `wire` does (RetryableWriteError arrived with 4.4, wire 9); keeps `ok` last.
+ */
+export function labelReply(name: string, body: Document, reply: Document, wire: number): void {
+  if (reply.errorLabels !== undefined || (body.txnNumber === undefined && body.autocommit === undefined)) return;
+  const wce = reply.writeConcernError as Document | undefined;
+  const raw = reply.ok === 0 || (typeof reply.ok === "object" && Number(reply.ok) === 0) ? reply.code : wce?.code;
+  if (raw === undefined) return;
+  const labels = errorLabelsFor(name, body, Number(raw), wce !== undefined)
+    ?.filter((l) => l !== "RetryableWriteError" || wire >= 9);
+  if (labels === undefined || labels.length === 0) return;
+  const ok = reply.ok;
+  delete reply.ok;
+  reply.errorLabels = labels;
+  reply.ok = ok;
+}
