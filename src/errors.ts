@@ -20,10 +20,31 @@
  * ```
  */
 export class MongoError extends Error {
+  #errorLabels: string[] = [];
   /** Creates the error; `options.cause` keeps the underlying error. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
+  }
+
+  /**
+   * The error labels: those of the server's reply (an {@linkcode OperationFailure})
+   * and those the driver added (`"TransientTransactionError"` on a network
+   * error inside a transaction, `"UnknownTransactionCommitResult"` on a
+   * commit whose outcome is unknown, ...). Empty when none.
+   */
+  get errorLabels(): readonly string[] {
+    return this.#errorLabels;
+  }
+
+  /** Whether the error carries `label` among its error labels. */
+  hasErrorLabel(label: string): boolean {
+    return this.#errorLabels.includes(label);
+  }
+
+  /** Adds `label` to the error labels (once). The driver calls it; applications may too. */
+  addErrorLabel(label: string): void {
+    if (!this.#errorLabels.includes(label)) this.#errorLabels = [...this.#errorLabels, label];
   }
 }
 
@@ -66,6 +87,24 @@ export class BSONError extends MongoError {
  * ```
  */
 export class ConfigurationError extends MongoError {}
+
+/**
+ * A session was misused, detected before any I/O: it has ended
+ * (`endSession()`), its client is closed, it belongs to another client, or
+ * the operation cannot run in it (an unacknowledged write with an explicit
+ * session; a snapshot session on a server older than 5.0; an explicit
+ * session on a server without sessions).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MongoError, SessionError } from "@zerodep/mongo";
+ *
+ * const e = new SessionError("this session has ended (endSession() was called)");
+ * assert.equal(e instanceof MongoError, true);
+ * ```
+ */
+export class SessionError extends MongoError {}
 
 /**
  * No server suitable for the operation was found within `serverSelectionTimeoutMS`.
@@ -407,8 +446,6 @@ export class OperationFailure extends MongoError {
   readonly codeName: string | undefined;
   /** The server's error message, as sent. */
   readonly errmsg: string;
-  /** The error labels of the reply (empty when none). */
-  readonly errorLabels: readonly string[];
   /** The whole reply document. */
   readonly response: Readonly<Record<string, unknown>>;
   /** Creates the error; the message adds the code and code name to `errmsg`. */
@@ -420,13 +457,8 @@ export class OperationFailure extends MongoError {
     this.errmsg = errmsg;
     this.code = options.code;
     this.codeName = options.codeName;
-    this.errorLabels = options.errorLabels ?? [];
+    for (const label of options.errorLabels ?? []) this.addErrorLabel(label);
     this.response = options.response;
-  }
-
-  /** Whether the reply carried `label` among its error labels. */
-  hasErrorLabel(label: string): boolean {
-    return this.errorLabels.includes(label);
   }
 }
 

@@ -15,6 +15,7 @@ import {
   MongoError,
   NetworkTimeout,
   OperationFailure,
+  PoolClearedError,
   PoolClosedError,
   WaitQueueTimeoutError,
   WireProtocolError,
@@ -32,6 +33,8 @@ import type { ServerSelector } from "../topology/server_selection.ts";
 import type { TopologyDescription } from "../topology/topology_description.ts";
 import type { ReadConcern } from "./read_concern.ts";
 import type { WriteConcern } from "./write_concern.ts";
+import type { ServerSessionPool } from "./server_session_pool.ts";
+import type { ClusterTime } from "./session.ts";
 
 /** What the client uses of a pooled connection (getMore, killCursors, legacy OP_QUERY, batching). */
 export type WireConnectionLike = Pick<
@@ -110,6 +113,16 @@ export interface ClientContext {
   ensureOpen(): void;
   readonly closed: boolean;
   readonly retryReads: boolean;
+  /** Whether retryable writes are on (`retryWrites`, default true). */
+  readonly retryWrites: boolean;
+  /** The client's pool of server sessions (see `server_session_pool.ts`). */
+  readonly sessionPool: ServerSessionPool;
+  /** The highest `$clusterTime` received from a server (not from SDAM), if any. */
+  readonly clusterTime: ClusterTime | undefined;
+  /** Keeps `clusterTime` if it is later than the client's. */
+  advanceClusterTime(clusterTime: ClusterTime): void;
+  /** The client object (`Connection` or `ReplicaSetConnection`) the context belongs to. */
+  readonly client: object;
   readonly readPreference: ReadPreference;
   readonly writeConcern: WriteConcern;
   /** The client's read concern (`{}`: the server's default). */
@@ -136,6 +149,41 @@ export function contextOf(client: object): ClientContext {
   return ctx;
 }
 
+
+/**
+ * Whether a failed write that carried a `txnNumber` may be retried (the
+ * retryable writes specification): a network error, or a server error with
+ * the `RetryableWriteError` label. Below MongoDB 4.4 (wire 9) the server adds
+ * no labels and the driver labels the retryable codes itself; a network error
+ * is labelled whatever the server. Labels `error` as it decides.
+ */
+export function isRetryableWriteError(error: unknown, wireVersion: number): boolean {
+  if (error instanceof PoolClearedError) {
+    error.addErrorLabel("RetryableWriteError");
+    return true;
+  }
+  if (error instanceof OperationFailure) {
+    if (error.hasErrorLabel("RetryableWriteError")) return true;
+    if (wireVersion >= 9) return false;
+    const code = error.code;
+    if (code === undefined || !RETRYABLE_READ_CODES.has(code) || code === ReadConcernMajorityNotAvailableYet) return false;
+    error.addErrorLabel("RetryableWriteError");
+    return true;
+  }
+  // A state-change reply ("not primary", "shutting down") reaches the client as an AutoReconnect whose
+  // cause is the server's error: the server's labels (or, below 4.4, its code) decide, as for any reply.
+  if (error instanceof AutoReconnect && error.cause instanceof OperationFailure) {
+    const retryable = isRetryableWriteError(error.cause, wireVersion);
+    for (const label of error.cause.errorLabels) error.addErrorLabel(label);
+    return retryable;
+  }
+  if (!isRetryableReadError(error)) return false;
+  if (error instanceof MongoError) error.addErrorLabel("RetryableWriteError");
+  return true;
+}
+
+/** ReadConcernMajorityNotAvailableYet: retryable for reads, not for writes. */
+const ReadConcernMajorityNotAvailableYet = 134;
 
 /** Whether a failed read may be retried once on another server. */
 export function isRetryableReadError(error: unknown): boolean {

@@ -16,6 +16,7 @@ import {
   show,
 } from "./_internal.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
+import { checkSession, type ClientSession } from "./session.ts";
 import type { Database } from "./database.ts";
 import type { ReadPreference } from "../topology/read_preference.ts";
 import type { ReadConcern } from "./read_concern.ts";
@@ -40,15 +41,19 @@ export interface OperationBase {
   readonly coll: string;
   readonly timeoutMS: number | undefined;
   readonly signal: AbortSignal | undefined;
+  /** The caller's session, checked (ended, another client's: a `SessionError` before any I/O). */
+  readonly session: ClientSession | undefined;
 }
 
 /** The client context, names, `timeoutMS` (the operation's, else the collection's) and signal of one call. */
 export function operationBase(
   coll: CollectionLike,
-  options: { readonly timeoutMS?: number; readonly signal?: AbortSignal },
+  options: { readonly timeoutMS?: number; readonly signal?: AbortSignal; readonly session?: ClientSession },
 ): OperationBase {
+  const ctx = contextOf(coll.database.client);
   return {
-    ctx: contextOf(coll.database.client),
+    ctx,
+    session: checkSession(options.session, ctx),
     db: coll.database.name,
     coll: coll.name,
     timeoutMS: options.timeoutMS === undefined ? coll.timeoutMS : checkInt(options.timeoutMS, "timeoutMS", 0),

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { ClientSession, releaseServerSession, sessionState } from "./session.ts";
 import {
   BulkWriteError,
   type BulkWriteResult,
@@ -16,8 +17,8 @@ import {
   type WriteErrorDetail,
 } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
-import { checkDocument, checkOptions, count, isDocument, show } from "./_internal.ts";
-import { execute, type PinnedConnection } from "./execute.ts";
+import { checkDocument, checkOptions, count, isDocument, isRetryableWriteError, show } from "./_internal.ts";
+import { Deadline, execute, type PinnedConnection } from "./execute.ts";
 import { checkHint } from "./cursor_options.ts";
 import {
   checkArrayFilters,
@@ -151,6 +152,8 @@ export interface BulkWriteOptions {
   readonly writeConcern?: WriteConcern;
   /** Cancels the operation (earlier batches may have been written when it rejects). */
   readonly signal?: AbortSignal;
+  /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
+  readonly session?: ClientSession;
   /** Time limit of the whole operation in ms; 0 = no limit (default: the collection's). */
   readonly timeoutMS?: number;
 }
@@ -162,6 +165,7 @@ const BULK_OPTIONS: ReadonlySet<string> = new Set([
   "comment",
   "writeConcern",
   "signal",
+  "session",
   "timeoutMS",
 ]);
 
@@ -306,8 +310,13 @@ async function run(
   };
   const r = outcome.result;
 
-  // One command for `batch`; true when an ordered bulk write must stop.
-  const send = async (conn: PinnedConnection, batch: Statement[]): Promise<boolean> => {
+  // One command for `batch`: "stop" when an ordered bulk write must stop, "split" when the batch is too
+  // large to encode (nothing was sent: the caller sends it in halves, each with its own transaction number).
+  const send = async (
+    conn: PinnedConnection,
+    batch: Statement[],
+    retryableWrite: boolean,
+  ): Promise<"stop" | "split" | "sent"> => {
     const kind = batch[0].kind;
     const cmd: Document = { [kind]: base.coll, ...extra };
     if (letVars !== undefined && kind !== "insert") cmd.let = letVars;
@@ -317,13 +326,11 @@ async function run(
         sequences: [{ identifier: IDENTIFIER[kind], documents: batch.map((s) => s.body) }],
       });
     } catch (e) {
-      if (e instanceof WriteConcernError) {
+      if (e instanceof WriteConcernError && !(retryableWrite && isRetryableWriteError(e, conn.conn.maxWireVersion))) {
         reply = e.response as Document;
         outcome.concernErrors.push(e);
       } else if (e instanceof WireProtocolError && e.address === undefined && batch.length > 1) {
-        // Too large to encode as one message: nothing was sent, so halve it.
-        const mid = Math.ceil(batch.length / 2);
-        return (await send(conn, batch.slice(0, mid))) || await send(conn, batch.slice(mid));
+        return "split";
       } else {
         throw e;
       }
@@ -349,31 +356,57 @@ async function run(
     } else {
       r.deletedCount += n;
     }
-    return ordered && errors.length > 0;
+    return ordered && errors.length > 0 ? "stop" : "sent";
   };
 
-  // Every batch on one connection, under one deadline when timeoutMS is set.
-  await execute(base.ctx, {
-    name: statements.every((s) => s.kind === "insert") ? "insert" : "bulkWrite",
-    db: base.db,
-    kind: "write",
-    // Retryable writes need sessions; a bulk write runs once.
-    retryable: false,
-    writeConcern: wc,
-    timeoutMS: base.timeoutMS,
-    signal: base.signal,
-    plan: () => ({
-      run: (server) =>
-        server.withConnection(async (conn) => {
-          const max = conn.conn.maxWriteBatchSize > 0 ? conn.conn.maxWriteBatchSize : 1000;
-          for (const group of groups(statements, ordered)) {
-            for (let start = 0; start < group.length; start += max) {
-              if (await send(conn, group.slice(start, start + max))) return;
-            }
-          }
-        }),
-    }),
-  });
+  // One operation per write command (batch), so that each is retried on its own with its own transaction
+  // number (retryable writes); every batch under one deadline when timeoutMS is set, in one session.
+  const retryable = statements.every((s) => s.body.multi !== true && s.body.limit !== 0);
+  const deadline = Deadline.of(base.timeoutMS);
+  const session = base.session ?? new ClientSession(base.ctx.client, undefined, true);
+  try {
+    for (const group of groups(statements, ordered)) {
+      let start = 0;
+      // Ends of the halves still to send after a split (the last one is next), as halving recursively would.
+      const ends: number[] = [];
+      while (start < group.length) {
+        const step = await execute(base.ctx, {
+          name: statements.every((s) => s.kind === "insert") ? "insert" : "bulkWrite",
+          db: base.db,
+          kind: "write",
+          retryable,
+          writeConcern: wc,
+          timeoutMS: base.timeoutMS,
+          deadline,
+          signal: base.signal,
+          session,
+          plan: () => ({
+            run: (server) =>
+              server.withConnection(async (conn) => {
+                const max = conn.conn.maxWriteBatchSize > 0 ? conn.conn.maxWriteBatchSize : 1000;
+                const end = ends.length > 0 ? ends[ends.length - 1] : Math.min(start + max, group.length);
+                const result = await send(conn, group.slice(start, end), server.retryableWrite);
+                return { result, end };
+              }),
+          }),
+        });
+        if (step.result === "split") {
+          if (ends.length > 0) ends.pop();
+          ends.push(step.end, start + Math.ceil((step.end - start) / 2));
+          continue;
+        }
+        if (step.result === "stop") return outcome;
+        if (ends.length > 0) ends.pop();
+        start = step.end;
+      }
+    }
+  } finally {
+    if (session.isImplicit) {
+      const s = sessionState(session);
+      s.ended = true;
+      releaseServerSession(s);
+    }
+  }
   return outcome;
 }
 
@@ -416,6 +449,7 @@ const INSERT_MANY_OPTIONS: ReadonlySet<string> = new Set([
   "comment",
   "writeConcern",
   "signal",
+  "session",
   "timeoutMS",
 ]);
 

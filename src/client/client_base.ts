@@ -7,7 +7,9 @@
  */
 
 import { type ClientEventMap, ListenerCounts } from "./monitoring.ts";
-import { ConfigurationError } from "../errors.ts";
+import { ConfigurationError, SessionError } from "../errors.ts";
+import { ServerSessionPool } from "./server_session_pool.ts";
+import { checkSession, ClientSession, type ClientSessionOptions, type ClusterTime } from "./session.ts";
 import { DEFAULT_PORT } from "../address.ts";
 import type { Document } from "../bson/mod.ts";
 import { type HostAddress, hostAddressToString } from "../topology/connection_string.ts";
@@ -49,6 +51,7 @@ const LIST_DATABASES_OPTIONS: ReadonlySet<string> = new Set([
   "authorizedDatabases",
   "comment",
   "signal",
+  "session",
   "timeoutMS",
 ]);
 import { Database, type DatabaseOptions } from "./database.ts";
@@ -162,6 +165,10 @@ export class ClientBase extends EventTarget {
   #started = false;
   #closed = false;
   #databases = new Map<string, Database>();
+  /** Server sessions for reuse; ended with `endSessions` at close. */
+  #sessionPool = new ServerSessionPool();
+  /** The highest `$clusterTime` a server sent (see `session.ts`). */
+  #clusterTime: ClusterTime | undefined;
 
   /**
    * Parses the seeds, validates the options and builds the topology. No I/O
@@ -301,16 +308,24 @@ export class ClientBase extends EventTarget {
     }
 
     const ctx = {
+      sessionPool: this.#sessionPool,
+      client: this,
+      advanceClusterTime: (ct: ClusterTime) => {
+        const mine = this.#clusterTime?.clusterTime;
+        if (mine === undefined || ct.clusterTime.toBigInt() > mine.toBigInt()) this.#clusterTime = ct;
+      },
       start: () => this.#start(),
       ensureOpen: () => {
         if (this.#closed) throw closedError(this.#kind.className);
       },
       describe: () => this.toString(),
-    } as ClientContext;
+    } as unknown as ClientContext;
     Object.defineProperties(ctx, {
       description: { get: () => this.#description },
       closed: { get: () => this.#closed },
       retryReads: { get: () => this.#options.retryReads },
+      retryWrites: { get: () => this.#options.retryWrites },
+      clusterTime: { get: () => this.#clusterTime },
       readPreference: { get: () => this.#readPreference },
       writeConcern: { get: () => this.#writeConcern },
       readConcern: { get: () => this.#readConcern },
@@ -569,11 +584,65 @@ export class ClientBase extends EventTarget {
    * ```
    */
   async close(): Promise<void> {
+    if (!this.#closed && this.#topology !== undefined) await this.#endSessions(this.#topology);
     this.#closed = true;
     this.#closing.abort(closedError(this.#kind.className)); // stops DNS lookups in flight
     // A topology still loading is never built once closed (see #live).
     const topology = this.#topology ?? await this.#loading?.catch(() => undefined);
     await topology?.close();
+  }
+
+  /**
+   * Ends the pooled server sessions (`endSessions`, at most 10,000 ids per
+   * command) on the primary, else a secondary, if one is known at once;
+   * errors are ignored, as the sessions specification says (the server
+   * forgets idle sessions after `logicalSessionTimeoutMinutes` anyway).
+   */
+  async #endSessions(topology: TopologyLike): Promise<void> {
+    const commands = this.#sessionPool.drain();
+    if (commands.length === 0) return;
+    const known = [...topology.description.servers.values()].some((sd) =>
+      sd.type === "RSPrimary" || sd.type === "RSSecondary" || sd.type === "Mongos" || sd.type === "Standalone"
+    );
+    if (!known) return;
+    const ctx = contextOf(this);
+    for (const cmd of commands) {
+      try {
+        await execute(ctx, {
+          name: "endSessions",
+          db: "admin",
+          kind: "read",
+          readPreference: ReadPreference.PRIMARY_PREFERRED,
+          retryable: false,
+          noSession: true,
+          timeoutMS: Math.min(this.#options.serverSelectionTimeoutMS, 1000),
+          plan: () => ({ command: cmd, parse: () => undefined }),
+        });
+      } catch {
+        // Ignored (driver sessions specification).
+      }
+    }
+  }
+
+  /**
+   * Starts an explicit session (no I/O): pass it as the `session` option of
+   * operations so that they share a server session, read causally (each read
+   * sees the session's earlier writes and reads), or read one snapshot
+   * (`{ snapshot: true }`, MongoDB 5.0+). End it with `endSession()` or
+   * `await using`. Throws `SessionError` once the client is closed.
+   *
+   * @example
+   * ```ts ignore
+   * import { ReplicaSetConnection } from "@zerodep/mongo";
+   *
+   * await using conn = await ReplicaSetConnection.connect("localhost:27017", { replicaSet: "foo" });
+   * await using session = conn.startSession({ causalConsistency: true });
+   * await conn.db("test").collection("c").insertOne({ a: 1 }, { session });
+   * ```
+   */
+  startSession(options?: ClientSessionOptions): ClientSession {
+    if (this.#closed) throw new SessionError(`${this.#kind.className} is closed: no session can start on it`);
+    return new ClientSession(this, options);
   }
 
   /** Closes the client at the end of an `await using` block. */
@@ -755,6 +824,7 @@ export class ClientBase extends EventTarget {
       retryable: true,
       timeoutMS: opts.timeoutMS === undefined ? this.#options.timeoutMS : checkInt(opts.timeoutMS, "timeoutMS", 0),
       signal,
+      session: checkSession(opts.session, contextOf(this)),
       plan: () => ({
         command: cmd,
         parse: (reply) => Array.isArray(reply.databases) ? reply.databases.filter(isDocument) as DatabaseInfo[] : [],

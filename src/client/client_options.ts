@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { ClientSession } from "./session.ts";
 import type { Document } from "../bson/mod.ts";
 import type { ClientOptions } from "../topology/options.ts";
 import type { ReadPreferenceLike } from "../topology/read_preference.ts";
@@ -109,6 +110,8 @@ export interface ListDatabasesOptions {
   readonly comment?: unknown;
   /** Cancels the operation. */
   readonly signal?: AbortSignal;
+  /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
+  readonly session?: ClientSession;
   /** Time limit of the whole operation in ms; 0 = no limit (default: the client's `timeoutMS`). */
   readonly timeoutMS?: number;
 }

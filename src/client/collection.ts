@@ -7,6 +7,7 @@
  * @module
  */
 
+import { checkSession } from "./session.ts";
 import { ErrorCode } from "../error_codes.ts";
 import { ConfigurationError, OperationFailure } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
@@ -35,9 +36,10 @@ const COUNT_OPTIONS: ReadonlySet<string> = new Set([
   "readPreference",
   "readConcern",
   "signal",
+  "session",
   "timeoutMS",
 ]);
-const DROP_OPTIONS: ReadonlySet<string> = new Set(["writeConcern", "signal", "timeoutMS"]);
+const DROP_OPTIONS: ReadonlySet<string> = new Set(["writeConcern", "signal", "session", "timeoutMS"]);
 import {
   createIndex,
   type CreateIndexesOptions,
@@ -137,10 +139,14 @@ const BAD_COLLECTION_NAME = /[$\0]/;
 /**
  * A collection, typed by its documents. Get one with `db.collection<T>(name)`.
  *
- * Writes go to the primary and are never retried, whatever `retryWrites`
- * says (retryable writes need sessions, which this driver does not have
- * yet): when the primary goes away mid-write the operation rejects with
- * `AutoReconnect` and the write may or may not have happened. Reads go where
+ * Writes go to the primary. With `retryWrites` on (the default), a write
+ * the retryable writes specification allows (insertOne, insertMany,
+ * updateOne, replaceOne, deleteOne, findOneAnd*, bulkWrite without
+ * updateMany/deleteMany) is sent once more on a newly selected primary after
+ * a network error or a retryable server error, with the same `txnNumber`, so
+ * the server applies it once; updateMany, deleteMany, unacknowledged writes
+ * and `retryWrites: false` reject with `AutoReconnect` when the primary goes
+ * away mid-write (the write may or may not have happened). Reads go where
  * the read preference says and are retried once (on a newly selected server)
  * after a network error or a "not primary" reply, unless `retryReads` is off;
  * under a finite `timeoutMS` they are retried as often as its deadline allows
@@ -380,6 +386,7 @@ export class Collection<T extends SchemaDocument = Document> {
       readPreference: opts.readPreference,
       readConcern: opts.readConcern,
       signal: opts.signal,
+      session: opts.session,
       timeoutMS: opts.timeoutMS,
     }).toArray();
     return docs.length === 0 ? 0 : count(docs[0].n);
@@ -674,6 +681,7 @@ export class Collection<T extends SchemaDocument = Document> {
         writeConcern: wc,
         writeConcernMinWireVersion: 5,
         timeoutMS: this.#timeout(opts),
+        session: checkSession(opts.session, this.#ctx),
         signal,
         plan: () => ({ command: { drop: this.#name }, parse: () => true }),
       });

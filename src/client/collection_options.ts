@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { ClientSession } from "./session.ts";
 import type { Document, ObjectId } from "../bson/mod.ts";
 import type { ReadPreferenceLike } from "../topology/read_preference.ts";
 import type { ReadConcern } from "./read_concern.ts";
@@ -64,6 +65,8 @@ export interface WriteOptions {
   readonly bypassDocumentValidation?: boolean;
   /** Cancels the operation. The write may or may not have happened when it rejects. */
   readonly signal?: AbortSignal;
+  /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
+  readonly session?: ClientSession;
   /** Time limit of the whole operation in ms; 0 = no limit (default: the collection's). */
   readonly timeoutMS?: number;
   /** A comment to find the operation by in the server's logs (MongoDB 4.4+). */
@@ -157,6 +160,8 @@ export interface CountDocumentsOptions {
   readonly readConcern?: ReadConcern;
   /** Cancels the operation. */
   readonly signal?: AbortSignal;
+  /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
+  readonly session?: ClientSession;
   /** Time limit of the whole operation in ms; 0 = no limit (default: the collection's). */
   readonly timeoutMS?: number;
 }
@@ -176,6 +181,8 @@ export interface DropCollectionOptions {
   readonly writeConcern?: WriteConcern;
   /** Cancels the operation. */
   readonly signal?: AbortSignal;
+  /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
+  readonly session?: ClientSession;
   /** Time limit of the whole operation in ms; 0 = no limit (default: the collection's). */
   readonly timeoutMS?: number;
 }

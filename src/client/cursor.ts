@@ -23,6 +23,7 @@ import {
   show,
 } from "./_internal.ts";
 import { checkOptionNames } from "./_write.ts";
+import { checkSession, ClientSession, releaseServerSession, sessionState } from "./session.ts";
 import { Deadline, execute, type PinnedConnection, type Plan } from "./execute.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import type { Collection } from "./collection.ts";
@@ -58,12 +59,27 @@ interface ServerCursor {
   ctx: ClientContext;
   /** The cursor's `timeoutMS`, given afresh to killCursors. */
   timeoutMS: number | undefined;
+  /** The session of every command of the cursor: the caller's, or an implicit one started with the query. */
+  session: ClientSession | undefined;
+}
+
+/** Ends a cursor's implicit session once the server cursor is gone (its server session goes back to the pool). */
+function releaseSession(state: ServerCursor): void {
+  const session = state.session;
+  if (session === undefined || !session.isImplicit || state.id !== 0n) return;
+  state.session = undefined;
+  const s = sessionState(session);
+  s.ended = true;
+  releaseServerSession(s);
 }
 
 async function killServerCursor(state: ServerCursor): Promise<void> {
   const { id, server } = state;
   state.id = 0n;
-  if (id === 0n || server === null || state.ctx.closed) return;
+  if (id === 0n || server === null || state.ctx.closed) {
+    releaseSession(state);
+    return;
+  }
   const dot = state.ns.indexOf(".");
   const db = state.ns.slice(0, dot);
   const coll = state.ns.slice(dot + 1);
@@ -74,6 +90,7 @@ async function killServerCursor(state: ServerCursor): Promise<void> {
       kind: "read",
       retryable: false,
       server,
+      session: state.session,
       timeoutMS: state.timeoutMS,
       maxTimeMS: false,
       plan: () => ({
@@ -87,6 +104,7 @@ async function killServerCursor(state: ServerCursor): Promise<void> {
   } catch {
     // Best effort: the server reaps idle cursors after 10 minutes anyway.
   }
+  releaseSession(state);
 }
 
 // Cursors dropped without being exhausted or closed: their server cursors are
@@ -223,6 +241,7 @@ export class Cursor<T = Document> {
       legacy: false,
       ctx: this.#ctx,
       timeoutMS: this.#timeoutMS,
+      session: checkSession(o.session, this.#ctx),
     };
   }
 
@@ -464,7 +483,10 @@ export class Cursor<T = Document> {
       const state = this.#state;
       this.#finish();
       if (!(e instanceof OperationFailure && e.code === ErrorCode.CursorNotFound)) void killServerCursor(state);
-      else state.id = 0n;
+      else {
+        state.id = 0n;
+        releaseSession(state);
+      }
       throw e;
     } finally {
       this.#pending = null;
@@ -499,6 +521,7 @@ export class Cursor<T = Document> {
       readPreference: this.#readPreference,
       retryable: !writes,
       readConcern: this.#readConcern,
+      session: this.#state.session ??= new ClientSession(this.#ctx.client, undefined, true),
       writeConcern: writes ? this.#collection.writeConcern : undefined,
       writeConcernMinWireVersion: 5,
       timeoutMS: this.#timeoutMS,
@@ -508,6 +531,7 @@ export class Cursor<T = Document> {
       plan: (server) => this.#plan(server),
     });
     if (this.#state.id !== 0n) abandoned?.register(this, this.#state, this);
+    else releaseSession(this.#state);
   }
 
   /** One attempt of the initial command on `server`. */
@@ -624,6 +648,7 @@ export class Cursor<T = Document> {
       kind: "read",
       retryable: false,
       server,
+      session: state.session,
       timeoutMS: this.#timeoutMS,
       deadline: this.#deadline,
       maxTimeMS: false,
@@ -645,5 +670,6 @@ export class Cursor<T = Document> {
           }),
       }),
     });
+    releaseSession(state);
   }
 }

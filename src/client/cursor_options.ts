@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { ClientSession } from "./session.ts";
 import { ConfigurationError } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
 import type { ReadPreferenceLike } from "../topology/read_preference.ts";
@@ -71,6 +72,8 @@ export interface FindOptions {
   readonly readConcern?: ReadConcern;
   /** Cancels every round trip of the cursor (a per-call `signal` of `next`/`toArray` wins). */
   readonly signal?: AbortSignal;
+  /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
+  readonly session?: ClientSession;
   /** Time limit in ms, 0 = no limit (default: the collection's); see {@linkcode TimeoutMode}. */
   readonly timeoutMS?: number;
   /** What `timeoutMS` bounds (default `"cursorLifetime"`); only with `timeoutMS`. */
@@ -131,6 +134,8 @@ export interface AggregateOptions {
   readonly readConcern?: ReadConcern;
   /** Cancels every round trip of the cursor. */
   readonly signal?: AbortSignal;
+  /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
+  readonly session?: ClientSession;
   /** Time limit in ms, 0 = no limit (default: the collection's); see {@linkcode TimeoutMode}. */
   readonly timeoutMS?: number;
   /** What `timeoutMS` bounds (default `"cursorLifetime"`; `"iteration"` not with `$out`/`$merge`). */
@@ -175,6 +180,8 @@ export interface CommandCursorOptions {
   readonly readPreference?: ReadPreferenceLike;
   /** Cancels every round trip of the cursor. */
   readonly signal?: AbortSignal;
+  /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
+  readonly session?: ClientSession;
   /** Time limit in ms, 0 = no limit (default: the collection's); see {@linkcode TimeoutMode}. */
   readonly timeoutMS?: number;
   /** What `timeoutMS` bounds (default `"cursorLifetime"`). */
@@ -194,6 +201,8 @@ export interface CommandCursorOptions {
 export interface CursorReadOptions {
   /** Cancels this call's round trips (default: the signal given to `find`/`aggregate`). */
   readonly signal?: AbortSignal;
+  /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
+  readonly session?: ClientSession;
 }
 
 /** The find options that are not builder state (sort, projection, skip, limit and batchSize are the cursor's). */
@@ -242,7 +251,7 @@ export function findCommandOptions(o: FindOptions): Document {
   return cmd;
 }
 
-const CURSOR_OPTIONS = ["batchSize", "readPreference", "signal", "timeoutMS", "timeoutMode"];
+const CURSOR_OPTIONS = ["batchSize", "readPreference", "signal", "session", "timeoutMS", "timeoutMode"];
 /** The option names of {@linkcode FindOptions}. */
 const FIND_OPTIONS: ReadonlySet<string> = new Set([
   ...CURSOR_OPTIONS,

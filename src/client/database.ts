@@ -6,6 +6,8 @@
  * @module
  */
 
+import { checkSession } from "./session.ts";
+import type { ClientSession } from "./session.ts";
 import { ConfigurationError } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
 import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
@@ -73,6 +75,8 @@ export interface RunCommandOptions {
   readonly readPreference?: ReadPreferenceLike;
   /** Cancels the command (its connection is closed; the server may still run it). */
   readonly signal?: AbortSignal;
+  /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
+  readonly session?: ClientSession;
   /** Limit on this round trip in ms (0 = none); default the client's `socketTimeoutMS`. Ignored when `timeoutMS` applies. */
   readonly socketTimeoutMS?: number;
   /**
@@ -104,6 +108,8 @@ export interface ListCollectionsOptions {
   readonly readPreference?: ReadPreferenceLike;
   /** Cancels the operation. */
   readonly signal?: AbortSignal;
+  /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
+  readonly session?: ClientSession;
   /** Time limit of the whole listing in ms; 0 = no limit (default: the database's). */
   readonly timeoutMS?: number;
 }
@@ -179,6 +185,8 @@ export interface CreateCollectionOptions {
   readonly writeConcern?: WriteConcern;
   /** Cancels the operation. */
   readonly signal?: AbortSignal;
+  /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
+  readonly session?: ClientSession;
   /** Time limit of the whole operation in ms; 0 = no limit (default: the database's). */
   readonly timeoutMS?: number;
 }
@@ -202,15 +210,16 @@ const CREATE_FIELDS: ReadonlySet<string> = new Set([
   "changeStreamPreAndPostImages",
   "comment",
 ]);
-const CREATE_OPTIONS: ReadonlySet<string> = new Set([...CREATE_FIELDS, "writeConcern", "signal", "timeoutMS"]);
-const COMMAND_OPTIONS: ReadonlySet<string> = new Set(["readPreference", "signal", "socketTimeoutMS", "timeoutMS"]);
-const DROP_DATABASE_OPTIONS: ReadonlySet<string> = new Set(["writeConcern", "signal", "timeoutMS"]);
+const CREATE_OPTIONS: ReadonlySet<string> = new Set([...CREATE_FIELDS, "writeConcern", "signal", "session", "timeoutMS"]);
+const COMMAND_OPTIONS: ReadonlySet<string> = new Set(["readPreference", "signal", "session", "socketTimeoutMS", "timeoutMS"]);
+const DROP_DATABASE_OPTIONS: ReadonlySet<string> = new Set(["writeConcern", "signal", "session", "timeoutMS"]);
 const LIST_COLLECTIONS_OPTIONS: ReadonlySet<string> = new Set([
   "nameOnly",
   "authorizedCollections",
   "comment",
   "readPreference",
   "signal",
+  "session",
   "timeoutMS",
 ]);
 
@@ -229,6 +238,8 @@ export interface DropDatabaseOptions {
   readonly writeConcern?: WriteConcern;
   /** Cancels the operation. */
   readonly signal?: AbortSignal;
+  /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
+  readonly session?: ClientSession;
   /** Time limit of the whole operation in ms; 0 = no limit (default: the database's). */
   readonly timeoutMS?: number;
 }
@@ -400,6 +411,7 @@ export class Database {
       retryable: false,
       timeoutMS: this.#timeout(opts),
       signal,
+      session: checkSession(opts.session, this.#ctx),
       socketTimeoutMS: opts.socketTimeoutMS,
       plan: () => ({ command: body, parse: (reply) => reply }),
     });
@@ -458,6 +470,7 @@ export class Database {
       retryable: true,
       timeoutMS: this.#timeout(opts),
       signal,
+      session: checkSession(opts.session, this.#ctx),
       plan: () => ({ run }),
     });
   }
@@ -517,6 +530,7 @@ export class Database {
       writeConcernMinWireVersion: 5,
       timeoutMS: this.#timeout(opts),
       signal: checkSignal(opts.signal),
+      session: checkSession(opts.session, this.#ctx),
       plan: () => ({ command: cmd, parse: () => undefined }),
     });
     return collection;
@@ -562,6 +576,7 @@ export class Database {
       writeConcernMinWireVersion: 5,
       timeoutMS: this.#timeout(opts),
       signal,
+      session: checkSession(opts.session, this.#ctx),
       plan: () => ({ command: { dropDatabase: 1 }, parse: () => true }),
     });
   }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { ClientSession } from "./session.ts";
 import { ConfigurationError } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
 import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
@@ -39,6 +40,8 @@ export interface DistinctOptions {
   readonly readConcern?: ReadConcern;
   /** Cancels the operation. */
   readonly signal?: AbortSignal;
+  /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
+  readonly session?: ClientSession;
   /** Time limit of the whole operation in ms; 0 = no limit (default: the collection's). */
   readonly timeoutMS?: number;
 }
@@ -64,6 +67,8 @@ export interface EstimatedDocumentCountOptions {
   readonly readConcern?: ReadConcern;
   /** Cancels the operation. */
   readonly signal?: AbortSignal;
+  /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
+  readonly session?: ClientSession;
   /** Time limit of the whole operation in ms; 0 = no limit (default: the collection's). */
   readonly timeoutMS?: number;
 }
@@ -74,6 +79,7 @@ const COUNT_OPTIONS: ReadonlySet<string> = new Set([
   "readPreference",
   "readConcern",
   "signal",
+  "session",
   "timeoutMS",
 ]);
 const DISTINCT_OPTIONS: ReadonlySet<string> = new Set([
@@ -104,6 +110,7 @@ function read<R>(
     retryable: true,
     timeoutMS: base.timeoutMS,
     signal: base.signal,
+    session: base.session,
     plan: () => ({ command: cmd, parse }),
   });
 }

@@ -8,10 +8,14 @@
 // part of the public API.
 
 import {
+  AutoReconnect,
   ConfigurationError,
+  ConnectionFailure,
+  NetworkTimeout,
   OperationFailure,
   OperationTimeoutError,
   ServerSelectionError,
+  SessionError,
   type TimeoutPhase,
   WriteConcernError,
 } from "../errors.ts";
@@ -23,6 +27,7 @@ import type { ServerSelector } from "../topology/server_selection.ts";
 import {
   type ClientContext,
   isRetryableReadError,
+  isRetryableWriteError,
   type ServerCommandOptionsLike,
   type ServerLike,
   untilAborted,
@@ -30,6 +35,13 @@ import {
 } from "./_internal.ts";
 import type { ReadConcern } from "./read_concern.ts";
 import type { WriteConcern } from "./write_concern.ts";
+import { ClientSession, laterTimestamp, observeReply, releaseServerSession, sessionState } from "./session.ts";
+
+/** Sessions, `$clusterTime` and retryable writes need MongoDB 3.6+ (wire 6). */
+const SESSIONS_WIRE_VERSION = 6;
+
+/** Snapshot reads need MongoDB 5.0+ (wire 13). */
+const SNAPSHOT_WIRE_VERSION = 13;
 
 /** Retryable reads need MongoDB 3.6+ (wire 6), as the specification says. */
 const RETRYABLE_READS_WIRE_VERSION = 6;
@@ -87,10 +99,14 @@ export interface Operation<T> {
   readonly readPreference?: ReadPreference;
   /**
    * Whether the retryable reads / writes specifications let this operation
-   * run again after a retryable error. Reads are retried (see `execute`);
-   * writes are not retried yet: retryable writes need sessions.
+   * run again after a retryable error (see `execute`). A retryable write
+   * carries a `txnNumber` when the server supports it.
    */
   readonly retryable: boolean;
+  /** The caller's explicit session (or a cursor's implicit one); without it, the runner starts an implicit session. */
+  readonly session?: ClientSession;
+  /** Send no `lsid` and no `$clusterTime` (`endSessions` itself). */
+  readonly noSession?: boolean;
   /** Run on this server instead of selecting one (a cursor's getMore and killCursors). */
   readonly server?: ServerLike;
   /** Sent as `readConcern` unless empty (`{}` is the server's default). Only reads that take one set it. */
@@ -147,6 +163,12 @@ export interface RunCommandOptions {
 /** What a {@link ServerPlan} may do on its server. */
 export interface ServerRun {
   readonly server: ServerLike;
+  /**
+   * Whether this attempt is a retryable write that may still be retried: a
+   * writeConcernError the specification calls retryable must then be thrown
+   * (to the runner), not kept in the result.
+   */
+  readonly retryableWrite: boolean;
   /** One command on a pooled connection, finished by the runner, with the operation's read preference. */
   command(cmd: Document, options?: RunCommandOptions): Promise<Document>;
   /** One checked-out connection for several round trips. */
@@ -271,7 +293,10 @@ class Clock {
  * deprioritized; if no server can be selected for that retry the first
  * error is thrown. Under a finite `timeoutMS` it is retried as often as the
  * deadline allows (the CSOT specification), never after the deadline.
- * Writes are not retried (retryable writes need sessions).
+ * With `retryWrites` on, a retryable write (`op.retryable`, acknowledged) on
+ * a server that supports it carries the session's next `txnNumber` and is
+ * retried the same way (the same `txnNumber`), following the retryable
+ * writes specification's choice of the error to report.
  *
  * With `timeoutMS` set (client, database, collection or operation), one
  * deadline covers selection, checkout, every round trip and every retry;
@@ -282,8 +307,10 @@ class Clock {
  * concern's `wtimeout`) are ignored.
  */
 export function execute<T>(ctx: ClientContext, op: Operation<T>): Promise<T> {
+  let exec: Execution;
   try {
     ctx.ensureOpen();
+    exec = startExecution(ctx, op);
     op.signal?.throwIfAborted();
   } catch (error) {
     return Promise.reject(error);
@@ -291,12 +318,75 @@ export function execute<T>(ctx: ClientContext, op: Operation<T>): Promise<T> {
   const deadline = op.deadline ?? Deadline.of(op.timeoutMS);
   const clock = new Clock(op.name, deadline, op.signal, op.server);
   // Without timeoutMS there is no timer to stop and no error to translate.
-  return deadline === undefined ? attempts(ctx, op, clock) : underDeadline(ctx, op, clock);
+  const run = deadline === undefined ? attempts(ctx, op, clock, exec) : underDeadline(ctx, op, clock, exec);
+  // The implicit session, if a command started one, goes back to the pool once the operation is done.
+  return op.session === undefined ? run.finally(() => endImplicit(exec)) : run;
 }
 
-async function underDeadline<T>(ctx: ClientContext, op: Operation<T>, clock: Clock): Promise<T> {
+/** One run of an operation: its session and, for a retryable write, the `txnNumber` every attempt sends. */
+interface Execution {
+  session: ClientSession | undefined;
+  /** Whether the runner started `session` (an implicit session for this operation only). */
+  owned: boolean;
+  /** An unacknowledged write (`w: 0`): no session id is sent. */
+  readonly unacknowledged: boolean;
+  txnNumber: bigint | undefined;
+  /** Whether a retryable writeConcernError of this attempt goes to the retry loop instead of the parser. */
+  retryConcernError: boolean;
+}
+
+function startExecution(ctx: ClientContext, op: Operation<unknown>): Execution {
+  const unacknowledged = op.kind === "write" && op.writeConcern?.w === 0;
+  const session = op.session;
+  if (session !== undefined) {
+    const s = sessionState(session);
+    if (s.ctx !== ctx) {
+      throw new SessionError(
+        "this session was started by another client: a session can only be used with the client that started it",
+      );
+    }
+    if (s.ended && !session.isImplicit) {
+      throw new SessionError("this session has ended (endSession() was called): start a new one with startSession()");
+    }
+    if (unacknowledged && !session.isImplicit) {
+      throw new SessionError(
+        `${op.name}: an unacknowledged write (w: 0) cannot run in an explicit session: ` +
+          "its outcome is never known to the session; use an acknowledged write concern or no session",
+      );
+    }
+  }
+  return { session, owned: false, unacknowledged, txnNumber: undefined, retryConcernError: false };
+}
+
+/** Ends the implicit session the runner started (its server session goes back to the pool). */
+function endImplicit(exec: Execution): void {
+  if (exec.session === undefined || !exec.owned) return;
+  const s = sessionState(exec.session);
+  s.ended = true;
+  releaseServerSession(s);
+}
+
+/** The session a command of this operation sends, starting the implicit one when the server supports sessions. */
+function sessionFor(ctx: ClientContext, op: Operation<unknown>, exec: Execution, wireVersion: number, lstm: number | null) {
+  if (op.noSession === true || exec.unacknowledged) return undefined;
+  if (exec.session === undefined) {
+    if (lstm === null || wireVersion < SESSIONS_WIRE_VERSION) return undefined;
+    exec.session = new ClientSession(ctx.client, undefined, true);
+    exec.owned = true;
+  } else if (exec.session.isImplicit && (lstm === null || wireVersion < SESSIONS_WIRE_VERSION)) {
+    return undefined;
+  } else if (lstm === null || wireVersion < SESSIONS_WIRE_VERSION) {
+    throw new SessionError(
+      `${op.name}: the server does not support sessions (no logicalSessionTimeoutMinutes in its hello; ` +
+        "MongoDB 3.6+ replica sets and sharded clusters do): run it without a session",
+    );
+  }
+  return exec.session;
+}
+
+async function underDeadline<T>(ctx: ClientContext, op: Operation<T>, clock: Clock, exec: Execution): Promise<T> {
   try {
-    return await attempts(ctx, op, clock);
+    return await attempts(ctx, op, clock, exec);
   } catch (error) {
     throw clock.outcome(error, op.signal);
   } finally {
@@ -304,10 +394,12 @@ async function underDeadline<T>(ctx: ClientContext, op: Operation<T>, clock: Clo
   }
 }
 
-async function attempts<T>(ctx: ClientContext, op: Operation<T>, clock: Clock): Promise<T> {
+async function attempts<T>(ctx: ClientContext, op: Operation<T>, clock: Clock, exec: Execution): Promise<T> {
   const readPreference = op.kind === "read" ? op.readPreference ?? ReadPreference.PRIMARY : ReadPreference.PRIMARY;
   const selector: ServerSelector = { operation: op.kind, readPreference };
   const failed: string[] = [];
+  const retryWrites = op.kind === "write" && op.retryable && op.server === undefined && ctx.retryWrites &&
+    !exec.unacknowledged && op.noSession !== true;
   let lastError: unknown;
   for (let attempt = 0;; attempt++) {
     let server: ServerLike;
@@ -324,15 +416,87 @@ async function attempts<T>(ctx: ClientContext, op: Operation<T>, clock: Clock): 
     }
     // Read before the attempt: a failure marks the server Unknown (wire 0).
     const wireVersion = server.description.maxWireVersion;
+    if (retryWrites) {
+      const supported = supportsRetryableWrites(server);
+      if (attempt === 0 && supported) {
+        // One transaction number for the operation: the retry sends the same one.
+        const session = sessionFor(ctx, op, exec, wireVersion, server.description.logicalSessionTimeoutMinutes)!;
+        session.id; // takes the server session
+        const serverSession = sessionState(session).serverSession!;
+        exec.txnNumber = ++serverSession.txnNumber;
+      } else if (attempt > 0 && !supported) {
+        throw lastError;
+      }
+    }
+    exec.retryConcernError = exec.txnNumber !== undefined &&
+      (attempt === 0 || (clock.deadline !== undefined && !clock.deadline.infinite));
     try {
-      return await attemptOn(op, server, readPreference, clock);
+      return await attemptOn(ctx, op, exec, server, readPreference, clock);
     } catch (error) {
+      if (exec.txnNumber !== undefined) {
+        lastError = writeErrorToThrow(error, lastError, wireVersion);
+        if (lastError !== error || !isRetryableWriteError(error, wireVersion) || !mayRetryWrite(ctx, clock, attempt)) {
+          throw transactionNumbersError(lastError);
+        }
+        if (clock.passed()) throw clock.expired(error);
+        continue;
+      }
       lastError = error;
       if (!mayRetry(ctx, op, clock, error, wireVersion, attempt)) throw error;
       if (clock.passed()) throw clock.expired(error);
       failed.push(server.address);
     }
   }
+}
+
+/** The retryable writes specification's test: a server that reports sessions and is not a standalone. */
+function supportsRetryableWrites(server: ServerLike): boolean {
+  const d = server.description;
+  return d.logicalSessionTimeoutMinutes !== null && d.type !== "Standalone" &&
+    d.maxWireVersion >= SESSIONS_WIRE_VERSION;
+}
+
+/**
+ * Which error a failed retryable write reports (the specification's rules):
+ * the latest error that says a write may have been attempted; an error that
+ * says none was (`NoWritesPerformed`, or a client-side error before anything
+ * was sent) leaves the earlier one in place.
+ */
+function writeErrorToThrow(error: unknown, previous: unknown, wireVersion: number): unknown {
+  if (previous === undefined) return error;
+  const noWrite = error instanceof OperationFailure
+    ? error.hasErrorLabel("NoWritesPerformed")
+    : error instanceof ConnectionFailure
+    ? error.hasErrorLabel("NoWritesPerformed") || !isRetryableWriteError(error, wireVersion)
+    : true;
+  return noWrite ? previous : error;
+}
+
+function mayRetryWrite(ctx: ClientContext, clock: Clock, attempt: number): boolean {
+  if (ctx.closed || clock.signal?.aborted === true || clock.fired !== undefined) return false;
+  return attempt === 0 || (clock.deadline !== undefined && !clock.deadline.infinite);
+}
+
+/**
+ * IllegalOperation (20) "Transaction numbers are only allowed on a replica
+ * set member or mongos": the storage engine or deployment does not support
+ * retryable writes; the message says what to do (the specification's rewrite).
+ */
+function transactionNumbersError(error: unknown): unknown {
+  if (
+    !(error instanceof OperationFailure) || error.code !== ErrorCode.IllegalOperation ||
+    !error.errmsg.startsWith("Transaction numbers")
+  ) return error;
+  return new OperationFailure(
+    "This MongoDB deployment does not support retryable writes. Please add retryWrites=false to your connection string.",
+    {
+      code: error.code,
+      codeName: error.codeName,
+      errorLabels: error.errorLabels,
+      response: error.response,
+      cause: error,
+    },
+  );
 }
 
 function mayRetry(
@@ -343,7 +507,7 @@ function mayRetry(
   wireVersion: number,
   attempt: number,
 ): boolean {
-  // Retryable writes (and so `retryWrites`) wait for sessions: writes run once.
+  // Writes with a txnNumber are retried by the retryable writes rules (attempts()); other writes run once.
   if (op.kind !== "read" || !op.retryable || op.server !== undefined || !ctx.retryReads || ctx.closed) return false;
   if (clock.signal?.aborted === true || clock.fired !== undefined) return false;
   if (!isRetryableReadError(error) || wireVersion < RETRYABLE_READS_WIRE_VERSION) return false;
@@ -364,7 +528,9 @@ async function select(
 }
 
 async function attemptOn<T>(
+  ctx: ClientContext,
   op: Operation<T>,
+  exec: Execution,
   server: ServerLike,
   readPreference: ReadPreference,
   clock: Clock,
@@ -373,11 +539,13 @@ async function attemptOn<T>(
   // The round-trip estimate is taken now, from the description selection used.
   const rtt = server.description.roundTripTime ?? 0;
   const wireVersion = server.description.maxWireVersion;
+  const lstm = server.description.logicalSessionTimeoutMinutes;
   const sendCommand = (cmd: Document, sequences: DocumentSequence[] | undefined, maxTimeMS: boolean | undefined) => {
     const address = server.address;
     clock.enter("connectionCheckout", address);
     const timed = clock.deadline !== undefined && (maxTimeMS ?? op.maxTimeMS) !== false;
-    const body = finishCommand(op, cmd, wireVersion, clock, rtt, timed);
+    const session = sessionFor(ctx, op, exec, wireVersion, lstm);
+    const body = finishCommand(ctx, op, exec, session, cmd, wireVersion, clock, rtt, timed);
     const options: ServerCommandOptionsLike = {
       operation: op.kind,
       signal: clock.signal,
@@ -387,14 +555,17 @@ async function attemptOn<T>(
     if (sequences !== undefined) options.sequences = sequences;
     const socketTimeoutMS = clock.socketTimeoutMS(op.socketTimeoutMS);
     if (socketTimeoutMS !== undefined) options.socketTimeoutMS = socketTimeoutMS;
-    return server.command(op.db, body, options);
+    return observed(ctx, session, server.command(op.db, body, options));
   };
   if ("command" in plan) {
     let reply: Document;
     try {
       reply = await sendCommand(plan.command, plan.sequences, undefined);
     } catch (error) {
-      if (plan.writeConcernErrorInReply === true && error instanceof WriteConcernError) {
+      if (
+        plan.writeConcernErrorInReply === true && error instanceof WriteConcernError &&
+        !(exec.retryConcernError && isRetryableWriteError(error, wireVersion))
+      ) {
         return plan.parse(error.response as Document, error);
       }
       throw error;
@@ -403,18 +574,56 @@ async function attemptOn<T>(
   }
   return await plan.run({
     server,
+    retryableWrite: exec.retryConcernError,
     command: (cmd, options = {}) => sendCommand(cmd, options.sequences, options.maxTimeMS),
     withConnection: (fn) => {
       clock.enter("connectionCheckout", server.address);
       return server.withConnection((conn) => {
         clock.enter("reply", server.address);
-        return fn(pinned(op, conn, clock, rtt));
+        return fn(pinned(ctx, op, exec, conn, clock, rtt, lstm));
       }, clock.signal === undefined ? undefined : { signal: clock.signal });
     },
   });
 }
 
-function pinned(op: Operation<unknown>, conn: WireConnectionLike, clock: Clock, rtt: number): PinnedConnection {
+/**
+ * A round trip's outcome, observed: `$clusterTime` and `operationTime` of
+ * the reply (or of an error's reply) advance the client's and the session's
+ * times; a network error makes the server session dirty (not reused).
+ */
+async function observed(
+  ctx: ClientContext,
+  session: ClientSession | undefined,
+  reply: Promise<Document>,
+): Promise<Document> {
+  try {
+    const r = await reply;
+    observeReply(ctx, session, r);
+    return r;
+  } catch (error) {
+    if (error instanceof OperationFailure) observeReply(ctx, session, error.response);
+    else if (session !== undefined && isNetworkError(error)) {
+      const s = sessionState(session).serverSession;
+      if (s !== undefined) s.isDirty = true;
+    }
+    throw error;
+  }
+}
+
+function isNetworkError(error: unknown): boolean {
+  return error instanceof AutoReconnect || error instanceof NetworkTimeout ||
+    (error instanceof ConnectionFailure && error.when !== undefined);
+}
+
+function pinned(
+  ctx: ClientContext,
+  op: Operation<unknown>,
+  exec: Execution,
+  conn: WireConnectionLike,
+  clock: Clock,
+  rtt: number,
+  lstm: number | null,
+): PinnedConnection {
   const wire: { signal?: AbortSignal; socketTimeoutMS?: number } = {};
   if (clock.signal !== undefined) wire.signal = clock.signal;
   const socketTimeoutMS = clock.socketTimeoutMS(op.socketTimeoutMS);
@@ -424,11 +633,12 @@ function pinned(op: Operation<unknown>, conn: WireConnectionLike, clock: Clock, 
     wire,
     command(cmd, options = {}) {
       const timed = clock.deadline !== undefined && (options.maxTimeMS ?? op.maxTimeMS) !== false;
-      const body = finishCommand(op, cmd, conn.maxWireVersion, clock, rtt, timed);
-      return conn.command(
-        op.db,
-        body,
-        options.sequences === undefined ? wire : { ...wire, sequences: options.sequences },
+      const session = sessionFor(ctx, op, exec, conn.maxWireVersion, lstm);
+      const body = finishCommand(ctx, op, exec, session, cmd, conn.maxWireVersion, clock, rtt, timed);
+      return observed(
+        ctx,
+        session,
+        conn.command(op.db, body, options.sequences === undefined ? wire : { ...wire, sequences: options.sequences }),
       );
     },
     maxTimeMS(own) {
@@ -459,7 +669,10 @@ function checkedOut(clock: Clock, address: string, timedBody: Document | undefin
  * attach here). The operation's document is not modified.
  */
 function finishCommand(
+  ctx: ClientContext,
   op: Operation<unknown>,
+  exec: Execution,
+  session: ClientSession | undefined,
   cmd: Document,
   wireVersion: number,
   clock: Clock,
@@ -468,19 +681,49 @@ function finishCommand(
 ): Document {
   const rc = op.readConcern;
   const wc = op.writeConcern;
-  const addRc = rc !== undefined && rc.level !== undefined;
+  const state = session === undefined ? undefined : sessionState(session);
+  // Causal consistency: a read that takes a read concern waits for the session's last operation.
+  const afterClusterTime = state !== undefined && session!.supports.causalConsistency && rc !== undefined
+    ? state.operationTime
+    : undefined;
+  const snapshot = session?.snapshotEnabled === true && rc !== undefined;
+  const addRc = (rc !== undefined && rc.level !== undefined) || afterClusterTime !== undefined || snapshot;
   const addWc = wc !== undefined && Object.keys(wc).length > 0 && wireVersion >= (op.writeConcernMinWireVersion ?? 0);
-  if (!addRc && !addWc && !timed) return cmd;
+  const clusterTime = op.noSession === true || wireVersion < SESSIONS_WIRE_VERSION
+    ? undefined
+    : laterTimestamp(state?.clusterTime?.clusterTime, ctx.clusterTime?.clusterTime)
+    ? state!.clusterTime
+    : ctx.clusterTime;
+  if (!addRc && !addWc && !timed && session === undefined && clusterTime === undefined) return cmd;
   const body: Document = { ...cmd };
-  if (addRc) {
-    if (wireVersion < READ_CONCERN_WIRE_VERSION) {
-      throw new ConfigurationError(
-        `readConcern level ${JSON.stringify(rc.level)} needs MongoDB 3.2 or later (wire version 4); ` +
-          `the server's maxWireVersion is ${wireVersion}`,
-      );
-    }
-    body.readConcern = { level: rc.level };
+  if (session !== undefined) {
+    body.lsid = session.id;
+    state!.serverSession!.lastUse = performance.now();
+    if (exec.txnNumber !== undefined) body.txnNumber = exec.txnNumber;
   }
+  if (addRc) {
+    if (snapshot) {
+      if (wireVersion < SNAPSHOT_WIRE_VERSION) {
+        throw new SessionError(
+          `Snapshot reads require MongoDB 5.0 or later (wire version 13); the server's maxWireVersion is ${wireVersion}`,
+        );
+      }
+      body.readConcern = state!.snapshotTime === undefined
+        ? { level: "snapshot" }
+        : { level: "snapshot", atClusterTime: state!.snapshotTime };
+    } else {
+      if (wireVersion < READ_CONCERN_WIRE_VERSION) {
+        throw new ConfigurationError(
+          `readConcern level ${JSON.stringify(rc?.level)} needs MongoDB 3.2 or later (wire version 4); ` +
+            `the server's maxWireVersion is ${wireVersion}`,
+        );
+      }
+      const doc: Document = rc?.level === undefined ? {} : { level: rc.level };
+      if (afterClusterTime !== undefined) doc.afterClusterTime = afterClusterTime;
+      body.readConcern = doc;
+    }
+  }
+  if (clusterTime !== undefined) body.$clusterTime = clusterTime;
   if (addWc) {
     const { wtimeout, ...rest } = wc;
     // Under timeoutMS the deprecated wtimeout is ignored (the deadline bounds the wait).

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { ClientSession } from "./session.ts";
 import { ConfigurationError } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
 import { checkDocument, checkInt, checkOptions, isDocument, show } from "./_internal.ts";
@@ -50,6 +51,8 @@ export interface FindOneAndDeleteOptions {
   readonly writeConcern?: WriteConcern;
   /** Cancels the operation (the write may or may not have happened when it rejects). */
   readonly signal?: AbortSignal;
+  /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
+  readonly session?: ClientSession;
   /** Time limit of the whole operation in ms; 0 = no limit (default: the collection's). */
   readonly timeoutMS?: number;
 }
@@ -98,6 +101,7 @@ const DELETE_OPTIONS: ReadonlySet<string> = new Set([
   "maxTimeMS",
   "writeConcern",
   "signal",
+  "session",
   "timeoutMS",
 ]);
 const REPLACE_OPTIONS: ReadonlySet<string> = new Set([
@@ -187,6 +191,7 @@ export async function findAndModify(
     writeConcern: wc,
     timeoutMS: base.timeoutMS,
     signal: base.signal,
+    session: base.session,
     plan: () => ({
       command: cmd,
       // Unacknowledged (w: 0): the caller asked for no answer, so none is reported (CRUD spec).

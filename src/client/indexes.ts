@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { ClientSession } from "./session.ts";
 import { ConfigurationError } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
 import { checkDocument, checkInt, checkOptions, isDocument, show } from "./_internal.ts";
@@ -106,6 +107,8 @@ export interface CreateIndexesOptions {
   readonly writeConcern?: WriteConcern;
   /** Cancels the operation (the indexes may still be built). */
   readonly signal?: AbortSignal;
+  /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
+  readonly session?: ClientSession;
   /** Time limit of the whole operation in ms; 0 = no limit (default: the collection's). */
   readonly timeoutMS?: number;
 }
@@ -142,6 +145,8 @@ export interface DropIndexesOptions {
   readonly writeConcern?: WriteConcern;
   /** Cancels the operation. */
   readonly signal?: AbortSignal;
+  /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
+  readonly session?: ClientSession;
   /** Time limit of the whole operation in ms; 0 = no limit (default: the collection's). */
   readonly timeoutMS?: number;
 }
@@ -180,6 +185,8 @@ export interface RenameOptions {
   readonly writeConcern?: WriteConcern;
   /** Cancels the operation. */
   readonly signal?: AbortSignal;
+  /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
+  readonly session?: ClientSession;
   /** Time limit of the whole operation in ms; 0 = no limit (default: the collection's). */
   readonly timeoutMS?: number;
 }
@@ -206,20 +213,21 @@ const INDEX_FIELDS: Readonly<Record<keyof IndexOptions, string>> = {
   max: "max",
   wildcardProjection: "wildcardProjection",
 };
-const OPERATION_FIELDS = ["commitQuorum", "maxTimeMS", "comment", "writeConcern", "signal", "timeoutMS"];
+const OPERATION_FIELDS = ["commitQuorum", "maxTimeMS", "comment", "writeConcern", "signal", "session", "timeoutMS"];
 const CREATE_INDEXES_OPTIONS: ReadonlySet<string> = new Set(OPERATION_FIELDS);
 const CREATE_INDEX_OPTIONS: ReadonlySet<string> = new Set([...OPERATION_FIELDS, ...Object.keys(INDEX_FIELDS)]);
 const INDEX_DESCRIPTION_FIELDS: ReadonlySet<string> = new Set(["key", ...Object.keys(INDEX_FIELDS)]);
-const DROP_OPTIONS: ReadonlySet<string> = new Set(["maxTimeMS", "comment", "writeConcern", "signal", "timeoutMS"]);
+const DROP_OPTIONS: ReadonlySet<string> = new Set(["maxTimeMS", "comment", "writeConcern", "signal", "session", "timeoutMS"]);
 const LIST_OPTIONS: ReadonlySet<string> = new Set([
   "batchSize",
   "comment",
   "readPreference",
   "signal",
+  "session",
   "timeoutMS",
   "timeoutMode",
 ]);
-const RENAME_OPTIONS: ReadonlySet<string> = new Set(["dropTarget", "comment", "writeConcern", "signal", "timeoutMS"]);
+const RENAME_OPTIONS: ReadonlySet<string> = new Set(["dropTarget", "comment", "writeConcern", "signal", "session", "timeoutMS"]);
 
 /**
  * The name the server would give an index of `keys` when none is given:
@@ -294,6 +302,7 @@ export async function createIndexes(
     writeConcernMinWireVersion: 5,
     timeoutMS: base.timeoutMS,
     signal: base.signal,
+    session: base.session,
     plan: (server) => {
       const wire = server.description.maxWireVersion;
       if (cmd.commitQuorum !== undefined && wire < COMMIT_QUORUM_WIRE_VERSION) {
@@ -343,6 +352,7 @@ function dropOperation(
     writeConcernMinWireVersion: 5,
     timeoutMS: base.timeoutMS,
     signal: base.signal,
+    session: base.session,
     plan: () => ({ command: cmd, parse: (reply) => reply }),
   });
 }
@@ -416,6 +426,7 @@ export async function rename(
     writeConcernMinWireVersion: 5,
     timeoutMS: base.timeoutMS,
     signal: base.signal,
+    session: base.session,
     plan: () => ({ command: cmd, parse: () => undefined }),
   });
   return newName;

@@ -22,6 +22,7 @@ export {
   type ListDatabasesOptions,
 } from "./client_base.ts";
 export { Connection } from "./connection.ts";
+export { ClientSession, type ClientSessionOptions, type ClusterTime } from "./session.ts";
 export { ReplicaSetConnection } from "./replica_set_connection.ts";
 export {
   type CollectionInfo,

@@ -19,7 +19,8 @@ import { ClientBase, type ClientConnectionOptions, type ConnectOptions } from ".
  * rejects with `AutoReconnect` (it may or may not have happened); the set is
  * re-checked at once and later operations reach the new primary without
  * reconnecting. Reads are retried once on a newly selected server unless
- * `retryReads: false`; writes never are.
+ * `retryReads: false`; retryable writes likewise unless `retryWrites: false`
+ * (see `Collection`).
  *
  * Reads go where {@linkcode ClientBase.readPreference} says:
  * `ReadPreference.PRIMARY` (default), `SECONDARY` (a secondary, else the

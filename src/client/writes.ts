@@ -29,7 +29,7 @@ import type {
   WriteOptions,
 } from "./collection_options.ts";
 
-const WRITE_OPTIONS = ["writeConcern", "bypassDocumentValidation", "signal", "timeoutMS", "comment"];
+const WRITE_OPTIONS = ["writeConcern", "bypassDocumentValidation", "signal", "session", "timeoutMS", "comment"];
 const INSERT_ONE_OPTIONS: ReadonlySet<string> = new Set(WRITE_OPTIONS);
 const UPDATE_OPTIONS: ReadonlySet<string> = new Set([
   ...WRITE_OPTIONS,
@@ -53,7 +53,7 @@ function writeOne<R>(
 ): Promise<R> {
   const base = operationBase(coll, options);
   const cmd: Document = { [kind]: coll.name };
-  if (kind !== "insert") cmd.ordered = true;
+  cmd.ordered = true;
   if (options.bypassDocumentValidation !== undefined) {
     cmd.bypassDocumentValidation = options.bypassDocumentValidation === true;
   }
@@ -67,6 +67,7 @@ function writeOne<R>(
     writeConcern: writeConcernOf(coll, options),
     timeoutMS: base.timeoutMS,
     signal: base.signal,
+    session: base.session,
     plan: () => ({
       command: cmd,
       sequences: [{

@@ -338,11 +338,9 @@ export const OPTION_TABLE: readonly OptionSpec[] = Object.freeze([
   str("replicaSet", { doc: "Name of the replica set; every member must report it." }),
   bool("retryReads", { doc: "Retry a read once after a retryable error.", default: true }),
   bool("retryWrites", {
-    doc: "Retry a write once after a retryable error.",
+    doc: "Retry a write once after a retryable error (insert, single-document update/replace/delete, " +
+      "findAndModify, bulk writes without updateMany/deleteMany; acknowledged writes only).",
     default: true,
-    status: "no effect",
-    note: "not yet: retryable writes need sessions, which this driver does not implement; a write cut off by a " +
-      "failover rejects with `AutoReconnect` (it may or may not have happened) whatever this option says",
   }),
   row({
     name: "serverMonitoringMode",

@@ -136,11 +136,13 @@ export interface ClientOptions {
   /** Retry a read once after a retryable error. */
   readonly retryReads?: boolean;
   /**
-   * Parsed and validated (default `true`, the URI specification's), but it
-   * has no effect yet: writes are never retried, because retryable writes
-   * need sessions, which this driver does not implement. A write interrupted
-   * by a failover rejects with `AutoReconnect` (it may or may not have
-   * happened) whatever this option says.
+   * Retryable writes (default `true`, the URI specification's): an
+   * acknowledged insert, single-document update/replace/delete,
+   * findOneAnd*, or bulk write without multi-document statements carries a
+   * `txnNumber` and is sent once more, on a newly selected primary, after a
+   * network error or a retryable server error; the server applies it once.
+   * With `false` a write cut off by a failover rejects with `AutoReconnect`
+   * (it may or may not have happened).
    */
   readonly retryWrites?: boolean;
   /** Database to authenticate against. */

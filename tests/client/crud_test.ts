@@ -34,7 +34,7 @@ describe("insertOne / insertMany", () => {
     const r = await coll.insertOne(doc);
     assert.deepEqual(doc, { name: "Ada", age: 36 }, "the caller's document is not modified");
     assert.equal(log.length, 1);
-    assert.deepEqual(log[0].cmd, { insert: "people" });
+    assert.deepEqual(log[0].cmd, { insert: "people", ordered: true }, "ordered: true, as command monitoring expects");
     assert.equal(log[0].db, "test");
     assert.equal(log[0].via, "command");
     const s = seq(log[0]);

@@ -240,12 +240,17 @@ for (const wire of [17, 5]) {
 }
 
 describe("failover, hangs, close and retries against the simulated set", () => {
-  test("50 concurrent reads and writes across a failover: all settle, no acknowledged write is lost", async () => {
+  test("retryWrites=false: 50 concurrent reads and writes across a failover: all settle, no acknowledged write is lost", async () => {
     // Majority writes wait out the replication lag, so the writes sent just
     // before the kill are surely in flight when the primary dies, while the
     // earlier ones are acknowledged and must survive.
     await using rs = await startReplicaSet({ members: 3, name: "fo", electionDelayMS: 300, replicationLagMS: 40 });
-    await using c = await ReplicaSetConnection.connect(rs.uri, { ...FAST, writeConcern: { w: "majority" } });
+    // retryWrites=false keeps PyMongo 2.1's contract: a write cut off by the failover is an AutoReconnect.
+    await using c = await ReplicaSetConnection.connect(rs.uri, {
+      ...FAST,
+      writeConcern: { w: "majority" },
+      retryWrites: false,
+    });
     const coll = c.db("f").collection("c");
     await coll.insertOne({ _id: "seed" });
     await rs.waitForReplication();
@@ -401,7 +406,7 @@ describe("failover, hangs, close and retries against the simulated set", () => {
     assert.match(stdout, /^rejected: 4 of 4$/m);
   });
 
-  test("retryReads: true retries a read once elsewhere; false shows the AutoReconnect; writes are never retried", async () => {
+  test("retryReads: true retries a read once elsewhere; false shows the AutoReconnect; retryWrites likewise for writes", async () => {
     await using rs = await startReplicaSet({ members: 3, name: "retry" });
     await using retrying = await ReplicaSetConnection.connect(rs.uri, FAST);
     await using plain = await ReplicaSetConnection.connect(rs.uri, {
@@ -486,16 +491,25 @@ describe("failover, hangs, close and retries against the simulated set", () => {
     );
     rs.clearFaults(bad);
 
-    // Writes are never retried, retryReads or not.
+    // retryWrites (default true): a write cut off once is sent again, with the same lsid and txnNumber.
     await until(() => retrying.primary !== null, "primary known");
     rs.clearLog();
     rs.fault(p, { closeNext: 1, commands: ["insert"] });
-    await assert.rejects(docs.insertOne({ _id: 2 }), AutoReconnect);
-    assert.equal(
-      p.requests.filter((r) => r.command === "insert").length,
-      1,
-      "one insert sent",
-    );
+    assert.equal((await guard(docs.insertOne({ _id: 2 }), "retried write")).acknowledged, true);
+    const sent = p.requests.filter((r) => r.command === "insert");
+    assert.equal(sent.length, 2, "the insert was sent twice");
+    assert.deepEqual(sent[0].body.lsid, sent[1].body.lsid);
+    assert.deepEqual(sent[0].body.txnNumber, sent[1].body.txnNumber);
+
+    // retryWrites: false -> one attempt, AutoReconnect.
+    await using noRetry = await ReplicaSetConnection.connect(rs.uri, { ...FAST, retryWrites: false });
+    await until(() => noRetry.primary !== null, "primary known");
+    rs.clearLog();
+    rs.fault(p, { closeNext: 1, commands: ["insert"] });
+    await assert.rejects(noRetry.db("t").collection("c").insertOne({ _id: 3 }), AutoReconnect);
+    const once = p.requests.filter((r) => r.command === "insert");
+    assert.equal(once.length, 1, "one insert sent");
+    assert.equal(once[0].body.txnNumber, undefined, "no txnNumber without retryWrites");
   });
 
   test("a member that hangs completely (monitoring too) does not stall reads routed elsewhere", async () => {
@@ -576,6 +590,7 @@ describe("failover, hangs, close and retries against the simulated set", () => {
     await using c = await ReplicaSetConnection.connect(rs.uri, {
       heartbeatFrequencyMS: 60_000,
       serverSelectionTimeoutMS: 30_000,
+      retryWrites: false, // the write's error shows the step-down (a retried write would hide it)
     });
     const coll = c.db("s").collection("c");
     await coll.insertOne({ _id: 1 });

@@ -17,6 +17,7 @@ import {
 } from "../../../src/client/mod.ts";
 import { isDocument } from "./matcher.ts";
 import { dispatchesEvents, observe, type ObservedEvent } from "./events.ts";
+import { createSessionEntity } from "./session_operations.ts";
 
 /** A test that cannot run here; `reason` says why (not applicable, or what the driver or simulator lacks). */
 export class SkipTest extends Error {
@@ -60,6 +61,7 @@ export type EntityKind =
   | "database"
   | "collection"
   | "cursor"
+  | "session"
   | "value";
 
 interface Entry {
@@ -362,8 +364,8 @@ export async function createEntities(
         break;
       }
       case "session":
-        map.get(spec.client, "client");
-        throw new SkipTest("driver lacks sessions (session entity)");
+        createSessionEntity(spec, map);
+        break;
       case "bucket":
         map.get(spec.database, "database");
         throw new SkipTest("driver lacks GridFS (bucket entity)");

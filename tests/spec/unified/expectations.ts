@@ -10,6 +10,7 @@ import { type EntityMap, plain, SkipTest, TestFileError } from "./entities.ts";
 import { match, type MatchContext, MatcherUsageError } from "./matcher.ts";
 import type { OperationResult } from "./operations.ts";
 import type { RunnerEnvironment } from "./runner.ts";
+import { sessionLsid } from "./session_operations.ts";
 
 /** Asserts that each collection of `outcome` holds exactly its documents (sorted by _id, read from the primary). */
 export async function checkOutcome(
@@ -36,8 +37,8 @@ export function matchContext(entities: EntityMap): MatchContext {
   return {
     entity: (name) => entities.get(name, "value"),
     sessionLsid: (name) => {
-      entities.get(name);
-      throw new MatcherUsageError(`${name} is not a session`);
+      if (entities.kindOf(name) !== "session") throw new MatcherUsageError(`${name} is not a session`);
+      return sessionLsid(entities, name);
     },
   };
 }

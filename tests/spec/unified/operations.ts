@@ -17,6 +17,17 @@ import { type EntityMap, plain, SkipTest, TestFileError } from "./entities.ts";
 import { type Args, docArg, take } from "./arguments.ts";
 import { runCollectionOperation } from "./collection_operations.ts";
 import { isDocument } from "./matcher.ts";
+import {
+  runSessionEntityOperation,
+  runSessionTestRunnerOperation,
+  sessionArgumentGap,
+  withSessionArgument,
+} from "./session_operations.ts";
+import type { ClientSession } from "../../../src/client/mod.ts";
+
+function skip(reason: string): never {
+  throw new SkipTest(reason);
+}
 
 /** What an operation returned; `iterable` results are lists whose elements are root-level documents. */
 export interface OperationResult {
@@ -59,7 +70,7 @@ const SPEC_OPERATIONS = new Set([
   "commitTransaction", "abortTransaction", "withTransaction", "getSnapshotTime", "delete", "download",
   "downloadByName", "downloadToStream", "downloadToStreamByName", "openDownloadStream", "openDownloadStreamByName",
   "openUploadStream", "openUploadStreamWithId", "upload", "uploadWithId", "uploadFromStream",
-  "uploadFromStreamWithId", "iterateUntilDocumentOrError", "iterateOnce",
+  "uploadFromStreamWithId", "iterateUntilDocumentOrError", "iterateOnce", "listCollectionObjects", "listDatabaseObjects",
 ]);
 
 /** Required arguments of the operations the runner checks before anything else. */
@@ -158,14 +169,17 @@ export async function runOperation(
   ctx: OperationContext,
 ): Promise<OperationResult> {
   const name = op.name as string;
-  const args = (op.arguments ?? {}) as Args;
+  let args = (op.arguments ?? {}) as Args;
   if (op.object === "testRunner") {
-    return await runTestRunnerOperation(name, args, ctx);
+    return runSessionTestRunnerOperation(name, args, ctx) ?? await runTestRunnerOperation(name, args, ctx);
   }
   const kind = ctx.entities.kindOf(op.object as string);
   if (kind === undefined) {
     throw new TestFileError(`entity ${String(op.object)} is not defined`);
   }
+  args = withSessionArgument(args, ctx.entities);
+  const sessionGap = sessionArgumentGap(name, kind, args);
+  if (sessionGap !== undefined) throw new SkipTest(sessionGap);
   switch (kind) {
     case "collection":
       return await runCollectionOperation(
@@ -190,6 +204,9 @@ export async function runOperation(
         name,
         ctx.entities.get(op.object, "cursor"),
       );
+    case "session":
+      return await runSessionEntityOperation(name, args, ctx.entities.get(op.object, "session") as ClientSession) ??
+        skip(`driver lacks ${name} (session)`);
     default:
       throw new TestFileError(
         `entity ${String(op.object)} (a ${kind}) has no operations`,

@@ -20,11 +20,6 @@ runUnifiedArea({
     expect: "fail",
   }],
   knownBugs: {
-    // Retryable writes come with sessions (issue 12): today a write that meets PrimarySteppedDown is not retried.
-    "poc-retryable-writes.json: InsertMany succeeds after PrimarySteppedDown":
-      "known driver bug: no retryable writes yet (they need sessions, issue 12): the insert is not retried after PrimarySteppedDown",
-    "poc-retryable-writes.json: FindOneAndUpdate is never committed":
-      "known driver bug: no retryable writes yet (they need sessions, issue 12): without a txnNumber the simulator's onPrimaryTransactionalWrite does not fire",
     // mongod answers BadValue (2) "unknown top level operator: $unsupportedQueryOperator"; the simulator returns [].
     "expectedError-errorResponse.json: Unsupported query operator":
       "known simulator bug: find with an unknown top-level query operator returns documents instead of BadValue (2)",

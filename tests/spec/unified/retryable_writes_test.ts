@@ -1,0 +1,14 @@
+// The retryable-writes specification's unified tests against the simulated replica set.
+//
+//   RETRYABLE_WRITES_SPEC_DIR  a folder of unified-format *.json files (default: tests/spec/retryable-writes)
+//
+// Prints `retryable-writes: files F, tests T, passed P, failed X, skipped S`; fails when
+// the folder is missing or empty, or a test fails.
+import { fileURLToPath } from "node:url";
+import { runUnifiedArea } from "./runner.ts";
+
+runUnifiedArea({
+  area: "retryable-writes",
+  envVar: "RETRYABLE_WRITES_SPEC_DIR",
+  defaultDir: fileURLToPath(new URL("../retryable-writes", import.meta.url)),
+});

@@ -1,0 +1,128 @@
+/**
+ * Sessions in the unified format: `session` entities (`sessionOptions`), the
+ * `session` argument of operations, `endSession`, `$$sessionLsid`, and the
+ * test runner's session assertions (`assertSessionDirty`/`NotDirty`,
+ * `assertSameLsidOnLastTwoCommands`/`Different...`, `assertSessionPinned`/
+ * `Unpinned`). The shared runner files call in here through small hooks.
+ */
+import assert from "node:assert/strict";
+import type { Document } from "../../../src/bson/mod.ts";
+import { ClientSession, type ClientSessionOptions } from "../../../src/client/mod.ts";
+import { type EntityMap, plain, SkipTest, TestFileError } from "./entities.ts";
+import type { Args } from "./arguments.ts";
+import { isDocument } from "./matcher.ts";
+import type { OperationContext, OperationResult } from "./operations.ts";
+
+/** The lsid of each session entity, taken when it was created (`$$sessionLsid` matches it after the session ended). */
+const lsids = new WeakMap<ClientSession, Document>();
+
+const SESSION_OPTION_FIELDS = new Set(["causalConsistency", "snapshot", "defaultTransactionOptions"]);
+
+/** Creates a `session` entity: `conn.startSession(sessionOptions)` on its client. */
+export function createSessionEntity(spec: Record<string, unknown>, map: EntityMap): void {
+  const client = map.get(spec.client, "client").client;
+  const raw = spec.sessionOptions ?? {};
+  if (!isDocument(raw)) throw new TestFileError(`session ${spec.id}: sessionOptions must be a document`);
+  for (const k of Object.keys(raw)) {
+    if (!SESSION_OPTION_FIELDS.has(k)) throw new SkipTest(`driver lacks session option ${k}`);
+  }
+  const options = plain(raw) as ClientSessionOptions;
+  const session = client.startSession(options);
+  lsids.set(session, session.id);
+  map.set(spec.id as string, "session", session);
+}
+
+/** `$$sessionLsid`: the lsid of a session entity. */
+export function sessionLsid(entities: EntityMap, name: string): Document {
+  const session = entities.get(name, "session") as ClientSession;
+  return lsids.get(session) ?? session.id;
+}
+
+/**
+ * An operation's arguments with the `session` argument (an entity name)
+ * replaced by the session itself, which `take` then lets through and
+ * `options` passes to the driver.
+ */
+export function withSessionArgument(args: Args, entities: EntityMap): Args {
+  if (args.session === undefined) return args;
+  return { ...args, session: entities.get(args.session, "session") };
+}
+
+/**
+ * Operations whose arguments the runner does not pass through `options()`
+ * (database and client operations built by hand): a `session` argument there
+ * would be dropped, so the test skips instead.
+ */
+export function sessionArgumentGap(name: string, kind: string, args: Args): string | undefined {
+  if (!(args.session instanceof ClientSession) || kind === "collection") return undefined;
+  return `runner lacks the session argument of ${name} (${kind})`;
+}
+
+/** Operations on a `session` entity; `undefined` for those it does not know (transactions: branch txn). */
+export async function runSessionEntityOperation(
+  name: string,
+  args: Args,
+  session: ClientSession,
+): Promise<OperationResult | undefined> {
+  switch (name) {
+    case "endSession":
+      if (Object.keys(args).length > 0) throw new TestFileError("endSession takes no arguments");
+      await session.endSession();
+      return { value: undefined };
+    default:
+      return undefined;
+  }
+}
+
+/** The test runner's session operations; `undefined` for other operations. */
+export function runSessionTestRunnerOperation(
+  name: string,
+  args: Args,
+  ctx: OperationContext,
+): OperationResult | undefined {
+  switch (name) {
+    case "assertSessionDirty":
+    case "assertSessionNotDirty": {
+      const session = ctx.entities.get(args.session, "session") as ClientSession;
+      assert.equal(session.isDirty, name === "assertSessionDirty", `${name}: the session is dirty: ${session.isDirty}`);
+      return { value: undefined };
+    }
+    case "assertSessionPinned":
+    case "assertSessionUnpinned": {
+      ctx.entities.get(args.session, "session");
+      // A replica set pins no session (pinning is a sharded and load-balanced transaction matter).
+      if (name === "assertSessionPinned") {
+        assert.fail("assertSessionPinned: the session is not pinned (sessions are never pinned on a replica set)");
+      }
+      return { value: undefined };
+    }
+    case "targetedFailPoint":
+      ctx.entities.get(args.session, "session");
+      throw new SkipTest("not applicable to a replica set: targetedFailPoint needs a session pinned to a mongos");
+    case "assertSameLsidOnLastTwoCommands":
+    case "assertDifferentLsidOnLastTwoCommands": {
+      const c = ctx.entities.get(args.client, "client");
+      if (c.events === undefined) throw new SkipTest(`monitoring events not implemented (${name})`);
+      const started = c.events.filter((e) => e.name === "commandStartedEvent");
+      if (started.length < 2) {
+        throw new TestFileError(`${name}: fewer than two commandStartedEvents were observed`);
+      }
+      const [a, b] = started.slice(-2).map((e) => (e.event.command as Document | undefined)?.lsid);
+      assert.ok(a !== undefined && b !== undefined, `${name}: a command without lsid`);
+      const same = sameLsid(a, b);
+      assert.equal(same, name === "assertSameLsidOnLastTwoCommands", `${name}: the lsids are ${same ? "" : "not "}equal`);
+      return { value: undefined };
+    }
+    default:
+      return undefined;
+  }
+}
+
+function sameLsid(a: unknown, b: unknown): boolean {
+  const bytes = (l: unknown) => {
+    const id = isDocument(l) ? (l.id as { buffer?: Uint8Array } | undefined) : undefined;
+    return id?.buffer === undefined ? undefined : Array.from(id.buffer).join(",");
+  };
+  const x = bytes(a);
+  return x !== undefined && x === bytes(b);
+}
