@@ -1,8 +1,10 @@
 // Failover under load (issue 12, item 7) as a test: 4 writer loops across 2
 // primary kills on the simulated set (tests/helpers/failover_load.ts, the
 // scenario `npm run bench:failover` times). Asserts counts, never durations.
-// With retryWrites=false: nothing acknowledged is lost or stored twice, and
-// every error that reaches a writer is AutoReconnect.
+// With the defaults (retryWrites on): no error reaches a writer and every
+// write is stored exactly once. With retryWrites=false: nothing acknowledged
+// is lost or stored twice, and every error that reaches a writer is
+// AutoReconnect.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startReplicaSet } from "../../src/testing/mod.ts";
@@ -14,8 +16,10 @@ const WRITERS = 4;
 const WRITES = 30;
 const FAILOVERS = 2;
 
-async function client(uri: string, retryWrites: boolean): Promise<LoadClient> {
-  const c = await ReplicaSetConnection.connect(uri, { retryWrites, serverSelectionTimeoutMS: 20_000 });
+/** Our client; `retryWrites` undefined leaves the default. */
+async function client(uri: string, retryWrites: boolean | undefined): Promise<LoadClient> {
+  const options = retryWrites === undefined ? {} : { retryWrites };
+  const c = await ReplicaSetConnection.connect(uri, { ...options, serverSelectionTimeoutMS: 20_000 });
   const coll = c.db("t").collection("failover");
   return {
     insert: async (doc) => void (await coll.insertOne({ ...doc })),
@@ -38,6 +42,29 @@ async function guard<T>(p: Promise<T>, what: string, ms = 120_000): Promise<T> {
 }
 
 describe("failover under load (4 writers, 2 primary kills)", () => {
+  test("defaults (retryWrites on): no error reaches a writer; every write is stored exactly once", async () => {
+    await using rs = await startReplicaSet({ members: 3, name: "fl", electionDelayMS: 200 });
+    const c = await client(rs.uri, undefined);
+    try {
+      const result = await guard(
+        runFailoverLoad(rs, c, { writers: WRITERS, writesPerWriter: WRITES, failovers: FAILOVERS }),
+        "the writers and the kills finish",
+      );
+      const s = summarize(result);
+      assert.equal(s.failovers, FAILOVERS, "the primary was killed each time");
+      assert.deepEqual(
+        result.writes.filter((w) => w.error !== undefined).map((w) => `${w.k}: ${String(w.error)}`),
+        [],
+        "no error reaches a writer",
+      );
+      assert.equal(s.acknowledged, WRITERS * WRITES);
+      for (const w of result.writes) assert.equal(result.stored.get(w.k), 1, `${w.k} is stored exactly once`);
+      assert.equal(result.stored.size, WRITERS * WRITES, "nothing else is stored");
+    } finally {
+      await c.close();
+    }
+  });
+
   test("retryWrites=false: every acknowledged write is stored exactly once; the errors are AutoReconnect", async () => {
     await using rs = await startReplicaSet({ members: 3, name: "fl", electionDelayMS: 200 });
     const c = await client(rs.uri, false);
