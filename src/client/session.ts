@@ -51,6 +51,8 @@ export interface ClientSessionOptions {
   readonly causalConsistency?: boolean;
   /** Every read of the session reads one snapshot (MongoDB 5.0+); excludes `causalConsistency`. */
   readonly snapshot?: boolean;
+  /** With `snapshot`: the snapshot's time (e.g. another snapshot session's `snapshotTime`); default: the first read's. */
+  readonly snapshotTime?: Timestamp;
   /** Defaults of the session's transactions (the transactions API's `TransactionOptions`). */
   readonly defaultTransactionOptions?: {
     readonly readConcern?: ReadConcern;
@@ -61,7 +63,12 @@ export interface ClientSessionOptions {
   };
 }
 
-const SESSION_OPTIONS: ReadonlySet<string> = new Set(["causalConsistency", "snapshot", "defaultTransactionOptions"]);
+const SESSION_OPTIONS: ReadonlySet<string> = new Set([
+  "causalConsistency",
+  "snapshot",
+  "snapshotTime",
+  "defaultTransactionOptions",
+]);
 
 /** What the runner (execute.ts) and the transactions API keep of a session; not public. */
 export interface SessionState {
@@ -88,6 +95,10 @@ export function sessionState(session: ClientSession): SessionState {
 export function laterTimestamp(a: Timestamp | undefined, b: Timestamp | undefined): boolean {
   if (a === undefined) return false;
   return b === undefined || a.toBigInt() > b.toBigInt();
+}
+
+function isTimestamp(value: unknown): value is Timestamp {
+  return value !== null && typeof value === "object" && typeof (value as Timestamp).toBigInt === "function";
 }
 
 function isClusterTime(value: unknown): value is ClusterTime {
@@ -159,6 +170,12 @@ export class ClientSession {
         "startSession: causalConsistency and snapshot cannot both be true (a snapshot session reads one point in time)",
       );
     }
+    if (o.snapshotTime !== undefined) {
+      if (o.snapshot !== true) throw new ConfigurationError("startSession: snapshotTime needs snapshot: true");
+      if (!isTimestamp(o.snapshotTime)) {
+        throw new ConfigurationError(`startSession option snapshotTime must be a Timestamp, got ${show(o.snapshotTime)}`);
+      }
+    }
     if (o.defaultTransactionOptions !== undefined && !isDocument(o.defaultTransactionOptions)) {
       throw new ConfigurationError(
         `startSession option defaultTransactionOptions must be an object, got ${show(o.defaultTransactionOptions)}`,
@@ -176,7 +193,7 @@ export class ClientSession {
       ended: false,
       clusterTime: undefined,
       operationTime: undefined,
-      snapshotTime: undefined,
+      snapshotTime: o.snapshotTime,
       inUse: 0,
     });
   }

@@ -10,9 +10,27 @@
 import type { Document } from "../bson/mod.ts";
 import { ErrorCode, RETRYABLE_READ_CODES } from "../error_codes.ts";
 
-/** WriteConflict (112). */
+/**
+ * WriteConflict (112).
+ *
+ * @example
+ * ```ts
+ * import { WRITE_CONFLICT } from "./_error_labels.ts";
+ *
+ * console.log(WRITE_CONFLICT); // 112
+ * ```
+ */
 export const WRITE_CONFLICT = 112;
-/** NoSuchTransaction (251). */
+/**
+ * NoSuchTransaction (251).
+ *
+ * @example
+ * ```ts
+ * import { NO_SUCH_TRANSACTION } from "./_error_labels.ts";
+ *
+ * console.log(NO_SUCH_TRANSACTION); // 251
+ * ```
+ */
 export const NO_SUCH_TRANSACTION = 251;
 
 // The retryable writes specification's codes: the retryable read ones but
@@ -27,7 +45,17 @@ const TRANSIENT_CODES: ReadonlySet<number> = new Set([
   267, // PreparedTransactionInProgress
 ]);
 
-/** Whether `name` ends a transaction (`commitTransaction`, `abortTransaction`). */
+/**
+ * Whether `name` ends a transaction (`commitTransaction`, `abortTransaction`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { endsTransaction } from "./_error_labels.ts";
+ *
+ * assert.equal(endsTransaction("commitTransaction"), true);
+ * ```
+ */
 export function endsTransaction(name: string): boolean {
   return name === "commitTransaction" || name === "abortTransaction";
 }
@@ -69,6 +97,16 @@ export function errorLabelsFor(
  * Adds the labels of `reply` (an `ok: 0` reply, or one with a
  * `writeConcernError`) when it has none yet, as a server of wire version
  * `wire` does (RetryableWriteError arrived with 4.4, wire 9); keeps `ok` last.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { labelReply } from "./_error_labels.ts";
+ *
+ * const reply: Record<string, unknown> = { ok: 0, code: 10107 };
+ * labelReply("insert", { insert: "c", lsid: {}, txnNumber: 1 }, reply, 21);
+ * assert.deepEqual(reply.errorLabels, ["RetryableWriteError"]);
+ * ```
  */
 export function labelReply(name: string, body: Document, reply: Document, wire: number): void {
   if (reply.errorLabels !== undefined || (body.txnNumber === undefined && body.autocommit === undefined)) return;

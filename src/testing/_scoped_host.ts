@@ -7,7 +7,16 @@
 import type { CommandHost } from "./commands.ts";
 import type { OplogChange, Store } from "./store.ts";
 
-/** `host` with `store` for data and `logChange` for writes; everything else is the member's. */
+/**
+ * `host` with `store` for data and `logChange` for writes; everything else is the member's.
+ *
+ * @example
+ * ```ts ignore
+ * const readOnly = scopedHost(member, member.store.clone(), () => {
+ *   throw new Error("read only");
+ * });
+ * ```
+ */
 export function scopedHost(host: CommandHost, store: Store, logChange: (change: OplogChange) => void): CommandHost {
   return {
     get store() {

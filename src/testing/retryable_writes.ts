@@ -31,7 +31,16 @@ import { isPlainDocument, numericValue } from "./query.ts";
 import type { OplogChange, Store } from "./store.ts";
 import { type SessionWrite, sessionKey } from "./session_table.ts";
 
-/** The commands whose statements are retryable. */
+/**
+ * The commands whose statements are retryable.
+ *
+ * @example
+ * ```ts
+ * import { RETRYABLE_WRITE_COMMANDS } from "./retryable_writes.ts";
+ *
+ * console.log(RETRYABLE_WRITE_COMMANDS.has("insert")); // true
+ * ```
+ */
 export const RETRYABLE_WRITE_COMMANDS: ReadonlySet<string> = new Set([
   "insert",
   "update",
@@ -40,10 +49,30 @@ export const RETRYABLE_WRITE_COMMANDS: ReadonlySet<string> = new Set([
   "findandmodify",
 ]);
 
-/** TransactionTooOld (225). */
+/**
+ * TransactionTooOld (225).
+ *
+ * @example
+ * ```ts
+ * import { TRANSACTION_TOO_OLD } from "./retryable_writes.ts";
+ *
+ * console.log(TRANSACTION_TOO_OLD); // 225
+ * ```
+ */
 export const TRANSACTION_TOO_OLD = 225;
 
-/** What the statements need from the member: its data and its oplog. */
+/**
+ * What the statements need from the member: its data and its oplog.
+ *
+ * @example
+ * ```ts
+ * import { Store } from "./store.ts";
+ * import type { RetryHost } from "./retryable_writes.ts";
+ *
+ * const store = new Store();
+ * const host: RetryHost = { store, logChange: (c) => store.apply(c) };
+ * ```
+ */
 export interface RetryHost {
   readonly store: Store;
   logChange(change: OplogChange): void;

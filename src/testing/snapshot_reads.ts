@@ -27,7 +27,16 @@ import { scopedHost } from "./_scoped_host.ts";
 
 const SNAPSHOT_COMMANDS: ReadonlySet<string> = new Set(["find", "aggregate", "distinct"]);
 
-/** Whether a command asks for a snapshot read outside a transaction. */
+/**
+ * Whether a command asks for a snapshot read outside a transaction.
+ *
+ * @example
+ * ```ts
+ * import { isSnapshotRead } from "./snapshot_reads.ts";
+ *
+ * console.log(isSnapshotRead("distinct", { distinct: "c", key: "x", readConcern: { level: "snapshot" } })); // true
+ * ```
+ */
 export function isSnapshotRead(name: string, body: Document): boolean {
   const rc = body.readConcern;
   return body.autocommit === undefined && isPlainDocument(rc) && rc.level === "snapshot" && name !== "getMore";
@@ -37,7 +46,14 @@ function before(a: Timestamp, b: Timestamp): boolean {
   return a.t < b.t || (a.t === b.t && a.i < b.i);
 }
 
-/** Runs a snapshot read on `host` (see the module). */
+/**
+ * Runs a snapshot read on `host` (see the module).
+ *
+ * @example
+ * ```ts ignore
+ * const reply = await snapshotRead(member, request, runCommand);
+ * ```
+ */
 export async function snapshotRead(
   host: CommandHost,
   req: CommandRequest,

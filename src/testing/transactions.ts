@@ -36,7 +36,16 @@ import { RETRYABLE_WRITE_COMMANDS, RetryableStatements, TRANSACTION_TOO_OLD, txn
 import { aggregateWrites } from "./aggregate_command.ts";
 import { endsTransaction, NO_SUCH_TRANSACTION, WRITE_CONFLICT } from "./_error_labels.ts";
 
-/** The commands a transaction may run (mongod 7.0's list, on a replica set). */
+/**
+ * The commands a transaction may run (mongod 7.0's list, on a replica set).
+ *
+ * @example
+ * ```ts
+ * import { TRANSACTION_COMMANDS } from "./transactions.ts";
+ *
+ * console.log(TRANSACTION_COMMANDS.has("count")); // false: OperationNotSupportedInTransaction
+ * ```
+ */
 export const TRANSACTION_COMMANDS: ReadonlySet<string> = new Set([
   "find",
   "getMore",
@@ -87,7 +96,14 @@ interface Transaction {
   conflict?: string;
 }
 
-/** What the engine needs from its member. */
+/**
+ * What the engine needs from its member.
+ *
+ * @example
+ * ```ts ignore
+ * const host: TransactionHost = member; // a SimulatedMember
+ * ```
+ */
 export interface TransactionHost extends CommandHost {
   /** Logs a change as primary (the commit's `applyOps`). */
   logChange(change: OplogChange): void;
@@ -197,6 +213,7 @@ export class Transactions {
     if (t.state !== "inProgress") return;
     t.state = "aborted";
     t.changes = [];
+    t.store = this.#host.store; // drop the snapshot (no statement runs on an aborted transaction)
     for (const k of t.written) if (this.#locks.get(k) === t.key) this.#locks.delete(k);
     t.written.clear();
     if (this.open === 0) this.#lastWrite.clear();
@@ -438,7 +455,23 @@ export class Transactions {
     return reply;
   }
 
+  // TransactionTooOld when the session moved past `txnNumber` (a newer transaction or retryable write).
+  #tooOld(key: string, txnNumber: bigint, what: string): Document | undefined {
+    const t = this.#txn(key);
+    const row = this.#host.store.sessions.get(key);
+    let newest = t?.txnNumber;
+    if (row !== undefined && (newest === undefined || row.txnNumber > newest)) newest = row.txnNumber;
+    if (newest === undefined || newest <= txnNumber) return undefined;
+    return failure(
+      TRANSACTION_TOO_OLD,
+      "TransactionTooOld",
+      `Cannot ${what} transaction ${txnNumber} on session ${key}: a newer transaction number ${newest} is in use.`,
+    );
+  }
+
   #commit(key: string, txnNumber: bigint): Document {
+    const old = this.#tooOld(key, txnNumber, "commit");
+    if (old !== undefined) return old;
     const t = this.#txn(key);
     if (t !== undefined && t.txnNumber === txnNumber) {
       if (t.state === "aborted") return noSuchTransaction(txnNumber, key);
@@ -458,19 +491,15 @@ export class Transactions {
       if (this.open === 0) this.#lastWrite.clear();
       return { ok: 1 };
     }
-    if (t !== undefined && t.txnNumber > txnNumber) {
-      return failure(TRANSACTION_TOO_OLD, "TransactionTooOld", `Cannot commit transaction ${txnNumber}: a newer transaction ${t.txnNumber} started on session ${key}.`);
-    }
     // Not known here (a new primary, a restart): the replicated table knows whether it committed.
     const row = this.#host.store.sessions.get(key);
     if (row !== undefined && row.txnNumber === txnNumber && row.committed) return { ok: 1 };
-    if (row !== undefined && row.txnNumber > txnNumber) {
-      return failure(TRANSACTION_TOO_OLD, "TransactionTooOld", `Cannot commit transaction ${txnNumber}: a newer transaction ${row.txnNumber} started on session ${key}.`);
-    }
     return noSuchTransaction(txnNumber, key);
   }
 
   #abortCommand(key: string, txnNumber: bigint): Document {
+    const old = this.#tooOld(key, txnNumber, "abort");
+    if (old !== undefined) return old;
     const t = this.#txn(key);
     if (t !== undefined && t.txnNumber === txnNumber) {
       if (t.state === "committed") return failure(256, "TransactionCommitted", `Transaction ${txnNumber} has been committed.`);
@@ -492,6 +521,7 @@ export class Transactions {
 
   // A transaction's write: conflict checks, then into its snapshot and its buffer.
   #buffer(t: Transaction, change: OplogChange): void {
+    if (t.state !== "inProgress") throw new Error("the transaction ended while its statement ran");
     for (const k of writtenKeys(change)) {
       const owner = this.#locks.get(k);
       const other = owner === undefined || owner === t.key ? undefined : this.#txn(owner);

@@ -12,6 +12,8 @@ import { ClientSession, type ReplicaSetConnection as RSC, ReplicaSetConnection }
 import { type ReplicaSet, startReplicaSet } from "../../src/testing/mod.ts";
 import { ServerSessionPool } from "../../src/client/server_session_pool.ts";
 import { rejectsWith } from "../helpers/rejects.ts";
+import { fakeSet, TOPOLOGY_FACTORY } from "./_fake_topology.ts";
+import { serverDescriptionFromHello } from "../../src/topology/server_description.ts";
 
 const FAST = { serverSelectionTimeoutMS: 5000, heartbeatFrequencyMS: 500, connectTimeoutMS: 2000 };
 
@@ -153,7 +155,7 @@ describe("sessions and retryable writes (simulated set)", () => {
     assert.equal(r.modifiedCount, 1);
     const sent = log.filter((cmd) => ["insert", "update"].includes(Object.keys(cmd)[0]));
     assert.deepEqual(sent.map((cmd) => Object.keys(cmd)[0]), ["insert", "update", "update", "insert"]);
-    const numbers = sent.map((cmd) => txn(cmd));
+    const numbers = sent.map((cmd) => txn(cmd) ?? -1n);
     assert.equal(numbers[1], numbers[2], "the retried update keeps its txnNumber");
     assert.ok(numbers[0] < numbers[1] && numbers[2] < numbers[3], "a new txnNumber per write command");
     assert.equal(new Set(sent.map(lsidHex)).size, 1, "one session for the whole bulk write");
@@ -275,4 +277,58 @@ test("the server session pool: LIFO, stale sessions dropped, endSessions in batc
   const commands = pool.drain();
   assert.deepEqual(commands.map((c) => (c.endSessions as unknown[]).length), [10_000, 10_000, 5_000]);
   assert.equal(pool.size, 0);
+});
+
+describe("servers without sessions or snapshot reads", () => {
+  test("wire 5 (MongoDB 3.4): no lsid, no txnNumber, no $clusterTime; an explicit session is refused", async () => {
+    await using rs = await startReplicaSet({ members: 3, name: "old", maxWireVersion: 5 });
+    await using c = await ReplicaSetConnection.connect(rs.uri, FAST);
+    const log = record(c);
+    const coll = c.db("s").collection("old");
+    await coll.insertOne({ _id: 1 });
+    await coll.findOne({ _id: 1 });
+    assert.ok(log.length >= 2);
+    for (const cmd of log) {
+      assert.equal(cmd.lsid, undefined);
+      assert.equal(cmd.txnNumber, undefined);
+      assert.equal(cmd.$clusterTime, undefined);
+    }
+    await using session = c.startSession();
+    await rejectsWith(coll.findOne({ _id: 1 }, { session }), SessionError, /does not support sessions/);
+  });
+
+  test("wire 12 (MongoDB 4.4): a snapshot read is a SessionError before it is sent", async () => {
+    await using rs = await startReplicaSet({ members: 3, name: "fourfour", maxWireVersion: 12 });
+    await using c = await ReplicaSetConnection.connect(rs.uri, FAST);
+    const log = record(c);
+    await using session = c.startSession({ snapshot: true });
+    assert.equal(session.snapshotEnabled, true);
+    assert.equal(session.supports.causalConsistency, false);
+    await rejectsWith(c.db("s").collection("x").findOne({}, { session }), SessionError, /Snapshot reads require MongoDB 5\.0/);
+    assert.equal(named(log, "find").length, 0);
+  });
+});
+
+test("IllegalOperation (20) 'Transaction numbers ...' is rewritten to say what to do (retryable writes spec)", async () => {
+  const { topology, primary, log } = fakeSet(() => {
+    throw new OperationFailure("Transaction numbers are only allowed on a replica set member or mongos", {
+      code: 20,
+      codeName: "IllegalOperation",
+      response: { ok: 0, code: 20 },
+    });
+  });
+  primary.description = serverDescriptionFromHello(primary.address, {
+    ok: 1,
+    isWritablePrimary: true,
+    setName: "foo",
+    me: primary.address,
+    maxWireVersion: 17,
+    logicalSessionTimeoutMinutes: 30,
+  }, { roundTripTime: 1 });
+  await using c = new ReplicaSetConnection("a:27017", { replicaSet: "foo", [TOPOLOGY_FACTORY]: () => topology } as never);
+  const e = await rejectsWith(c.db("s").collection("x").insertOne({ a: 1 }), OperationFailure, /retryWrites=false/);
+  assert.equal(e.code, 20);
+  assert.ok(e.cause instanceof OperationFailure, "the server's error as cause");
+  assert.equal(log.length, 1, "not retried");
+  assert.ok(log[0].cmd.txnNumber !== undefined && log[0].cmd.lsid !== undefined);
 });

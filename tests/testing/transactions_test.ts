@@ -77,6 +77,26 @@ describe("transactions", () => {
     });
   });
 
+  test("txnNumber rules: one number per transaction, older numbers refused, a statement after commit", async () => {
+    await using rs = await startReplicaSet({ members: 1 });
+    await withClient(rs.hosts[0], async (c) => {
+      const lsid = newLsid();
+      await c.command("test", { insert: "c", documents: [{ _id: 1 }], ...txn(lsid, 3, true) });
+      assert.equal((await c.command("admin", { commitTransaction: 1, ...txn(lsid, 3) })).ok, 1);
+      const after = await c.command("test", { find: "c", ...txn(lsid, 3) });
+      assert.equal(after.codeName, "TransactionCommitted");
+      const restart = await c.command("test", { find: "c", ...txn(lsid, 3, true) });
+      assert.equal(restart.code, 117, "a transaction number is used once");
+      const retryable = await c.command("test", { insert: "c", documents: [{ _id: 2 }], lsid, txnNumber: new Int64(2n) });
+      assert.equal(retryable.codeName, "TransactionTooOld");
+      // A retryable write with a newer number aborts the open transaction.
+      await c.command("test", { insert: "c", documents: [{ _id: 3 }], ...txn(lsid, 4, true) });
+      assert.equal((await c.command("test", { insert: "c", documents: [{ _id: 4 }], lsid, txnNumber: new Int64(5n) })).n, 1);
+      assert.equal((await c.command("admin", { commitTransaction: 1, ...txn(lsid, 4) })).codeName, "TransactionTooOld");
+      assert.deepEqual(await ids(c), [1, 4]);
+    });
+  });
+
   test("two transactions writing one document: the second gets WriteConflict and is aborted", async () => {
     await using rs = await startReplicaSet({ members: 1 });
     await withClient(rs.hosts[0], async (c) => {

@@ -17,6 +17,7 @@ import { type EntityMap, plain, SkipTest, TestFileError } from "./entities.ts";
 import { type Args, docArg, take } from "./arguments.ts";
 import { runCollectionOperation } from "./collection_operations.ts";
 import { isDocument } from "./matcher.ts";
+import { runReadOperation } from "./read_operations.ts";
 import {
   runSessionEntityOperation,
   runSessionTestRunnerOperation,
@@ -178,6 +179,8 @@ export async function runOperation(
     throw new TestFileError(`entity ${String(op.object)} is not defined`);
   }
   args = withSessionArgument(args, ctx.entities);
+  const read = await runReadOperation(name, args, kind, ctx.entities.get(op.object));
+  if (read !== undefined) return read;
   const sessionGap = sessionArgumentGap(name, kind, args);
   if (sessionGap !== undefined) throw new SkipTest(sessionGap);
   switch (kind) {

@@ -16,7 +16,7 @@ import type { OperationContext, OperationResult } from "./operations.ts";
 /** The lsid of each session entity, taken when it was created (`$$sessionLsid` matches it after the session ended). */
 const lsids = new WeakMap<ClientSession, Document>();
 
-const SESSION_OPTION_FIELDS = new Set(["causalConsistency", "snapshot", "defaultTransactionOptions"]);
+const SESSION_OPTION_FIELDS = new Set(["causalConsistency", "snapshot", "snapshotTime", "defaultTransactionOptions"]);
 
 /** Creates a `session` entity: `conn.startSession(sessionOptions)` on its client. */
 export function createSessionEntity(spec: Record<string, unknown>, map: EntityMap): void {
@@ -26,8 +26,10 @@ export function createSessionEntity(spec: Record<string, unknown>, map: EntityMa
   for (const k of Object.keys(raw)) {
     if (!SESSION_OPTION_FIELDS.has(k)) throw new SkipTest(`driver lacks session option ${k}`);
   }
-  const options = plain(raw) as ClientSessionOptions;
-  const session = client.startSession(options);
+  const options = { ...(plain(raw) as Document) } as Record<string, unknown>;
+  // snapshotTime names a saved value (a session's getSnapshotTime result).
+  if (typeof raw.snapshotTime === "string") options.snapshotTime = map.get(raw.snapshotTime, "value");
+  const session = client.startSession(options as ClientSessionOptions);
   lsids.set(session, session.id);
   map.set(spec.id as string, "session", session);
 }
@@ -69,6 +71,10 @@ export async function runSessionEntityOperation(
       if (Object.keys(args).length > 0) throw new TestFileError("endSession takes no arguments");
       await session.endSession();
       return { value: undefined };
+    case "getSnapshotTime":
+      if (Object.keys(args).length > 0) throw new TestFileError("getSnapshotTime takes no arguments");
+      if (!session.snapshotEnabled) throw new TestFileError("getSnapshotTime: not a snapshot session");
+      return { value: session.snapshotTime };
     default:
       return undefined;
   }
