@@ -61,35 +61,41 @@ export function endsTransaction(name: string): boolean {
 }
 
 /**
- * The labels mongod gives error `code` of command `body` (named `name`), or
- * undefined for none.
+ * The labels mongod gives a reply of command `body` (named `name`) that
+ * failed with `code` (ok: 0) and/or carries a write concern error of code
+ * `writeConcernCode`, or undefined for none: TransientTransactionError only
+ * for a command error inside a transaction, RetryableWriteError for either
+ * kind of error of a retryable write, commit or abort.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { errorLabelsFor } from "./_error_labels.ts";
  *
- * assert.deepEqual(errorLabelsFor("insert", { insert: "c", txnNumber: 1, autocommit: false }, 112, false), ["TransientTransactionError"]);
- * assert.deepEqual(errorLabelsFor("insert", { insert: "c", txnNumber: 1 }, 91, false), ["RetryableWriteError"]);
+ * const inTxn = { insert: "c", txnNumber: 1, autocommit: false };
+ * assert.deepEqual(errorLabelsFor("insert", inTxn, 112, undefined), ["TransientTransactionError"]);
+ * assert.equal(errorLabelsFor("insert", inTxn, undefined, 91), undefined);
+ * assert.deepEqual(errorLabelsFor("insert", { insert: "c", txnNumber: 1 }, undefined, 91), ["RetryableWriteError"]);
  * ```
  */
 export function errorLabelsFor(
   name: string,
   body: Document,
-  code: number,
-  hasWriteConcernError: boolean,
+  code: number | undefined,
+  writeConcernCode: number | undefined,
 ): string[] | undefined {
   const inTransaction = body.autocommit !== undefined;
   const commitOrAbort = endsTransaction(name);
   const labels: string[] = [];
-  if (inTransaction) {
+  if (inTransaction && code !== undefined) {
     let transient = TRANSIENT_CODES.has(code);
-    if (commitOrAbort) transient ||= code === NO_SUCH_TRANSACTION && !hasWriteConcernError;
+    if (commitOrAbort) transient ||= code === NO_SUCH_TRANSACTION && writeConcernCode === undefined;
     else transient ||= RETRYABLE_WRITE_CODES.has(code) || code === NO_SUCH_TRANSACTION;
     if (transient) labels.push("TransientTransactionError");
   }
   const retryableWrite = body.txnNumber !== undefined && (!inTransaction || commitOrAbort);
-  if (retryableWrite && RETRYABLE_WRITE_CODES.has(code)) labels.push("RetryableWriteError");
+  const retryable = (c: number | undefined) => c !== undefined && RETRYABLE_WRITE_CODES.has(c);
+  if (retryableWrite && (retryable(code) || retryable(writeConcernCode))) labels.push("RetryableWriteError");
   return labels.length > 0 ? labels : undefined;
 }
 
@@ -111,10 +117,14 @@ export function errorLabelsFor(
 export function labelReply(name: string, body: Document, reply: Document, wire: number): void {
   if (reply.errorLabels !== undefined || (body.txnNumber === undefined && body.autocommit === undefined)) return;
   const wce = reply.writeConcernError as Document | undefined;
-  const raw = reply.ok === 0 || (typeof reply.ok === "object" && Number(reply.ok) === 0) ? reply.code : wce?.code;
-  if (raw === undefined) return;
-  const labels = errorLabelsFor(name, body, Number(raw), wce !== undefined)
-    ?.filter((l) => l !== "RetryableWriteError" || wire >= 9);
+  const failed = Number(reply.ok) === 0 && reply.code !== undefined;
+  if (!failed && wce?.code === undefined) return;
+  const labels = errorLabelsFor(
+    name,
+    body,
+    failed ? Number(reply.code) : undefined,
+    wce?.code === undefined ? undefined : Number(wce.code),
+  )?.filter((l) => l !== "RetryableWriteError" || wire >= 9);
   if (labels === undefined || labels.length === 0) return;
   const ok = reply.ok;
   delete reply.ok;

@@ -313,7 +313,8 @@ function labelsFor(
   if (action.errorLabels !== undefined) return [...action.errorLabels];
   if (changeStream && code !== undefined && RESUMABLE_CHANGE_STREAM_CODES.has(code)) return ["ResumableChangeStreamError"];
   if (code === undefined) return undefined;
-  return errorLabelsFor(Object.keys(body)[0] ?? "", body, code, writeConcernError);
+  const name = Object.keys(body)[0] ?? "";
+  return writeConcernError ? errorLabelsFor(name, body, undefined, code) : errorLabelsFor(name, body, code, undefined);
 }
 
 /**

@@ -65,8 +65,7 @@ import { cloneValue, isPlainDocument, matches, numericValue, project, sortDocume
 import { CursorRegistry, type OplogChange, type OplogView, splitNamespace, Store } from "./store.ts";
 import { toFailure } from "./_server_error.ts";
 import { decodeLegacyWrite } from "./_legacy_writes.ts";
-import { addWriteConcernError, codeNameOf, failedReply, FailPoints } from "./fail_points.ts";
-import { isRetryableWrite } from "./retryable_writes.ts";
+import { addWriteConcernError, failedReply, FailPoints } from "./fail_points.ts";
 import { LocalSessions } from "./sessions.ts";
 import { Transactions } from "./transactions.ts";
 import { endsTransaction, labelReply } from "./_error_labels.ts";
@@ -963,12 +962,6 @@ export class SimulatedMember implements Member, CommandHost {
   ): Promise<Document | null> {
     const refused = this.#stateError(name, secondaryOk);
     if (refused !== null) return refused;
-    const lost = isRetryableWrite(name, body) ? this.failPoints.evaluateTransactionalWrite() : undefined;
-    if (lost?.failBeforeCommitExceptionCode !== undefined) {
-      if (lost.closeConnection) return null;
-      const code = lost.failBeforeCommitExceptionCode;
-      return { ok: 0, errmsg: "Failing write for test", code, codeName: codeNameOf(code) };
-    }
     const rc = body.readConcern;
     if (READ_COMMANDS.has(name) && isPlainDocument(rc) && rc.afterClusterTime instanceof Timestamp) {
       // A causally consistent read waits until this member has caught up.
@@ -979,13 +972,13 @@ export class SimulatedMember implements Member, CommandHost {
       if (this.#stateError(name, secondaryOk) !== null) return this.#stateError(name, secondaryOk)!;
     }
     const reply = await this.transactions.run({ host: this, db, name, body, conn: state }, runCommand);
+    if (reply === null) return null; // onPrimaryTransactionalWrite closed the connection
     if (HANDSHAKES.has(name) && reply.ok === 1) this.#authHello(state, body, reply);
     const writes = WRITE_COMMANDS.has(name) || endsTransaction(name) || (name === "aggregate" && aggregateWrites(body));
     if (writes && reply.ok === 1 && Transactions.waitsForWriteConcern(name, body)) {
       const failure = await this.#set.waitForWriteConcern(this, body.writeConcern);
       if (failure !== null) reply.writeConcernError = failure;
     }
-    if (lost?.closeConnection === true) return null; // written, but the reply is lost
     return reply;
   }
 

@@ -29,6 +29,9 @@
 import { type Document, Int64 } from "../bson/mod.ts";
 import { isPlainDocument, numericValue } from "./query.ts";
 import type { OplogChange, Store } from "./store.ts";
+import type { TransactionalWriteAction } from "./fail_points.ts";
+import { codeNameOf } from "./fail_points.ts";
+import { serverError } from "./_server_error.ts";
 import { type SessionWrite, sessionKey } from "./session_table.ts";
 
 /**
@@ -76,6 +79,8 @@ export const TRANSACTION_TOO_OLD = 225;
 export interface RetryHost {
   readonly store: Store;
   logChange(change: OplogChange): void;
+  /** `onPrimaryTransactionalWrite`, evaluated for each statement that runs (not one answered from the table). */
+  readonly failPoints?: { evaluateTransactionalWrite(): TransactionalWriteAction | undefined };
 }
 
 /**
@@ -134,6 +139,7 @@ export class RetryableStatements {
   #txnNumber: bigint;
   #current: SessionWrite | undefined;
   #logged = false;
+  #closeConnection = false;
 
   private constructor(host: RetryHost, key: string, lsid: Document, txnNumber: bigint) {
     this.#host = host;
@@ -170,8 +176,26 @@ export class RetryableStatements {
     return this.#host.store.sessions.executed(this.#key, this.#txnNumber, stmtId);
   }
 
-  /** Starts statement `stmtId`: the changes it logs carry it (see `tag`). */
+  /**
+   * Whether `onPrimaryTransactionalWrite` fired with `closeConnection`: the
+   * command's reply is lost (the connection closes).
+   */
+  get closeConnection(): boolean {
+    return this.#closeConnection;
+  }
+
+  /**
+   * Starts statement `stmtId`: the changes it logs carry it (see `tag`).
+   *
+   * @throws {MongoError} the `failBeforeCommitExceptionCode` of an `onPrimaryTransactionalWrite` that fired.
+   */
   begin(stmtId: number): void {
+    const fired = this.#host.failPoints?.evaluateTransactionalWrite();
+    if (fired !== undefined) {
+      if (fired.closeConnection) this.#closeConnection = true;
+      const code = fired.failBeforeCommitExceptionCode;
+      if (code !== undefined) throw serverError(code, codeNameOf(code), "Failing write for test");
+    }
     this.#current = {
       key: this.#key,
       lsid: this.#lsid,

@@ -229,9 +229,10 @@ export class Transactions {
   /**
    * Runs a command with its session semantics; `exec` runs a request as
    * `runCommand` does. The caller waits for the write concern afterwards
-   * when {@linkcode Transactions.waitsForWriteConcern} says so.
+   * when {@linkcode Transactions.waitsForWriteConcern} says so. Null: the
+   * connection is to be closed without a reply (`onPrimaryTransactionalWrite`).
    */
-  async run(req: CommandRequest, exec: (req: CommandRequest) => Promise<Document>): Promise<Document> {
+  async run(req: CommandRequest, exec: (req: CommandRequest) => Promise<Document>): Promise<Document | null> {
     const { name, body } = req;
     if (name === "killAllSessions") {
       this.abortAll();
@@ -256,7 +257,10 @@ export class Transactions {
     return body.autocommit === undefined || endsTransaction(name);
   }
 
-  async #runOutside(req: CommandRequest, exec: (req: CommandRequest) => Promise<Document>): Promise<Document> {
+  async #runOutside(
+    req: CommandRequest,
+    exec: (req: CommandRequest) => Promise<Document>,
+  ): Promise<Document | null> {
     const { name, body } = req;
     const txnNumber = txnNumberOf(body);
     let retry: RetryableStatements | undefined;
@@ -289,7 +293,9 @@ export class Transactions {
       const timedOut = await this.#waitForLocks(req);
       if (timedOut !== null) return timedOut;
     }
-    return await exec(retry === undefined ? req : { ...req, retry });
+    if (retry === undefined) return await exec(req);
+    const reply = await exec({ ...req, retry });
+    return retry.closeConnection ? null : reply;
   }
 
   // A write outside transactions waits while an open transaction holds a document it targets.

@@ -192,11 +192,33 @@ describe("retryable writes", () => {
         data: { closeConnection: false, failBeforeCommitExceptionCode: 91 },
       });
       const failed = await c.command("test", { insert: "c", documents: [{ _id: 3 }], lsid, txnNumber: new Int64(2n) });
-      assert.equal(failed.code, 91);
-      assert.deepEqual(failed.errorLabels, ["RetryableWriteError"]);
+      assert.equal((failed.writeErrors as Doc[])[0].code, 91, "the statement failed before it wrote");
       await c.command("admin", { configureFailPoint: "onPrimaryTransactionalWrite", mode: "off" });
     });
     assert.deepEqual(rs.members[0].documents("test.c").map((d) => d._id), [0, 1, 2]);
+  });
+
+  test("onPrimaryTransactionalWrite counts the statements that run, not those answered from the session table", async () => {
+    await using rs = await startReplicaSet({ members: 1 });
+    const host = rs.hosts[0];
+    await withClient(host, (c) => c.command("admin", { configureFailPoint: "onPrimaryTransactionalWrite", mode: { times: 2 } }));
+    const lsid = newLsid();
+    const first = { insert: "c", documents: [{ _id: 1 }], lsid, txnNumber: new Int64(1n) };
+    const second = { update: "c", updates: [{ q: { _id: 1 }, u: { $set: { a: 1 } } }], lsid, txnNumber: new Int64(2n) };
+    for (const cmd of [first, second]) {
+      const lost = await RawClient.connect(host);
+      try {
+        await assert.rejects(lost.command("test", cmd), /closed/);
+      } finally {
+        lost.close();
+      }
+      // The retry is answered from the table: the point does not fire (it has firings left only if it did).
+      await withClient(host, async (c) => assert.equal((await c.command("test", cmd)).ok, 1));
+    }
+    await withClient(host, async (c) => {
+      assert.equal((await c.command("test", { insert: "c", documents: [{ _id: 2 }], lsid, txnNumber: 3 })).n, 1, "the point is spent");
+    });
+    assert.deepEqual(rs.members[0].documents("test.c"), [{ _id: 1, a: 1 }, { _id: 2 }]);
   });
 
   test("replies carry $clusterTime (placeholder signature) and operationTime from 3.6 (wire 6) on", async () => {

@@ -270,6 +270,22 @@ describe("transactions", () => {
       });
       const conflict = await c.command("test", { insert: "c", documents: [{ _id: 2 }], ...txn(lsid, 2, true) });
       assert.deepEqual(conflict.errorLabels, ["TransientTransactionError"]);
+      // A write concern error inside a transaction gets no label (mongod labels command errors only).
+      await c.command("admin", {
+        configureFailPoint: "failCommand",
+        mode: { times: 1 },
+        data: { failCommands: ["insert"], writeConcernError: { code: 91, errmsg: "Replication is being shut down" } },
+      });
+      const wce = await c.command("test", { insert: "c", documents: [{ _id: 3 }], ...txn(lsid, 3, true) });
+      assert.equal((wce.writeConcernError as Doc).code, 91);
+      assert.equal(wce.errorLabels, undefined);
+      await c.command("admin", {
+        configureFailPoint: "failCommand",
+        mode: { times: 1 },
+        data: { failCommands: ["commitTransaction"], writeConcernError: { code: 91, errmsg: "Replication is being shut down" } },
+      });
+      const commitWce = await c.command("admin", { commitTransaction: 1, ...txn(lsid, 3) });
+      assert.deepEqual(commitWce.errorLabels, ["RetryableWriteError"], "a commit's write concern error is retryable");
     });
   });
 
