@@ -1,5 +1,5 @@
 // Failover under load (issue 12, item 7) as a test: 4 writer loops across 2
-// primary kills on the simulated set (tests/helpers/failover_load.ts, the
+// primary kills on a simulated 5-member set (tests/helpers/failover_load.ts, the
 // scenario `npm run bench:failover` times). Asserts counts, never durations.
 // With the defaults (retryWrites on): no error reaches a writer and every
 // write is stored exactly once. With retryWrites=false: nothing acknowledged
@@ -43,7 +43,7 @@ async function guard<T>(p: Promise<T>, what: string, ms = 120_000): Promise<T> {
 
 describe("failover under load (4 writers, 2 primary kills)", () => {
   test("defaults (retryWrites on): no error reaches a writer; every write is stored exactly once", async () => {
-    await using rs = await startReplicaSet({ members: 3, name: "fl", electionDelayMS: 200 });
+    await using rs = await startReplicaSet({ members: 2 * FAILOVERS + 1, name: "fl", electionDelayMS: 200 });
     const c = await client(rs.uri, undefined);
     try {
       const result = await guard(
@@ -66,7 +66,7 @@ describe("failover under load (4 writers, 2 primary kills)", () => {
   });
 
   test("retryWrites=false: every acknowledged write is stored exactly once; the errors are AutoReconnect", async () => {
-    await using rs = await startReplicaSet({ members: 3, name: "fl", electionDelayMS: 200 });
+    await using rs = await startReplicaSet({ members: 2 * FAILOVERS + 1, name: "fl", electionDelayMS: 200 });
     const c = await client(rs.uri, false);
     try {
       const result = await guard(
