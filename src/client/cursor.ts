@@ -65,9 +65,13 @@ interface ServerCursor {
 
 /** Ends a cursor's implicit session once the server cursor is gone (its server session goes back to the pool). */
 function releaseSession(state: ServerCursor): void {
-  const session = state.session;
-  if (session === undefined || !session.isImplicit || state.id !== 0n) return;
-  state.session = undefined;
+  if (state.id !== 0n) return;
+  endImplicit(state.session);
+  if (state.session?.isImplicit === true) state.session = undefined;
+}
+
+function endImplicit(session: ClientSession | undefined): void {
+  if (session === undefined || !session.isImplicit) return;
   const s = sessionState(session);
   s.ended = true;
   releaseServerSession(s);
@@ -80,6 +84,9 @@ async function killServerCursor(state: ServerCursor): Promise<void> {
     releaseSession(state);
     return;
   }
+  // The kill takes the cursor's session with it: it is ended (if implicit) once the kill is done.
+  const session = state.session;
+  if (session?.isImplicit === true) state.session = undefined;
   const dot = state.ns.indexOf(".");
   const db = state.ns.slice(0, dot);
   const coll = state.ns.slice(dot + 1);
@@ -90,7 +97,7 @@ async function killServerCursor(state: ServerCursor): Promise<void> {
       kind: "read",
       retryable: false,
       server,
-      session: state.session,
+      session,
       timeoutMS: state.timeoutMS,
       maxTimeMS: false,
       plan: () => ({
@@ -104,7 +111,7 @@ async function killServerCursor(state: ServerCursor): Promise<void> {
   } catch {
     // Best effort: the server reaps idle cursors after 10 minutes anyway.
   }
-  releaseSession(state);
+  endImplicit(session);
 }
 
 // Cursors dropped without being exhausted or closed: their server cursors are

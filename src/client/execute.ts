@@ -36,6 +36,7 @@ import {
 import type { ReadConcern } from "./read_concern.ts";
 import type { WriteConcern } from "./write_concern.ts";
 import { ClientSession, laterTimestamp, observeReply, releaseServerSession, sessionState } from "./session.ts";
+import { supportsRetryableWrites, transactionNumbersError, writeErrorToThrow } from "./retryable_writes.ts";
 
 /** Sessions, `$clusterTime` and retryable writes need MongoDB 3.6+ (wire 6). */
 const SESSIONS_WIRE_VERSION = 6;
@@ -449,54 +450,9 @@ async function attempts<T>(ctx: ClientContext, op: Operation<T>, clock: Clock, e
   }
 }
 
-/** The retryable writes specification's test: a server that reports sessions and is not a standalone. */
-function supportsRetryableWrites(server: ServerLike): boolean {
-  const d = server.description;
-  return d.logicalSessionTimeoutMinutes !== null && d.type !== "Standalone" &&
-    d.maxWireVersion >= SESSIONS_WIRE_VERSION;
-}
-
-/**
- * Which error a failed retryable write reports (the specification's rules):
- * the latest error that says a write may have been attempted; an error that
- * says none was (`NoWritesPerformed`, or a client-side error before anything
- * was sent) leaves the earlier one in place.
- */
-function writeErrorToThrow(error: unknown, previous: unknown, wireVersion: number): unknown {
-  if (previous === undefined) return error;
-  const noWrite = error instanceof OperationFailure
-    ? error.hasErrorLabel("NoWritesPerformed")
-    : error instanceof ConnectionFailure
-    ? error.hasErrorLabel("NoWritesPerformed") || !isRetryableWriteError(error, wireVersion)
-    : true;
-  return noWrite ? previous : error;
-}
-
 function mayRetryWrite(ctx: ClientContext, clock: Clock, attempt: number): boolean {
   if (ctx.closed || clock.signal?.aborted === true || clock.fired !== undefined) return false;
   return attempt === 0 || (clock.deadline !== undefined && !clock.deadline.infinite);
-}
-
-/**
- * IllegalOperation (20) "Transaction numbers are only allowed on a replica
- * set member or mongos": the storage engine or deployment does not support
- * retryable writes; the message says what to do (the specification's rewrite).
- */
-function transactionNumbersError(error: unknown): unknown {
-  if (
-    !(error instanceof OperationFailure) || error.code !== ErrorCode.IllegalOperation ||
-    !error.errmsg.startsWith("Transaction numbers")
-  ) return error;
-  return new OperationFailure(
-    "This MongoDB deployment does not support retryable writes. Please add retryWrites=false to your connection string.",
-    {
-      code: error.code,
-      codeName: error.codeName,
-      errorLabels: error.errorLabels,
-      response: error.response,
-      cause: error,
-    },
-  );
 }
 
 function mayRetry(
