@@ -425,14 +425,22 @@ export class ClientBase extends EventTarget {
     if (this.#topology !== undefined) return Promise.resolve(this.#topology);
     if (this.#loading !== undefined) return this.#loading;
     const loading = (async () => {
+      // The network stack, the runtime check and the runtime's socket adapter
+      // load side by side, not one after another.
+      const topologyModule = import("../topology/topology.ts");
+      topologyModule.catch(() => {}); // awaited below, unless the runtime check throws first
+      const [{ detectSocketRuntime, unsupportedRuntime }, { preloadSocketAdapter }] = await Promise.all([
+        import("../net/_runtime.ts"),
+        import("../net/socket.ts"),
+      ]);
       // A runtime with no socket API (a browser page) fails here, at once, not by a selection timeout.
-      const { detectSocketRuntime, unsupportedRuntime } = await import("../net/_runtime.ts");
       // A socketFactory brings its own transport: it may work where the runtime has none.
       const ownTransport = this.#factory !== undefined || this.#socketFactory !== undefined;
       if (!ownTransport && detectSocketRuntime(globalThis) === undefined) throw unsupportedRuntime();
+      if (!ownTransport) preloadSocketAdapter();
       const [init, { Topology }] = await Promise.all([
         this.#srv === undefined ? this.#init! : this.#resolveSrv(this.#srv),
-        import("../topology/topology.ts"),
+        topologyModule,
       ]);
       if (this.#closed) throw closedError(this.#kind.className);
       this.#srv = undefined;
