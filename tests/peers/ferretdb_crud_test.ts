@@ -23,9 +23,9 @@ if (skip !== undefined) {
     envVar: "CRUD_SPEC_DIR",
     defaultDir: fileURLToPath(new URL("../spec/crud", import.meta.url)),
     knownBugs: {
-      // As in tests/spec/unified/crud_test.ts: crud.md asks for batchSize limit + 1 when batchSize equals limit.
-      "find.json: Find with batchSize equal to limit":
-        "known driver bug: find with batchSize equal to limit sends batchSize 4, crud.md asks for limit + 1 (5)",
+      // As in tests/spec/unified/crud_test.ts: the file inserts {_id: 2} with no initialData of its own.
+      "insertOne-rawdata.json: insertOne with rawData option on less than 8.2.0 - ignore argument":
+        "known test-file bug: no initialData, so the insert of {_id: 2} meets the document insertOne-comment.json left (E11000 on mongod too)",
     },
     target: {
       name: "ferretdb",

@@ -92,6 +92,24 @@ export const FERRETDB_GAPS: readonly FerretDBGap[] = [
     error: notImplemented(/stage "\$out" is not implemented/),
   },
   {
+    reason: "FerretDB 1.24 lacks the $merge stage",
+    error: notImplemented(/stage "\$merge" is not implemented/),
+  },
+  {
+    // FerretDB answers FailedToParse (9) "the 'aggregate' field must specify a collection name or 1", also where
+    // the test expects another error, so the row is recognised from the test: an aggregate on a database entity.
+    reason: "FerretDB 1.24 lacks database-level aggregate (aggregate: 1)",
+    before: (file, t) => {
+      const dbs = new Set(
+        ((file.doc.createEntities ?? []) as Document[])
+          .map((e) => e.database as Document | undefined)
+          .filter((d) => d !== undefined)
+          .map((d) => String(d.id)),
+      );
+      return (t.operations as Document[]).some((o) => o.name === "aggregate" && dbs.has(String(o.object)));
+    },
+  },
+  {
     reason: "FerretDB 1.24 lacks views (create with viewOn)",
     error: notImplemented(/^create: support for field "viewOn"/),
   },
