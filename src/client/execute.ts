@@ -159,6 +159,11 @@ export interface RunCommandOptions {
   readonly sequences?: DocumentSequence[];
   /** Whether a finite deadline adds `maxTimeMS` (default: the operation's). */
   readonly maxTimeMS?: boolean;
+  /**
+   * `false`: a command that is not the retryable write itself (the getMore of
+   * its results cursor), sent without the write's `txnNumber`.
+   */
+  readonly txnNumber?: false;
 }
 
 /** What a {@link ServerPlan} may do on its server. */
@@ -496,12 +501,12 @@ async function attemptOn<T>(
   const rtt = server.description.roundTripTime ?? 0;
   const wireVersion = server.description.maxWireVersion;
   const lstm = server.description.logicalSessionTimeoutMinutes;
-  const sendCommand = (cmd: Document, sequences: DocumentSequence[] | undefined, maxTimeMS: boolean | undefined) => {
+  const sendCommand = (cmd: Document, sequences: DocumentSequence[] | undefined, run: RunCommandOptions) => {
     const address = server.address;
     clock.enter("connectionCheckout", address);
-    const timed = clock.deadline !== undefined && (maxTimeMS ?? op.maxTimeMS) !== false;
+    const timed = clock.deadline !== undefined && (run.maxTimeMS ?? op.maxTimeMS) !== false;
     const session = sessionFor(ctx, op, exec, wireVersion, lstm);
-    const body = finishCommand(ctx, op, exec, session, cmd, wireVersion, clock, rtt, timed);
+    const body = finishCommand(ctx, op, exec, session, cmd, wireVersion, clock, rtt, timed, run.txnNumber);
     const options: ServerCommandOptionsLike = {
       operation: op.kind,
       signal: clock.signal,
@@ -516,7 +521,7 @@ async function attemptOn<T>(
   if ("command" in plan) {
     let reply: Document;
     try {
-      reply = await sendCommand(plan.command, plan.sequences, undefined);
+      reply = await sendCommand(plan.command, plan.sequences, {});
     } catch (error) {
       if (
         plan.writeConcernErrorInReply === true && error instanceof WriteConcernError &&
@@ -531,7 +536,7 @@ async function attemptOn<T>(
   return await plan.run({
     server,
     retryableWrite: exec.retryConcernError,
-    command: (cmd, options = {}) => sendCommand(cmd, options.sequences, options.maxTimeMS),
+    command: (cmd, options = {}) => sendCommand(cmd, options.sequences, options),
     withConnection: (fn) => {
       clock.enter("connectionCheckout", server.address);
       return server.withConnection((conn) => {
@@ -590,7 +595,7 @@ function pinned(
     command(cmd, options = {}) {
       const timed = clock.deadline !== undefined && (options.maxTimeMS ?? op.maxTimeMS) !== false;
       const session = sessionFor(ctx, op, exec, conn.maxWireVersion, lstm);
-      const body = finishCommand(ctx, op, exec, session, cmd, conn.maxWireVersion, clock, rtt, timed);
+      const body = finishCommand(ctx, op, exec, session, cmd, conn.maxWireVersion, clock, rtt, timed, options.txnNumber);
       return observed(
         ctx,
         session,
@@ -634,6 +639,7 @@ function finishCommand(
   clock: Clock,
   rtt: number,
   timed: boolean,
+  txnNumber?: false,
 ): Document {
   const rc = op.readConcern;
   const wc = op.writeConcern;
@@ -655,7 +661,7 @@ function finishCommand(
   if (session !== undefined) {
     body.lsid = session.id;
     state!.serverSession!.lastUse = performance.now();
-    if (exec.txnNumber !== undefined) body.txnNumber = exec.txnNumber;
+    if (exec.txnNumber !== undefined && txnNumber !== false) body.txnNumber = exec.txnNumber;
   }
   if (addRc) {
     if (snapshot) {
