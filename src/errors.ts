@@ -735,6 +735,46 @@ export class BulkWriteError extends WriteError {
 }
 
 /**
+ * A `bulkWrite` stopped by a network error (after its retry, when it was
+ * retryable): whether the batch it was sending was applied is unknown.
+ * `cause` is the network error (a {@linkcode ConnectionFailure}), whose
+ * labels it carries; `result` is what the batches before it did, and
+ * `writeErrors` their failed writes (unordered). Not an `OperationFailure`:
+ * no server answered.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AutoReconnect, BulkWriteInterruptedError } from "@zerodep/mongo";
+ *
+ * const cause = new AutoReconnect("connection closed", { address: "db1:27017" });
+ * const e = new BulkWriteInterruptedError(cause, {
+ *   acknowledged: true, insertedCount: 1, matchedCount: 0, modifiedCount: 0, deletedCount: 0, upsertedCount: 0,
+ *   insertedIds: { 0: 1 }, upsertedIds: {},
+ * }, []);
+ * assert.equal(e.cause, cause);
+ * assert.equal(e.result.insertedCount, 1);
+ * ```
+ */
+export class BulkWriteInterruptedError extends MongoError {
+  /** What the batches before the failure did: counts, and the ids of the inserts and upserts that happened. */
+  readonly result: BulkWriteResult;
+  /** The failed writes of the batches before it, `index` counted in the caller's list of models. */
+  readonly writeErrors: readonly WriteErrorDetail[];
+  /** Creates the error from the network error, the partial result and the earlier write errors. */
+  constructor(cause: ConnectionFailure, result: BulkWriteResult, writeErrors: readonly WriteErrorDetail[]) {
+    super(
+      `bulkWrite stopped by a network error: ${cause.message}; the batch it was sending may or may not have ` +
+        "been applied (error.result holds what the batches before it did)",
+      { cause },
+    );
+    for (const label of cause.errorLabels) this.addErrorLabel(label);
+    this.result = result;
+    this.writeErrors = writeErrors;
+  }
+}
+
+/**
  * Options of {@linkcode AuthenticationError}.
  *
  * @example

@@ -11,8 +11,10 @@ import { checkUnacknowledgedHint, withRawData } from "./wire_features.ts";
 import { ClientSession, releaseServerSession, sessionState } from "./session.ts";
 import {
   BulkWriteError,
+  BulkWriteInterruptedError,
   type BulkWriteResult,
   ConfigurationError,
+  ConnectionFailure,
   OperationFailure,
   WireProtocolError,
   WriteConcernError,
@@ -278,8 +280,8 @@ interface Outcome {
   writeErrors: WriteErrorDetail[];
   concernErrors: WriteConcernError[];
   lastReply: Document;
-  /** The command failure (`ok: 0`) that stopped the bulk write, if one did. */
-  failure?: OperationFailure;
+  /** The command failure (`ok: 0`) or network error that stopped the bulk write, if one did. */
+  failure?: OperationFailure | ConnectionFailure;
 }
 
 /**
@@ -426,8 +428,11 @@ async function run(
       }
     }
   } catch (e) {
-    // A command failure (ok: 0, after any retry) stops the bulk write: kept with what the batches before it did.
-    if (!(e instanceof OperationFailure) || e instanceof WriteConcernError || e instanceof BulkWriteError) throw e;
+    // A command failure (ok: 0) or a network error, after any retry, stops the bulk write: kept with what the
+    // batches before it did.
+    const stops = e instanceof ConnectionFailure ||
+      (e instanceof OperationFailure && !(e instanceof WriteConcernError) && !(e instanceof BulkWriteError));
+    if (!stops) throw e;
     outcome.failure = e;
   } finally {
     if (session.isImplicit) {
@@ -440,8 +445,11 @@ async function run(
 }
 
 /** The error for an outcome with failures, or `undefined`. */
-function bulkError(outcome: Outcome): BulkWriteError | undefined {
+function bulkError(outcome: Outcome): BulkWriteError | BulkWriteInterruptedError | undefined {
   const failure = outcome.failure;
+  if (failure instanceof ConnectionFailure) {
+    return new BulkWriteInterruptedError(failure, outcome.result, outcome.writeErrors);
+  }
   if (outcome.writeErrors.length === 0 && outcome.concernErrors.length === 0 && failure === undefined) return undefined;
   return new BulkWriteError({
     writeErrors: outcome.writeErrors,

@@ -11,7 +11,14 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 
 import { type Document, Int64 } from "../../src/bson/mod.ts";
-import { AutoReconnect, BulkWriteError, ConfigurationError, OperationFailure, WriteConcernError } from "../../src/errors.ts";
+import {
+  AutoReconnect,
+  BulkWriteError,
+  BulkWriteInterruptedError,
+  ConfigurationError,
+  OperationFailure,
+  WriteConcernError,
+} from "../../src/errors.ts";
 import { ClientBulkWriteError, type ClientBulkWriteModel, ReplicaSetConnection } from "../../mod.ts";
 import { type ReplicaSet, startReplicaSet } from "../../src/testing/mod.ts";
 import type { Call } from "./_fake_topology.ts";
@@ -307,5 +314,25 @@ describe("client bulkWrite as a retryable write (simulated set, MongoDB 8.0)", (
     assert.deepEqual(e.result.insertedIds, { 0: 1 });
     assert.equal(e.result.matchedCount, 0);
     assert.deepEqual(await coll.find({}).toArray(), [{ _id: 1 }], "the delete after it never ran");
+  });
+
+  test("a collection bulkWrite stopped by a network error after its retry: BulkWriteInterruptedError with the result", async () => {
+    const coll = c.db("cbw").collection("interrupted");
+    await c.admin.command({
+      configureFailPoint: "failCommand",
+      mode: { times: 2 },
+      data: { failCommands: ["update"], closeConnection: true },
+    });
+    const e = await coll.bulkWrite([
+      { insertOne: { document: { _id: 1 } } },
+      { updateOne: { filter: { _id: 1 }, update: { $set: { x: 1 } } } },
+    ]).then(() => undefined, (e) => e);
+    assert.ok(e instanceof BulkWriteInterruptedError, String(e));
+    assert.ok(!(e instanceof OperationFailure), "a client-side error");
+    assert.ok(e.cause instanceof AutoReconnect);
+    assert.ok(e.hasErrorLabel("RetryableWriteError"));
+    assert.equal(e.result.insertedCount, 1);
+    assert.deepEqual(e.result.insertedIds, { 0: 1 });
+    assert.deepEqual(await coll.find({}).toArray(), [{ _id: 1 }]);
   });
 });

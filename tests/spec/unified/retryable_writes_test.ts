@@ -9,9 +9,6 @@ import { runUnifiedArea } from "./runner.ts";
 
 const RETRY_FIRES_AGAIN =
   "known simulator bug: onPrimaryTransactionalWrite fires again on the retry of a statement that already ran";
-const NO_PARTIAL_RESULT_ON_NETWORK_ERROR =
-  "known driver bug: a bulk write stopped by a network error (after its retry) rejects with that error, without the " +
-  "partial BulkWriteResult (a command failure, ok: 0, carries it)";
 
 runUnifiedArea({
   area: "retryable-writes",
@@ -27,10 +24,5 @@ runUnifiedArea({
     // path; the simulator evaluates onPrimaryTransactionalWrite first, so the retry fails again.
     "bulkWrite.json: All commands are retried": RETRY_FIRES_AGAIN,
     "bulkWrite.json: Both commands are retried after their first statement fails": RETRY_FIRES_AGAIN,
-    // onPrimaryTransactionalWrite closes the connection (closeConnection defaults to true) before it fails the write
-    // with failBeforeCommitExceptionCode, so the retried batch fails with a network error.
-    "bulkWrite.json: First insertOne is never committed": NO_PARTIAL_RESULT_ON_NETWORK_ERROR,
-    "bulkWrite.json: Second updateOne is never committed": NO_PARTIAL_RESULT_ON_NETWORK_ERROR,
-    "bulkWrite.json: Third updateOne is never committed": NO_PARTIAL_RESULT_ON_NETWORK_ERROR,
   },
 });
