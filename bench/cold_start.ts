@@ -12,7 +12,12 @@
 // V8's code cache between processes, for this module and the official driver
 // alike. Without it Node strips every .ts file again in each process.
 //
-//   deno run -A bench/cold_start.ts [--runs 7]
+// A third row times `floor_connect.ts`: no driver, one raw connection, hello
+// and ping on the runtime's own socket API: the floor under any driver here.
+// With --phases, `ours_phases.ts` and `timer_probe.ts` also run N times each
+// and a second table gives the median of each phase of our cold connect.
+//
+//   deno run -A bench/cold_start.ts [--runs 7] [--phases]
 //   bun bench/cold_start.ts [--runs 7]
 //   node bench/cold_start.ts [--runs 7]     (Node 22.18 or later; npm's node is 24)
 //
@@ -32,6 +37,7 @@ const cli = args();
 const runsAt = cli.indexOf("--runs");
 const RUNS = runsAt >= 0 ? Number(cli[runsAt + 1]) : 7;
 if (!Number.isInteger(RUNS) || RUNS < 1) fail(`--runs must be a positive integer, got ${cli[runsAt + 1]}`);
+const PHASES = cli.includes("--phases");
 const runtime = runtimeLabel();
 const dir = new URL("./cold/", import.meta.url).pathname;
 const onNode = runtime.startsWith("Node");
@@ -44,6 +50,11 @@ function command(script: string): [string, string[]] {
 
 /** Runs one child to its exit; resolves with its wall time in ms, or dies with its output. */
 function timeChild(script: string, uri: string): Promise<number> {
+  return runChild(script, uri).then((r) => r.ms);
+}
+
+/** Runs one child to its exit; resolves with its wall time in ms and its stdout, or dies with its output. */
+function runChild(script: string, uri: string): Promise<{ ms: number; stdout: string }> {
   const [cmd, argv] = command(script);
   return new Promise((resolve) => {
     const t0 = performance.now();
@@ -57,12 +68,16 @@ function timeChild(script: string, uri: string): Promise<number> {
       },
     });
     let out = "";
-    child.stdout.on("data", (d) => (out += d));
+    let stdout = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+      stdout += d;
+    });
     child.stderr.on("data", (d) => (out += d));
     child.on("exit", (code, signal) => {
       const ms = performance.now() - t0;
       if (code !== 0) fail(`${script} exited with ${code ?? signal}:\n${out}`);
-      resolve(ms);
+      resolve({ ms, stdout });
     });
   });
 }
@@ -71,9 +86,17 @@ if (!existsSync(new URL("../node_modules/mongodb/package.json", import.meta.url)
   fail("the official Node driver is missing: run `npm ci` (it is a devDependency)");
 }
 
-const scripts = ["empty.ts", "ours_import.ts", "node_import.ts", "ours_connect.ts", "node_connect.ts"];
+const scripts = [
+  "empty.ts",
+  "ours_import.ts",
+  "node_import.ts",
+  "ours_connect.ts",
+  "node_connect.ts",
+  "floor_connect.ts",
+];
 const rs = await startReplicaSet({ members: 3, name: "cold" });
 const times = new Map<string, number[]>(scripts.map((s) => [s, []]));
+const phases = new Map<string, number[]>();
 try {
   for (const s of scripts) await timeChild(s, rs.uri); // warm-up, discarded
   for (let r = 0; r < RUNS; r++) {
@@ -81,6 +104,17 @@ try {
     for (let i = 0; i < scripts.length; i++) {
       const s = scripts[(i + r) % scripts.length];
       times.get(s)!.push(await timeChild(s, rs.uri));
+    }
+  }
+  if (PHASES) {
+    for (const s of ["ours_phases.ts", "timer_probe.ts"]) {
+      await runChild(s, rs.uri); // warm-up, discarded
+      for (let r = 0; r < RUNS; r++) {
+        const { stdout } = await runChild(s, rs.uri);
+        for (const [k, v] of Object.entries(JSON.parse(stdout.trim().split("\n").at(-1)!) as Record<string, number>)) {
+          phases.set(k, [...(phases.get(k) ?? []), v]);
+        }
+      }
     }
   }
 } finally {
@@ -111,3 +145,17 @@ console.log(
 console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
 console.log(row("import only", "ours_import.ts", "node_import.ts", "<= 0.2x (net)", true));
 console.log(row("import + connect + ping + close", "ours_connect.ts", "node_connect.ts", "<= 0.3x", false));
+const floor = m("floor_connect.ts");
+console.log(
+  `| floor: no driver, 1 raw connection, hello + ping | ${floor.toFixed(0)} | ${m("node_connect.ts").toFixed(0)} | ${
+    (floor / m("node_connect.ts")).toFixed(3)
+  }x | ${Math.max(0, floor - base).toFixed(0)} | ${Math.max(0, m("node_connect.ts") - base).toFixed(0)} | ${
+    ((floor - base) / (m("node_connect.ts") - base)).toFixed(3)
+  }x | - | - |`,
+);
+if (PHASES) {
+  console.log(`\nphases of ours_connect on ${runtime}: median ms of ${RUNS} fresh processes (ours_phases.ts, timer_probe.ts)`);
+  console.log("| phase | ms |");
+  console.log("| --- | ---: |");
+  for (const [k, v] of phases) console.log(`| ${k} | ${median(v).toFixed(1)} |`);
+}

@@ -107,6 +107,42 @@ export class ConfigurationError extends MongoError {}
 export class SessionError extends MongoError {}
 
 /**
+ * An option given in code whose value is of the wrong JavaScript type (a
+ * string for a number, an object for a boolean...), thrown before any I/O.
+ * A `TypeError`, not a {@linkcode MongoError}: the call is wrong, whatever the
+ * server. An unknown option name, or a value of the right type that is out of
+ * range or not one of the allowed values, is a {@linkcode ConfigurationError}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { OptionTypeError } from "@zerodep/mongo";
+ *
+ * const e = new OptionTypeError("maxPoolSize", "a non-negative integer", '"10" (a string)', { where: "client options" });
+ * assert.ok(e instanceof TypeError);
+ * assert.equal(e.option, "maxPoolSize");
+ * assert.equal(e.message, 'client options: maxPoolSize must be a non-negative integer, got "10" (a string)');
+ * ```
+ */
+export class OptionTypeError extends TypeError {
+  /** The option's name (a path such as `writeConcern.j` for a nested one). */
+  readonly option: string;
+  /** What the option takes, in words (`a boolean`, `an AbortSignal`). */
+  readonly expected: string;
+  /** What was given, in words (`"10" (a string)`). */
+  readonly given: string;
+  /** Creates the error; `options.where` names the call or options object (`client options`, `find options`). */
+  constructor(option: string, expected: string, given: string, options?: ErrorOptions & { where?: string }) {
+    const what = `${option} must be ${expected}, got ${given}`;
+    super(options?.where === undefined ? what : `${options.where}: ${what}`, options);
+    this.name = "OptionTypeError";
+    this.option = option;
+    this.expected = expected;
+    this.given = given;
+  }
+}
+
+/**
  * No server suitable for the operation was found within `serverSelectionTimeoutMS`.
  * The message says what was wanted and what the topology looked like.
  *
@@ -123,7 +159,8 @@ export class ServerSelectionError extends MongoError {}
 
 /**
  * What an operation was waiting for when its `timeoutMS` ran out: server
- * selection, a pooled connection (checkout), or a server's reply.
+ * selection, a pooled connection (checkout), or a server's reply; or
+ * `"withTransaction"`: its retries passed their limit (120 s).
  *
  * @example
  * ```ts
@@ -132,7 +169,7 @@ export class ServerSelectionError extends MongoError {}
  * const phase: TimeoutPhase = "reply";
  * ```
  */
-export type TimeoutPhase = "serverSelection" | "connectionCheckout" | "reply";
+export type TimeoutPhase = "serverSelection" | "connectionCheckout" | "reply" | "withTransaction";
 
 /**
  * Options of {@linkcode OperationTimeoutError}.
@@ -165,7 +202,9 @@ export interface OperationTimeoutErrorOptions extends ErrorOptions {
  * timed-out operation is never retried. Raised only when `timeoutMS` is set
  * (at the client, database, collection or operation); without it the
  * existing errors (`ServerSelectionError`, `NetworkTimeout`, ...) are raised
- * as before.
+ * as before. `session.withTransaction()` also raises it (`phase:
+ * "withTransaction"`) when its retries pass their limit, with the last error
+ * as `cause` and its error labels.
  *
  * @example
  * ```ts
@@ -194,6 +233,27 @@ export class OperationTimeoutError extends MongoError {
     this.address = options.address;
   }
 }
+
+/**
+ * A transaction API called in the wrong state, or an operation a transaction
+ * does not allow, detected before any I/O (the session's transaction state is
+ * unchanged): `startTransaction()` inside a transaction ("Transaction already
+ * in progress"), `commitTransaction()` / `abortTransaction()` without one ("No
+ * transaction started"), an abort after a commit, a second abort, a read with
+ * a read preference other than primary in a transaction, a `readConcern` or
+ * `writeConcern` given on an operation in a transaction, or an unacknowledged
+ * transaction write concern. A `SessionError` (a session misused).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SessionError, TransactionError } from "@zerodep/mongo";
+ *
+ * const e = new TransactionError("No transaction started");
+ * assert.equal(e instanceof SessionError, true);
+ * ```
+ */
+export class TransactionError extends SessionError {}
 
 /**
  * A connection to a server could not be made, or an open one was lost: refused,
@@ -840,4 +900,27 @@ export class AuthenticationError extends MongoError {
     this.codeName = options.codeName;
     this.generation = options.generation;
   }
+}
+
+/**
+ * A change stream met a change without a resume token (its pipeline removed
+ * or changed `_id`): the stream could not resume after it, so it is closed.
+ * Keep `_id` in change stream pipelines. `code` is 280 (ChangeStreamFatalError),
+ * the code a server reports for the same mistake.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ChangeStreamError, MongoError } from "@zerodep/mongo";
+ *
+ * const e = new ChangeStreamError("Cannot provide resume functionality when the resume token is missing");
+ * assert.equal(e instanceof MongoError, true);
+ * assert.equal(e.code, 280);
+ * ```
+ */
+export class ChangeStreamError extends MongoError {
+  /** 280, ChangeStreamFatalError. */
+  readonly code: number = 280;
+  /** `"ChangeStreamFatalError"`. */
+  readonly codeName: string = "ChangeStreamFatalError";
 }

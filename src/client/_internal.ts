@@ -16,6 +16,7 @@ import {
   NetworkTimeout,
   OperationFailure,
   PoolClearedError,
+  OptionTypeError,
   PoolClosedError,
   WaitQueueTimeoutError,
   WireProtocolError,
@@ -51,6 +52,8 @@ export interface ServerCommandOptionsLike {
   socketTimeoutMS?: number;
   /** Called once a connection is checked out, just before the command is written; may throw to not send it. */
   onConnection?: (conn: WireConnectionLike) => void;
+  /** An unacknowledged write: no reply awaited (OP_MSG moreToCome). */
+  moreToCome?: boolean;
 }
 
 /** A selected server (src/topology/server.ts's `Server`, or a test fake). */
@@ -212,27 +215,38 @@ export function isDocument(value: unknown): value is Document {
   return value !== null && typeof value === "object" && !Array.isArray(value) && !(value instanceof Uint8Array);
 }
 
-/** Throws a ConfigurationError unless `value` is a document. */
+/**
+ * The error for an option or argument of the wrong JavaScript type: an
+ * {@linkcode OptionTypeError} (a `TypeError`), `where` naming the call.
+ */
+export function typeError(option: string, expected: string, value: unknown, where?: string): OptionTypeError {
+  return new OptionTypeError(option, expected, show(value), { where });
+}
+
+/** Throws an OptionTypeError unless `value` is undefined or a boolean. */
+export function checkBoolean(value: unknown, what: string, where?: string): boolean | undefined {
+  if (value !== undefined && typeof value !== "boolean") throw typeError(what, "a boolean", value, where);
+  return value;
+}
+
+/** Throws an OptionTypeError unless `value` is a document. */
 export function checkDocument(value: unknown, what: string): Document {
-  if (!isDocument(value)) {
-    throw new ConfigurationError(`${what} must be a document (a plain object), got ${show(value)}`);
-  }
+  if (!isDocument(value)) throw typeError(what, "a document (a plain object)", value);
   return value;
 }
 
 /** Throws unless `value` is undefined or an object (an options argument). */
 export function checkOptions<T extends object>(value: T | undefined, what: string): T {
   if (value === undefined) return {} as T;
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new ConfigurationError(`${what} must be an object, got ${show(value)}`);
-  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw typeError(what, "an object", value);
   return value;
 }
 
-/** Throws unless `value` is undefined or an integer >= `min`. */
+/** Throws unless `value` is undefined or an integer >= `min` (an OptionTypeError when it is not a number). */
 export function checkInt(value: unknown, what: string, min: number): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+  if (typeof value !== "number") throw typeError(what, `an integer >= ${min}`, value);
+  if (!Number.isInteger(value) || value < min) {
     throw new ConfigurationError(`${what} must be an integer >= ${min}, got ${show(value)}`);
   }
   return value;
@@ -255,9 +269,7 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undef
 
 export function checkSignal(signal: unknown): AbortSignal | undefined {
   if (signal === undefined) return undefined;
-  if (!(signal instanceof AbortSignal)) {
-    throw new ConfigurationError(`signal must be an AbortSignal, got ${show(signal)}`);
-  }
+  if (!(signal instanceof AbortSignal)) throw typeError("signal", "an AbortSignal", signal);
   return signal;
 }
 

@@ -53,7 +53,7 @@ export function operationBase(
   const ctx = contextOf(coll.database.client);
   return {
     ctx,
-    session: checkSession(options.session, ctx),
+    session: checkSession(options.session, ctx, options),
     db: coll.database.name,
     coll: coll.name,
     timeoutMS: options.timeoutMS === undefined ? coll.timeoutMS : checkInt(options.timeoutMS, "timeoutMS", 0),
@@ -61,11 +61,16 @@ export function operationBase(
   };
 }
 
-/** The operation's write concern, else the collection's. */
+/**
+ * The operation's write concern, else the collection's; none inside a
+ * transaction (the transaction's goes on its commit; an operation's own is
+ * refused before, by `checkSession`).
+ */
 export function writeConcernOf(
   coll: CollectionLike,
-  options: { readonly writeConcern?: WriteConcern },
+  options: { readonly writeConcern?: WriteConcern; readonly session?: ClientSession },
 ): WriteConcern {
+  if (options.session?.inTransaction() === true) return {};
   return options.writeConcern === undefined ? coll.writeConcern : checkWriteConcern(options.writeConcern);
 }
 

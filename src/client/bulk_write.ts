@@ -21,7 +21,16 @@ import {
   type WriteErrorDetail,
 } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
-import { checkDocument, checkOptions, count, isDocument, isRetryableWriteError, show } from "./_internal.ts";
+import {
+  checkBoolean,
+  checkDocument,
+  checkOptions,
+  count,
+  isDocument,
+  isRetryableWriteError,
+  show,
+  typeError,
+} from "./_internal.ts";
 import { Deadline, execute, type PinnedConnection } from "./execute.ts";
 import { checkHint } from "./cursor_options.ts";
 import {
@@ -224,7 +233,7 @@ function statementOf(model: unknown, index: number): Statement {
         multi: name === "updateMany",
       };
       if (args.upsert !== undefined) {
-        if (typeof args.upsert !== "boolean") throw new ConfigurationError(`${label}: upsert must be a boolean`);
+        checkBoolean(args.upsert, "upsert", label);
         body.upsert = args.upsert;
       }
       const arrayFilters = checkArrayFilters(args.arrayFilters, label);
@@ -296,15 +305,11 @@ async function run(
 ): Promise<Outcome> {
   const base = operationBase(coll, options);
   const wc = writeConcernOf(coll, options);
-  if (options.ordered !== undefined && typeof options.ordered !== "boolean") {
-    throw new ConfigurationError(`${what}: ordered must be a boolean, got ${show(options.ordered)}`);
-  }
+  checkBoolean(options.ordered, "ordered", what);
   const ordered = options.ordered !== false;
   const extra: Document = { ordered };
   if (options.bypassDocumentValidation !== undefined) {
-    if (typeof options.bypassDocumentValidation !== "boolean") {
-      throw new ConfigurationError(`${what}: bypassDocumentValidation must be a boolean`);
-    }
+    checkBoolean(options.bypassDocumentValidation, "bypassDocumentValidation", what);
     extra.bypassDocumentValidation = options.bypassDocumentValidation;
   }
   if (options.comment !== undefined) extra.comment = options.comment;
@@ -472,7 +477,7 @@ export async function bulkWrite(
   const opts = checkOptions(options, "bulkWrite options");
   checkOptionNames(opts, BULK_OPTIONS, "bulkWrite option");
   if (!Array.isArray(models)) {
-    throw new ConfigurationError(`bulkWrite needs an array of write models, got ${show(models)}`);
+    throw typeError("the bulkWrite models", "an array of write models", models);
   }
   if (models.length === 0) throw new ConfigurationError("bulkWrite needs at least one write model");
   const statements = models.map(statementOf);
@@ -501,7 +506,7 @@ export async function insertMany(
 ): Promise<InsertManyResult> {
   const opts = checkOptions(options, "insertMany options");
   checkOptionNames(opts, INSERT_MANY_OPTIONS, "insertMany option");
-  if (!Array.isArray(docs)) throw new ConfigurationError(`insertMany needs an array of documents, got ${show(docs)}`);
+  if (!Array.isArray(docs)) throw typeError("the insertMany documents", "an array of documents", docs);
   if (docs.length === 0) throw new ConfigurationError("insertMany needs at least one document");
   const statements: Statement[] = docs.map((d, i) => ({
     kind: "insert",

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { ChangeStream, type ChangeStreamOptions } from "./change_stream.ts";
 import { type ClientEventMap, ListenerCounts } from "./monitoring.ts";
 import { ConfigurationError, SessionError } from "../errors.ts";
 import { ServerSessionPool } from "./server_session_pool.ts";
@@ -22,6 +23,7 @@ import type { SocketFactory } from "../net/socket.ts";
 import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
 import { initialTopologyDescription, type TopologyDescription } from "../topology/topology_description.ts";
 import {
+  checkBoolean,
   checkInt,
   checkOptions,
   checkSignal,
@@ -31,11 +33,11 @@ import {
   DNS_RESOLVER,
   isDocument,
   registerContext,
-  show,
   splitAddress,
   TOPOLOGY_FACTORY,
   type TopologyFactory,
   type TopologyLike,
+  typeError,
   untilAborted,
 } from "./_internal.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
@@ -97,7 +99,7 @@ const OWN_OPTIONS = new Set([
 
 function checkSocketFactory(value: unknown): SocketFactory | undefined {
   if (value === undefined || typeof value === "function") return value as SocketFactory | undefined;
-  throw new ConfigurationError(`socketFactory must be a function (options) => Promise<Socket>, got ${show(value)}`);
+  throw typeError("socketFactory", "a function (options) => Promise<Socket>", value);
 }
 
 /**
@@ -196,9 +198,7 @@ export class ClientBase extends EventTarget {
     this.#kind = kind;
     const given = checkOptions(options, `${kind.className} options`) as Record<string | symbol, unknown>;
     const onWarning = given.onWarning as ((message: string) => void) | undefined;
-    if (onWarning !== undefined && typeof onWarning !== "function") {
-      throw new ConfigurationError(`onWarning must be a function, got ${show(onWarning)}`);
-    }
+    if (onWarning !== undefined && typeof onWarning !== "function") throw typeError("onWarning", "a function", onWarning);
     const parsed = parseSeeds(seeds ?? "localhost:27017", port, { onWarning });
     const srv = parsed.uri?.scheme === "mongodb+srv";
     this.#seeds = Object.freeze(
@@ -219,9 +219,7 @@ export class ClientBase extends EventTarget {
       codeOptions.maxStalenessSeconds = readPreference.maxStalenessSeconds;
     }
     const slaveOk = given.slaveOk ?? given.secondaryOk;
-    if (slaveOk !== undefined && typeof slaveOk !== "boolean") {
-      throw new ConfigurationError(`slaveOk/secondaryOk must be a boolean, got ${show(slaveOk)}`);
-    }
+    checkBoolean(slaveOk, "slaveOk/secondaryOk");
     const uriOptions = parsed.uri?.options ?? {};
     const replicaSetGiven = (codeOptions.replicaSet ?? uriOptions.replicaSet) !== undefined;
     const directGiven = codeOptions.directConnection ?? uriOptions.directConnection;
@@ -427,14 +425,22 @@ export class ClientBase extends EventTarget {
     if (this.#topology !== undefined) return Promise.resolve(this.#topology);
     if (this.#loading !== undefined) return this.#loading;
     const loading = (async () => {
+      // The network stack, the runtime check and the runtime's socket adapter
+      // load side by side, not one after another.
+      const topologyModule = import("../topology/topology.ts");
+      topologyModule.catch(() => {}); // awaited below, unless the runtime check throws first
+      const [{ detectSocketRuntime, unsupportedRuntime }, { preloadSocketAdapter }] = await Promise.all([
+        import("../net/_runtime.ts"),
+        import("../net/socket.ts"),
+      ]);
       // A runtime with no socket API (a browser page) fails here, at once, not by a selection timeout.
-      const { detectSocketRuntime, unsupportedRuntime } = await import("../net/_runtime.ts");
       // A socketFactory brings its own transport: it may work where the runtime has none.
       const ownTransport = this.#factory !== undefined || this.#socketFactory !== undefined;
       if (!ownTransport && detectSocketRuntime(globalThis) === undefined) throw unsupportedRuntime();
+      if (!ownTransport) preloadSocketAdapter();
       const [init, { Topology }] = await Promise.all([
         this.#srv === undefined ? this.#init! : this.#resolveSrv(this.#srv),
-        import("../topology/topology.ts"),
+        topologyModule,
       ]);
       if (this.#closed) throw closedError(this.#kind.className);
       this.#srv = undefined;
@@ -791,6 +797,20 @@ export class ClientBase extends EventTarget {
   }
 
   /**
+   * A {@linkcode ChangeStream} of the changes to every database
+   * (`allChangesForCluster` on admin). Call `start()` before the changes to see.
+   *
+   * @example
+   * ```ts ignore
+   * await using stream = await conn.watch([{ $match: { "ns.db": "shop" } }]).start();
+   * console.log(await stream.tryNext());
+   * ```
+   */
+  watch<T = Document>(pipeline: readonly Document[] = [], options: ChangeStreamOptions = {}): ChangeStream<T> {
+    return new ChangeStream<T>(this.admin, pipeline, options, "cluster");
+  }
+
+  /**
    * The databases on the server (the `listDatabases` command, on the
    * primary; retried once like other reads).
    *
@@ -808,7 +828,7 @@ export class ClientBase extends EventTarget {
     const signal = checkSignal(opts.signal);
     const cmd: Document = { listDatabases: 1 };
     if (opts.filter !== undefined) {
-      if (!isDocument(opts.filter)) throw new ConfigurationError(`listDatabases filter must be a document`);
+      if (!isDocument(opts.filter)) throw typeError("filter", "a document", opts.filter, "listDatabases");
       cmd.filter = opts.filter;
     }
     if (opts.nameOnly !== undefined) cmd.nameOnly = opts.nameOnly === true;
@@ -822,7 +842,7 @@ export class ClientBase extends EventTarget {
       retryable: true,
       timeoutMS: opts.timeoutMS === undefined ? this.#options.timeoutMS : checkInt(opts.timeoutMS, "timeoutMS", 0),
       signal,
-      session: checkSession(opts.session, contextOf(this)),
+      session: checkSession(opts.session, contextOf(this), opts),
       plan: () => ({
         command: cmd,
         parse: (reply) => Array.isArray(reply.databases) ? reply.databases.filter(isDocument) as DatabaseInfo[] : [],

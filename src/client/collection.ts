@@ -21,6 +21,7 @@ import {
   contextOf,
   count,
   show,
+  typeError,
 } from "./_internal.ts";
 import { checkHint } from "./cursor_options.ts";
 import { insertOne, runDelete, runUpdate } from "./writes.ts";
@@ -75,9 +76,11 @@ import {
 import { countCommand, type CountOptions, distinct, type DistinctOptions, estimatedDocumentCount } from "./distinct.ts";
 import type { EstimatedDocumentCountOptions } from "./distinct.ts";
 import { execute } from "./execute.ts";
+import * as search from "./search_indexes.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
 import { type AggregateOptions, Cursor, type FindOptions } from "./cursor.ts";
+import { ChangeStream, type ChangeStreamOptions } from "./change_stream.ts";
 import type { Database } from "./database.ts";
 
 import type {
@@ -354,11 +357,24 @@ export class Collection<T extends SchemaDocument = Document> {
    * ```
    */
   aggregate<R extends SchemaDocument = Document>(pipeline: readonly Document[], options: AggregateOptions = {}): Cursor<R> {
-    if (!Array.isArray(pipeline)) {
-      throw new ConfigurationError(`the pipeline must be an array of stages, got ${show(pipeline)}`);
-    }
+    if (!Array.isArray(pipeline)) throw typeError("the pipeline", "an array of stages", pipeline);
     pipeline.forEach((stage, i) => checkDocument(stage, `pipeline stage ${i}`));
     return new Cursor<R>(this as unknown as Collection<Document>, { kind: "aggregate", pipeline, options });
+  }
+
+  /**
+   * A {@linkcode ChangeStream} of this collection's changes (`pipeline` filters
+   * or reshapes them; keep `_id`). Call `start()` before the changes to see.
+   *
+   * @example
+   * ```ts ignore
+   * await using stream = await people.watch([], { fullDocument: "updateLookup" }).start();
+   * await people.updateOne({ name: "Ada" }, { $set: { age: 37 } });
+   * console.log((await stream.next())?.operationType); // "update"
+   * ```
+   */
+  watch<R = T>(pipeline: readonly Document[] = [], options: ChangeStreamOptions = {}): ChangeStream<R> {
+    return new ChangeStream<R>(this as unknown as Collection<Document>, pipeline, options);
   }
 
   /**
@@ -662,6 +678,66 @@ export class Collection<T extends SchemaDocument = Document> {
   }
 
   /**
+   * Creates an Atlas Search index; resolves to its name. A server without Atlas Search refuses it (SearchNotEnabled, 31082).
+   *
+   * @example
+   * ```ts ignore
+   * await movies.createSearchIndex({ name: "plots", definition: { mappings: { dynamic: true } } });
+   * ```
+   */
+  async createSearchIndex(model: search.SearchIndexModel, options?: search.SearchIndexOptions): Promise<string> {
+    return (await search.createSearchIndexes(this, [model], options))[0];
+  }
+
+  /**
+   * Creates Atlas Search indexes in one `createSearchIndexes` command; resolves to their names.
+   *
+   * @example
+   * ```ts ignore
+   * await movies.createSearchIndexes([{ definition: { mappings: { dynamic: true } } }]);
+   * ```
+   */
+  createSearchIndexes(models: readonly search.SearchIndexModel[], options?: search.SearchIndexOptions): Promise<string[]> {
+    return search.createSearchIndexes(this, models, options);
+  }
+
+  /**
+   * The collection's Atlas Search indexes (all, or the one named): `aggregate` with `$listSearchIndexes`.
+   *
+   * @example
+   * ```ts ignore
+   * for await (const index of movies.listSearchIndexes("plots")) console.log(index.status);
+   * ```
+   */
+  listSearchIndexes(name?: string, options?: AggregateOptions): Cursor<Document> {
+    return this.aggregate<Document>([search.listSearchIndexesStage(name)], options);
+  }
+
+  /**
+   * Replaces an Atlas Search index's definition (`updateSearchIndex`).
+   *
+   * @example
+   * ```ts ignore
+   * await movies.updateSearchIndex("plots", { mappings: { dynamic: false } });
+   * ```
+   */
+  updateSearchIndex(name: string, definition: Document, options?: search.SearchIndexOptions): Promise<void> {
+    return search.updateSearchIndex(this, name, definition, options);
+  }
+
+  /**
+   * Drops an Atlas Search index (`dropSearchIndex`); a missing collection is not an error.
+   *
+   * @example
+   * ```ts ignore
+   * await movies.dropSearchIndex("plots");
+   * ```
+   */
+  dropSearchIndex(name: string, options?: search.SearchIndexOptions): Promise<void> {
+    return search.dropSearchIndex(this, name, options);
+  }
+
+  /**
    * Renames the collection within its database (`renameCollection`).
    *
    * @returns The collection under its new name (with this one's options).
@@ -699,7 +775,7 @@ export class Collection<T extends SchemaDocument = Document> {
         writeConcern: wc,
         writeConcernMinWireVersion: 5,
         timeoutMS: this.#timeout(opts),
-        session: checkSession(opts.session, this.#ctx),
+        session: checkSession(opts.session, this.#ctx, opts),
         signal,
         plan: () => ({ command: { drop: this.#name }, parse: () => true }),
       });

@@ -117,6 +117,26 @@ async function killServerCursor(state: ServerCursor): Promise<void> {
   endImplicit(session);
 }
 
+/**
+ * What a change stream observes of the command cursor it owns (internal:
+ * not exported from `mod.ts`).
+ */
+export interface CursorObserver {
+  /** The namespace until the first reply names one (`db.$cmd.aggregate` for `{aggregate: 1}`). */
+  readonly namespace?: string;
+  /** The `maxTimeMS` of each getMore (an awaitData cursor's wait on the server). */
+  readonly maxAwaitTimeMS?: number;
+  /** Every reply of the initial command and of each getMore, before its batch is buffered. */
+  reply(reply: Document, maxWireVersion: number): void;
+}
+
+const observers = new WeakMap<object, CursorObserver>();
+
+/** Attaches a {@linkcode CursorObserver} to a cursor before its first read (internal). */
+export function observeCursor(cursor: Cursor<unknown>, observer: CursorObserver): void {
+  observers.set(cursor, observer);
+}
+
 // Cursors dropped without being exhausted or closed: their server cursors are
 // killed when the garbage collector notices (if ever, and not before the
 // client is closed, in which case the server reaps them).
@@ -255,7 +275,7 @@ export class Cursor<T = Document> {
       legacy: false,
       ctx: this.#ctx,
       timeoutMS: this.#timeoutMS,
-      session: checkSession(o.session, this.#ctx),
+      session: checkSession(o.session, this.#ctx, o),
     };
   }
 
@@ -321,6 +341,20 @@ export class Cursor<T = Document> {
   /** The server-side cursor id (`0n` before the first batch and once exhausted). */
   get id(): bigint {
     return this.#state.id;
+  }
+
+  /**
+   * How many documents are buffered: read without a round trip.
+   *
+   * @example
+   * ```ts ignore
+   * const cursor = people.find().batchSize(10);
+   * await cursor.next();
+   * console.log(cursor.bufferedCount()); // up to 9
+   * ```
+   */
+  bufferedCount(): number {
+    return this.#buffer.length - this.#position;
   }
 
   /** The address of the server that runs the query, once known. */
@@ -551,6 +585,8 @@ export class Cursor<T = Document> {
   /** One attempt of the initial command on `server`. */
   #plan(server: ServerLike): Plan<void> {
     this.#state.server = server;
+    const observer = observers.get(this);
+    if (observer?.namespace !== undefined) this.#state.ns = observer.namespace;
     const legacy = server.description.maxWireVersion < FIND_COMMAND_WIRE_VERSION;
     if (this.#kind === "find" && legacy) {
       return { run: (s) => s.withConnection((conn) => this.#legacyFind(conn)) };
@@ -569,6 +605,7 @@ export class Cursor<T = Document> {
         ? withRawData(this.#aggregateCommand(), this.#aggregate.rawData, wire)
         : this.#commandDoc,
       parse: (reply) => {
+        observer?.reply(reply, server.description.maxWireVersion);
         const cursor = isDocument(reply.cursor) ? reply.cursor : {};
         if (typeof cursor.ns === "string" && cursor.ns.includes(".")) this.#state.ns = cursor.ns;
         this.#take(cursor.firstBatch, cursor.id);
@@ -661,7 +698,8 @@ export class Cursor<T = Document> {
     const batchSize = this.#nextBatchSize();
     const id = state.id;
     // A tailable awaitData cursor's getMore waits up to maxAwaitTimeMS for new documents.
-    const awaitMS = this.#find.awaitData === true ? this.#find.maxAwaitTimeMS : undefined;
+    const observer = observers.get(this);
+    const awaitMS = this.#find.awaitData === true ? this.#find.maxAwaitTimeMS : observer?.maxAwaitTimeMS;
     // No read concern, no maxTimeMS; cursorLifetime: the cursor's deadline,
     // iteration: a fresh timeoutMS for this call.
     await execute(this.#ctx, {
@@ -690,6 +728,7 @@ export class Cursor<T = Document> {
             const comment = this.#kind === "find" ? this.#find.comment : this.#kind === "aggregate" ? this.#aggregate.comment : undefined;
             if (comment !== undefined && conn.conn.maxWireVersion >= GETMORE_COMMENT_WIRE_VERSION) cmd.comment = comment;
             const reply = await conn.command(cmd);
+            observer?.reply(reply, server.description.maxWireVersion);
             const cursor = isDocument(reply.cursor) ? reply.cursor : {};
             this.#take(cursor.nextBatch, cursor.id);
           }),

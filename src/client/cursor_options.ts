@@ -10,7 +10,7 @@ import type { ClientSession } from "./session.ts";
 import { ConfigurationError } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
 import type { ReadPreferenceLike } from "../topology/read_preference.ts";
-import { checkDocument, checkInt, isDocument, show } from "./_internal.ts";
+import { checkBoolean, checkDocument, checkInt, isDocument, typeError } from "./_internal.ts";
 import { checkOptionNames } from "./_write.ts";
 import type { ReadConcern } from "./read_concern.ts";
 
@@ -220,11 +220,7 @@ export function findCommandOptions(o: FindOptions): Document {
   checkHint(o.hint);
   if (o.hint !== undefined) cmd.hint = o.hint;
   if (o.singleBatch !== undefined) {
-    if (typeof o.singleBatch !== "boolean") {
-      throw new ConfigurationError(
-        `singleBatch must be a boolean, got ${show(o.singleBatch)}`,
-      );
-    }
+    checkBoolean(o.singleBatch, "singleBatch");
     if (o.singleBatch) cmd.singleBatch = true;
   }
   if (o.maxTimeMS !== undefined) {
@@ -246,9 +242,7 @@ export function findCommandOptions(o: FindOptions): Document {
   for (const flag of FIND_FLAGS) {
     const v = o[flag];
     if (v === undefined) continue;
-    if (typeof v !== "boolean") {
-      throw new ConfigurationError(`${flag} must be a boolean, got ${show(v)}`);
-    }
+    checkBoolean(v, flag);
     if (v) cmd[flag] = true;
   }
   if (cmd.awaitData === true && cmd.tailable !== true) {
@@ -322,19 +316,11 @@ export function aggregateCommandOptions(o: AggregateOptions): Document {
   checkOptionNames(o, AGGREGATE_OPTIONS, "aggregate option");
   const cmd: Document = {};
   if (o.allowDiskUse !== undefined) {
-    if (typeof o.allowDiskUse !== "boolean") {
-      throw new ConfigurationError(
-        `allowDiskUse must be a boolean, got ${show(o.allowDiskUse)}`,
-      );
-    }
+    checkBoolean(o.allowDiskUse, "allowDiskUse");
     cmd.allowDiskUse = o.allowDiskUse;
   }
   if (o.bypassDocumentValidation !== undefined) {
-    if (typeof o.bypassDocumentValidation !== "boolean") {
-      throw new ConfigurationError(
-        `bypassDocumentValidation must be a boolean, got ${show(o.bypassDocumentValidation)}`,
-      );
-    }
+    checkBoolean(o.bypassDocumentValidation, "bypassDocumentValidation");
     cmd.bypassDocumentValidation = o.bypassDocumentValidation;
   }
   if (o.maxTimeMS !== undefined) {
@@ -353,8 +339,6 @@ export function aggregateCommandOptions(o: AggregateOptions): Document {
 /** Throws unless `hint` is undefined, an index name or a key pattern. */
 export function checkHint(hint: unknown): void {
   if (hint !== undefined && typeof hint !== "string" && !isDocument(hint)) {
-    throw new ConfigurationError(
-      `hint must be an index name or a key pattern document, got ${show(hint)}`,
-    );
+    throw typeError("hint", "an index name or a key pattern document", hint);
   }
 }

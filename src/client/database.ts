@@ -8,10 +8,12 @@
 
 import { checkSession } from "./session.ts";
 import type { ClientSession } from "./session.ts";
+import { ChangeStream, type ChangeStreamOptions } from "./change_stream.ts";
 import { ConfigurationError } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
 import { ReadPreference, type ReadPreferenceLike } from "../topology/read_preference.ts";
 import {
+  checkBoolean,
   checkDocument,
   checkInt,
   checkOptions,
@@ -372,6 +374,21 @@ export class Database {
   }
 
   /**
+   * A {@linkcode ChangeStream} of the changes to every collection of this
+   * database (`aggregate: 1`). Call `start()` before the changes to see.
+   *
+   * @example
+   * ```ts ignore
+   * await using stream = await c.db("shop").watch().start();
+   * await c.db("shop").collection("items").insertOne({ name: "lamp" });
+   * console.log((await stream.next())?.ns); // { db: "shop", coll: "items" }
+   * ```
+   */
+  watch<T = Document>(pipeline: readonly Document[] = [], options: ChangeStreamOptions = {}): ChangeStream<T> {
+    return new ChangeStream<T>(this, pipeline, options);
+  }
+
+  /**
    * Runs a command, PyMongo style: `command("ping")` sends `{ping: 1}`,
    * `command("replSetInitiate", config)` sends `{replSetInitiate: config}`,
    * and a document is sent as it is (its first key is the command name).
@@ -428,7 +445,7 @@ export class Database {
       retryable: false,
       timeoutMS: this.#timeout(opts),
       signal,
-      session: checkSession(opts.session, this.#ctx),
+      session: checkSession(opts.session, this.#ctx, opts),
       socketTimeoutMS: opts.socketTimeoutMS,
       plan: () => ({ command: body, parse: (reply) => reply }),
     });
@@ -455,8 +472,10 @@ export class Database {
       : ReadPreference.from(opts.readPreference);
     checkOptionNames(opts, LIST_COLLECTIONS_OPTIONS, "listCollections option");
     const cmd: Document = { listCollections: 1, filter, cursor: {} };
-    if (opts.nameOnly !== undefined) cmd.nameOnly = opts.nameOnly === true;
-    if (opts.authorizedCollections !== undefined) cmd.authorizedCollections = opts.authorizedCollections === true;
+    if (opts.nameOnly !== undefined) cmd.nameOnly = checkBoolean(opts.nameOnly, "nameOnly");
+    if (opts.authorizedCollections !== undefined) {
+      cmd.authorizedCollections = checkBoolean(opts.authorizedCollections, "authorizedCollections");
+    }
     if (opts.comment !== undefined) cmd.comment = opts.comment;
     // The first batch and its getMores on one server, retried as a whole.
     const run = async (server: ServerRun): Promise<CollectionInfo[]> => {
@@ -487,7 +506,7 @@ export class Database {
       retryable: true,
       timeoutMS: this.#timeout(opts),
       signal,
-      session: checkSession(opts.session, this.#ctx),
+      session: checkSession(opts.session, this.#ctx, opts),
       plan: () => ({ run }),
     });
   }
@@ -529,9 +548,7 @@ export class Database {
     const collection = new Collection<T>(this, name);
     const cmd: Document = { create: name };
     for (const [k, v] of Object.entries(opts)) if (CREATE_FIELDS.has(k) && v !== undefined) cmd[k] = v;
-    if (opts.capped !== undefined && typeof opts.capped !== "boolean") {
-      throw new ConfigurationError(`capped must be a boolean, got ${show(opts.capped)}`);
-    }
+    checkBoolean(opts.capped, "capped");
     if (opts.capped === true && checkInt(opts.size, "size", 1) === undefined) {
       throw new ConfigurationError("a capped collection needs size (its maximum size in bytes)");
     }
@@ -547,7 +564,7 @@ export class Database {
       writeConcernMinWireVersion: 5,
       timeoutMS: this.#timeout(opts),
       signal: checkSignal(opts.signal),
-      session: checkSession(opts.session, this.#ctx),
+      session: checkSession(opts.session, this.#ctx, opts),
       plan: () => ({ command: cmd, parse: () => undefined }),
     });
     return collection;
@@ -593,7 +610,7 @@ export class Database {
       writeConcernMinWireVersion: 5,
       timeoutMS: this.#timeout(opts),
       signal,
-      session: checkSession(opts.session, this.#ctx),
+      session: checkSession(opts.session, this.#ctx, opts),
       plan: () => ({ command: { dropDatabase: 1 }, parse: () => true }),
     });
   }

@@ -324,7 +324,14 @@ export function execute<T>(ctx: ClientContext, op: Operation<T>): Promise<T> {
   const deadline = op.deadline ?? Deadline.of(op.timeoutMS);
   const clock = new Clock(op.name, deadline, op.signal, op.server);
   // Without timeoutMS there is no timer to stop and no error to translate.
-  const run = deadline === undefined ? attempts(ctx, op, clock, exec) : underDeadline(ctx, op, clock, exec);
+  let run = deadline === undefined ? attempts(ctx, op, clock, exec) : underDeadline(ctx, op, clock, exec);
+  if (exec.inTransaction) {
+    // A network or selection error inside a transaction: the whole transaction may be retried.
+    run = run.catch((error) => {
+      exec.session!.transaction.labelError(error, op.name);
+      throw error;
+    });
+  }
   // The implicit session, if a command started one, goes back to the pool once the operation is done.
   return op.session === undefined ? run.finally(() => endImplicit(exec)) : run;
 }
@@ -339,11 +346,22 @@ interface Execution {
   txnNumber: bigint | undefined;
   /** Whether a retryable writeConcernError of this attempt goes to the retry loop instead of the parser. */
   retryConcernError: boolean;
+  /**
+   * Whether the operation runs in the session's transaction (or is its
+   * commitTransaction / abortTransaction): the transaction's fields go on the
+   * command, it runs on the primary and is not retried here.
+   */
+  readonly inTransaction: boolean;
 }
 
 function startExecution(ctx: ClientContext, op: Operation<unknown>): Execution {
-  const unacknowledged = op.kind === "write" && op.writeConcern?.w === 0;
   const session = op.session;
+  // Any operation leaves a committed or aborted transaction; inside one, it is checked before any I/O.
+  session?.transaction.checkOperation({ name: op.name, kind: op.kind });
+  const inTransaction = session !== undefined &&
+    (session.transaction.isActive || op.name === "commitTransaction" || op.name === "abortTransaction");
+  // In a transaction the collection's write concern is ignored (the commit carries the transaction's).
+  const unacknowledged = !inTransaction && op.kind === "write" && op.writeConcern?.w === 0;
   if (session !== undefined) {
     const s = sessionState(session);
     if (s.ctx !== ctx) {
@@ -361,7 +379,7 @@ function startExecution(ctx: ClientContext, op: Operation<unknown>): Execution {
       );
     }
   }
-  return { session, owned: false, unacknowledged, txnNumber: undefined, retryConcernError: false };
+  return { session, owned: false, unacknowledged, txnNumber: undefined, retryConcernError: false, inTransaction };
 }
 
 /** Ends the implicit session the runner started (its server session goes back to the pool). */
@@ -401,11 +419,14 @@ async function underDeadline<T>(ctx: ClientContext, op: Operation<T>, clock: Clo
 }
 
 async function attempts<T>(ctx: ClientContext, op: Operation<T>, clock: Clock, exec: Execution): Promise<T> {
-  const readPreference = op.kind === "read" ? op.readPreference ?? ReadPreference.PRIMARY : ReadPreference.PRIMARY;
+  // A transaction reads from the primary only (checked before: its read preference is primary).
+  const readPreference = op.kind === "read" && !exec.inTransaction
+    ? op.readPreference ?? ReadPreference.PRIMARY
+    : ReadPreference.PRIMARY;
   const selector: ServerSelector = { operation: op.kind, readPreference };
   const failed: string[] = [];
   const retryWrites = op.kind === "write" && op.retryable && op.server === undefined && ctx.retryWrites &&
-    !exec.unacknowledged && op.noSession !== true;
+    !exec.unacknowledged && op.noSession !== true && !exec.inTransaction;
   let lastError: unknown;
   for (let attempt = 0;; attempt++) {
     let server: ServerLike;
@@ -448,7 +469,7 @@ async function attempts<T>(ctx: ClientContext, op: Operation<T>, clock: Clock, e
         continue;
       }
       lastError = error;
-      if (!mayRetry(ctx, op, clock, error, wireVersion, attempt)) throw error;
+      if (exec.inTransaction || !mayRetry(ctx, op, clock, error, wireVersion, attempt)) throw error;
       if (clock.passed()) throw clock.expired(error);
       failed.push(server.address);
     }
@@ -513,6 +534,8 @@ async function attemptOn<T>(
       onConnection: checkedOut(clock, address, timed ? body : undefined, rtt),
     };
     if (op.kind === "read") options.readPreference = readPreference;
+    // Unacknowledged (w: 0): OP_MSG's moreToCome, no reply awaited (the command monitoring spec's reply is { ok: 1 }).
+    if (op.kind === "write" && (body.writeConcern as Document | undefined)?.w === 0) options.moreToCome = true;
     if (sequences !== undefined) options.sequences = sequences;
     const socketTimeoutMS = clock.socketTimeoutMS(op.socketTimeoutMS);
     if (socketTimeoutMS !== undefined) options.socketTimeoutMS = socketTimeoutMS;
@@ -596,11 +619,11 @@ function pinned(
       const timed = clock.deadline !== undefined && (options.maxTimeMS ?? op.maxTimeMS) !== false;
       const session = sessionFor(ctx, op, exec, conn.maxWireVersion, lstm);
       const body = finishCommand(ctx, op, exec, session, cmd, conn.maxWireVersion, clock, rtt, timed, options.txnNumber);
-      return observed(
-        ctx,
-        session,
-        conn.command(op.db, body, options.sequences === undefined ? wire : { ...wire, sequences: options.sequences }),
-      );
+      const sent: { signal?: AbortSignal; socketTimeoutMS?: number; sequences?: DocumentSequence[]; moreToCome?: boolean } =
+        options.sequences === undefined ? { ...wire } : { ...wire, sequences: options.sequences };
+      // Unacknowledged (w: 0), as in sendCommand: moreToCome, no reply awaited.
+      if (op.kind === "write" && (body.writeConcern as Document | undefined)?.w === 0) sent.moreToCome = true;
+      return observed(ctx, session, conn.command(op.db, body, sent));
     },
     maxTimeMS(own) {
       if (clock.deadline === undefined) return own;
@@ -692,7 +715,23 @@ function finishCommand(
     body.writeConcern = clock.deadline === undefined || wtimeout === undefined ? { ...wc } : rest;
   }
   if (timed) setMaxTimeMS(body, clock, rtt);
-  return body;
+  return exec.inTransaction ? transactionCommand(session!, body) : body;
+}
+
+/**
+ * A command of a transaction: the transaction's fields (`txnNumber`,
+ * `autocommit`, `startTransaction` and its readConcern on the first), none of
+ * the inherited read or write concern; the first command of a causally
+ * consistent session waits for the session's last operation
+ * (`readConcern.afterClusterTime`), even a write.
+ */
+function transactionCommand(session: ClientSession, body: Document): Document {
+  const state = sessionState(session);
+  const out = session.transaction.applyToCommand(body, state.serverSession!.txnNumber);
+  if (out.startTransaction === true && session.supports.causalConsistency && state.operationTime !== undefined) {
+    out.readConcern = { ...(out.readConcern as Document | undefined), afterClusterTime: state.operationTime };
+  }
+  return out;
 }
 
 /**

@@ -9,7 +9,7 @@ import { checkUnacknowledgedHint, withRawData } from "./wire_features.ts";
 import type { ClientSession } from "./session.ts";
 import { ConfigurationError } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
-import { checkDocument, checkInt, checkOptions, isDocument, show } from "./_internal.ts";
+import { checkDocument, checkInt, checkOptions, isDocument, show, typeError } from "./_internal.ts";
 import { execute } from "./execute.ts";
 import { checkHint } from "./cursor_options.ts";
 import {
@@ -209,10 +209,6 @@ export async function findAndModify(
 }
 
 function checkBoolean(value: unknown, what: string): boolean {
-  if (typeof value !== "boolean") {
-    throw new ConfigurationError(
-      `${what} must be a boolean, got ${show(value)}`,
-    );
-  }
+  if (typeof value !== "boolean") throw typeError(what, "a boolean", value);
   return value;
 }

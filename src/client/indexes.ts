@@ -8,8 +8,8 @@
 
 import type { ClientSession } from "./session.ts";
 import { ConfigurationError } from "../errors.ts";
-import type { Document } from "../bson/mod.ts";
-import { checkDocument, checkInt, checkOptions, isDocument, show } from "./_internal.ts";
+import { type Document, Double, Int32, Long } from "../bson/mod.ts";
+import { checkBoolean, checkDocument, checkInt, checkOptions, isDocument, show, typeError } from "./_internal.ts";
 import { execute } from "./execute.ts";
 import { checkOptionNames, type CollectionLike, operationBase, writeConcernOf } from "./_write.ts";
 import type { CommandCursorOptions } from "./cursor_options.ts";
@@ -244,7 +244,13 @@ const RENAME_OPTIONS: ReadonlySet<string> = new Set(["dropTarget", "comment", "w
  * ```
  */
 export function indexName(keys: Document): string {
-  return Object.entries(keys).map(([k, v]) => `${k}_${String(v)}`).join("_");
+  return Object.entries(keys).map(([k, v]) => `${k}_${isNumberWrapper(v) ? String(Number(v.valueOf())) : String(v)}`)
+    .join("_");
+}
+
+/** A key pattern's direction as a BSON number type (`Int32`, `Long`, `Double`), as Extended JSON input gives it. */
+function isNumberWrapper(v: unknown): v is Int32 | Long | Double {
+  return v instanceof Int32 || v instanceof Long || v instanceof Double;
 }
 
 /** The `createIndexes` entry for one index; throws for bad input. */
@@ -254,13 +260,14 @@ function indexSpec(index: unknown, what: string): Document {
   const key = checkDocument(d.key, `${what} key`);
   if (Object.keys(key).length === 0) throw new ConfigurationError(`${what}: the key pattern is empty`);
   for (const [field, v] of Object.entries(key)) {
-    if (typeof v !== "number" && typeof v !== "string") {
+    if (typeof v !== "number" && typeof v !== "string" && !isNumberWrapper(v)) {
       throw new ConfigurationError(
         `${what}: key ${JSON.stringify(field)} must be 1, -1 or an index type, got ${show(v)}`,
       );
     }
   }
-  if (d.name !== undefined && (typeof d.name !== "string" || d.name.length === 0)) {
+  if (d.name !== undefined && typeof d.name !== "string") throw typeError("name", "a non-empty string", d.name, what);
+  if (d.name !== undefined && d.name.length === 0) {
     throw new ConfigurationError(`${what}: name must be a non-empty string, got ${show(d.name)}`);
   }
   const spec: Document = { key, name: d.name ?? indexName(key) };
@@ -279,14 +286,18 @@ export async function createIndexes(
 ): Promise<string[]> {
   const opts = checkOptions(options, `${what} options`);
   if (what === "createIndexes") checkOptionNames(opts, CREATE_INDEXES_OPTIONS, "createIndexes option");
-  if (!Array.isArray(indexes) || indexes.length === 0) {
+  if (!Array.isArray(indexes)) throw typeError(`the ${what} indexes`, "a non-empty array of index descriptions", indexes);
+  if (indexes.length === 0) {
     throw new ConfigurationError(`${what} needs a non-empty array of index descriptions, got ${show(indexes)}`);
   }
   const specs = indexes.map((d, i) => indexSpec(d, `${what} index ${i}`));
   const base = operationBase(coll, opts);
   const cmd: Document = { createIndexes: base.coll, indexes: specs };
   if (opts.commitQuorum !== undefined) {
-    if (typeof opts.commitQuorum !== "string" && !Number.isInteger(opts.commitQuorum)) {
+    if (typeof opts.commitQuorum !== "string" && typeof opts.commitQuorum !== "number") {
+      throw typeError("commitQuorum", "an integer or a string", opts.commitQuorum);
+    }
+    if (typeof opts.commitQuorum === "number" && !Number.isInteger(opts.commitQuorum)) {
       throw new ConfigurationError(`commitQuorum must be an integer or a string, got ${show(opts.commitQuorum)}`);
     }
     cmd.commitQuorum = opts.commitQuorum;
@@ -403,7 +414,8 @@ export async function rename(
 ): Promise<string> {
   const opts = checkOptions(options, "rename options");
   checkOptionNames(opts, RENAME_OPTIONS, "rename option");
-  if (typeof newName !== "string" || newName.length === 0 || /[$\0]/.test(newName)) {
+  if (typeof newName !== "string") throw typeError("the new name", "a collection name (a non-empty string)", newName, "rename");
+  if (newName.length === 0 || /[$\0]/.test(newName)) {
     throw new ConfigurationError(
       `rename needs a collection name (a non-empty string without $ or NUL), got ${show(newName)}`,
     );
@@ -411,9 +423,7 @@ export async function rename(
   const base = operationBase(coll, opts);
   const cmd: Document = { renameCollection: coll.namespace, to: `${base.db}.${newName}` };
   if (opts.dropTarget !== undefined) {
-    if (typeof opts.dropTarget !== "boolean") {
-      throw new ConfigurationError(`dropTarget must be a boolean, got ${show(opts.dropTarget)}`);
-    }
+    checkBoolean(opts.dropTarget, "dropTarget");
     cmd.dropTarget = opts.dropTarget;
   }
   if (opts.comment !== undefined) cmd.comment = opts.comment;

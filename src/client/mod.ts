@@ -22,6 +22,16 @@ export {
   type ListDatabasesOptions,
 } from "./client_base.ts";
 export { Connection } from "./connection.ts";
+export {
+  type ResolvedTransactionOptions,
+  Transaction,
+  type TransactionCommandRunner,
+  type TransactionDefaults,
+  type TransactionOperation,
+  type TransactionOptions,
+  type TransactionState,
+} from "./transaction.ts";
+export type { WithTransactionOptions } from "./with_transaction.ts";
 export { ClientSession, type ClientSessionOptions, type ClusterTime } from "./session.ts";
 export { ReplicaSetConnection } from "./replica_set_connection.ts";
 export {
@@ -77,6 +87,18 @@ export {
   type FindOptions,
   type TimeoutMode,
 } from "./cursor.ts";
+export {
+  ChangeStream,
+  type ChangeStreamDocument,
+  type ChangeStreamDocumentChange,
+  type ChangeStreamEventBase,
+  type ChangeStreamInvalidate,
+  type ChangeStreamNamespaceChange,
+  type ChangeStreamNameSpace,
+  type ChangeStreamOptions,
+  type ResumeToken,
+  type UpdateDescription,
+} from "./change_stream.ts";
 export { indexName } from "./indexes.ts";
 export type { CountOptions } from "./distinct.ts";
 export {
@@ -88,5 +110,6 @@ export {
   type ClientUpdateFields,
   type ClientWriteErrorDetail,
 } from "./client_bulk_write.ts";
+export type { SearchIndexModel, SearchIndexOptions } from "./search_indexes.ts";
 export { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
 export { checkReadConcern, type ReadConcern } from "./read_concern.ts";

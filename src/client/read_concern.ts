@@ -10,7 +10,7 @@
  */
 
 import { ConfigurationError } from "../errors.ts";
-import { show } from "./_internal.ts";
+import { show, typeError } from "./_internal.ts";
 
 /**
  * A read concern as sent to the server in a command's `readConcern` field.
@@ -47,7 +47,7 @@ export interface ReadConcern {
  */
 export function checkReadConcern(value: unknown, where = "readConcern"): ReadConcern {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new ConfigurationError(`${where} must be an object like { level: "majority" }, got ${show(value)}`);
+    throw typeError(where, 'an object like { level: "majority" }', value);
   }
   const input = value as Record<string, unknown>;
   for (const key of Object.keys(input)) {
@@ -57,7 +57,8 @@ export function checkReadConcern(value: unknown, where = "readConcern"): ReadCon
   }
   const level = input.level;
   if (level === undefined) return Object.freeze({});
-  if (typeof level !== "string" || level.length === 0) {
+  if (typeof level !== "string") throw typeError(`${where}.level`, 'a non-empty string such as "majority"', level);
+  if (level.length === 0) {
     throw new ConfigurationError(`${where}.level must be a non-empty string such as "majority", got ${show(level)}`);
   }
   return Object.freeze({ level });

@@ -14,9 +14,9 @@ import type { Document, Timestamp } from "../bson/mod.ts";
 import { ConfigurationError, SessionError } from "../errors.ts";
 import { checkOptions, type ClientContext, contextOf, isDocument, show } from "./_internal.ts";
 import type { ServerSession } from "./server_session_pool.ts";
-import type { ReadConcern } from "./read_concern.ts";
-import type { WriteConcern } from "./write_concern.ts";
-import type { ReadPreferenceLike } from "../topology/read_preference.ts";
+import { Transaction, type TransactionOptions } from "./transaction.ts";
+import { runTransactionCommand } from "./_transaction_command.ts";
+import { withTransaction, type WithTransactionOptions } from "./with_transaction.ts";
 
 /**
  * The `$clusterTime` document servers gossip: the cluster time and its
@@ -53,14 +53,8 @@ export interface ClientSessionOptions {
   readonly snapshot?: boolean;
   /** With `snapshot`: the snapshot's time (e.g. another snapshot session's `snapshotTime`); default: the first read's. */
   readonly snapshotTime?: Timestamp;
-  /** Defaults of the session's transactions (the transactions API's `TransactionOptions`). */
-  readonly defaultTransactionOptions?: {
-    readonly readConcern?: ReadConcern;
-    readonly writeConcern?: WriteConcern;
-    readonly readPreference?: ReadPreferenceLike;
-    /** Limit on the commit's server-side time. */
-    readonly maxCommitTimeMS?: number;
-  };
+  /** Defaults of the session's transactions (each option a transaction is not given). */
+  readonly defaultTransactionOptions?: TransactionOptions;
 }
 
 const SESSION_OPTIONS: ReadonlySet<string> = new Set([
@@ -140,7 +134,9 @@ export class ClientSession {
   /** Whether every read reads one snapshot. */
   readonly snapshotEnabled: boolean;
   /** The defaults of the session's transactions. */
-  readonly defaultTransactionOptions: NonNullable<ClientSessionOptions["defaultTransactionOptions"]>;
+  readonly defaultTransactionOptions: TransactionOptions;
+  /** The session's transaction: its `state` (`"NO_TRANSACTION"`, ...) and the options of the current one. */
+  readonly transaction: Transaction = new Transaction();
 
   /**
    * Internal: use `conn.startSession()`.
@@ -291,12 +287,101 @@ export class ClientSession {
    * }
    * ```
    */
-  endSession(): Promise<void> {
+  async endSession(): Promise<void> {
     const s = sessionState(this);
-    if (s.ended) return Promise.resolve();
+    if (s.ended) return;
+    if (this.transaction.isActive && !s.ctx.closed) {
+      await this.abortTransaction().catch(() => {}); // the specification: errors are ignored
+    }
     s.ended = true;
     releaseServerSession(s);
-    return Promise.resolve();
+  }
+
+  /**
+   * Starts a transaction: the session's next operations run in it until
+   * `commitTransaction()` or `abortTransaction()`. Options not given come from
+   * the session's `defaultTransactionOptions`, then the client. Nothing is
+   * sent until the first operation.
+   *
+   * @throws {TransactionError} inside a transaction ("Transaction already in
+   *   progress"), or for an unacknowledged write concern.
+   * @throws {SessionError} when the session has ended or is a snapshot session.
+   *
+   * @example
+   * ```ts ignore
+   * session.startTransaction({ writeConcern: { w: "majority" } });
+   * await accounts.updateOne({ _id: "a" }, { $inc: { balance: -10 } }, { session });
+   * await accounts.updateOne({ _id: "b" }, { $inc: { balance: 10 } }, { session });
+   * await session.commitTransaction();
+   * ```
+   */
+  startTransaction(options?: TransactionOptions): void {
+    const s = sessionState(this);
+    if (s.ended || s.ctx.closed) throw s.ctx.closed ? new SessionError("the session's client is closed: its sessions ended with it") : endedError();
+    if (this.snapshotEnabled) {
+      throw new SessionError("transactions are not supported in snapshot sessions: start a session without snapshot");
+    }
+    this.transaction.start(options, this.defaultTransactionOptions, s.ctx);
+    this.id; // takes a server session: the transaction's number is its next one
+    s.serverSession!.txnNumber++;
+  }
+
+  /**
+   * Commits the transaction (`commitTransaction`, retried once after a
+   * retryable error). An error labelled `UnknownTransactionCommitResult` may
+   * be retried by calling it again; one labelled `TransientTransactionError`
+   * means the whole transaction may be retried.
+   *
+   * @throws {TransactionError} without a transaction, or after an abort.
+   *
+   * @example
+   * ```ts ignore
+   * await session.commitTransaction();
+   * ```
+   */
+  commitTransaction(): Promise<void> {
+    return this.transaction.commit((command) => runTransactionCommand(this, command));
+  }
+
+  /**
+   * Aborts the transaction; errors of the `abortTransaction` command are
+   * ignored (the server aborts it anyway).
+   *
+   * @throws {TransactionError} without a transaction, after a commit, or twice.
+   *
+   * @example
+   * ```ts ignore
+   * await session.abortTransaction();
+   * ```
+   */
+  abortTransaction(): Promise<void> {
+    return this.transaction.abort((command) => runTransactionCommand(this, command));
+  }
+
+  /** Whether a transaction is starting or in progress. */
+  inTransaction(): boolean {
+    return this.transaction.isActive;
+  }
+
+  /**
+   * Runs `fn` in a transaction and commits it, retrying as the convenient
+   * transactions API says: the whole transaction again after a
+   * `TransientTransactionError`, the commit again after an
+   * `UnknownTransactionCommitResult`, for up to 120 s. `fn` may therefore run
+   * more than once: keep side effects out of it, and let its operations'
+   * errors propagate (a swallowed error leaves an aborted transaction that
+   * cannot commit). Returns what `fn` returned.
+   *
+   * @example
+   * ```ts ignore
+   * await session.withTransaction(async (s) => {
+   *   await accounts.updateOne({ _id: "a" }, { $inc: { balance: -10 } }, { session: s });
+   *   await accounts.updateOne({ _id: "b" }, { $inc: { balance: 10 } }, { session: s });
+   * });
+   * ```
+   */
+  withTransaction<T>(fn: (session: ClientSession) => Promise<T> | T, options?: WithTransactionOptions): Promise<T> {
+    return withTransaction(this, fn, options);
   }
 
   /** Ends the session at the end of an `await using` block. */
@@ -325,9 +410,14 @@ function endedError(): SessionError {
 
 /**
  * Checks a `session` option before any I/O: a `ClientSession` of this client
- * that has not ended. Returns it (or `undefined` when not given).
+ * that has not ended; with the operation's `options`, what its transaction
+ * allows of them. Returns it (or `undefined` when not given).
  */
-export function checkSession(value: unknown, ctx: ClientContext): ClientSession | undefined {
+export function checkSession(
+  value: unknown,
+  ctx: ClientContext,
+  options?: object,
+): ClientSession | undefined {
   if (value === undefined) return undefined;
   if (!(value instanceof ClientSession)) {
     throw new ConfigurationError(`session must be a ClientSession (from startSession()), got ${show(value)}`);
@@ -342,6 +432,8 @@ export function checkSession(value: unknown, ctx: ClientContext): ClientSession 
     throw new SessionError("the session's client is closed: its sessions ended with it");
   }
   if (s.ended) throw endedError();
+  // In a transaction: no readConcern or writeConcern of the operation's own, reads from the primary only.
+  if (options !== undefined) value.transaction.checkExplicitOptions(undefined, options);
   return value;
 }
 

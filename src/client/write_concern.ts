@@ -8,7 +8,7 @@
  * @module
  */
 
-import { ConfigurationError } from "../errors.ts";
+import { ConfigurationError, OptionTypeError } from "../errors.ts";
 import { describeValue } from "../describe.ts";
 
 /**
@@ -50,9 +50,7 @@ export interface WriteConcern {
  */
 export function checkWriteConcern(value: unknown, where = "writeConcern"): WriteConcern {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new ConfigurationError(
-      `${where} must be an object like { w: 1, j: true, wtimeout: 1000 }, got ${describeValue(value)}`,
-    );
+    throw new OptionTypeError(where, "an object like { w: 1, j: true, wtimeout: 1000 }", describeValue(value));
   }
   const input = value as Record<string, unknown>;
   for (const key of Object.keys(input)) {
@@ -67,17 +65,22 @@ export function checkWriteConcern(value: unknown, where = "writeConcern"): Write
       if (!Number.isInteger(w) || w < 0) {
         throw new ConfigurationError(`${where}.w must be a non-negative integer or a string, got ${describeValue(w)}`);
       }
-    } else if (typeof w !== "string" || w.length === 0) {
+    } else if (typeof w !== "string") {
+      throw new OptionTypeError(`${where}.w`, "a non-negative integer or a non-empty string", describeValue(w));
+    } else if (w.length === 0) {
       throw new ConfigurationError(`${where}.w must be a non-negative integer or a non-empty string, got ${describeValue(w)}`);
     }
     out.w = w;
   }
   if (j !== undefined) {
-    if (typeof j !== "boolean") throw new ConfigurationError(`${where}.j must be a boolean, got ${describeValue(j)}`);
+    if (typeof j !== "boolean") throw new OptionTypeError(`${where}.j`, "a boolean", describeValue(j));
     out.j = j;
   }
   if (wtimeout !== undefined) {
-    if (typeof wtimeout !== "number" || !Number.isInteger(wtimeout) || wtimeout < 0) {
+    if (typeof wtimeout !== "number") {
+      throw new OptionTypeError(`${where}.wtimeout`, "a non-negative integer (ms)", describeValue(wtimeout));
+    }
+    if (!Number.isInteger(wtimeout) || wtimeout < 0) {
       throw new ConfigurationError(`${where}.wtimeout must be a non-negative integer (ms), got ${describeValue(wtimeout)}`);
     }
     out.wtimeout = wtimeout;

@@ -7,7 +7,7 @@
 import { checkUnacknowledgedHint, withRawData } from "./wire_features.ts";
 import type { Document } from "../bson/mod.ts";
 import { ConfigurationError } from "../errors.ts";
-import { checkDocument, checkOptions, count, isDocument } from "./_internal.ts";
+import { checkBoolean, checkDocument, checkOptions, count, isDocument } from "./_internal.ts";
 import { execute } from "./execute.ts";
 import { checkHint } from "./cursor_options.ts";
 import {
@@ -58,7 +58,7 @@ function writeOne<R>(
   const cmd: Document = { [kind]: coll.name };
   cmd.ordered = true;
   if (options.bypassDocumentValidation !== undefined) {
-    cmd.bypassDocumentValidation = options.bypassDocumentValidation === true;
+    cmd.bypassDocumentValidation = checkBoolean(options.bypassDocumentValidation, "bypassDocumentValidation");
   }
   if (options.comment !== undefined) cmd.comment = options.comment;
   if (options.let !== undefined) cmd.let = checkDocument(options.let, "let");
@@ -121,7 +121,7 @@ export async function runUpdate(
   const u = replace ? checkReplacement(update, what) : checkUpdate(update, what);
   checkHint(opts.hint);
   const statement: Document = { q, u, multi };
-  if (opts.upsert !== undefined) statement.upsert = opts.upsert === true;
+  if (opts.upsert !== undefined) statement.upsert = checkBoolean(opts.upsert, "upsert");
   const arrayFilters = checkArrayFilters(opts.arrayFilters, what);
   if (arrayFilters !== undefined) statement.arrayFilters = arrayFilters;
   if (opts.hint !== undefined) statement.hint = opts.hint;

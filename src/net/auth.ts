@@ -17,8 +17,6 @@
  */
 import { Binary, type Document } from "../bson/mod.ts";
 import { AuthenticationError, OperationFailure } from "../errors.ts";
-import { md5 } from "./_md5.ts";
-import { saslprep } from "./_saslprep.ts";
 
 /**
  * The SCRAM mechanisms this driver speaks.
@@ -255,9 +253,10 @@ async function converse(
     }
   };
   const hash = mechanism === "SCRAM-SHA-256" ? "SHA-256" : "SHA-1";
+  // SASLprep's tables and MD5 are loaded by the first authentication, not by every client.
   const password = mechanism === "SCRAM-SHA-256"
-    ? saslprep(credential.password, "password")
-    : hex(md5(UTF8.encode(`${credential.username}:mongo:${credential.password}`)));
+    ? (await import("./_saslprep.ts")).saslprep(credential.password, "password")
+    : hex((await import("./_md5.ts")).md5(UTF8.encode(`${credential.username}:mongo:${credential.password}`)));
 
   const start = answered ?? await exchange(startCommand(credential, mechanism, nonce));
   const serverFirst = payloadText(start, fail);

@@ -35,7 +35,6 @@ import {
   UNCOMPRESSIBLE_COMMANDS,
 } from "../wire/mod.ts";
 import { connectSocket, type Socket } from "./socket.ts";
-import { authenticate } from "./auth.ts";
 import {
   agreedCompressor,
   DEFAULT_SERVER_LIMITS,
@@ -201,7 +200,7 @@ export class Connection {
       throw new ConfigurationError(`address must be {host, port} or {path}, got ${describeValue(address)}`);
     }
     const { connectTimeoutMS, credential, signal } = options;
-    const hello = helloRequest(options);
+    const hello = await helloRequest(options);
     const path = (address as { path?: string }).path;
     const { host, port } = address as { host?: string; port?: number };
     let socket: Socket;
@@ -234,6 +233,8 @@ export class Connection {
     conn.#compressor = agreedCompressor(conn.#hello, hello.offered);
     if (credential !== undefined) {
       try {
+        // The SCRAM code is loaded by the first connection that authenticates.
+        const { authenticate } = await import("./auth.ts");
         await authenticate(
           credential,
           (db, cmd) => conn.command(db, cmd, { signal, socketTimeoutMS: connectTimeoutMS }),

@@ -11,7 +11,7 @@ import { describeValue } from "../describe.ts";
 import type { Document } from "../bson/mod.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE_BYTES, type SupportedCompressor } from "../wire/mod.ts";
 import { clientMetadata } from "./client_metadata.ts";
-import { type Credential, negotiationFields, type SpeculativeStart, speculativeStart } from "./auth.ts";
+import type { Credential, SpeculativeStart } from "./auth.ts";
 
 /** The compressors this driver can offer (the web platform ships zlib's deflate). */
 const SPOKEN_COMPRESSORS: ReadonlySet<string> = new Set(["zlib"]);
@@ -68,7 +68,7 @@ export interface HelloOptions {
  * ```ts
  * import { helloRequest, type HelloRequest } from "./handshake.ts";
  *
- * const request: HelloRequest = helloRequest({ appName: "demo" });
+ * const request: HelloRequest = await helloRequest({ appName: "demo" });
  * console.log(request.document.isMaster); // 1
  * ```
  */
@@ -84,18 +84,19 @@ export interface HelloRequest {
 }
 
 /**
- * Builds the hello for `options`.
+ * Builds the hello for `options`. The SCRAM code (`./auth.ts`) is loaded
+ * only for a credential, so a client without one never reads it.
  *
  * @throws {ConfigurationError} for a malformed `serverApi`, `handshake`, or an `appName` over 128 bytes.
  * @example
  * ```ts
  * import { helloRequest } from "./handshake.ts";
  *
- * const { document } = helloRequest({ serverApi: { version: "1" }, compressors: ["zlib", "zstd"] });
+ * const { document } = await helloRequest({ serverApi: { version: "1" }, compressors: ["zlib", "zstd"] });
  * console.log(document.hello, document.apiVersion, document.compression); // 1 "1" ["zlib"]
  * ```
  */
-export function helloRequest(options: HelloOptions): HelloRequest {
+export async function helloRequest(options: HelloOptions): Promise<HelloRequest> {
   if (options.handshake !== undefined && (options.handshake === null || typeof options.handshake !== "object")) {
     throw new ConfigurationError(`handshake must be a document, got ${describeValue(options.handshake)}`);
   }
@@ -106,9 +107,11 @@ export function helloRequest(options: HelloOptions): HelloRequest {
   if (options.handshake !== undefined) Object.assign(document, options.handshake);
   if (api !== undefined) Object.assign(document, api);
   const credential = options.credential;
-  const speculative = credential === undefined ? undefined : speculativeStart(credential);
+  let speculative: SpeculativeStart | undefined;
   if (credential !== undefined) {
-    Object.assign(document, negotiationFields(credential), { speculativeAuthenticate: speculative!.document });
+    const { negotiationFields, speculativeStart } = await import("./auth.ts");
+    speculative = speculativeStart(credential);
+    Object.assign(document, negotiationFields(credential), { speculativeAuthenticate: speculative.document });
   }
   const offered = (options.compressors ?? []).filter((c) => SPOKEN_COMPRESSORS.has(c));
   if (offered.length > 0) document.compression = offered;

@@ -15,11 +15,8 @@ import { ConfigurationError } from "../errors.ts";
 import type { Tunnel } from "./_socket_util.ts";
 import { formatAddress } from "../address.ts";
 import type { Socket, SocketFactory, SocketOptions } from "./socket.ts";
-import { connectBunSocket } from "./socket_bun.ts";
-import { connectDenoSocket } from "./socket_deno.ts";
-import { connectNodeSocket } from "./socket_node.ts";
 import { detectSocketRuntime, unsupportedRuntime } from "./_runtime.ts";
-import { socks5Handshake, type Socks5Proxy } from "./socks5.ts";
+import type { Socks5Proxy } from "./socks5.ts";
 
 /** The refusal of `proxyHost` with a `socketFactory` (the client says the same at construction). */
 const PROXY_AND_FACTORY = "proxyHost and socketFactory both decide how connections are opened: give one " +
@@ -33,24 +30,24 @@ export type TunnelConnect = (options: SocketOptions, tunnel: Tunnel) => Promise<
  * for a client certificate over TLS on Deno: `Deno.startTls` takes none, so
  * that one connection goes through Deno's `node:tls` (`tls.connect({ socket })`).
  */
-function connectThroughRuntime(options: SocketOptions, tunnel: Tunnel): Promise<Socket> {
+async function connectThroughRuntime(options: SocketOptions, tunnel: Tunnel): Promise<Socket> {
   switch (detectSocketRuntime(globalThis)) {
     case "deno": {
       const clientCertificate = options?.tls === true && options.tlsCertificateKeyFile !== undefined;
-      return clientCertificate ? connectNodeSocket(options, tunnel) : connectDenoSocket(options, tunnel);
+      return clientCertificate
+        ? (await import("./socket_node.ts")).connectNodeSocket(options, tunnel)
+        : (await import("./socket_deno.ts")).connectDenoSocket(options, tunnel);
     }
     case "bun":
-      return connectBunSocket(options, tunnel);
+      return (await import("./socket_bun.ts")).connectBunSocket(options, tunnel);
     case "node":
-      return connectNodeSocket(options, tunnel);
+      return (await import("./socket_node.ts")).connectNodeSocket(options, tunnel);
     case "workers":
-      return Promise.reject(
-        new ConfigurationError(
-          "proxyHost: a SOCKS5 proxy is not supported on Cloudflare Workers (its sockets reach the server directly)",
-        ),
+      throw new ConfigurationError(
+        "proxyHost: a SOCKS5 proxy is not supported on Cloudflare Workers (its sockets reach the server directly)",
       );
     default:
-      return Promise.reject(unsupportedRuntime());
+      throw unsupportedRuntime();
   }
 }
 
@@ -85,7 +82,9 @@ export function socks5SocketFactory(proxy: Socks5Proxy, connect: TunnelConnect =
       host,
       port: proxy.port,
       name,
-      open: (socket) => socks5Handshake(socket, { host: options.host, port: options.port }, tunnelProxy),
+      // The SOCKS5 code is loaded by the first proxied connection only.
+      open: async (socket) =>
+        (await import("./socks5.ts")).socks5Handshake(socket, { host: options.host, port: options.port }, tunnelProxy),
     });
   };
 }

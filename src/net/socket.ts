@@ -8,11 +8,7 @@
  * @module
  */
 
-import { detectSocketRuntime, unsupportedRuntime } from "./_runtime.ts";
-import { connectBunSocket } from "./socket_bun.ts";
-import { connectCloudflareSocket } from "./socket_cloudflare.ts";
-import { connectDenoSocket } from "./socket_deno.ts";
-import { connectNodeSocket } from "./socket_node.ts";
+import { detectSocketRuntime, type SocketRuntime, unsupportedRuntime } from "./_runtime.ts";
 
 /**
  * Where and how to connect. With `path` set, the socket is a Unix domain
@@ -176,17 +172,42 @@ export type SocketFactory = (options: SocketOptions) => Promise<Socket>;
  * socket.close();
  * ```
  */
-export function connectSocket(options: SocketOptions): Promise<Socket> {
-  switch (detectSocketRuntime(globalThis)) {
+export async function connectSocket(options: SocketOptions): Promise<Socket> {
+  const runtime = detectSocketRuntime(globalThis);
+  if (runtime === undefined) throw unsupportedRuntime();
+  return (await socketAdapter(runtime))(options);
+}
+
+/**
+ * Starts loading the socket adapter of the running runtime, so that it loads
+ * beside other modules rather than after them at the first connection
+ * ({@linkcode connectSocket} loads it in any case). Does nothing on a runtime
+ * without one; a failed load shows at the first connection.
+ *
+ * @example
+ * ```ts
+ * import { preloadSocketAdapter } from "./socket.ts";
+ *
+ * preloadSocketAdapter(); // before loading the rest of the network stack
+ * ```
+ */
+export function preloadSocketAdapter(): void {
+  const runtime = detectSocketRuntime(globalThis);
+  if (runtime !== undefined) socketAdapter(runtime).catch(() => {});
+}
+
+// Only the running runtime's adapter is loaded, by an import of a static
+// specifier (so the module graph stays analyzable): a cold start reads one
+// adapter, not four.
+function socketAdapter(runtime: SocketRuntime): Promise<(options: SocketOptions) => Promise<Socket>> {
+  switch (runtime) {
     case "deno":
-      return connectDenoSocket(options);
+      return import("./socket_deno.ts").then((m) => m.connectDenoSocket);
     case "bun":
-      return connectBunSocket(options);
+      return import("./socket_bun.ts").then((m) => m.connectBunSocket);
     case "workers":
-      return connectCloudflareSocket(options);
+      return import("./socket_cloudflare.ts").then((m) => m.connectCloudflareSocket);
     case "node":
-      return connectNodeSocket(options);
-    default:
-      return Promise.reject(unsupportedRuntime());
+      return import("./socket_node.ts").then((m) => m.connectNodeSocket);
   }
 }

@@ -33,7 +33,6 @@ import {
   writeAfterClose,
 } from "./_socket_util.ts";
 import type { Socket, SocketOptions } from "./socket.ts";
-import { withDecryptedKey } from "./_pkcs8.ts";
 
 // Reads land in a shared slab and are handed out as views of it: no copy, and
 // no 64 KiB allocation for every small reply. A view is never written again,
@@ -76,7 +75,11 @@ export async function connectDenoSocket(options: SocketOptions, tunnel?: Tunnel)
     }
   }
   // Deno's TLS reads unencrypted keys only: an encrypted one is decrypted here, in memory.
-  const files = await withDecryptedKey(resolved, await readTlsFiles(resolved, (path) => Deno.readTextFile(path)));
+  const read = await readTlsFiles(resolved, (path) => Deno.readTextFile(path));
+  // The PKCS#8 decryption code is loaded for an encrypted key only.
+  const files = read.clientKey?.encrypted === true
+    ? await (await import("./_pkcs8.ts")).withDecryptedKey(resolved, read)
+    : read;
   return runConnect(resolved, (giveUp) => open(resolved, files, tunnel, giveUp));
 }
 

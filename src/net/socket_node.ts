@@ -22,7 +22,6 @@ import {
   writeAfterClose,
 } from "./_socket_util.ts";
 import type { Socket, SocketOptions } from "./socket.ts";
-import { withDecryptedKey } from "./_pkcs8.ts";
 
 interface NodeRawSocket {
   write(data: Uint8Array, callback: (error?: Error | null) => void): boolean;
@@ -88,7 +87,9 @@ export async function connectNodeSocket(options: SocketOptions, tunnel?: Tunnel)
   });
   // Deno's node:tls drops an encrypted key without a word and sends no
   // certificate: there the key is decrypted here first, as Deno's adapter does.
-  if ((globalThis as { Deno?: unknown }).Deno !== undefined) files = await withDecryptedKey(resolved, files);
+  if ((globalThis as { Deno?: unknown }).Deno !== undefined && files.clientKey?.encrypted === true) {
+    files = await (await import("./_pkcs8.ts")).withDecryptedKey(resolved, files);
+  }
   const tls = resolved.tls ? tlsOptions(resolved, files) : undefined;
   return runConnect(resolved, (giveUp) => open(resolved, tls, tunnel, giveUp));
 }

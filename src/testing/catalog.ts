@@ -157,7 +157,8 @@ function collMod(req: CommandRequest): Document {
     body[k] = req.body[k];
   }
   const options = createOptions(body);
-  if (Object.keys(options).length > 0) req.host.logChange({ op: "collMod", ns, options });
+  // mongod logs every collMod, even an empty one (with showExpandedEvents a change stream reports "modify").
+  if (Object.keys(options).length > 0 || req.body.index === undefined) req.host.logChange({ op: "collMod", ns, options });
   return { ...reply, ok: 1 };
 }
 
@@ -227,11 +228,12 @@ function renameCollection(req: CommandRequest): Document {
   const store = req.host.store;
   if (store.collection(from) === undefined) throw serverError(ErrorCode.NamespaceNotFound, "NamespaceNotFound", "Source collection " + from + " does not exist");
   if (from === to) throw serverError(ErrorCode.IllegalOperation, "IllegalOperation", "Can't rename a collection to itself");
-  if (store.collection(to) !== undefined) {
+  const target = store.collection(to);
+  if (target !== undefined) {
     if (!bool(req.body.dropTarget)) throw serverError(ErrorCode.NamespaceExists, "NamespaceExists", `target namespace exists`);
     req.host.logChange({ op: "drop", ns: to });
   }
-  req.host.logChange({ op: "rename", from, to });
+  req.host.logChange({ op: "rename", from, to, ...(target !== undefined ? { dropTarget: target.uuid } : {}) });
   return { ok: 1 };
 }
 
@@ -331,7 +333,8 @@ function dropIndexes(req: CommandRequest): Document {
   if (req.body.index === undefined) throw badValue("'index' is required");
   const names = indexesToDrop(c.indexes, req.body.index, ns);
   const was = c.indexes.length;
-  if (names.length > 0) req.host.logChange({ op: "dropIndexes", ns, names });
+  const specs = c.indexes.filter((i) => names.includes(i.name));
+  if (names.length > 0) req.host.logChange({ op: "dropIndexes", ns, names, specs });
   return { nIndexesWas: new Int32(was), ok: 1 };
 }
 

@@ -6,10 +6,15 @@
  * `updateDescription`), `replace`, `delete`, `drop`, `rename`,
  * `dropDatabase` and `invalidate` (which ends the cursor); `fullDocument`
  * (`default`, `updateLookup`, `whenAvailable`, `required`); `resumeAfter`,
- * `startAfter` and `startAtOperationTime`; resume tokens (`{_data}`) on every
+ * `startAfter` and `startAtOperationTime`; `fullDocumentBeforeChange`
+ * (`off`, `whenAvailable`, `required`) from the pre-images recorded for
+ * collections with `changeStreamPreAndPostImages` on, which also give the
+ * post-images of `fullDocument: whenAvailable`/`required`; resume tokens (`{_data}`) on every
  * event and a `postBatchResumeToken` on every batch; getMore waits up to its
- * `maxTimeMS` for new events. `showExpandedEvents` and pre-images are
- * NotImplemented.
+ * `maxTimeMS` for new events. With `showExpandedEvents`: `create`, `createIndexes`,
+ * `dropIndexes` and `modify` events (`operationDescription`), `rename`'s
+ * `operationDescription`, `collectionUUID`, and `disambiguatedPaths` in
+ * `updateDescription` (no `shardCollection` and the like: no sharding).
  *
  * @example
  * ```ts
@@ -23,11 +28,11 @@
  *
  * @module
  */
-import { type Document, Int64, Timestamp } from "../bson/mod.ts";
+import { type Document, Int32, Int64, Timestamp } from "../bson/mod.ts";
 import { ErrorCode } from "../error_codes.ts";
 import { runPipeline, stageOf } from "./aggregate.ts";
 import { cloneValue, isPlainDocument } from "./query.ts";
-import { type OplogChange, type ServerCursor, splitNamespace, type Store } from "./store.ts";
+import { type OplogChange, type ServerCursor, splitNamespace, type StampedChange, type Store } from "./store.ts";
 import { badValue, serverError } from "./_server_error.ts";
 
 /** Where a change stream reads from and what it shows. */
@@ -37,6 +42,10 @@ interface StreamState {
   /** The next oplog index to read. */
   position: number;
   fullDocument: string;
+  /** `off`, `whenAvailable` or `required`. */
+  fullDocumentBeforeChange: string;
+  /** showExpandedEvents: DDL events, `collectionUUID`, `disambiguatedPaths`. */
+  expanded: boolean;
   pipeline: unknown[];
   /** The token of the last oplog entry read (the high-water mark). */
   highWater: Document;
@@ -91,7 +100,7 @@ export function openStream(
   if (!isPlainDocument(raw)) throw badValue("$changeStream takes an object");
   const spec = raw;
   for (const k of Object.keys(spec)) {
-    if (!["fullDocument", "resumeAfter", "startAfter", "startAtOperationTime", "allChangesForCluster"].includes(k)) {
+    if (!["fullDocument", "fullDocumentBeforeChange", "showExpandedEvents", "resumeAfter", "startAfter", "startAtOperationTime", "allChangesForCluster"].includes(k)) {
       throw serverError(ErrorCode.NotImplemented, "NotImplemented", `$changeStream option '${k}' is not supported by the simulated server`);
     }
   }
@@ -103,6 +112,13 @@ export function openStream(
   const fullDocument = spec.fullDocument ?? "default";
   if (!["default", "updateLookup", "whenAvailable", "required"].includes(fullDocument as string)) {
     throw badValue(`unknown fullDocument mode: ${String(fullDocument)}`);
+  }
+  if (spec.showExpandedEvents !== undefined && typeof spec.showExpandedEvents !== "boolean") {
+    throw serverError(14, "TypeMismatch", "'showExpandedEvents' must be a boolean");
+  }
+  const fullDocumentBeforeChange = spec.fullDocumentBeforeChange ?? "off";
+  if (!["off", "whenAvailable", "required"].includes(fullDocumentBeforeChange as string)) {
+    throw badValue(`unknown fullDocumentBeforeChange mode: ${String(fullDocumentBeforeChange)}`);
   }
   for (const s of pipeline.slice(1)) {
     const [name] = stageOf(s);
@@ -143,6 +159,8 @@ export function openStream(
     ...(target !== undefined ? { coll: target } : {}),
     position,
     fullDocument: fullDocument as string,
+    fullDocumentBeforeChange: fullDocumentBeforeChange as string,
+    expanded: spec.showExpandedEvents === true,
     pipeline: pipeline.slice(1),
     highWater: last !== undefined ? encodeToken(last.ts, 0) : encodeToken(new Timestamp({ t: 0, i: 0 }), 0),
     done: false,
@@ -164,11 +182,14 @@ function nsDoc(ns: string): Document {
 
 // The events one oplog entry makes for this stream.
 function eventsOf(host: StreamHost, s: StreamState, ts: Timestamp, wall: number, c: OplogChange): Document[] {
+  const ui = (c as StampedChange).ui;
   const base = (type: string, sub = 0): Document => ({
     _id: encodeToken(ts, sub),
     operationType: type,
     clusterTime: ts,
     wallTime: new Date(wall),
+    // With showExpandedEvents: the collection's UUID (not on database-wide events nor invalidate).
+    ...(s.expanded && ui !== undefined && sub === 0 && c.op !== "dropDatabase" ? { collectionUUID: ui } : {}),
   });
   const invalidate = () => {
     s.done = true;
@@ -181,28 +202,34 @@ function eventsOf(host: StreamHost, s: StreamState, ts: Timestamp, wall: number,
     case "u": {
       if (!inScope(s, c.ns)) return [];
       if (c.update === undefined) {
-        return [{ ...base("replace"), fullDocument: cloneValue(c.doc), ns: nsDoc(c.ns), documentKey: { _id: c.id } }];
+        const r = { ...base("replace"), fullDocument: cloneValue(c.doc), ns: nsDoc(c.ns), documentKey: { _id: c.id } };
+        return [withPreImage(s, r, c.pre)];
       }
       const e: Document = { ...base("update"), ns: nsDoc(c.ns), documentKey: { _id: c.id } };
-      e.updateDescription = { ...cloneValue(c.update), truncatedArrays: [] };
-      if (s.fullDocument !== "default") {
+      const { disambiguatedPaths, ...described } = cloneValue(c.update) as unknown as Document;
+      e.updateDescription = { truncatedArrays: [], ...described, ...(s.expanded ? { disambiguatedPaths: disambiguatedPaths ?? {} } : {}) };
+      if (s.fullDocument === "updateLookup") {
         const now = host.store.collection(c.ns)?.get(c.id);
-        if (now === undefined && s.fullDocument === "required") {
-          throw serverError(ErrorCode.NotImplemented, "NoMatchingDocument", `fullDocument required but the document is gone`);
-        }
         e.fullDocument = now === undefined ? null : cloneValue(now);
+      } else if (s.fullDocument !== "default") {
+        // whenAvailable / required: the post-image, recorded when the collection has changeStreamPreAndPostImages on.
+        if (c.pre === undefined && s.fullDocument === "required") throw missingImage("post-image");
+        e.fullDocument = c.pre === undefined ? null : cloneValue(c.doc);
       }
-      return [e];
+      return [withPreImage(s, e, c.pre)];
     }
     case "d":
       if (!inScope(s, c.ns)) return [];
-      return [{ ...base("delete"), ns: nsDoc(c.ns), documentKey: { _id: c.id } }];
+      return [withPreImage(s, { ...base("delete"), ns: nsDoc(c.ns), documentKey: { _id: c.id } }, c.pre)];
     case "drop":
       if (!inScope(s, c.ns)) return [];
       return s.coll !== undefined ? [{ ...base("drop"), ns: nsDoc(c.ns) }, invalidate()] : [{ ...base("drop"), ns: nsDoc(c.ns) }];
     case "rename": {
       if (!inScope(s, c.from) && !inScope(s, c.to)) return [];
-      const e = { ...base("rename"), ns: nsDoc(c.from), to: nsDoc(c.to) };
+      const e: Document = { ...base("rename"), ns: nsDoc(c.from), to: nsDoc(c.to) };
+      if (s.expanded) {
+        e.operationDescription = { to: nsDoc(c.to), ...(c.dropTarget !== undefined ? { dropTarget: c.dropTarget } : {}) };
+      }
       return s.coll !== undefined ? [e, invalidate()] : [e];
     }
     case "applyOps": {
@@ -219,8 +246,47 @@ function eventsOf(host: StreamHost, s: StreamState, ts: Timestamp, wall: number,
       return s.db !== undefined ? [e, invalidate()] : [e];
     }
     default:
+      return s.expanded ? expandedEvents(s, c, base) : [];
+  }
+}
+
+// The DDL events a stream with showExpandedEvents reports (mongod 6.0+).
+function expandedEvents(s: StreamState, c: OplogChange, base: (type: string) => Document): Document[] {
+  const event = (type: string, ns: string, description: Document): Document[] =>
+    inScope(s, ns) ? [{ ...base(type), ns: nsDoc(ns), operationDescription: description }] : [];
+  switch (c.op) {
+    case "create": {
+      const o = c.options ?? {};
+      if (o.viewOn !== undefined) return event("create", c.ns, { viewOn: o.viewOn, pipeline: o.pipeline ?? [] });
+      return event("create", c.ns, { idIndex: { v: new Int32(2), key: { _id: new Int32(1) }, name: "_id_" }, ...cloneValue(o) });
+    }
+    case "createIndex":
+      return event("createIndexes", c.ns, { indexes: [cloneValue(c.index)] });
+    case "dropIndexes":
+      return event("dropIndexes", c.ns, { indexes: cloneValue(c.specs ?? c.names.map((name) => ({ name }))) });
+    case "collMod":
+      return event("modify", c.ns, cloneValue(c.options));
+    case "indexOptions":
+      return event("modify", c.ns, { index: { name: c.name, ...cloneValue(c.options) } });
+    default:
       return [];
   }
+}
+
+function missingImage(what: string): Error {
+  return serverError(
+    47,
+    "NoMatchingDocument",
+    `Change stream was configured to require a ${what} for all update, delete and replace events, but the ${what} was not found for event`,
+  );
+}
+
+/** Adds `fullDocumentBeforeChange` as the stream asks (`whenAvailable`: null without a pre-image; `required`: an error). */
+function withPreImage(s: StreamState, e: Document, pre: Document | undefined): Document {
+  if (s.fullDocumentBeforeChange === "off") return e;
+  if (pre === undefined && s.fullDocumentBeforeChange === "required") throw missingImage("pre-image");
+  e.fullDocumentBeforeChange = pre === undefined ? null : cloneValue(pre);
+  return e;
 }
 
 /**

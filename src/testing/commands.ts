@@ -11,10 +11,11 @@ import { type Document, encode, Int32, Int64 } from "../bson/mod.ts";
 import { ErrorCode } from "../error_codes.ts";
 import { aggregate } from "./aggregate_command.ts";
 import { CATALOG_COMMANDS } from "./catalog.ts";
-import type { FailPoints } from "./fail_points.ts";
+import { checkGetMoreFailPoint, type FailPoints } from "./fail_points.ts";
 import type { LocalSessions } from "./sessions.ts";
 import type { RetryableStatements } from "./retryable_writes.ts";
 import { checkHint } from "./indexes.ts";
+import { applyMinMax, returnKeys } from "./find_bounds.ts";
 import {
   cloneValue,
   compareValues,
@@ -154,7 +155,7 @@ function find(req: CommandRequest): Document {
   const b = req.body;
   checkCollation(b.collation);
   checkHint(req.host.store.collection(ns), b.hint);
-  for (const k of ["min", "max", "returnKey", "showRecordId", "oplogReplay"]) {
+  for (const k of ["oplogReplay"]) {
     if (b[k] !== undefined && b[k] !== false) {
       throw serverError(ErrorCode.NotImplemented, "NotImplemented", `find option '${k}' is not supported by the simulated server`);
     }
@@ -171,6 +172,7 @@ function find(req: CommandRequest): Document {
   }
   const filter = docArg(b.filter, "filter");
   let docs = withVariables(letVariables(b.let), () => selectDocuments(req.host.store, ns, filter));
+  docs = applyMinMax(docs, req.host.store.collection(ns), b);
   sortDocuments(docs, docArg(b.sort, "sort"));
   const all = req.host.store.documents(ns);
   const tail = tailable
@@ -191,7 +193,9 @@ function find(req: CommandRequest): Document {
   }
   docs = docs.slice(skip, limit > 0 ? skip + limit : undefined);
   const projection = docArg(b.projection, "projection");
-  docs = docs.map((d) => project(cloneValue(d), projection));
+  docs = b.returnKey === true || b.showRecordId === true
+    ? returnKeys(docs, req.host.store.collection(ns), b)
+    : docs.map((d) => project(cloneValue(d), projection));
   const batchSize = b.batchSize === undefined ? undefined : num(b.batchSize, "batchSize");
   if (batchSize !== undefined && batchSize < 0) throw badValue("batchSize must be non-negative");
   const { batch, id } = req.host.cursors.open(ns, docs, { batchSize, singleBatch, ...(tail ? { tail } : {}) });
@@ -240,6 +244,7 @@ async function getMore(req: CommandRequest): Promise<Document> {
   const batchSize = req.body.batchSize === undefined ? undefined : num(req.body.batchSize, "batchSize");
   const cursorId = BigInt(n);
   const open = req.host.cursors.get(cursorId);
+  if (open !== undefined) checkGetMoreFailPoint(req.host.failPoints, open.stream !== undefined);
   if (open?.stream !== undefined && open.ns === ns) {
     if (!pollStream(req.host, open) && !streamDone(open.stream)) {
       const until = Date.now() + num(req.body.maxTimeMS, "maxTimeMS", 1000);
@@ -315,22 +320,23 @@ function distinct(req: CommandRequest): Document {
 // ---- diagnostics ------------------------------------------------------------
 
 /**
- * The server version a wire version stands for (the first release that
- * reported it).
+ * The server version a wire version stands for: the first release that
+ * reported it, except 7.0, whose answers follow 7.0.5 (search index commands
+ * refused with SearchNotEnabled, as the index management tests expect).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { versionForWire } from "./commands.ts";
  *
- * assert.equal(versionForWire(21), "7.0.0");
+ * assert.equal(versionForWire(21), "7.0.5");
  * ```
  */
 export function versionForWire(wire: number): string {
   const table: [number, string][] = [
     [27, "8.2.0"],
     [25, "8.0.0"],
-    [21, "7.0.0"],
+    [21, "7.0.5"],
     [17, "6.0.0"],
     [14, "5.1.0"],
     [13, "5.0.0"],

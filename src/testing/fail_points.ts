@@ -8,8 +8,12 @@
  * `onPrimaryTransactionalWrite` (the retryable writes tests' point): a
  * retryable write runs, then its connection closes (`closeConnection`,
  * default true) so the reply is lost; with `failBeforeCommitExceptionCode`
- * it fails before writing anything. Any other fail point name is refused
- * with BadValue (`<name> not found`).
+ * it fails before writing anything. And `failGetMoreAfterCursorCheckout`
+ * (data `errorCode`, `errorLabels`): a getMore fails once its cursor is
+ * found, so an error on a change stream's getMore gets mongod's
+ * `ResumableChangeStreamError` label (`failCommand` fires before the cursor
+ * is known: its errors get no such label). Any other fail point name is
+ * refused with BadValue (`<name> not found`).
  *
  * @example
  * ```ts
@@ -31,7 +35,7 @@
 import { type Document, Int32 } from "../bson/mod.ts";
 import { ErrorCode, RETRYABLE_READ_CODES } from "../error_codes.ts";
 import { isPlainDocument, numericValue } from "./query.ts";
-import { badValue, typeMismatch } from "./_server_error.ts";
+import { badValue, serverError, typeMismatch } from "./_server_error.ts";
 import { errorLabelsFor } from "./_error_labels.ts";
 
 /** What a triggered `failCommand` does to one command. */
@@ -224,16 +228,23 @@ export class FailPoints {
   #failCommand: FailCommand | undefined;
   #entered = 0;
   #transactionalWrite: { mode: Mode; probability: number; action: TransactionalWriteAction } | undefined;
+  #getMoreAfterCheckout: { mode: Mode; action: FailCommandAction } | undefined;
 
   /** Runs `configureFailPoint`; returns its reply (`count`: times the point fired before). */
   configure(body: Document): Document {
     const name = body.configureFailPoint;
     if (typeof name !== "string") throw typeMismatch("'configureFailPoint' must be a string");
-    if (name !== "failCommand" && name !== "onPrimaryTransactionalWrite") {
-      throw badValue(`${name} not found (the simulator implements failCommand and onPrimaryTransactionalWrite)`);
+    if (name !== "failCommand" && name !== "onPrimaryTransactionalWrite" && name !== "failGetMoreAfterCursorCheckout") {
+      throw badValue(
+        `${name} not found (the simulator implements failCommand, onPrimaryTransactionalWrite and failGetMoreAfterCursorCheckout)`,
+      );
     }
     if (body.mode === undefined) throw badValue("missing 'mode' field");
     const mode = parseMode(body.mode);
+    if (name === "failGetMoreAfterCursorCheckout") {
+      this.#getMoreAfterCheckout = mode.kind === "off" ? undefined : { mode, action: parseGetMoreFailure(body.data) };
+      return { count: new Int32(0), ok: 1 };
+    }
     let probability = 1;
     if (isPlainDocument(body.mode) && body.mode.activationProbability !== undefined) {
       probability = Number(numericValue(body.mode.activationProbability) ?? NaN);
@@ -259,6 +270,7 @@ export class FailPoints {
   clear(): void {
     this.#failCommand = undefined;
     this.#transactionalWrite = undefined;
+    this.#getMoreAfterCheckout = undefined;
     this.#entered = 0;
   }
 
@@ -268,6 +280,18 @@ export class FailPoints {
     if (p === undefined || !fires(p.mode, p.probability)) return undefined;
     if (p.mode.kind === "times" && p.mode.left <= 0) this.#transactionalWrite = undefined;
     return p.action;
+  }
+
+  /** The `failGetMoreAfterCursorCheckout` action if it fires now (counted against `times`/`skip`). */
+  takeGetMoreFailure(): FailCommandAction | undefined {
+    const fp = this.#getMoreAfterCheckout;
+    if (fp === undefined) return undefined;
+    if (fp.mode.kind === "skip" && fp.mode.left > 0) {
+      fp.mode.left--;
+      return undefined;
+    }
+    if (fp.mode.kind === "times" && --fp.mode.left <= 0) this.#getMoreAfterCheckout = undefined;
+    return fp.action;
   }
 
   /**
@@ -291,6 +315,44 @@ export class FailPoints {
     this.#entered++;
     return fc.action;
   }
+}
+
+/**
+ * Whether `failGetMoreAfterCursorCheckout` fires for a getMore whose cursor
+ * was found; throws its error (labelled as mongod labels a change stream's
+ * resumable errors when `changeStream`).
+ */
+export function checkGetMoreFailPoint(points: FailPoints, changeStream: boolean): void {
+  const action = points.takeGetMoreFailure();
+  if (action === undefined) return;
+  const reply = failedReply(action, {}, changeStream);
+  const labels = reply.errorLabels as string[] | undefined;
+  throw serverError(
+    Number(reply.code),
+    String(reply.codeName),
+    "Failing getMore via 'failGetMoreAfterCursorCheckout' failpoint",
+    labels === undefined ? undefined : { errorLabels: labels },
+  );
+}
+
+function parseGetMoreFailure(data: unknown): FailCommandAction {
+  if (!isPlainDocument(data)) throw badValue("failGetMoreAfterCursorCheckout needs a 'data' document");
+  for (const k of Object.keys(data)) {
+    if (k !== "errorCode" && k !== "errorLabels" && k !== "closeConnection") {
+      throw badValue(`failGetMoreAfterCursorCheckout: the simulator does not support data field '${k}'`);
+    }
+  }
+  if (data.closeConnection === true) throw badValue("failGetMoreAfterCursorCheckout: closeConnection is not supported by the simulator");
+  const labels = data.errorLabels;
+  if (labels !== undefined && (!Array.isArray(labels) || labels.some((l) => typeof l !== "string"))) {
+    throw typeMismatch("'errorLabels' must be an array of strings");
+  }
+  return {
+    closeConnection: false,
+    blockTimeMS: 0,
+    errorCode: data.errorCode === undefined ? 1 : int(data.errorCode, "errorCode"),
+    ...(labels !== undefined ? { errorLabels: labels as string[] } : {}),
+  };
 }
 
 // The codes mongod labels ResumableChangeStreamError on a change stream's getMore.

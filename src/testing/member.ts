@@ -911,12 +911,6 @@ export class SimulatedMember implements Member, CommandHost {
     return reply;
   }
 
-  #isChangeStreamGetMore(name: string, body: Document): boolean {
-    const id = numericValue(body.getMore);
-    if (name !== "getMore" || id === undefined || !Number.isInteger(Number(id))) return false;
-    return this.cursors.get(BigInt(id))?.stream !== undefined;
-  }
-
   async #command(
     state: ConnectionState,
     db: string,
@@ -934,7 +928,8 @@ export class SimulatedMember implements Member, CommandHost {
     if (failed !== undefined) {
       if (failed.blockTimeMS > 0) await this.#set.timers.sleep(failed.blockTimeMS);
       if (failed.closeConnection) return null;
-      if (failed.errorCode !== undefined) return failedReply(failed, body, this.#isChangeStreamGetMore(name, body));
+      // mongod's failCommand fires before a getMore checks its cursor out: no ResumableChangeStreamError label.
+      if (failed.errorCode !== undefined) return failedReply(failed, body);
     }
     if (name === "saslStart" || name === "saslContinue") {
       const auth = this.#set.auth() ?? NO_USERS;

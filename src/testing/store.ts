@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { type Document, encode, ObjectId, type Timestamp } from "../bson/mod.ts";
+import { Binary, type Document, encode, ObjectId, type Timestamp } from "../bson/mod.ts";
 import { ErrorCode } from "../error_codes.ts";
 import { cloneValue, isPlainDocument, numericValue } from "./query.ts";
 import { serverError } from "./_server_error.ts";
@@ -37,12 +37,12 @@ import { type SessionWrite, SessionTable } from "./session_table.ts";
  */
 export type OplogChange = (
   | { op: "i"; ns: string; doc: Document }
-  | { op: "u"; ns: string; id: unknown; doc: Document; update?: UpdateDescription }
-  | { op: "d"; ns: string; id: unknown }
+  | { op: "u"; ns: string; id: unknown; doc: Document; update?: UpdateDescription; pre?: Document }
+  | { op: "d"; ns: string; id: unknown; pre?: Document }
   | { op: "create"; ns: string; options?: Document }
   | { op: "createIndex"; ns: string; index: Document }
-  | { op: "dropIndexes"; ns: string; names: string[] }
-  | { op: "rename"; from: string; to: string }
+  | { op: "dropIndexes"; ns: string; names: string[]; specs?: Document[] }
+  | { op: "rename"; from: string; to: string; dropTarget?: Binary }
   | { op: "collMod"; ns: string; options: Document }
   | { op: "indexOptions"; ns: string; name: string; options: Document }
   | { op: "drop"; ns: string }
@@ -50,6 +50,9 @@ export type OplogChange = (
   | { op: "applyOps"; changes: OplogChange[] }
   | { op: "n" }
 ) & { session?: SessionWrite };
+
+/** An oplog change with its collection's UUID, once applied (see {@linkcode OplogChange}). */
+export type StampedChange = OplogChange & { ui?: Binary };
 
 /**
  * The replicated log as one member sees it: every entry, and how many it applied.
@@ -79,6 +82,10 @@ export interface OplogView {
 export interface UpdateDescription {
   updatedFields: Document;
   removedFields: string[];
+  /** Arrays that shrank: `{field, newSize}`. */
+  truncatedArrays?: Document[];
+  /** The paths with a numeric field name or an array index, split (indexes as Int32). */
+  disambiguatedPaths?: Document;
 }
 
 /** An index specification as `listIndexes` returns it. */
@@ -104,6 +111,8 @@ export class Collection {
   indexes: IndexSpec[] = [{ v: 2, key: { _id: 1 }, name: "_id_" }];
   /** The options it was created with (`capped`, `size`, `max`, `validator`...). */
   options: Document = {};
+  /** Its UUID (`collectionUUID` of change events): the same on every member, which apply the same oplog. */
+  uuid: Binary = collectionUuid(0);
 
   /** The documents, in insertion order (do not modify). */
   get documents(): readonly Document[] {
@@ -258,6 +267,8 @@ export class Store {
     s.sessions = this.sessions.clone();
     return s;
   }
+  /** Collections created so far: their UUIDs' serial numbers. */
+  #created = 0;
 
   /** The collection at `ns`, or `undefined`. */
   collection(ns: string): Collection | undefined {
@@ -293,6 +304,7 @@ export class Store {
   clear(): void {
     this.#dbs.clear();
     this.sessions.clear();
+    this.#created = 0;
   }
 
   #ensure(ns: string): Collection {
@@ -300,17 +312,25 @@ export class Store {
     let colls = this.#dbs.get(db);
     if (colls === undefined) this.#dbs.set(db, colls = new Map());
     let c = colls.get(coll);
-    if (c === undefined) colls.set(coll, c = new Collection());
+    if (c === undefined) {
+      colls.set(coll, c = new Collection());
+      c.uuid = collectionUuid(++this.#created);
+    }
     return c;
   }
 
   /** Applies one change; the primary and every secondary go through here. */
-  apply(change: OplogChange): void {
+  apply(change: StampedChange): void {
+    // The change remembers its collection's UUID (mongod's oplog field `ui`) for change streams.
+    const ns = "ns" in change ? change.ns : change.op === "rename" ? change.from : undefined;
+    const was = ns === undefined ? undefined : this.collection(ns)?.uuid;
     this.#apply(change);
+    const ui = (ns === undefined ? undefined : this.collection(ns)?.uuid) ?? was;
+    if (ui !== undefined && change.ui === undefined) change.ui = ui;
     if (change.session !== undefined) this.sessions.record(change.session);
   }
 
-  #apply(change: OplogChange): void {
+  #apply(change: StampedChange): void {
     switch (change.op) {
       case "applyOps":
         for (const c of change.changes) this.apply(c);
@@ -531,4 +551,14 @@ export class CursorRegistry {
       if (id !== 0n && !this.#cursors.has(id)) return id;
     }
   }
+}
+
+/** A deterministic UUID (subtype 4) for the `n`th collection a store created. */
+function collectionUuid(n: number): Binary {
+  const bytes = new Uint8Array(16);
+  bytes.set([0x5a, 0x1d, 0x0b, 0x0e], 0);
+  bytes[6] = 0x40; // version 4
+  bytes[8] = 0x80; // variant
+  new DataView(bytes.buffer).setUint32(12, n);
+  return new Binary(bytes, Binary.SUBTYPE_UUID);
 }

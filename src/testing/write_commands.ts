@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { Document } from "../bson/mod.ts";
+import { type Document, Int32 } from "../bson/mod.ts";
 import { ErrorCode } from "../error_codes.ts";
 import { applyPipelineUpdate } from "./aggregate.ts";
 import type { CommandRequest } from "./commands.ts";
@@ -72,7 +72,15 @@ export function storeInsert(req: CommandRequest, ns: string, doc: Document, bypa
   if (c !== undefined) validateDocument(c.options, doc, undefined, bypass);
   const dup = duplicateKeyError(ns, c, doc, undefined);
   if (dup !== undefined) throw dup;
+  // An insert into a missing collection creates it, as mongod logs it (a "create" event with showExpandedEvents).
+  if (c === undefined) req.host.logChange({ op: "create", ns });
   logWrite(req, { op: "i", ns, doc });
+}
+
+/** The pre-image an update or delete records when its collection has `changeStreamPreAndPostImages` on. */
+function preImage(req: CommandRequest, ns: string, before: Document): { pre?: Document } {
+  const images = req.host.store.collection(ns)?.options.changeStreamPreAndPostImages;
+  return isPlainDocument(images) && images.enabled === true ? { pre: cloneValue(before) } : {};
 }
 
 /** Replaces one document after the same checks; false when nothing changed. */
@@ -89,35 +97,61 @@ export function storeReplace(
   if (c !== undefined) validateDocument(c.options, next, before, bypass);
   const dup = duplicateKeyError(ns, c, next, before._id);
   if (dup !== undefined) throw dup;
-  if (kind === "replace") logWrite(req, { op: "u", ns, id: before._id, doc: next });
-  else logWrite(req, { op: "u", ns, id: before._id, doc: next, update: describeUpdate(before, next) });
+  const pre = preImage(req, ns, before);
+  if (kind === "replace") logWrite(req, { op: "u", ns, id: before._id, doc: next, ...pre });
+  else logWrite(req, { op: "u", ns, id: before._id, doc: next, update: describeUpdate(before, next), ...pre });
   return true;
 }
 
 /**
  * What changed between two versions of a document, as change streams'
- * `updateDescription` reports it (dotted paths into sub-documents).
+ * `updateDescription` reports it: dotted paths into sub-documents and into
+ * arrays that kept or grew their length (index by index), `truncatedArrays`
+ * for arrays that shrank, and `disambiguatedPaths` for the paths holding a
+ * numeric field name or an array index (`showExpandedEvents` shows them).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { describeUpdate } from "./write_commands.ts";
  *
- * assert.deepEqual(describeUpdate({ a: { b: 1 }, c: 1 }, { a: { b: 2 } }), { updatedFields: { "a.b": 2 }, removedFields: ["c"] });
+ * assert.deepEqual(describeUpdate({ a: { b: 1 }, c: 1 }, { a: { b: 2 } }), {
+ *   updatedFields: { "a.b": 2 },
+ *   removedFields: ["c"],
+ *   truncatedArrays: [],
+ *   disambiguatedPaths: {},
+ * });
  * ```
  */
 export function describeUpdate(before: Document, after: Document): UpdateDescription {
-  const out: UpdateDescription = { updatedFields: {}, removedFields: [] };
-  const walk = (a: Document, b: Document, prefix: string) => {
-    for (const k of Object.keys(b)) {
-      const path = prefix + k;
-      if (!Object.hasOwn(a, k)) out.updatedFields[path] = cloneValue(b[k]);
-      else if (isPlainDocument(a[k]) && isPlainDocument(b[k])) walk(a[k] as Document, b[k] as Document, `${path}.`);
-      else if (!sameBytes({ v: a[k] }, { v: b[k] })) out.updatedFields[path] = cloneValue(b[k]);
+  const out: UpdateDescription = { updatedFields: {}, removedFields: [], truncatedArrays: [], disambiguatedPaths: {} };
+  const note = (parts: (string | number)[]) => {
+    if (parts.some((p) => typeof p === "number" || /^[0-9]+$/.test(p))) {
+      out.disambiguatedPaths![parts.join(".")] = parts.map((p) => typeof p === "number" ? new Int32(p) : p);
     }
-    for (const k of Object.keys(a)) if (!Object.hasOwn(b, k)) out.removedFields.push(prefix + k);
+    return parts.join(".");
   };
-  walk(before, after, "");
+  const differ = (a: unknown, b: unknown) => !sameBytes({ v: a }, { v: b });
+  const value = (parts: (string | number)[], a: unknown, b: unknown) => {
+    if (isPlainDocument(a) && isPlainDocument(b)) walk(a, b, parts);
+    else if (Array.isArray(a) && Array.isArray(b)) walkArray(a, b, parts);
+    else if (differ(a, b)) out.updatedFields[note(parts)] = cloneValue(b);
+  };
+  const walk = (a: Document, b: Document, prefix: (string | number)[]) => {
+    for (const k of Object.keys(b)) {
+      if (!Object.hasOwn(a, k)) out.updatedFields[note([...prefix, k])] = cloneValue(b[k]);
+      else value([...prefix, k], a[k], b[k]);
+    }
+    for (const k of Object.keys(a)) if (!Object.hasOwn(b, k)) out.removedFields.push(note([...prefix, k]));
+  };
+  const walkArray = (a: unknown[], b: unknown[], prefix: (string | number)[]) => {
+    if (b.length < a.length) out.truncatedArrays!.push({ field: note(prefix), newSize: new Int32(b.length) });
+    for (let i = 0; i < b.length; i++) {
+      if (i >= a.length) out.updatedFields[note([...prefix, i])] = cloneValue(b[i]);
+      else value([...prefix, i], a[i], b[i]);
+    }
+  };
+  walk(before, after, []);
   return out;
 }
 
@@ -453,7 +487,7 @@ export function deleteCommand(req: CommandRequest): Document {
       let victims = withCollation(s.collation, () => withVariables(vars, () => selectDocuments(req.host.store, ns, q)));
       if (limit === 1) victims = victims.slice(0, 1);
       req.retry?.begin(i);
-      for (const d of victims) logWrite(req, { op: "d", ns, id: d._id });
+      for (const d of victims) logWrite(req, { op: "d", ns, id: d._id, ...preImage(req, ns, d) });
       req.retry?.end({ n: victims.length });
       n += victims.length;
     } catch (e) {
@@ -500,7 +534,7 @@ function findAndModifyOnce(req: CommandRequest, ns: string): Document {
     if (bool(b.new)) throw serverError(ErrorCode.FailedToParse, "FailedToParse", "Cannot specify both new=true and remove=true; 'remove' always returns the deleted document");
     if (b.arrayFilters !== undefined) throw serverError(ErrorCode.FailedToParse, "FailedToParse", "Cannot specify arrayFilters and remove=true");
     const victims = withVariables(vars, () => sortDocuments(selectDocuments(req.host.store, ns, q), sort).slice(0, 1));
-    for (const d of victims) logWrite(req, { op: "d", ns, id: d._id });
+    for (const d of victims) logWrite(req, { op: "d", ns, id: d._id, ...preImage(req, ns, d) });
     return {
       lastErrorObject: { n: victims.length },
       value: victims.length > 0 ? project(cloneValue(victims[0]), fields) : null,

@@ -14,7 +14,8 @@
  *
  * @module
  */
-import { ConfigurationError } from "../errors.ts";
+import { ConfigurationError, OptionTypeError } from "../errors.ts";
+import { describeValue } from "../describe.ts";
 import type { Credential, ScramMechanism } from "../net/auth.ts";
 import { SPOKEN_AUTH_MECHANISMS } from "./option_table.ts";
 
@@ -103,11 +104,11 @@ export function parseCredential(sources: CredentialSources): MongoCredential | u
   const auth = sources.auth;
   if (auth !== undefined) {
     if (auth === null || typeof auth !== "object" || Array.isArray(auth)) {
-      throw new ConfigurationError("auth must be { username, password }");
+      throw new OptionTypeError("auth", "{ username, password }", describeValue(auth));
     }
     for (const key of ["username", "password"] as const) {
       if (auth[key] !== undefined && typeof auth[key] !== "string") {
-        throw new ConfigurationError(`auth.${key} must be a string, got ${typeof auth[key]}`);
+        throw new OptionTypeError(`auth.${key}`, "a string", describeValue(auth[key]));
       }
     }
   }

@@ -13,7 +13,7 @@
  */
 import { ConfigurationError, ConnectionFailure, MongoError, OperationFailure, WireProtocolError } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
-import { Connection, type ConnectionOptions, type ServerAddress } from "../net/mod.ts";
+import { Connection, type ConnectionOptions, type ServerAddress } from "../net/connection.ts";
 import { parseAddress } from "../address.ts";
 import { checkReply } from "../net/reply.ts";
 import type { EventSink } from "../net/monitoring.ts";

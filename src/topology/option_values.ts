@@ -55,8 +55,31 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
+ * What {@linkcode checkValue} found wrong: a message fragment without the
+ * option name, and whether the value is of the wrong JavaScript type (for an
+ * option given in code, an `OptionTypeError`) rather than a right type with a
+ * bad value (a `ConfigurationError`).
+ *
+ * @example
+ * ```ts
+ * import type { ValueProblem } from "./option_values.ts";
+ *
+ * const p: ValueProblem = { problem: "must be a boolean, got 1 (a number)", wrongType: true, given: "1 (a number)" };
+ * console.log(p.wrongType);
+ * ```
+ */
+export interface ValueProblem {
+  readonly problem: string;
+  /** The value is not of the JavaScript type the option takes. */
+  readonly wrongType: boolean;
+  /** The given value (or its wrong part), in words: what follows "got" in `problem`. */
+  readonly given: string;
+}
+
+/**
  * Checks a JavaScript value against an option's row. Returns the normalized
- * value, or what is wrong with it (a message fragment, without the option name).
+ * value, or what is wrong with it (a message fragment, without the option
+ * name, and whether the value's JavaScript type is the wrong one).
  *
  * @example
  * ```ts
@@ -65,70 +88,77 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * import { checkValue } from "./option_values.ts";
  *
  * assert.deepEqual(checkValue(lookupOption("maxPoolSize")!, 5), { value: 5 });
+ * assert.equal((checkValue(lookupOption("maxPoolSize")!, "5") as { wrongType: boolean }).wrongType, true);
+ * assert.equal((checkValue(lookupOption("maxPoolSize")!, -1) as { wrongType: boolean }).wrongType, false);
  * ```
  */
-export function checkValue(spec: OptionSpec, value: unknown): { value: unknown } | { problem: string } {
-  const bad = { problem: `must be ${spec.expected}, got ${describeValue(value)}` };
+export function checkValue(spec: OptionSpec, value: unknown): { value: unknown } | ValueProblem {
+  const given = describeValue(value);
+  const type: ValueProblem = { problem: `must be ${spec.expected}, got ${given}`, wrongType: true, given };
+  const bad: ValueProblem = { ...type, wrongType: false };
+  const part = (what: string, wrongType: boolean): ValueProblem => ({
+    problem: `must be ${spec.expected}, got ${what}`,
+    wrongType,
+    given: what,
+  });
   switch (spec.kind) {
     case "string":
-      if (typeof value !== "string" || value.length === 0) return bad;
+      if (typeof value !== "string") return type;
+      if (value.length === 0) return bad;
       break;
     case "boolean":
-      if (typeof value !== "boolean") return bad;
+      if (typeof value !== "boolean") return type;
       break;
     case "int":
-      if (typeof value !== "number" || !Number.isInteger(value)) return bad;
-      if (value < spec.min! || value > spec.max!) {
-        return { problem: `must be ${spec.expected}, got ${value}${value > spec.max! ? " (too large)" : ""}` };
-      }
+      if (typeof value !== "number") return type;
+      if (!Number.isInteger(value)) return bad;
+      if (value < spec.min! || value > spec.max!) return part(`${value}${value > spec.max! ? " (too large)" : ""}`, false);
       break;
     case "enum":
-      if (typeof value !== "string" || !spec.values!.includes(value)) return bad;
+      if (typeof value !== "string") return type;
+      if (!spec.values!.includes(value)) return bad;
       break;
     case "w":
       if (typeof value === "number") {
         if (!Number.isInteger(value) || value < 0 || value > INT32_MAX) return bad;
-      } else if (typeof value !== "string" || value.length === 0) {
+      } else if (typeof value !== "string") {
+        return type;
+      } else if (value.length === 0) {
         return bad;
       }
       break;
     case "compressors": {
-      if (!Array.isArray(value)) return bad;
+      if (!Array.isArray(value)) return type;
       for (const item of value) {
-        if (typeof item !== "string" || !spec.values!.includes(item)) {
-          return { problem: `must be ${spec.expected}, got an unknown compressor ${describeValue(item)}` };
-        }
+        if (typeof item !== "string") return part(`a compressor that is ${describeValue(item)}`, true);
+        if (!spec.values!.includes(item)) return part(`an unknown compressor ${describeValue(item)}`, false);
       }
       return { value: [...new Set(value as string[])] };
     }
     case "tags": {
-      if (!Array.isArray(value)) return bad;
+      if (!Array.isArray(value)) return type;
       const out: Record<string, string>[] = [];
       for (const set of value) {
-        if (!isPlainObject(set)) {
-          return { problem: `must be ${spec.expected}, got a tag set that is ${describeValue(set)}` };
-        }
+        if (!isPlainObject(set)) return part(`a tag set that is ${describeValue(set)}`, true);
         for (const [k, v] of Object.entries(set)) {
-          if (typeof v !== "string") {
-            return { problem: `must be ${spec.expected}, got tag ${JSON.stringify(k)} = ${describeValue(v)}` };
-          }
+          if (typeof v !== "string") return part(`tag ${JSON.stringify(k)} = ${describeValue(v)}`, true);
         }
         out.push({ ...(set as Record<string, string>) });
       }
       return { value: out };
     }
     case "properties": {
-      if (!isPlainObject(value)) return bad;
+      if (!isPlainObject(value)) return type;
       for (const [k, v] of Object.entries(value)) {
         if (typeof v !== "string" && typeof v !== "boolean") {
-          return { problem: `must be ${spec.expected}, got property ${JSON.stringify(k)} = ${describeValue(v)}` };
+          return part(`property ${JSON.stringify(k)} = ${describeValue(v)}`, true);
         }
       }
       return { value: { ...value } };
     }
   }
   const extra = spec.check?.(value) ?? null;
-  return extra === null ? { value } : { problem: extra };
+  return extra === null ? { value } : { problem: extra, wrongType: false, given };
 }
 
 /**

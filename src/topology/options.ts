@@ -11,7 +11,7 @@
  * @module
  */
 
-import { ConfigurationError } from "../errors.ts";
+import { ConfigurationError, OptionTypeError } from "../errors.ts";
 import { lookupOption, OPTION_TABLE } from "./option_table.ts";
 
 // Re-exported: the connection-string parser and older imports read them from here.
@@ -461,9 +461,12 @@ function warn(message: string, onWarning?: (message: string) => void): void {
  * connection string's options are merged in.
  *
  * @returns The options, normalized.
- * @throws {ConfigurationError} naming the option, the expected type and the
- * value given; or naming an unknown option (in code, unlike in a connection
- * string, an unknown name is an error: it is a typo, not a newer option).
+ * @throws {OptionTypeError} (a `TypeError`) naming the option, the expected
+ * type and the value given, for a value of the wrong JavaScript type.
+ * @throws {ConfigurationError} for a value of the right type that is not
+ * allowed (out of range, not one of the values), or naming an unknown option
+ * (in code, unlike in a connection string, an unknown name is an error: it is
+ * a typo, not a newer option).
  *
  * @example
  * ```ts
@@ -484,7 +487,7 @@ export function validateClientOptions(
   options: ValidateClientOptionsOptions = {},
 ): ClientOptions {
   if (input === null || typeof input !== "object" || Array.isArray(input)) {
-    throw new ConfigurationError(`${source} must be an object, got ${describeValue(input)}`);
+    throw new OptionTypeError(source, "an object", describeValue(input));
   }
   const out: Record<string, unknown> = {};
   const givenBy = new Map<string, string>();
@@ -499,6 +502,8 @@ export function validateClientOptions(
     }
     const checked = checkValue(spec, value);
     if ("problem" in checked) {
+      // A value of the wrong JavaScript type is a TypeError; a right type with a bad value, a ConfigurationError.
+      if (checked.wrongType) throw new OptionTypeError(key, spec.expected, checked.given, { where: source });
       throw new ConfigurationError(`${source}: ${key} ${checked.problem}`);
     }
     const previous = givenBy.get(spec.name);

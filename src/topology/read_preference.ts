@@ -26,7 +26,7 @@
  * @module
  */
 
-import { ConfigurationError } from "../errors.ts";
+import { ConfigurationError, OptionTypeError } from "../errors.ts";
 import { describeValue } from "../describe.ts";
 
 /**
@@ -224,18 +224,18 @@ function modeOf(value: unknown): ReadPreferenceMode {
 function copyTags(tags: unknown): readonly TagSet[] {
   if (tags === undefined) return Object.freeze([]);
   if (!Array.isArray(tags)) {
-    throw new ConfigurationError(`read preference tags must be an array of tag sets, got ${describeValue(tags)}`);
+    throw new OptionTypeError("read preference tags", "an array of tag sets", describeValue(tags));
   }
   return Object.freeze(tags.map((set, i) => {
     if (set === null || typeof set !== "object" || Array.isArray(set)) {
-      throw new ConfigurationError(`read preference tag set ${i} must be an object of strings, got ${describeValue(set)}`);
+      throw new OptionTypeError(`read preference tag set ${i}`, "an object of strings", describeValue(set));
     }
     const copy: Record<string, string> = {};
     for (const [key, value] of Object.entries(set)) {
       if (typeof value !== "string") {
-        throw new ConfigurationError(
-          `read preference tag set ${i}: the value of "${key}" must be a string, got ${describeValue(value)}`,
-        );
+        throw new OptionTypeError(`the value of "${key}"`, "a string", describeValue(value), {
+          where: `read preference tag set ${i}`,
+        });
       }
       copy[key] = value;
     }
@@ -345,13 +345,20 @@ export class ReadPreference {
       modeOf(mode);
     }
     if (options === null || typeof options !== "object") {
-      throw new ConfigurationError(`read preference options must be an object, got ${describeValue(options)}`);
+      throw new OptionTypeError("read preference options", "an object", describeValue(options));
     }
     const tags = copyTags(options.tags);
     let maxStaleness: number | undefined;
     const raw: unknown = options.maxStalenessSeconds;
     if (raw !== undefined && raw !== -1) {
-      if (typeof raw !== "number" || !Number.isInteger(raw) || raw < 0) {
+      if (typeof raw !== "number") {
+        throw new OptionTypeError(
+          "maxStalenessSeconds",
+          "-1 (no maximum) or a non-negative integer number of seconds",
+          describeValue(raw),
+        );
+      }
+      if (!Number.isInteger(raw) || raw < 0) {
         throw new ConfigurationError(
           `maxStalenessSeconds must be -1 (no maximum) or a non-negative integer number of seconds, got ${
             describeValue(raw)
@@ -364,11 +371,11 @@ export class ReadPreference {
     if (options.hedge !== undefined) {
       const h: unknown = options.hedge;
       if (h === null || typeof h !== "object" || Array.isArray(h)) {
-        throw new ConfigurationError(`hedge must be an object like { enabled: true }, got ${describeValue(h)}`);
+        throw new OptionTypeError("hedge", "an object like { enabled: true }", describeValue(h));
       }
       const enabled: unknown = (h as HedgeOptions).enabled ?? true;
       if (typeof enabled !== "boolean") {
-        throw new ConfigurationError(`hedge.enabled must be a boolean, got ${describeValue(enabled)}`);
+        throw new OptionTypeError("hedge.enabled", "a boolean", describeValue(enabled));
       }
       hedge = Object.freeze({ enabled });
     }
@@ -423,10 +430,10 @@ export class ReadPreference {
       return ReadPreference.#static(modeOf(value));
     }
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
-      throw new ConfigurationError(
-        `a read preference must be a ReadPreference, a mode string or { mode, tags?, maxStalenessSeconds? }, got ${
-          describeValue(value)
-        }`,
+      throw new OptionTypeError(
+        "readPreference",
+        "a ReadPreference, a mode string or { mode, tags?, maxStalenessSeconds? }",
+        describeValue(value),
       );
     }
     const { mode, tags, maxStalenessSeconds, hedge } = value;

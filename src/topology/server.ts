@@ -55,6 +55,8 @@ export interface ServerCommandOptions {
   socketTimeoutMS?: number;
   /** Called once a connection is checked out, just before `cmd` is written; may throw to not send it. */
   onConnection?: (conn: Connection) => void;
+  /** An unacknowledged (w: 0) write: sent with OP_MSG's moreToCome flag, no reply awaited (resolves to `{ ok: 1 }`). */
+  moreToCome?: boolean;
 }
 
 /**
@@ -322,6 +324,7 @@ export class Server {
         signal: options.signal,
         sequences: options.sequences,
         socketTimeoutMS: options.socketTimeoutMS,
+        moreToCome: options.moreToCome,
         secondaryOk: wire.secondaryOk,
         readPreference: wire.readPreference as Document | undefined,
       });

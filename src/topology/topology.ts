@@ -22,15 +22,13 @@
  * @module
  */
 import { ConfigurationError, MongoError, NetworkTimeout } from "../errors.ts";
-import {
-  type Connection,
-  type ConnectionOptions,
-  ConnectionPool,
-  type Credential,
-  type ServerAddress,
-  proxySocketFactory,
-  type SocketFactory,
-} from "../net/mod.ts";
+// From the files themselves, not `../net/mod.ts`: a client loads what it uses
+// (the runtime's own socket adapter, SOCKS5 and SCRAM only when needed).
+import type { Connection, ConnectionOptions, ServerAddress } from "../net/connection.ts";
+import { ConnectionPool } from "../net/pool.ts";
+import type { Credential } from "../net/auth.ts";
+import { proxySocketFactory } from "../net/proxy.ts";
+import type { SocketFactory } from "../net/socket.ts";
 import { parseAddress } from "../address.ts";
 import { type HostAddress, hostAddressToString } from "./connection_string.ts";
 import { Monitor, type MonitorCheckResult } from "./monitor.ts";

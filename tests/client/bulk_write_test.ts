@@ -7,14 +7,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 
 import { type Document, ObjectId } from "../../src/bson/mod.ts";
-import {
-  BulkWriteError,
-  ConfigurationError,
-  OperationFailure,
-  WireProtocolError,
-  WriteConcernError,
-  WriteError,
-} from "../../src/errors.ts";
+import { BulkWriteError, ConfigurationError, OperationFailure, OptionTypeError, WireProtocolError, WriteConcernError, WriteError } from "../../src/errors.ts";
 import type { AnyBulkWriteOperation } from "../../mod.ts";
 import { type Call, type Handler, okHandler } from "./_fake_topology.ts";
 import { setup } from "./_client_setup.ts";
@@ -188,22 +181,22 @@ describe("bulkWrite", () => {
     );
   });
 
-  test("malformed models and options are ConfigurationErrors naming them; nothing is sent", async () => {
+  test("malformed models are ConfigurationErrors, wrong types OptionTypeErrors, naming them; nothing is sent", async () => {
     const { coll, log } = setup(server);
-    const bad: [unknown, RegExp][] = [
+    const bad: [unknown, RegExp, (typeof ConfigurationError | typeof OptionTypeError)?][] = [
       [[], /at least one write model/],
-      [{}, /an array of write models/],
-      [[{ insertOne: { document: 1 } }], /bulkWrite model 0 \(insertOne\) document must be a document/],
+      [{}, /an array of write models/, OptionTypeError],
+      [[{ insertOne: { document: 1 } }], /bulkWrite model 0 \(insertOne\) document must be a document/, OptionTypeError],
       [[{ insertOne: { doc: {} } }], /unknown bulkWrite model 0 \(insertOne\) field "doc"/],
       [[{ deleteOne: { filter: {} } }, { upsertOne: { filter: {} } }], /bulkWrite model 1: unknown model "upsertOne"/],
       [[{ updateOne: { filter: {}, update: { a: 1 } } }], /update operators such as \$set/],
       [[{ replaceOne: { filter: {}, replacement: { $set: { a: 1 } } } }], /must not contain update operators/],
       [[{ insertOne: { document: {} }, deleteOne: { filter: {} } }], /exactly one of/],
-      [[{ updateMany: { filter: {}, update: { $set: { a: 1 } }, upsert: "yes" } }], /upsert must be a boolean/],
+      [[{ updateMany: { filter: {}, update: { $set: { a: 1 } }, upsert: "yes" } }], /upsert must be a boolean/, OptionTypeError],
     ];
-    for (const [models, message] of bad) {
+    for (const [models, message, cls = ConfigurationError] of bad) {
       await assert.rejects(coll.bulkWrite(models as AnyBulkWriteOperation[]), (e: unknown) => {
-        assert.ok(e instanceof ConfigurationError, String(e));
+        assert.ok(e instanceof cls, String(e));
         assert.match(e.message, message);
         return true;
       });

@@ -4,7 +4,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 
-import { ConfigurationError, MongoError, OperationFailure } from "../../src/errors.ts";
+import { ConfigurationError, MongoError, OperationFailure, OptionTypeError } from "../../src/errors.ts";
 import { ReadPreference } from "../../src/topology/read_preference.ts";
 import { type ClientConnectionOptions, Connection, ReplicaSetConnection } from "../../src/client/mod.ts";
 import { type Call, FakeServer, fakeSet, FakeTopology, okHandler, TOPOLOGY_FACTORY } from "./_fake_topology.ts";
@@ -61,7 +61,7 @@ describe("ReplicaSetConnection construction", () => {
     assert.equal(t.init?.options.serverSelectionTimeoutMS, 250);
     assert.throws(
       () => new ReplicaSetConnection("a", withFake(t, { replicaSet: "foo", maxPoolSize: "x" as unknown as number })),
-      ConfigurationError,
+      OptionTypeError,
     );
     assert.throws(
       () => new ReplicaSetConnection("a", withFake(t, { replicaSet: "foo", directConnection: true })),
@@ -117,7 +117,7 @@ describe("Connection", () => {
     assert.equal(new Connection("a", withFake(t, { slaveOk: true })).readPreference, ReadPreference.SECONDARY);
     assert.equal(new Connection("a", withFake(t, { secondaryOk: true })).readPreference, ReadPreference.SECONDARY);
     assert.equal(new Connection("a", withFake(t)).readPreference, ReadPreference.PRIMARY);
-    assert.throws(() => new Connection("a", withFake(t, { slaveOk: "yes" as unknown as boolean })), ConfigurationError);
+    assert.throws(() => new Connection("a", withFake(t, { slaveOk: "yes" as unknown as boolean })), OptionTypeError);
   });
 
   test("host and port are the one server's on a direct connection (even a secondary)", async () => {
@@ -242,7 +242,7 @@ describe("Database.command", () => {
     assert.equal(topology.selections[3].selector.readPreference.mode, "secondary");
     assert.equal(log[3].server.startsWith("a:"), false);
     await assert.rejects(client.admin.command({}), ConfigurationError);
-    await assert.rejects(client.admin.command(42 as unknown as string), ConfigurationError);
+    await assert.rejects(client.admin.command(42 as unknown as string), OptionTypeError);
   });
 
   test("server errors come back as OperationFailure with code and codeName", async () => {
@@ -333,7 +333,7 @@ describe("connect and close", () => {
     assert.equal(log.length, 0);
     await assert.rejects(
       client.db("t").collection("c").findOne({}, { signal: "x" as unknown as AbortSignal }),
-      ConfigurationError,
+      OptionTypeError,
     );
   });
 });

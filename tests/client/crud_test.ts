@@ -5,14 +5,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 
 import { type Document, ObjectId } from "../../src/bson/mod.ts";
-import {
-  AutoReconnect,
-  ConfigurationError,
-  OperationFailure,
-  WireProtocolError,
-  WriteConcernError,
-  WriteError,
-} from "../../src/errors.ts";
+import { AutoReconnect, ConfigurationError, OperationFailure, OptionTypeError, WireProtocolError, WriteConcernError, WriteError } from "../../src/errors.ts";
 import { type ClientConnectionOptions, ReplicaSetConnection } from "../../src/client/mod.ts";
 import { type Call, fakeSet, type Handler, okHandler, TOPOLOGY_FACTORY } from "./_fake_topology.ts";
 
@@ -115,12 +108,12 @@ describe("insertOne / insertMany", () => {
     assert.equal(log[0].cmd.ordered, false);
   });
 
-  test("bad input is a ConfigurationError, nothing is sent", async () => {
+  test("a wrong type is an OptionTypeError, a bad value a ConfigurationError; nothing is sent", async () => {
     const { coll, log } = setup();
-    await assert.rejects(coll.insertOne(null as unknown as Document), ConfigurationError);
-    await assert.rejects(coll.insertOne([1] as unknown as Document), ConfigurationError);
+    await assert.rejects(coll.insertOne(null as unknown as Document), OptionTypeError);
+    await assert.rejects(coll.insertOne([1] as unknown as Document), OptionTypeError);
     await assert.rejects(coll.insertMany([]), ConfigurationError);
-    await assert.rejects(coll.insertMany({} as unknown as Document[]), ConfigurationError);
+    await assert.rejects(coll.insertMany({} as unknown as Document[]), OptionTypeError);
     await assert.rejects(coll.insertMany([{ a: 1 }, 2 as unknown as Document]), /document 1/);
     await assert.rejects(coll.insertOne({}, { writeConcern: { w: 1.5 } }), ConfigurationError);
     assert.equal(log.length, 0);
@@ -131,6 +124,9 @@ describe("insertOne / insertMany", () => {
     const r = await coll.insertOne({ a: 1 }, { writeConcern: { w: 0 } });
     assert.equal(r.acknowledged, false);
     assert.deepEqual(log[0].cmd.writeConcern, { w: 0 });
+    assert.equal(log[0].options.moreToCome, true, "sent with moreToCome: no reply awaited");
+    await coll.insertOne({ a: 2 });
+    assert.equal(log[1].options.moreToCome, undefined, "an acknowledged write awaits its reply");
   });
 });
 
@@ -167,8 +163,8 @@ describe("update / replace / delete", () => {
     await assert.rejects(coll.updateMany({}, {}), ConfigurationError);
     await assert.rejects(coll.updateOne({}, []), ConfigurationError);
     await assert.rejects(coll.replaceOne({}, { $set: { b: 1 } }), /must not contain update operators/);
-    await assert.rejects(coll.updateOne(3 as unknown as Document, { $set: {} }), ConfigurationError);
-    await assert.rejects(coll.deleteOne(null as unknown as Document), ConfigurationError);
+    await assert.rejects(coll.updateOne(3 as unknown as Document, { $set: {} }), OptionTypeError);
+    await assert.rejects(coll.deleteOne(null as unknown as Document), OptionTypeError);
     assert.equal(log.length, 0);
   });
 

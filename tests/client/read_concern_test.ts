@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 
 import { startReplicaSet } from "../../src/testing/mod.ts";
 import type { RequestLogEntry } from "../../src/testing/mod.ts";
-import { ConfigurationError } from "../../src/errors.ts";
+import { ConfigurationError, OptionTypeError } from "../../src/errors.ts";
 import { checkReadConcern, Connection, ReplicaSetConnection } from "../../src/client/mod.ts";
 
 const FAST = { serverSelectionTimeoutMS: 20_000, heartbeatFrequencyMS: 500, connectTimeoutMS: 5000 };
@@ -77,10 +77,12 @@ describe("readConcern", () => {
     assert.deepEqual(await reads(() => plain.db("t").collection("c").findOne({})), [undefined]);
   });
 
-  test("bad read concerns are ConfigurationErrors; a level on a server older than 3.2 is refused, not dropped", async () => {
+  test("bad read concerns are ConfigurationErrors (OptionTypeErrors for a wrong type); a level on a server older than 3.2 is refused, not dropped", async () => {
+    assert.throws(() => checkReadConcern({ level: 1 }), OptionTypeError);
     assert.throws(() => checkReadConcern({ level: 1 }), /readConcern.level must be a non-empty string/);
+    assert.throws(() => checkReadConcern({ levle: "majority" }), ConfigurationError);
     assert.throws(() => checkReadConcern({ levle: "majority" }), /unknown field "levle"/);
-    assert.throws(() => checkReadConcern("majority"), ConfigurationError);
+    assert.throws(() => checkReadConcern("majority"), OptionTypeError);
     assert.deepEqual(checkReadConcern({ level: "someFutureLevel" }), { level: "someFutureLevel" });
     assert.throws(
       () => new ReplicaSetConnection("a", { replicaSet: "foo", readConcern: { level: "" } }),

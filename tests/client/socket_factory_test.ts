@@ -5,7 +5,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 
-import { ConfigurationError, ConnectionFailure, ServerSelectionError } from "../../src/errors.ts";
+import { ConnectionFailure, OptionTypeError, ServerSelectionError } from "../../src/errors.ts";
 import { ReplicaSetConnection } from "../../src/client/mod.ts";
 import { connectSocket, type SocketOptions } from "../../src/net/socket.ts";
 import { startReplicaSet } from "../../src/testing/mod.ts";
@@ -60,10 +60,10 @@ describe("socketFactory", () => {
     }
   });
 
-  test("a factory that is not a function is a ConfigurationError at construction", () => {
+  test("a factory that is not a function is an OptionTypeError at construction", () => {
     assert.throws(
       () => new ReplicaSetConnection("a:1", { replicaSet: "x", socketFactory: "nope" as never }),
-      (e: unknown) => e instanceof ConfigurationError && /socketFactory must be a function/.test(e.message),
+      (e: unknown) => e instanceof OptionTypeError && /socketFactory must be a function/.test(e.message),
     );
   });
 });

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 
 import { Binary, type Document } from "../../src/bson/mod.ts";
-import { AuthenticationError, ConfigurationError, OperationFailure } from "../../src/errors.ts";
+import { AuthenticationError, ConfigurationError, OperationFailure, OptionTypeError } from "../../src/errors.ts";
 import {
   authenticate,
   chooseMechanism,
@@ -314,7 +314,7 @@ describe("resolveCredential", () => {
     assert.throws(() => resolveCredential({ auth: { password: "p" } }), /no user name/);
     assert.throws(
       () => resolveCredential({ auth: { username: 7 as unknown as string } }),
-      /auth.username must be a string/,
+      (e) => e instanceof OptionTypeError && e.option === "auth.username" && /auth.username must be a string/.test(e.message),
     );
   });
 });

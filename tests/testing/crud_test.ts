@@ -126,7 +126,7 @@ describe("CRUD and cursors over OP_MSG", () => {
       assert.equal((await c.command("app", { drop: "a" })).ok, 1);
       assert.equal((await c.command("app", { dropDatabase: 1 })).dropped, "app");
       assert.deepEqual((await c.command("admin", { ping: 1 })).ok, 1);
-      assert.equal((await c.command("admin", { buildInfo: 1 })).version, "7.0.0");
+      assert.equal((await c.command("admin", { buildInfo: 1 })).version, "7.0.5");
       const { $clusterTime: _ct, operationTime: _ot, ...unknown } = await c.command("admin", { frobnicate: 1 });
       assert.ok(_ct !== undefined && _ot !== undefined, "replica-set members gossip the cluster time");
       assert.deepEqual(unknown, {

@@ -3,7 +3,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 
-import { ConfigurationError, MongoError, ServerSelectionError } from "../../src/errors.ts";
+import { ConfigurationError, MongoError, OptionTypeError, ServerSelectionError } from "../../src/errors.ts";
 import { ReadPreference } from "../../src/topology/read_preference.ts";
 import { chooseServer, selectServers, type ServerSelector } from "../../src/topology/server_selection.ts";
 import { selectServer, type TopologySource } from "../../src/topology/select_loop.ts";
@@ -166,9 +166,9 @@ describe("the guide's names and the modern modes", () => {
     // deno-lint-ignore no-explicit-any
     assert.throws(() => new ReadPreference("SECONDARY" as any), /PyMongo 2\.1 name/);
     // deno-lint-ignore no-explicit-any
-    assert.throws(() => ReadPreference.from(42 as any), ConfigurationError);
+    assert.throws(() => ReadPreference.from(42 as any), OptionTypeError);
     // deno-lint-ignore no-explicit-any
-    assert.throws(() => ReadPreference.from(null as any), ConfigurationError);
+    assert.throws(() => ReadPreference.from(null as any), OptionTypeError);
     // deno-lint-ignore no-explicit-any
     assert.throws(() => ReadPreference.from({} as any), /needs a mode/);
   });
@@ -212,13 +212,14 @@ describe("validation", () => {
     assert.doesNotThrow(() => new ReadPreference("primary", { tags: [{}] }));
   });
 
-  test("maxStalenessSeconds with primary, and malformed values, are ConfigurationErrors", () => {
+  test("maxStalenessSeconds with primary, and malformed values, are ConfigurationErrors (a string an OptionTypeError)", () => {
     assert.throws(() => new ReadPreference("primary", { maxStalenessSeconds: 120 }), /cannot have maxStalenessSeconds/);
     assert.doesNotThrow(() => new ReadPreference("primary", { maxStalenessSeconds: -1 }));
     assert.equal(new ReadPreference("nearest", { maxStalenessSeconds: -1 }).maxStalenessSeconds, undefined);
     for (const bad of [-2, 1.5, Number.NaN, Infinity, "120"]) {
+      const expected = typeof bad === "string" ? OptionTypeError : ConfigurationError;
       // deno-lint-ignore no-explicit-any
-      assert.throws(() => new ReadPreference("secondary", { maxStalenessSeconds: bad as any }), ConfigurationError);
+      assert.throws(() => new ReadPreference("secondary", { maxStalenessSeconds: bad as any }), expected);
     }
   });
 

@@ -3,7 +3,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 
-import { ConfigurationError } from "../../src/errors.ts";
+import { ConfigurationError, OptionTypeError } from "../../src/errors.ts";
 import { hostAddressToString, parseConnectionString, parseHostAddress } from "../../src/topology/connection_string.ts";
 import { parseSeeds } from "../../src/topology/seeds.ts";
 import { resolveClientOptions, validateClientOptions } from "../../src/topology/options.ts";
@@ -13,6 +13,19 @@ function throwsConfig(fn: () => unknown, ...fragments: string[]): void {
   assert.throws(fn, (e: unknown) => {
     assert.ok(e instanceof ConfigurationError, `expected ConfigurationError, got ${String(e)}`);
     for (const f of fragments) {
+      assert.ok(e.message.includes(f), `message ${JSON.stringify(e.message)} lacks ${JSON.stringify(f)}`);
+    }
+    return true;
+  });
+}
+
+/** A value of the wrong JavaScript type: an OptionTypeError (a TypeError, not a ConfigurationError) carrying the option. */
+function throwsType(fn: () => unknown, option: string, ...fragments: string[]): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof OptionTypeError && e instanceof TypeError, `expected OptionTypeError, got ${String(e)}`);
+    assert.ok(!(e instanceof ConfigurationError));
+    assert.equal(e.option, option);
+    for (const f of [option, ...fragments]) {
       assert.ok(e.message.includes(f), `message ${JSON.stringify(e.message)} lacks ${JSON.stringify(f)}`);
     }
     return true;
@@ -286,16 +299,16 @@ describe("validateClientOptions: options given in code", () => {
     assert.deepEqual(warnings, []);
   });
 
-  test("wrong types name the option, the expected type and the value", () => {
-    throwsConfig(
+  test("wrong types are OptionTypeErrors naming the option, the expected type and the value; bad values of the right type ConfigurationErrors", () => {
+    throwsType(
       () => validateClientOptions({ maxPoolSize: "10" }),
       "maxPoolSize",
       "non-negative integer",
       '"10" (a string)',
     );
-    throwsConfig(() => validateClientOptions({ tls: "true" }), "tls", "boolean", '"true"');
-    throwsConfig(() => validateClientOptions({ retryWrites: 1 }), "retryWrites", "boolean", "1 (a number)");
-    throwsConfig(() => validateClientOptions({ replicaSet: 5 }), "replicaSet", "string", "5 (a number)");
+    throwsType(() => validateClientOptions({ tls: "true" }), "tls", "boolean", '"true"');
+    throwsType(() => validateClientOptions({ retryWrites: 1 }), "retryWrites", "boolean", "1 (a number)");
+    throwsType(() => validateClientOptions({ replicaSet: 5 }), "replicaSet", "string", "5 (a number)");
     throwsConfig(() => validateClientOptions({ replicaSet: "" }), "replicaSet", "non-empty string");
     throwsConfig(
       () => validateClientOptions({ readPreference: "SECONDARY" }),
@@ -303,8 +316,8 @@ describe("validateClientOptions: options given in code", () => {
       "secondaryPreferred",
       '"SECONDARY"',
     );
-    throwsConfig(() => validateClientOptions({ readPreferenceTags: { dc: "ny" } }), "readPreferenceTags", "an object");
-    throwsConfig(
+    throwsType(() => validateClientOptions({ readPreferenceTags: { dc: "ny" } }), "readPreferenceTags", "an object");
+    throwsType(
       () => validateClientOptions({ readPreference: "nearest", readPreferenceTags: [{ dc: 1 }] }),
       "readPreferenceTags",
       '"dc"',
@@ -316,21 +329,21 @@ describe("validateClientOptions: options given in code", () => {
     throwsConfig(() => validateClientOptions({ serverSelectionTimeoutMS: 0 }), "serverSelectionTimeoutMS", "positive");
     throwsConfig(() => validateClientOptions({ localThresholdMS: Number.NaN }), "localThresholdMS", "NaN");
     throwsConfig(() => validateClientOptions({ maxPoolSize: 2 ** 31 }), "maxPoolSize", "too large");
-    throwsConfig(() => validateClientOptions({ socketTimeoutMS: 10n }), "socketTimeoutMS", "10n (a bigint)");
+    throwsType(() => validateClientOptions({ socketTimeoutMS: 10n }), "socketTimeoutMS", "10n (a bigint)");
     throwsConfig(() => validateClientOptions({ appName: "x".repeat(129) }), "appName", "128 bytes");
     throwsConfig(() => validateClientOptions({ appName: "é".repeat(65) }), "appName", "130");
-    throwsConfig(
+    throwsType(
       () => validateClientOptions({ authMechanismProperties: "A:b" }),
       "authMechanismProperties",
       "document",
     );
     throwsConfig(() => validateClientOptions({ authMechanism: "scram-sha-1" }), "authMechanism", "SCRAM-SHA-1");
-    throwsConfig(() => validateClientOptions({ compressors: "zlib" }), "compressors", "list");
+    throwsType(() => validateClientOptions({ compressors: "zlib" }), "compressors", "list");
     throwsConfig(() => validateClientOptions({ compressors: ["lz4"] }), "compressors", '"lz4"');
     throwsConfig(() => validateClientOptions({ zlibCompressionLevel: 10 }), "zlibCompressionLevel", "-1 to 9");
     throwsConfig(() => validateClientOptions({ maxStalenessSeconds: -2 }), "maxStalenessSeconds");
     throwsConfig(() => validateClientOptions({ srvServiceName: "bad_name" }), "srvServiceName", "RFC 6335");
-    throwsConfig(() => validateClientOptions(null as unknown as Record<string, unknown>), "must be an object");
+    throwsType(() => validateClientOptions(null as unknown as Record<string, unknown>), "client options", "must be an object");
   });
 
   test("the source label starts every message", () => {
@@ -468,11 +481,14 @@ describe("resolveClientOptions", () => {
   });
 
   test("bad object options are reported by name", () => {
-    throwsConfig(
+    throwsType(
       () => resolveClientOptions({}, { connectTimeoutMS: "5s" }),
+      "connectTimeoutMS",
       "client options: connectTimeoutMS",
       '"5s"',
     );
+    throwsConfig(() => resolveClientOptions({}, { connectTimeoutMS: -5 }), "client options: connectTimeoutMS", "-5");
+    throwsConfig(() => resolveClientOptions({}, { connectTimeoutMSS: 5 }), "unknown option 'connectTimeoutMSS'");
   });
 });
 

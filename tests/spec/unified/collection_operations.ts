@@ -10,6 +10,7 @@ import type { Collection } from "../../../src/client/mod.ts";
 import { type Args, docArg, options, take } from "./arguments.ts";
 import { SkipTest, TestFileError } from "./entities.ts";
 import type { OperationResult } from "./operations.ts";
+import { runIndexOperation } from "./management_operations.ts";
 
 const FIND_OPTIONS = [
   "filter",
@@ -25,6 +26,10 @@ const FIND_OPTIONS = [
   "let",
   "allowDiskUse",
   "rawData",
+  "min",
+  "max",
+  "returnKey",
+  "showRecordId",
 ];
 const WRITE_OPTIONS = ["writeConcern", "bypassDocumentValidation", "comment", "rawData"];
 const UPDATE_OPTIONS = [
@@ -257,7 +262,7 @@ async function runNewerOperation(name: string, raw: Args, coll: Collection): Pro
       return { value: await m(a.requests, options(a, ["requests"])) };
     }
     default:
-      throw new SkipTest(`driver lacks ${name}`);
+      return await runIndexOperation(name, raw, coll);
   }
 }
 

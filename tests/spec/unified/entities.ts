@@ -48,6 +48,10 @@ export interface Deployment {
   readonly serverVersion: string;
   /** `user:password@` (URI-encoded) when the set requires authentication, else absent. */
   readonly userinfo?: string;
+  /** The topology runOnRequirements see (default "replicaset": the simulated set); see target.ts. */
+  readonly topology?: "single" | "replicaset";
+  /** The deployment's name in skip reasons (default: the simulated set). */
+  readonly name?: string;
 }
 
 /** One client entity: the driver's client and what the test asked to observe. */

@@ -12,12 +12,15 @@
  */
 import type { Document } from "../../../src/bson/mod.ts";
 import { OperationFailure } from "../../../src/errors.ts";
-import type { ClientBase, Cursor, Database, ReplicaSetConnection } from "../../../src/client/mod.ts";
+import type { ClientBase, Cursor, Database, ReplicaSetConnection, RunCommandOptions } from "../../../src/client/mod.ts";
 import { type EntityMap, plain, SkipTest, TestFileError } from "./entities.ts";
 import { type Args, docArg, take } from "./arguments.ts";
 import { runCollectionOperation } from "./collection_operations.ts";
 import { runClientBulkWrite } from "./client_bulk_write_operations.ts";
 import { runDatabaseAggregate } from "./crud_database_operations.ts";
+import { runDatabaseManagementOperation } from "./management_operations.ts";
+import { runTransactionOperation } from "./transaction_operations.ts";
+import { runChangeStreamOperation } from "./change_stream_operations.ts";
 import { isDocument } from "./matcher.ts";
 import { runSdamOperation, SDAM_RUNNER_OPERATIONS } from "./sdam_operations.ts";
 import { runReadOperation } from "./read_operations.ts";
@@ -188,6 +191,8 @@ export async function runOperation(
   if (kind === undefined) {
     throw new TestFileError(`entity ${String(op.object)} is not defined`);
   }
+  const changeStream = await runChangeStreamOperation(name, args, kind, ctx.entities.get(op.object));
+  if (changeStream !== undefined) return changeStream;
   args = withSessionArgument(args, ctx.entities);
   const read = await runReadOperation(name, args, kind, ctx.entities.get(op.object));
   if (read !== undefined) return read;
@@ -219,7 +224,7 @@ export async function runOperation(
       );
     case "session":
       return await runSessionEntityOperation(name, args, ctx.entities.get(op.object, "session") as ClientSession) ??
-        skip(`driver lacks ${name} (session)`);
+        await runTransactionOperation(op, ctx) ?? skip(`driver lacks ${name} (session)`);
     default:
       throw new TestFileError(
         `entity ${String(op.object)} (a ${kind}) has no operations`,
@@ -241,7 +246,9 @@ async function runDatabaseOperation(
           `runCommand: commandName ${String(a.commandName)} is not the command's first key`,
         );
       }
-      const opts = a.readPreference === undefined ? undefined : { readPreference: plain(a.readPreference) as never };
+      const opts: RunCommandOptions = {};
+      if (a.readPreference !== undefined) Object.assign(opts, { readPreference: plain(a.readPreference) });
+      if (a.session !== undefined) Object.assign(opts, { session: a.session });
       return { value: await db.command(cmd, opts) };
     }
     case "aggregate":
@@ -264,7 +271,7 @@ async function runDatabaseOperation(
       return { value: undefined };
     }
     default:
-      throw new SkipTest(`driver lacks ${name} (database)`);
+      return await runDatabaseManagementOperation(name, raw, db);
   }
 }
 
@@ -395,6 +402,7 @@ async function runTestRunnerOperation(
       return { value: undefined };
     }
     case "assertSessionTransactionState":
+      return (await runTransactionOperation({ name, object: "testRunner", arguments: args }, ctx))!;
     case "assertSessionPinned":
     case "assertSessionUnpinned":
     case "assertSessionDirty":

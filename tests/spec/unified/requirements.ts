@@ -61,11 +61,15 @@ async function unmet(
           return `server ${version} > maxServerVersion ${v}`;
         }
         break;
-      case "topologies":
-        if (!(v as string[]).includes("replicaset")) {
-          return `topologies ${(v as string[]).join(", ")} not applicable to a replica set`;
+      case "topologies": {
+        const topology = env.deployment.topology ?? "replicaset";
+        if (!(v as string[]).includes(topology)) {
+          return `topologies ${(v as string[]).join(", ")} not applicable to ${
+            topology === "replicaset" ? "a replica set" : `${env.deployment.name ?? "the target"} (${topology})`
+          }`;
         }
         break;
+      }
       case "serverless":
         if (v === "require") {
           return "serverless: not applicable to the simulated replica set";

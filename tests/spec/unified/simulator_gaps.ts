@@ -52,7 +52,7 @@ export function simulatorGap(e: unknown): string | undefined {
   const own = /([^:]*) (?:is|are) not supported by the simulat(?:or|ed server)/.exec(e.errmsg)
     ?.[1];
   if (own !== undefined) return `simulator lacks ${own.trim()}`;
-  // configureFailPoint with a fail point the simulator does not have (it implements failCommand and onPrimaryTransactionalWrite).
+  // configureFailPoint with a fail point the simulator does not have (it implements failCommand, onPrimaryTransactionalWrite and failGetMoreAfterCursorCheckout).
   const failPoint = /^(\w+) not found \(the simulator implements (?:only )?failCommand[^)]*\)/.exec(e.errmsg)?.[1];
   if (e.code === 2 && failPoint !== undefined) return `simulator lacks fail point ${failPoint}`;
   // mongod's BadValue for an operator it does not know: "unknown top level operator: $x", "unknown operator: $x".
