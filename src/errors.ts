@@ -601,6 +601,12 @@ export interface WriteErrorOptions extends ErrorOptions {
   response: Readonly<Record<string, unknown>>;
   /** Error labels of that reply. */
   errorLabels?: readonly string[];
+  /**
+   * The command failure (`ok: 0`) that stopped the operation after some of
+   * its writes ran: the error's `code`, `codeName`, `errmsg` and labels are
+   * then this failure's (and it is the `cause`).
+   */
+  failure?: OperationFailure;
 }
 
 /**
@@ -637,13 +643,25 @@ export class WriteError extends OperationFailure {
   constructor(options: WriteErrorOptions) {
     const first = options.writeErrors[0];
     const more = options.writeErrors.length > 1 ? ` (and ${options.writeErrors.length - 1} more write errors)` : "";
-    super(first === undefined ? "write failed" : `${first.errmsg}${more}`, {
-      code: first?.code,
-      codeName: first?.codeName,
-      errorLabels: options.errorLabels,
-      response: options.response,
-      cause: options.cause,
-    });
+    const failure = options.failure;
+    super(
+      failure !== undefined ? failure.errmsg : first === undefined ? "write failed" : `${first.errmsg}${more}`,
+      failure !== undefined
+        ? {
+          code: failure.code,
+          codeName: failure.codeName,
+          errorLabels: [...failure.errorLabels, ...(options.errorLabels ?? [])],
+          response: options.response,
+          cause: options.cause ?? failure,
+        }
+        : {
+          code: first?.code,
+          codeName: first?.codeName,
+          errorLabels: options.errorLabels,
+          response: options.response,
+          cause: options.cause,
+        },
+    );
     this.writeErrors = options.writeErrors;
     this.writeConcernError = options.writeConcernError;
     this.result = options.result;
@@ -710,8 +728,13 @@ export interface BulkWriteErrorOptions extends ErrorOptions {
   writeConcernErrors: readonly Readonly<Record<string, unknown>>[];
   /** What was done before and despite the failures. */
   result: BulkWriteResult;
-  /** The last reply the server sent. */
+  /** The last reply the server sent (with `failure`: the failure's reply). */
   response: Readonly<Record<string, unknown>>;
+  /**
+   * A command failure (`ok: 0`) that stopped the bulk write: the error's
+   * `code`, `codeName`, `errmsg` and labels are then this failure's.
+   */
+  failure?: OperationFailure;
 }
 
 /**
@@ -723,7 +746,10 @@ export interface BulkWriteErrorOptions extends ErrorOptions {
  * the `_id` of every insert and upsert that happened is there, by index.
  * A {@linkcode WriteError} (and so an `OperationFailure`): `code` and
  * `errmsg` are those of the first failed write, else of the first write
- * concern error.
+ * concern error. A `bulkWrite` whose command failed (`ok: 0`, a
+ * non-retryable error or a failed retry) rejects with one too: `code`,
+ * `codeName`, `errmsg`, `errorLabels` and `cause` are then the failure's,
+ * and `result` what the batches before it did.
  *
  * @example
  * ```ts
@@ -757,13 +783,54 @@ export class BulkWriteError extends WriteError {
       result: options.result,
       response: options.response,
       cause: options.cause,
+      failure: options.failure,
     });
     this.writeConcernErrors = options.writeConcernErrors;
     this.result = options.result;
-    if (options.writeErrors.length === 0 && wce !== undefined) {
+    if (options.writeErrors.length === 0 && wce !== undefined && options.failure === undefined) {
       const more = options.writeConcernErrors.length > 1 ? ` (and ${options.writeConcernErrors.length - 1} more)` : "";
       this.message = `write concern error: ${typeof wce.errmsg === "string" ? wce.errmsg : "not satisfied"}${more}`;
     }
+  }
+}
+
+/**
+ * A `bulkWrite` stopped by a network error (after its retry, when it was
+ * retryable): whether the batch it was sending was applied is unknown.
+ * `cause` is the network error (a {@linkcode ConnectionFailure}), whose
+ * labels it carries; `result` is what the batches before it did, and
+ * `writeErrors` their failed writes (unordered). Not an `OperationFailure`:
+ * no server answered.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AutoReconnect, BulkWriteInterruptedError } from "@zerodep/mongo";
+ *
+ * const cause = new AutoReconnect("connection closed", { address: "db1:27017" });
+ * const e = new BulkWriteInterruptedError(cause, {
+ *   acknowledged: true, insertedCount: 1, matchedCount: 0, modifiedCount: 0, deletedCount: 0, upsertedCount: 0,
+ *   insertedIds: { 0: 1 }, upsertedIds: {},
+ * }, []);
+ * assert.equal(e.cause, cause);
+ * assert.equal(e.result.insertedCount, 1);
+ * ```
+ */
+export class BulkWriteInterruptedError extends MongoError {
+  /** What the batches before the failure did: counts, and the ids of the inserts and upserts that happened. */
+  readonly result: BulkWriteResult;
+  /** The failed writes of the batches before it, `index` counted in the caller's list of models. */
+  readonly writeErrors: readonly WriteErrorDetail[];
+  /** Creates the error from the network error, the partial result and the earlier write errors. */
+  constructor(cause: ConnectionFailure, result: BulkWriteResult, writeErrors: readonly WriteErrorDetail[]) {
+    super(
+      `bulkWrite stopped by a network error: ${cause.message}; the batch it was sending may or may not have ` +
+        "been applied (error.result holds what the batches before it did)",
+      { cause },
+    );
+    for (const label of cause.errorLabels) this.addErrorLabel(label);
+    this.result = result;
+    this.writeErrors = writeErrors;
   }
 }
 

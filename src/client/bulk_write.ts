@@ -11,8 +11,11 @@ import { checkUnacknowledgedHint, withRawData } from "./wire_features.ts";
 import { ClientSession, releaseServerSession, sessionState } from "./session.ts";
 import {
   BulkWriteError,
+  BulkWriteInterruptedError,
   type BulkWriteResult,
   ConfigurationError,
+  ConnectionFailure,
+  OperationFailure,
   WireProtocolError,
   WriteConcernError,
   type WriteErrorDetail,
@@ -286,9 +289,14 @@ interface Outcome {
   writeErrors: WriteErrorDetail[];
   concernErrors: WriteConcernError[];
   lastReply: Document;
+  /** The command failure (`ok: 0`) or network error that stopped the bulk write, if one did. */
+  failure?: OperationFailure | ConnectionFailure;
 }
 
-/** Sends the statements; resolves to what happened (write errors and write concern errors included). */
+/**
+ * Sends the statements; resolves to what happened (write errors, write
+ * concern errors, and a command failure that stopped it, included).
+ */
 async function run(
   coll: CollectionLike,
   statements: readonly Statement[],
@@ -424,6 +432,13 @@ async function run(
         start = step.end;
       }
     }
+  } catch (e) {
+    // A command failure (ok: 0) or a network error, after any retry, stops the bulk write: kept with what the
+    // batches before it did.
+    const stops = e instanceof ConnectionFailure ||
+      (e instanceof OperationFailure && !(e instanceof WriteConcernError) && !(e instanceof BulkWriteError));
+    if (!stops) throw e;
+    outcome.failure = e;
   } finally {
     if (session.isImplicit) {
       const s = sessionState(session);
@@ -435,16 +450,21 @@ async function run(
 }
 
 /** The error for an outcome with failures, or `undefined`. */
-function bulkError(outcome: Outcome): BulkWriteError | undefined {
-  if (outcome.writeErrors.length === 0 && outcome.concernErrors.length === 0) return undefined;
+function bulkError(outcome: Outcome): BulkWriteError | BulkWriteInterruptedError | undefined {
+  const failure = outcome.failure;
+  if (failure instanceof ConnectionFailure) {
+    return new BulkWriteInterruptedError(failure, outcome.result, outcome.writeErrors);
+  }
+  if (outcome.writeErrors.length === 0 && outcome.concernErrors.length === 0 && failure === undefined) return undefined;
   return new BulkWriteError({
     writeErrors: outcome.writeErrors,
     writeConcernErrors: outcome.concernErrors.map((e) =>
       isDocument(e.response.writeConcernError) ? e.response.writeConcernError : { code: e.code, errmsg: e.errmsg }
     ),
     result: outcome.result,
-    response: outcome.lastReply,
-    cause: outcome.concernErrors[0],
+    response: failure?.response ?? outcome.lastReply,
+    cause: failure ?? outcome.concernErrors[0],
+    ...(failure === undefined ? {} : { failure }),
   });
 }
 
@@ -494,6 +514,7 @@ export async function insertMany(
     body: withId(checkDocument(d, `document ${i} of insertMany`)),
   }));
   const outcome = await run(coll, statements, opts, "insertMany");
+  if (outcome.failure !== undefined) throw outcome.failure;
   // Without write errors, a failed write concern is the WriteConcernError itself (as for insertOne).
   if (outcome.writeErrors.length === 0 && outcome.concernErrors.length > 0) throw outcome.concernErrors[0];
   const error = bulkError(outcome);

@@ -6,7 +6,8 @@
  * `verboseResults`, the results cursor read to its end, the summary counts
  * merged over the batches, and a {@linkcode ClientBulkWriteError} carrying
  * the write errors by model index, the write concern errors and the partial
- * result.
+ * result. Each batch is a retryable write (its own `txnNumber`, retried once)
+ * unless a model is an `updateMany` or `deleteMany`; all run in one session.
  *
  * @module
  */
@@ -22,9 +23,11 @@ import {
   count,
   cursorId,
   isDocument,
+  isRetryableWriteError,
   show,
 } from "./_internal.ts";
-import { execute, type PinnedConnection } from "./execute.ts";
+import { Deadline, execute, type PinnedConnection } from "./execute.ts";
+import { checkSession, ClientSession, releaseServerSession, sessionState } from "./session.ts";
 import { checkHint } from "./cursor_options.ts";
 import { checkArrayFilters, checkOptionNames, checkReplacement, checkUpdate, withId } from "./_write.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
@@ -127,6 +130,8 @@ export interface ClientBulkWriteOptions {
   readonly rawData?: boolean;
   /** Cancels the operation (earlier batches may have been written when it rejects). */
   readonly signal?: AbortSignal;
+  /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
+  readonly session?: ClientSession;
   /** Time limit of the whole operation in ms; 0 = no limit (default: the client's). */
   readonly timeoutMS?: number;
 }
@@ -242,6 +247,7 @@ const OPTIONS: ReadonlySet<string> = new Set([
   "verboseResults",
   "rawData",
   "signal",
+  "session",
   "timeoutMS",
 ]);
 
@@ -390,6 +396,8 @@ export async function clientBulkWrite(
   if (opts.let !== undefined) head.let = checkDocument(opts.let, "let");
   const timeoutMS = opts.timeoutMS === undefined ? client.timeoutMS : checkInt(opts.timeoutMS, "timeoutMS", 0);
   const signal = checkSignal(opts.signal);
+  const ctx = contextOf(client);
+  const session = checkSession(opts.session, ctx);
 
   const p: Progress = {
     result: {
@@ -418,27 +426,42 @@ export async function clientBulkWrite(
     return r;
   };
 
+  // One operation per batch (bulkWrite command), so that each is retried on its own with its own transaction
+  // number (retryable writes); every batch under one deadline when timeoutMS is set, in one session.
+  // A multi-document update or delete makes the whole bulk write not retryable (as for collection bulk writes).
+  const retryable = ops.every((op) => op.fields.multi !== true);
+  const deadline = Deadline.of(timeoutMS);
+  const inSession = session ?? new ClientSession(ctx.client, undefined, true);
   try {
-    await execute(contextOf(client), {
-      name: "bulkWrite",
-      db: "admin",
-      kind: "write",
-      // Retryable writes need sessions; a client bulk write runs once.
-      retryable: false,
-      writeConcern: wc,
-      timeoutMS,
-      signal,
-      plan: () => ({
-        run: (server) =>
-          server.withConnection(async (conn) => {
-            const cmd = withRawData(head, opts.rawData, conn.conn.maxWireVersion);
-            for (const batch of batches(ops, cmd, conn)) {
-              const stop = await sendBatch(conn, cmd, ops, batch, p, ordered, acknowledged);
-              if (stop) return;
-            }
-          }),
-      }),
-    });
+    let start = 0;
+    while (start < ops.length) {
+      // Fixed by the attempt that first reaches a connection: a retry sends the same writes.
+      let end: number | undefined;
+      const sent = await execute(ctx, {
+        name: "bulkWrite",
+        db: "admin",
+        kind: "write",
+        retryable,
+        writeConcern: wc,
+        timeoutMS,
+        deadline,
+        signal,
+        session: inSession,
+        plan: () => ({
+          run: (server) =>
+            server.withConnection(async (conn) => {
+              const cmd = withRawData(head, opts.rawData, conn.conn.maxWireVersion);
+              end ??= batchEnd(ops, start, cmd, conn);
+              const reply = await sendBatch(conn, cmd, ops, start, end, server.retryableWrite, p);
+              const batch: SentBatch = { reply, end, nextBatches: [] };
+              if (acknowledged) await readCursor(conn, batch);
+              return batch;
+            }),
+        }),
+      });
+      if (acknowledged && record(sent, ops, start, p, ordered)) break;
+      start = sent.end;
+    }
   } catch (e) {
     if (e instanceof ConfigurationError || !hasObserved(p)) throw e;
     throw new ClientBulkWriteError({
@@ -447,6 +470,12 @@ export async function clientBulkWrite(
       writeConcernErrors: p.writeConcernErrors,
       ...(p.succeeded ? { partialResult: finish() } : {}),
     });
+  } finally {
+    if (inSession.isImplicit) {
+      const s = sessionState(inSession);
+      s.ended = true;
+      releaseServerSession(s);
+    }
   }
   if (Object.keys(p.writeErrors).length > 0 || p.writeConcernErrors.length > 0) {
     throw new ClientBulkWriteError({
@@ -458,53 +487,64 @@ export async function clientBulkWrite(
   return finish();
 }
 
+/** One batch as sent: its reply, the end of its model range, and what its results cursor gave. */
+interface SentBatch {
+  readonly reply: Document;
+  readonly end: number;
+  /** The `nextBatch` of each getMore. */
+  readonly nextBatches: unknown[];
+  /** A getMore that failed: a top-level error once the results before it are recorded. */
+  getMoreError?: unknown;
+}
+
 function hasObserved(p: Progress): boolean {
   return p.succeeded || Object.keys(p.writeErrors).length > 0 || p.writeConcernErrors.length > 0;
 }
 
 /**
- * The batches (model index ranges, [start, end)) the models are sent in:
- * at most `maxWriteBatchSize` writes and `maxMessageSizeBytes - 1000` bytes
- * of command, `ops` and `nsInfo` each.
+ * The end (exclusive) of the batch that starts at model `start`: at most
+ * `maxWriteBatchSize` writes and `maxMessageSizeBytes - 1000` bytes of
+ * command, `ops` and `nsInfo` each.
  */
-function* batches(ops: readonly Op[], head: Document, conn: PinnedConnection): Generator<[number, number]> {
+function batchEnd(ops: readonly Op[], start: number, head: Document, conn: PinnedConnection): number {
   const maxWrites = conn.conn.maxWriteBatchSize > 0 ? conn.conn.maxWriteBatchSize : 100_000;
   const maxMessage = conn.conn.maxMessageSizeBytes > 0 ? conn.conn.maxMessageSizeBytes : 48_000_000;
   const room = maxMessage - MESSAGE_OVERHEAD_BYTES - encode(head).length;
-  let start = 0;
-  while (start < ops.length) {
-    const seen = new Map<string, number>();
-    let size = 0;
-    let end = start;
-    while (end < ops.length && end - start < maxWrites) {
-      const op = ops[end];
-      let added = encode({ [op.kind]: seen.get(op.namespace) ?? seen.size, ...op.fields }).length;
-      if (!seen.has(op.namespace)) added += encode({ ns: op.namespace }).length;
-      if (size + added > room) break;
-      size += added;
-      if (!seen.has(op.namespace)) seen.set(op.namespace, seen.size);
-      end++;
-    }
-    if (end === start) {
-      throw new ConfigurationError(
-        `client bulkWrite model ${start} is too large to send: over the server's maxMessageSizeBytes (${maxMessage}) less ${MESSAGE_OVERHEAD_BYTES} bytes`,
-      );
-    }
-    yield [start, end];
-    start = end;
+  const seen = new Map<string, number>();
+  let size = 0;
+  let end = start;
+  while (end < ops.length && end - start < maxWrites) {
+    const op = ops[end];
+    let added = encode({ [op.kind]: seen.get(op.namespace) ?? seen.size, ...op.fields }).length;
+    if (!seen.has(op.namespace)) added += encode({ ns: op.namespace }).length;
+    if (size + added > room) break;
+    size += added;
+    if (!seen.has(op.namespace)) seen.set(op.namespace, seen.size);
+    end++;
   }
+  if (end === start) {
+    throw new ConfigurationError(
+      `client bulkWrite model ${start} is too large to send: over the server's maxMessageSizeBytes (${maxMessage}) less ${MESSAGE_OVERHEAD_BYTES} bytes`,
+    );
+  }
+  return end;
 }
 
-/** Sends one batch and reads its results cursor to the end; true when the bulk write must stop (ordered, a write failed). */
+/**
+ * Sends the models [start, end) as one `bulkWrite` command and returns its
+ * reply. A write concern error is recorded in `p` and its reply returned,
+ * unless it is one the retryable writes specification retries
+ * (`retryableWrite`): then it is thrown, to the retry.
+ */
 async function sendBatch(
   conn: PinnedConnection,
   head: Document,
   ops: readonly Op[],
-  [start, end]: [number, number],
+  start: number,
+  end: number,
+  retryableWrite: boolean,
   p: Progress,
-  ordered: boolean,
-  acknowledged: boolean,
-): Promise<boolean> {
+): Promise<Document> {
   const nsIndex = new Map<string, number>();
   const opsDocs: Document[] = [];
   for (let i = start; i < end; i++) {
@@ -513,18 +553,52 @@ async function sendBatch(
     opsDocs.push({ [op.kind]: nsIndex.get(op.namespace), ...op.fields });
   }
   const nsInfo = [...nsIndex.keys()].map((ns) => ({ ns }));
-  let reply: Document;
   try {
-    reply = await conn.command(head, {
+    return await conn.command(head, {
       sequences: [{ identifier: "ops", documents: opsDocs }, { identifier: "nsInfo", documents: nsInfo }],
     });
   } catch (e) {
-    if (!(e instanceof WriteConcernError)) throw e;
-    reply = e.response as Document;
+    if (!(e instanceof WriteConcernError) || (retryableWrite && isRetryableWriteError(e, conn.conn.maxWireVersion))) {
+      throw e;
+    }
+    const reply = e.response as Document;
     const wce = isDocument(reply.writeConcernError) ? reply.writeConcernError : {};
     p.writeConcernErrors.push(detailOf({ code: e.code, errmsg: e.errmsg ?? e.message, ...wce }));
+    return reply;
   }
-  if (!acknowledged) return false;
+}
+
+/**
+ * Reads the batch's results cursor to its end: getMores on the connection of
+ * the `bulkWrite` command, in its session but without its `txnNumber`. A
+ * failed getMore is kept, not thrown, so that it is not retried as the write
+ * (bulk-write.md: getMores are not retried).
+ */
+async function readCursor(conn: PinnedConnection, batch: SentBatch): Promise<void> {
+  const cursor = isDocument(batch.reply.cursor) ? batch.reply.cursor : {};
+  let id = cursorId(cursor.id);
+  const ns = typeof cursor.ns === "string" ? cursor.ns : "admin.$cmd.bulkWrite";
+  while (id !== 0n) {
+    let more: Document;
+    try {
+      more = await conn.command({ getMore: id, collection: ns.slice(ns.indexOf(".") + 1) }, { txnNumber: false });
+    } catch (e) {
+      batch.getMoreError = e;
+      return;
+    }
+    const c = isDocument(more.cursor) ? more.cursor : {};
+    batch.nextBatches.push(c.nextBatch);
+    id = cursorId(c.id);
+  }
+}
+
+/**
+ * Records an acknowledged batch in `p`: its summary counts and its results
+ * (then throws a failed getMore's error). True when the bulk write must stop
+ * (ordered, a write failed).
+ */
+function record(batch: SentBatch, ops: readonly Op[], start: number, p: Progress, ordered: boolean): boolean {
+  const { reply, end } = batch;
   const r = p.result;
   r.insertedCount += count(reply.nInserted);
   r.upsertedCount += count(reply.nUpserted);
@@ -560,18 +634,12 @@ async function sendBatch(
   };
   const cursor = isDocument(reply.cursor) ? reply.cursor : {};
   take(cursor.firstBatch);
-  let id = cursorId(cursor.id);
-  const ns = typeof cursor.ns === "string" ? cursor.ns : "admin.$cmd.bulkWrite";
-  while (id !== 0n) {
-    const more = await conn.command({ getMore: id, collection: ns.slice(ns.indexOf(".") + 1) });
-    const c = isDocument(more.cursor) ? more.cursor : {};
-    take(c.nextBatch);
-    id = cursorId(c.id);
-  }
+  for (const next of batch.nextBatches) take(next);
   // Summary counts tell of successes that errorsOnly left out of the cursor.
   const n = count(reply.nInserted) + count(reply.nUpserted) + count(reply.nMatched) + count(reply.nDeleted);
   if (n > 0) p.succeeded = true;
   if (!ordered && count(reply.nErrors) < end - start) p.succeeded = true;
   if (ordered && failed && Object.keys(p.writeErrors).some((k) => Number(k) > start)) p.succeeded = true;
+  if (batch.getMoreError !== undefined) throw batch.getMoreError;
   return ordered && failed;
 }

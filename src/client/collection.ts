@@ -294,9 +294,11 @@ export class Collection<T extends SchemaDocument = Document> {
    * Documents without `_id` get an ObjectId on a copy.
    *
    * @returns The counts, and the `_id` of every insert and upsert by the index of its model.
-   * @throws {BulkWriteError} when writes failed or a write concern was not
-   * satisfied: `writeErrors` (indexes into `models`), `writeConcernErrors`
-   * and the partial `result`.
+   * @throws {BulkWriteError} when writes failed, a write concern was not
+   * satisfied, or a command failed (`ok: 0`; its code and labels):
+   * `writeErrors` (indexes into `models`), `writeConcernErrors` and the
+   * partial `result`.
+   * @throws {BulkWriteInterruptedError} when a network error stopped it (after its retry): the partial `result`.
    * @throws {ConfigurationError} for a malformed model, naming its index (nothing is sent).
    * @example
    * ```ts ignore

@@ -159,6 +159,11 @@ export interface RunCommandOptions {
   readonly sequences?: DocumentSequence[];
   /** Whether a finite deadline adds `maxTimeMS` (default: the operation's). */
   readonly maxTimeMS?: boolean;
+  /**
+   * `false`: a command that is not the retryable write itself (the getMore of
+   * its results cursor), sent without the write's `txnNumber`.
+   */
+  readonly txnNumber?: false;
 }
 
 /** What a {@link ServerPlan} may do on its server. */
@@ -517,12 +522,12 @@ async function attemptOn<T>(
   const rtt = server.description.roundTripTime ?? 0;
   const wireVersion = server.description.maxWireVersion;
   const lstm = server.description.logicalSessionTimeoutMinutes;
-  const sendCommand = (cmd: Document, sequences: DocumentSequence[] | undefined, maxTimeMS: boolean | undefined) => {
+  const sendCommand = (cmd: Document, sequences: DocumentSequence[] | undefined, run: RunCommandOptions) => {
     const address = server.address;
     clock.enter("connectionCheckout", address);
-    const timed = clock.deadline !== undefined && (maxTimeMS ?? op.maxTimeMS) !== false;
+    const timed = clock.deadline !== undefined && (run.maxTimeMS ?? op.maxTimeMS) !== false;
     const session = sessionFor(ctx, op, exec, wireVersion, lstm);
-    const body = finishCommand(ctx, op, exec, session, cmd, wireVersion, clock, rtt, timed);
+    const body = finishCommand(ctx, op, exec, session, cmd, wireVersion, clock, rtt, timed, run.txnNumber);
     const options: ServerCommandOptionsLike = {
       operation: op.kind,
       signal: clock.signal,
@@ -539,7 +544,7 @@ async function attemptOn<T>(
   if ("command" in plan) {
     let reply: Document;
     try {
-      reply = await sendCommand(plan.command, plan.sequences, undefined);
+      reply = await sendCommand(plan.command, plan.sequences, {});
     } catch (error) {
       if (
         plan.writeConcernErrorInReply === true && error instanceof WriteConcernError &&
@@ -554,7 +559,7 @@ async function attemptOn<T>(
   return await plan.run({
     server,
     retryableWrite: exec.retryConcernError,
-    command: (cmd, options = {}) => sendCommand(cmd, options.sequences, options.maxTimeMS),
+    command: (cmd, options = {}) => sendCommand(cmd, options.sequences, options),
     withConnection: (fn) => {
       clock.enter("connectionCheckout", server.address);
       return server.withConnection((conn) => {
@@ -613,7 +618,7 @@ function pinned(
     command(cmd, options = {}) {
       const timed = clock.deadline !== undefined && (options.maxTimeMS ?? op.maxTimeMS) !== false;
       const session = sessionFor(ctx, op, exec, conn.maxWireVersion, lstm);
-      const body = finishCommand(ctx, op, exec, session, cmd, conn.maxWireVersion, clock, rtt, timed);
+      const body = finishCommand(ctx, op, exec, session, cmd, conn.maxWireVersion, clock, rtt, timed, options.txnNumber);
       const sent: { signal?: AbortSignal; socketTimeoutMS?: number; sequences?: DocumentSequence[]; moreToCome?: boolean } =
         options.sequences === undefined ? { ...wire } : { ...wire, sequences: options.sequences };
       // Unacknowledged (w: 0), as in sendCommand: moreToCome, no reply awaited.
@@ -657,6 +662,7 @@ function finishCommand(
   clock: Clock,
   rtt: number,
   timed: boolean,
+  txnNumber?: false,
 ): Document {
   const rc = op.readConcern;
   const wc = op.writeConcern;
@@ -678,7 +684,7 @@ function finishCommand(
   if (session !== undefined) {
     body.lsid = session.id;
     state!.serverSession!.lastUse = performance.now();
-    if (exec.txnNumber !== undefined) body.txnNumber = exec.txnNumber;
+    if (exec.txnNumber !== undefined && txnNumber !== false) body.txnNumber = exec.txnNumber;
   }
   if (addRc) {
     if (snapshot) {

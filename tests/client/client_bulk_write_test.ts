@@ -3,13 +3,24 @@
 // maxWriteBatchSize and maxMessageSizeBytes (nsInfo per batch), results merged
 // with the caller's indexes, the cursor read to its end, ClientBulkWriteError
 // with write errors, write concern errors and the partial result, and the
-// client-side errors that come before any I/O.
-import { describe, test } from "node:test";
+// client-side errors that come before any I/O. Then, on the simulated set
+// (MongoDB 8.0): client.bulkWrite as a retryable write (txnNumber, one retry,
+// applied once; not with a multi model), its session option, and a collection
+// bulk write stopped by a command failure keeping its partial result.
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 
-import type { Document } from "../../src/bson/mod.ts";
-import { ConfigurationError, OperationFailure, WriteConcernError } from "../../src/errors.ts";
-import { ClientBulkWriteError, type ClientBulkWriteModel } from "../../mod.ts";
+import { type Document, Int64 } from "../../src/bson/mod.ts";
+import {
+  AutoReconnect,
+  BulkWriteError,
+  BulkWriteInterruptedError,
+  ConfigurationError,
+  OperationFailure,
+  WriteConcernError,
+} from "../../src/errors.ts";
+import { ClientBulkWriteError, type ClientBulkWriteModel, ReplicaSetConnection } from "../../mod.ts";
+import { type ReplicaSet, startReplicaSet } from "../../src/testing/mod.ts";
 import type { Call } from "./_fake_topology.ts";
 import { setup } from "./_client_setup.ts";
 
@@ -207,5 +218,121 @@ describe("client bulkWrite", () => {
       await client.bulkWrite(THREE, { rawData: true });
       assert.equal(log[0].cmd.rawData, sent ? true : undefined, `wire ${wire}`);
     }
+  });
+});
+
+describe("client bulkWrite as a retryable write (simulated set, MongoDB 8.0)", () => {
+  let rs: ReplicaSet;
+  let c: ReplicaSetConnection;
+  const log: Document[] = [];
+  const sent = (name: string) => log.filter((cmd) => Object.keys(cmd)[0] === name);
+  const txn = (cmd: Document) => (cmd.txnNumber instanceof Int64 ? cmd.txnNumber.value : cmd.txnNumber);
+  const lsid = (cmd: Document) => JSON.stringify(Array.from((cmd.lsid as { id: { buffer: Uint8Array } }).id.buffer));
+  const failOnce = (data: Document) => c.admin.command({ configureFailPoint: "failCommand", mode: { times: 1 }, data });
+  before(async () => {
+    rs = await startReplicaSet({ members: 1, name: "cbw", maxWireVersion: 25 });
+    c = await ReplicaSetConnection.connect(rs.uri, { serverSelectionTimeoutMS: 5000, heartbeatFrequencyMS: 500 });
+    c.addEventListener("commandStarted", (e) => log.push(e.command as Document));
+  });
+  after(async () => {
+    await c?.close();
+    await rs?.close();
+  });
+
+  test("a bulkWrite cut off once is retried with the same lsid and txnNumber; the write is stored once", async () => {
+    await failOnce({ failCommands: ["bulkWrite"], closeConnection: true });
+    log.length = 0;
+    const r = await c.bulkWrite([
+      { insertOne: { namespace: "cbw.a", document: { _id: "once" } } },
+      { updateOne: { namespace: "cbw.b", filter: { _id: 1 }, update: { $inc: { n: 1 } }, upsert: true } },
+    ]);
+    assert.equal(r.insertedCount, 1);
+    assert.equal(r.upsertedCount, 1);
+    const cmds = sent("bulkWrite");
+    assert.equal(cmds.length, 2, "sent twice");
+    assert.equal(typeof txn(cmds[0]), "bigint");
+    assert.equal(txn(cmds[1]), txn(cmds[0]));
+    assert.equal(lsid(cmds[1]), lsid(cmds[0]));
+    assert.equal(await c.db("cbw").collection("a").countDocuments({ _id: "once" }), 1);
+    assert.deepEqual(await c.db("cbw").collection("b").find({}).toArray(), [{ _id: 1, n: 1 }]);
+  });
+
+  test("with an updateMany or deleteMany model: no txnNumber, and a network error is not retried", async () => {
+    await failOnce({ failCommands: ["bulkWrite"], closeConnection: true });
+    log.length = 0;
+    const models: ClientBulkWriteModel[] = [
+      { insertOne: { namespace: "cbw.multi", document: { _id: 1 } } },
+      { updateMany: { namespace: "cbw.multi", filter: {}, update: { $set: { x: 1 } } } },
+    ];
+    await assert.rejects(c.bulkWrite(models), AutoReconnect);
+    assert.equal(sent("bulkWrite").length, 1, "not retried");
+    assert.equal(sent("bulkWrite")[0].txnNumber, undefined);
+    assert.ok(sent("bulkWrite")[0].lsid !== undefined, "still in a session");
+    const r = await c.bulkWrite(models);
+    assert.equal(r.insertedCount, 1);
+    assert.equal(sent("bulkWrite")[1].txnNumber, undefined);
+  });
+
+  test("the session option: each bulkWrite carries its lsid and the session's next txnNumber", async () => {
+    const session = c.startSession();
+    try {
+      log.length = 0;
+      for (const i of [1, 2]) {
+        const r = await c.bulkWrite([{ insertOne: { namespace: "cbw.sess", document: { _id: i } } }], { session });
+        assert.equal(r.insertedCount, 1);
+      }
+      const cmds = sent("bulkWrite");
+      assert.equal(cmds.length, 2);
+      const expected = JSON.stringify(Array.from((session.id.id as { buffer: Uint8Array }).buffer));
+      for (const cmd of cmds) assert.equal(lsid(cmd), expected);
+      assert.equal(txn(cmds[1]), (txn(cmds[0]) as bigint) + 1n);
+    } finally {
+      await session.endSession();
+    }
+    await assert.rejects(c.bulkWrite([{ insertOne: { namespace: "cbw.sess", document: {} } }], { session }), /ended/);
+  });
+
+  test("a collection bulkWrite stopped by a command failure (ok: 0) keeps its partial result, code and labels", async () => {
+    const coll = c.db("cbw").collection("partial");
+    await c.admin.command({
+      configureFailPoint: "failCommand",
+      mode: { times: 1 },
+      data: { failCommands: ["update"], errorCode: 2, errorLabels: ["SomeLabel"] },
+    });
+    const e = await coll.bulkWrite([
+      { insertOne: { document: { _id: 1 } } },
+      { updateOne: { filter: { _id: 1 }, update: { $set: { x: 1 } } } },
+      { deleteOne: { filter: { _id: 1 } } },
+    ]).then(() => undefined, (e) => e);
+    assert.ok(e instanceof BulkWriteError, String(e));
+    assert.ok(e instanceof OperationFailure);
+    assert.equal(e.code, 2);
+    assert.ok(e.hasErrorLabel("SomeLabel"));
+    assert.ok(e.cause instanceof OperationFailure);
+    assert.deepEqual(e.writeErrors, []);
+    assert.equal(e.result.insertedCount, 1);
+    assert.deepEqual(e.result.insertedIds, { 0: 1 });
+    assert.equal(e.result.matchedCount, 0);
+    assert.deepEqual(await coll.find({}).toArray(), [{ _id: 1 }], "the delete after it never ran");
+  });
+
+  test("a collection bulkWrite stopped by a network error after its retry: BulkWriteInterruptedError with the result", async () => {
+    const coll = c.db("cbw").collection("interrupted");
+    await c.admin.command({
+      configureFailPoint: "failCommand",
+      mode: { times: 2 },
+      data: { failCommands: ["update"], closeConnection: true },
+    });
+    const e = await coll.bulkWrite([
+      { insertOne: { document: { _id: 1 } } },
+      { updateOne: { filter: { _id: 1 }, update: { $set: { x: 1 } } } },
+    ]).then(() => undefined, (e) => e);
+    assert.ok(e instanceof BulkWriteInterruptedError, String(e));
+    assert.ok(!(e instanceof OperationFailure), "a client-side error");
+    assert.ok(e.cause instanceof AutoReconnect);
+    assert.ok(e.hasErrorLabel("RetryableWriteError"));
+    assert.equal(e.result.insertedCount, 1);
+    assert.deepEqual(e.result.insertedIds, { 0: 1 });
+    assert.deepEqual(await coll.find({}).toArray(), [{ _id: 1 }]);
   });
 });

@@ -13,10 +13,4 @@ runUnifiedArea({
   envVar: "COMMAND_MONITORING_SPEC_DIR",
   defaultDir: fileURLToPath(new URL("../command-logging-and-monitoring", import.meta.url)),
   subfolders: [{ name: "monitoring", expect: "pass" }],
-  knownBugs: {
-    // retryable-writes.md: a write concern error labelled RetryableWriteError is retried once; the driver never retries
-    // a write (retryable writes wait for sessions, src/client/execute.ts).
-    "writeConcernError.json: A retryable write with write concern errors publishes success event":
-      "known driver bug: retryable writes are not implemented (a RetryableWriteError write concern error is not retried)",
-  },
 });

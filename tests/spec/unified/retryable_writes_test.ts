@@ -9,10 +9,6 @@ import { runUnifiedArea } from "./runner.ts";
 
 const RETRY_FIRES_AGAIN =
   "known simulator bug: onPrimaryTransactionalWrite fires again on the retry of a statement that already ran";
-const NO_PARTIAL_RESULT =
-  "known driver bug: a bulk write whose command fails (ok: 0) rejects without the partial BulkWriteResult (error.result)";
-
-const CLIENT_BULK_WRITE_NOT_RETRIED = "known driver bug: client.bulkWrite is not a retryable write yet";
 
 runUnifiedArea({
   area: "retryable-writes",
@@ -28,14 +24,5 @@ runUnifiedArea({
     // path; the simulator evaluates onPrimaryTransactionalWrite first, so the retry fails again.
     "bulkWrite.json: All commands are retried": RETRY_FIRES_AGAIN,
     "bulkWrite.json: Both commands are retried after their first statement fails": RETRY_FIRES_AGAIN,
-    // The bulk write rejects with the server's error as it is: no partial BulkWriteResult on it for expectResult.
-    "bulkWrite.json: First insertOne is never committed": NO_PARTIAL_RESULT,
-    "bulkWrite.json: Second updateOne is never committed": NO_PARTIAL_RESULT,
-    "bulkWrite.json: Third updateOne is never committed": NO_PARTIAL_RESULT,
-    // client.bulkWrite (MongoDB 8.0's bulkWrite command) runs once: it takes no session and sends no txnNumber.
-    "client-bulkWrite-clientErrors.json: client bulkWrite with one network error succeeds after retry":
-      CLIENT_BULK_WRITE_NOT_RETRIED,
-    "client-bulkWrite-clientErrors.json: client bulkWrite with two network errors fails after retry":
-      CLIENT_BULK_WRITE_NOT_RETRIED,
   },
 });
