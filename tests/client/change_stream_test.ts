@@ -13,21 +13,10 @@ import type { ReplicaSet } from "../../src/testing/mod.ts";
 import { ChangeStreamError, ConfigurationError, OperationFailure } from "../../src/errors.ts";
 import { type ChangeStreamDocument, ReplicaSetConnection } from "../../src/client/mod.ts";
 import type { CommandStartedEvent } from "../../src/client/command_events.ts";
+import { guard } from "../helpers/guard.ts";
 
 const FAST = { serverSelectionTimeoutMS: 10_000, heartbeatFrequencyMS: 500, connectTimeoutMS: 2000 };
 
-/** Fails the test if `p` has not settled after `ms`: a guard against hangs, not a timing assertion. */
-async function guard<T>(p: Promise<T>, what: string, ms = 60_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const stall = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`stalled: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, stall]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function commands(c: ReplicaSetConnection): CommandStartedEvent[] {
   const seen: CommandStartedEvent[] = [];

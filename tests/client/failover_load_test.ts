@@ -11,6 +11,7 @@ import { startReplicaSet } from "../../src/testing/mod.ts";
 import { AutoReconnect } from "../../src/errors.ts";
 import { ReplicaSetConnection } from "../../src/client/mod.ts";
 import { type LoadClient, runFailoverLoad, summarize } from "../helpers/failover_load.ts";
+import { guard } from "../helpers/guard.ts";
 
 const WRITERS = 4;
 const WRITES = 30;
@@ -28,19 +29,6 @@ async function client(uri: string, retryWrites: boolean | undefined): Promise<Lo
   };
 }
 
-/** Settles `p`, or fails after `ms`: a guard against a hang, not a timing assertion. */
-async function guard<T>(p: Promise<T>, what: string, ms = 120_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const stall = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`stalled: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, stall]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 describe("failover under load (4 writers, 2 primary kills)", () => {
   test("defaults (retryWrites on): no error reaches a writer; every write is stored exactly once", async () => {
     await using rs = await startReplicaSet({ members: 2 * FAILOVERS + 1, name: "fl", electionDelayMS: 200 });
@@ -49,6 +37,7 @@ describe("failover under load (4 writers, 2 primary kills)", () => {
       const result = await guard(
         runFailoverLoad(rs, c, { writers: WRITERS, writesPerWriter: WRITES, failovers: FAILOVERS }),
         "the writers and the kills finish",
+        120_000,
       );
       const s = summarize(result);
       assert.equal(s.failovers, FAILOVERS, "the primary was killed each time");
@@ -72,6 +61,7 @@ describe("failover under load (4 writers, 2 primary kills)", () => {
       const result = await guard(
         runFailoverLoad(rs, c, { writers: WRITERS, writesPerWriter: WRITES, failovers: FAILOVERS }),
         "the writers and the kills finish",
+        120_000,
       );
       const s = summarize(result);
       console.log(`retryWrites=false: ${s.acknowledged} acknowledged, errors ${JSON.stringify(s.errors)}`);

@@ -19,6 +19,7 @@ import type { Member, ReplicaSet, RequestLogEntry } from "../../src/testing/mod.
 import { AutoReconnect, MongoError, ServerSelectionError } from "../../src/errors.ts";
 import { ReadPreference } from "../../src/topology/read_preference.ts";
 import { Connection, ReplicaSetConnection } from "../../src/client/mod.ts";
+import { guard } from "../helpers/guard.ts";
 
 const FAST = {
   serverSelectionTimeoutMS: 5000,
@@ -44,21 +45,6 @@ async function until(
   assert.fail(`never happened: ${what}`);
 }
 
-/**
- * Settles `p`, or fails the test if it has not settled after `ms`: a guard
- * against hangs, not a timing assertion.
- */
-async function guard<T>(p: Promise<T>, what: string, ms = 60_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const stall = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`stalled: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, stall]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function finds(m: Member): RequestLogEntry[] {
   return m.requests.filter((r) => r.command === "find");

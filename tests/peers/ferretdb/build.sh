@@ -25,8 +25,10 @@ if ! [ -x "$GO" ]; then
 fi
 
 # A binary built from this pin is reused: Go records the module versions in it.
+# (Output read whole, not piped into `grep -q`: see the version check below.)
 if [ -x "$OUT" ] && [ -z "${FERRETDB_REBUILD:-}" ] &&
-  "$GO" version -m "$OUT" 2>/dev/null | grep -Eq "^[[:space:]]+(mod|dep)[[:space:]]+$PKG[[:space:]]+$VERSION[[:space:]]"; then
+  grep -Eq "^[[:space:]]+(mod|dep)[[:space:]]+$PKG[[:space:]]+$VERSION[[:space:]]" \
+    <<<"$("$GO" version -m "$OUT" 2>/dev/null || true)"; then
   echo "build.sh: reusing $(pwd)/$OUT (FerretDB $VERSION)"
   exit 0
 fi
@@ -45,9 +47,12 @@ printf '%s\n' "$VERSION" > "vendor/$PKG/build/version/version.txt"
 mkdir -p bin
 GOFLAGS=-mod=vendor "$GO" build -trimpath -o "$OUT.tmp" "$PKG/cmd/ferretdb"
 # The version file reached the binary (without it FerretDB panics at start-up).
-if ! "./$OUT.tmp" --version | grep -qx "version: $VERSION"; then
+# Read the whole output first: `grep -q` reading a pipe may exit before the binary
+# has written everything, and under pipefail its SIGPIPE would fail the check.
+reported="$("./$OUT.tmp" --version 2>&1 || true)"
+if ! grep -qx "version: $VERSION" <<<"$reported"; then
   echo "build.sh: the built binary does not report version $VERSION:" >&2
-  "./$OUT.tmp" --version >&2 || true
+  printf '%s\n' "$reported" >&2
   exit 1
 fi
 mv -f "$OUT.tmp" "$OUT"

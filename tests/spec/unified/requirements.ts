@@ -7,17 +7,8 @@ import type { Document } from "../../../src/bson/mod.ts";
 import { plain, TestFileError } from "./entities.ts";
 import { isDocument, match } from "./matcher.ts";
 import type { RunnerEnvironment } from "./runner.ts";
+import { compareVersions } from "./server_versions.ts";
 
-/** Compares version strings numerically, component by component. */
-function compareVersions(a: string, b: string): number {
-  const x = a.split(".").map(Number);
-  const y = b.split(".").map(Number);
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const d = (x[i] ?? 0) - (y[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
 
 /**
  * Why a `runOnRequirements` list is not met here, or undefined when one of
