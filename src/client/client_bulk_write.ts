@@ -397,7 +397,8 @@ export async function clientBulkWrite(
   const timeoutMS = opts.timeoutMS === undefined ? client.timeoutMS : checkInt(opts.timeoutMS, "timeoutMS", 0);
   const signal = checkSignal(opts.signal);
   const ctx = contextOf(client);
-  const session = checkSession(opts.session, ctx);
+  // In a transaction an explicit writeConcern is refused here, before any I/O (as every operation does).
+  const session = checkSession(opts.session, ctx, opts);
 
   const p: Progress = {
     result: {

@@ -6,7 +6,7 @@
  */
 import { type Document, encode, Int64, ObjectId } from "../bson/mod.ts";
 import { ErrorCode } from "../error_codes.ts";
-import { isPlainDocument, matches, numericValue } from "./query.ts";
+import { checkTopLevelOperators, isPlainDocument, matches, numericValue } from "./query.ts";
 import type { Store } from "./store.ts";
 import { showValue } from "./indexes.ts";
 import { collatorFor } from "./collation.ts";
@@ -87,6 +87,7 @@ export function cursorReply(ns: string, batch: Document[], id: bigint, first: bo
 
 /** The documents at `ns` matching `filter`. */
 export function selectDocuments(store: Store, ns: string, filter: Document | undefined): Document[] {
+  checkTopLevelOperators(filter);
   return readableDocuments(store, ns).filter((d) => matches(d, filter ?? {}));
 }
 

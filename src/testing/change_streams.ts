@@ -37,6 +37,8 @@ import { badValue, serverError } from "./_server_error.ts";
 
 /** Where a change stream reads from and what it shows. */
 interface StreamState {
+  /** Whether `create` events carry `nsType` (mongod 8.1+). */
+  nsType?: boolean;
   db?: string;
   coll?: string;
   /** The next oplog index to read. */
@@ -58,6 +60,8 @@ interface StreamState {
 /** What change streams need from the member. */
 export interface StreamHost {
   readonly store: Store;
+  /** The member's wire version: `create` events carry `nsType` from 8.1 (26). */
+  readonly maxWireVersion?: number;
   oplog(): {
     entries: readonly { ts: Timestamp; wall: number; change: OplogChange }[];
     applied: number;
@@ -161,6 +165,7 @@ export function openStream(
     fullDocument: fullDocument as string,
     fullDocumentBeforeChange: fullDocumentBeforeChange as string,
     expanded: spec.showExpandedEvents === true,
+    nsType: (host.maxWireVersion ?? 0) >= 26,
     pipeline: pipeline.slice(1),
     highWater: last !== undefined ? encodeToken(last.ts, 0) : encodeToken(new Timestamp({ t: 0, i: 0 }), 0),
     done: false,
@@ -257,8 +262,11 @@ function expandedEvents(s: StreamState, c: OplogChange, base: (type: string) => 
   switch (c.op) {
     case "create": {
       const o = c.options ?? {};
-      if (o.viewOn !== undefined) return event("create", c.ns, { viewOn: o.viewOn, pipeline: o.pipeline ?? [] });
-      return event("create", c.ns, { idIndex: { v: new Int32(2), key: { _id: new Int32(1) }, name: "_id_" }, ...cloneValue(o) });
+      const nsType = o.viewOn !== undefined ? "view" : o.timeseries !== undefined ? "timeseries" : "collection";
+      const created = o.viewOn !== undefined
+        ? event("create", c.ns, { viewOn: o.viewOn, pipeline: o.pipeline ?? [] })
+        : event("create", c.ns, { idIndex: { v: new Int32(2), key: { _id: new Int32(1) }, name: "_id_" }, ...cloneValue(o) });
+      return s.nsType === true ? created.map((e) => ({ ...e, nsType })) : created;
     }
     case "createIndex":
       return event("createIndexes", c.ns, { indexes: [cloneValue(c.index)] });

@@ -423,6 +423,11 @@ const HANDLERS: Record<string, Handler> = {
   aggregate,
   ...CATALOG_COMMANDS,
   ping: () => ({ ok: 1 }),
+  // The legacy MONGODB-CR nonce (until 6.1; server_features.ts refuses it from 6.2 on, as mongod does).
+  getnonce: () => ({
+    nonce: Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join(""),
+    ok: 1,
+  }),
   configureFailPoint: (req) => req.host.failPoints.configure(req.body),
   buildInfo,
   buildinfo: buildInfo,

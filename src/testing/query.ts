@@ -433,6 +433,35 @@ export function matches(doc: Document, filter: Document): boolean {
   return true;
 }
 
+/** The top-level operators a filter may use (`logical` evaluates them). */
+const TOP_LEVEL_OPERATORS: ReadonlySet<string> = new Set(["$and", "$or", "$nor", "$comment", "$expr"]);
+
+/**
+ * Refuses a filter whose top level (or a `$and`/`$or`/`$nor` branch) names
+ * an operator mongod does not know, as mongod does before reading anything:
+ * `matches` alone would only notice it at the first document.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkTopLevelOperators } from "./query.ts";
+ *
+ * assert.throws(() => checkTopLevelOperators({ $unknown: 1 }), /unknown top level operator/);
+ * checkTopLevelOperators({ $or: [{ a: 1 }], b: 2 });
+ * ```
+ */
+export function checkTopLevelOperators(filter: unknown): void {
+  if (!isPlainDocument(filter)) return;
+  for (const key of Object.keys(filter)) {
+    if (!key.startsWith("$")) continue;
+    if (!TOP_LEVEL_OPERATORS.has(key)) logical({}, key, filter[key]);
+    const branches = filter[key];
+    if ((key === "$and" || key === "$or" || key === "$nor") && Array.isArray(branches)) {
+      for (const b of branches) checkTopLevelOperators(b);
+    }
+  }
+}
+
 function logical(doc: Document, op: string, cond: unknown): boolean {
   switch (op) {
     case "$and":

@@ -88,6 +88,9 @@ const IDL_NAMES: Readonly<Record<string, string>> = { find: "FindCommand" };
 /** Commands that came with a wire version; mongod before it answers CommandNotFound. */
 const GATED_COMMANDS: Readonly<Record<string, number>> = { bulkWrite: 25 };
 
+/** Commands mongod dropped, with the first wire version without them (`getnonce`: gone in 6.2). */
+const REMOVED_COMMANDS: Readonly<Record<string, number>> = { getnonce: 19 };
+
 /**
  * The error reply mongod of the member's version gives for `body` (a
  * command it does not know, a field it does not take), or undefined when it
@@ -109,7 +112,8 @@ export function unsupportedByVersion(
   wire: number,
 ): Document | undefined {
   const since = GATED_COMMANDS[name];
-  if (since !== undefined && wire < since) {
+  const removed = REMOVED_COMMANDS[name];
+  if ((since !== undefined && wire < since) || (removed !== undefined && wire >= removed)) {
     return {
       ok: 0,
       errmsg: `no such command: '${name}'`,
