@@ -7,9 +7,6 @@
 import { fileURLToPath } from "node:url";
 import { runUnifiedArea } from "./runner.ts";
 
-const RETRY_FIRES_AGAIN =
-  "known simulator bug: onPrimaryTransactionalWrite fires again on the retry of a statement that already ran";
-
 runUnifiedArea({
   area: "retryable-writes",
   envVar: "RETRYABLE_WRITES_SPEC_DIR",
@@ -19,10 +16,4 @@ runUnifiedArea({
   replicaSet: { users: [{ user: "retryable", password: "retryable-writes-tests" }] },
   // Tests the 7.0 set cannot run go to a simulated set of a version they need (as in crud).
   serverVersions: true,
-  knownBugs: {
-    // mongod answers the retry of a statement that already ran from its session table, without reaching the write
-    // path; the simulator evaluates onPrimaryTransactionalWrite first, so the retry fails again.
-    "bulkWrite.json: All commands are retried": RETRY_FIRES_AGAIN,
-    "bulkWrite.json: Both commands are retried after their first statement fails": RETRY_FIRES_AGAIN,
-  },
 });
