@@ -350,6 +350,7 @@ export function runUnifiedArea(options: UnifiedAreaOptions): void {
     const versioned = new VersionedEnvironments(
       (wire) => startEnvironment({ ...options.replicaSet, maxWireVersion: wire }),
       () => env!,
+      (options.replicaSet?.users?.length ?? 0) > 0,
     );
     let closeTarget: (() => Promise<void>) | undefined;
     before(async () => {

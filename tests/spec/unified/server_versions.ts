@@ -39,7 +39,7 @@ export function compareVersions(a: string, b: string): number {
 }
 
 /** Whether one requirement can hold on a replica set of `version` (its static fields only). */
-function possibleOn(req: unknown, version: string): boolean {
+function possibleOn(req: unknown, version: string, auth: boolean): boolean {
   if (!isDocument(req)) return false;
   if (
     typeof req.minServerVersion === "string" &&
@@ -53,15 +53,15 @@ function possibleOn(req: unknown, version: string): boolean {
     return false;
   }
   if (
-    req.serverless === "require" || req.auth === true ||
+    req.serverless === "require" || (req.auth === true && !auth) ||
     req.authMechanism !== undefined
   ) return false;
   if (req.csfle !== undefined && req.csfle !== false) return false;
   return true;
 }
 
-function listPossibleOn(list: unknown, version: string): boolean {
-  return !Array.isArray(list) || list.some((r) => possibleOn(r, version));
+function listPossibleOn(list: unknown, version: string, auth: boolean): boolean {
+  return !Array.isArray(list) || list.some((r) => possibleOn(r, version, auth));
 }
 
 /**
@@ -72,11 +72,12 @@ function listPossibleOn(list: unknown, version: string): boolean {
 export function wireVersionFor(
   fileRequirements: unknown,
   testRequirements: unknown,
+  auth = false,
 ): number | undefined {
   for (const { version, wire } of SERVER_VERSIONS) {
     if (
-      listPossibleOn(fileRequirements, version) &&
-      listPossibleOn(testRequirements, version)
+      listPossibleOn(fileRequirements, version, auth) &&
+      listPossibleOn(testRequirements, version, auth)
     ) return wire;
   }
   return undefined;
@@ -87,14 +88,20 @@ export class VersionedEnvironments {
   readonly #start: (wire: number) => Promise<RunnerEnvironment>;
   readonly #default: () => RunnerEnvironment;
   readonly #started = new Map<number, Promise<RunnerEnvironment>>();
+  readonly #auth: boolean;
 
-  /** `start` starts a set of the given maxWireVersion; `defaultEnv` is the folder's 7.0 set, already started. */
+  /**
+   * `start` starts a set of the given maxWireVersion; `defaultEnv` is the folder's 7.0 set, already started;
+   * `auth`: the sets require authentication (the area's users), so `auth: true` requirements can hold.
+   */
   constructor(
     start: (wire: number) => Promise<RunnerEnvironment>,
     defaultEnv: () => RunnerEnvironment,
+    auth = false,
   ) {
     this.#start = start;
     this.#default = defaultEnv;
+    this.#auth = auth;
   }
 
   /** The environment a test runs in: the default one unless its requirements need another version. */
@@ -105,8 +112,9 @@ export class VersionedEnvironments {
     // The default set by the version it reports (buildInfo), the others by the list's.
     const def = this.#default();
     const version = def.deployment.serverVersion;
-    if (listPossibleOn(fileRequirements, version) && listPossibleOn(testRequirements, version)) return def;
-    const wire = wireVersionFor(fileRequirements, testRequirements) ?? SERVER_VERSIONS[0].wire;
+    const auth = this.#auth;
+    if (listPossibleOn(fileRequirements, version, auth) && listPossibleOn(testRequirements, version, auth)) return def;
+    const wire = wireVersionFor(fileRequirements, testRequirements, auth) ?? SERVER_VERSIONS[0].wire;
     if (wire === SERVER_VERSIONS[0].wire) return def;
     let env = this.#started.get(wire);
     if (env === undefined) {
