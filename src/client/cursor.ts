@@ -12,6 +12,7 @@ import { ErrorCode } from "../error_codes.ts";
 import type { Document } from "../bson/mod.ts";
 import { ReadPreference } from "../topology/read_preference.ts";
 import {
+  checkBoolean,
   checkDocument,
   checkInt,
   checkOptions,
@@ -176,6 +177,7 @@ export class Cursor<T = Document> {
   #ctx: ClientContext;
   #kind: "find" | "aggregate" | "command";
   #commandDoc: Document = {};
+  #commandRawData: boolean | undefined;
   #filter: Document = {};
   #pipeline: readonly Document[] = [];
   /** A database-level aggregate (`aggregate: 1`). */
@@ -230,6 +232,7 @@ export class Cursor<T = Document> {
       o = checkOptions(source.options, "cursor options");
       checkOptionNames(o, COMMAND_CURSOR_OPTIONS, "cursor option");
       this.#commandDoc = checkDocument(source.command, "the cursor command");
+      this.#commandRawData = checkBoolean(source.rawData, "rawData");
       if (o.batchSize !== undefined) this.batchSize(o.batchSize);
     } else {
       o = checkOptions(source.options, "aggregate options");
@@ -603,7 +606,7 @@ export class Cursor<T = Document> {
         ? withRawData(this.#findCommand(), this.#find.rawData, wire)
         : this.#kind === "aggregate"
         ? withRawData(this.#aggregateCommand(), this.#aggregate.rawData, wire)
-        : this.#commandDoc,
+        : withRawData(this.#commandDoc, this.#commandRawData, wire),
       parse: (reply) => {
         observer?.reply(reply, server.description.maxWireVersion);
         const cursor = isDocument(reply.cursor) ? reply.cursor : {};

@@ -160,7 +160,13 @@ export interface AggregateOptions {
  */
 export type CursorSource =
   | { readonly kind: "find"; readonly filter: Document; readonly options: FindOptions }
-  | { readonly kind: "command"; readonly command: Document; readonly options: CommandCursorOptions }
+  | {
+    readonly kind: "command";
+    readonly command: Document;
+    readonly options: CommandCursorOptions;
+    /** Send `rawData` with the command to servers that take it (MongoDB 8.2+), ignored by older servers, as the CRUD specification says. */
+    readonly rawData?: boolean;
+  }
   | {
     readonly kind: "aggregate";
     readonly pipeline: readonly Document[];

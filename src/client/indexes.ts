@@ -11,6 +11,7 @@ import { ConfigurationError } from "../errors.ts";
 import { type Document, Double, Int32, Long } from "../bson/mod.ts";
 import { checkBoolean, checkDocument, checkInt, checkOptions, isDocument, show, typeError } from "./_internal.ts";
 import { execute } from "./execute.ts";
+import { withRawData } from "./wire_features.ts";
 import { checkOptionNames, type CollectionLike, operationBase, writeConcernOf } from "./_write.ts";
 import type { CommandCursorOptions } from "./cursor_options.ts";
 import type { WriteConcern } from "./write_concern.ts";
@@ -105,6 +106,8 @@ export interface CreateIndexesOptions {
   readonly comment?: unknown;
   /** Write concern (default: the collection's; sent to MongoDB 3.4+). */
   readonly writeConcern?: WriteConcern;
+  /** Act on a time series collection's raw buckets (MongoDB 8.2+; not sent to older servers, as the CRUD specification says). */
+  readonly rawData?: boolean;
   /** Cancels the operation (the indexes may still be built). */
   readonly signal?: AbortSignal;
   /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
@@ -143,6 +146,8 @@ export interface DropIndexesOptions {
   readonly comment?: unknown;
   /** Write concern (default: the collection's; sent to MongoDB 3.4+). */
   readonly writeConcern?: WriteConcern;
+  /** Act on a time series collection's raw buckets (MongoDB 8.2+; not sent to older servers, as the CRUD specification says). */
+  readonly rawData?: boolean;
   /** Cancels the operation. */
   readonly signal?: AbortSignal;
   /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
@@ -164,6 +169,8 @@ export interface DropIndexesOptions {
 export interface ListIndexesOptions extends CommandCursorOptions {
   /** A comment to find the operation by in the server's logs (MongoDB 4.4+). */
   readonly comment?: unknown;
+  /** Act on a time series collection's raw buckets (MongoDB 8.2+; not sent to older servers, as the CRUD specification says). */
+  readonly rawData?: boolean;
 }
 
 /**
@@ -213,14 +220,23 @@ const INDEX_FIELDS: Readonly<Record<keyof IndexOptions, string>> = {
   max: "max",
   wildcardProjection: "wildcardProjection",
 };
-const OPERATION_FIELDS = ["commitQuorum", "maxTimeMS", "comment", "writeConcern", "signal", "session", "timeoutMS"];
+const OPERATION_FIELDS = ["commitQuorum", "maxTimeMS", "comment", "writeConcern", "rawData", "signal", "session", "timeoutMS"];
 const CREATE_INDEXES_OPTIONS: ReadonlySet<string> = new Set(OPERATION_FIELDS);
 const CREATE_INDEX_OPTIONS: ReadonlySet<string> = new Set([...OPERATION_FIELDS, ...Object.keys(INDEX_FIELDS)]);
 const INDEX_DESCRIPTION_FIELDS: ReadonlySet<string> = new Set(["key", ...Object.keys(INDEX_FIELDS)]);
-const DROP_OPTIONS: ReadonlySet<string> = new Set(["maxTimeMS", "comment", "writeConcern", "signal", "session", "timeoutMS"]);
+const DROP_OPTIONS: ReadonlySet<string> = new Set([
+  "maxTimeMS",
+  "comment",
+  "writeConcern",
+  "rawData",
+  "signal",
+  "session",
+  "timeoutMS",
+]);
 const LIST_OPTIONS: ReadonlySet<string> = new Set([
   "batchSize",
   "comment",
+  "rawData",
   "readPreference",
   "signal",
   "session",
@@ -304,6 +320,7 @@ export async function createIndexes(
   }
   if (opts.maxTimeMS !== undefined) cmd.maxTimeMS = checkInt(opts.maxTimeMS, "maxTimeMS", 0);
   if (opts.comment !== undefined) cmd.comment = opts.comment;
+  const rawData = checkBoolean(opts.rawData, "rawData", what);
   return await execute(base.ctx, {
     name: "createIndexes",
     db: base.db,
@@ -321,7 +338,7 @@ export async function createIndexes(
           `commitQuorum needs MongoDB 4.4 or later (wire version 9); the server's maxWireVersion is ${wire}`,
         );
       }
-      return { command: cmd, parse: () => specs.map((s) => s.name as string) };
+      return { command: withRawData(cmd, rawData, wire), parse: () => specs.map((s) => s.name as string) };
     },
   });
 }
@@ -354,6 +371,7 @@ function dropOperation(
   const cmd: Document = { dropIndexes: base.coll, index };
   if (opts.maxTimeMS !== undefined) cmd.maxTimeMS = checkInt(opts.maxTimeMS, "maxTimeMS", 0);
   if (opts.comment !== undefined) cmd.comment = opts.comment;
+  const rawData = checkBoolean(opts.rawData, "rawData", "dropIndexes");
   return execute(base.ctx, {
     name: "dropIndexes",
     db: base.db,
@@ -364,7 +382,10 @@ function dropOperation(
     timeoutMS: base.timeoutMS,
     signal: base.signal,
     session: base.session,
-    plan: () => ({ command: cmd, parse: (reply) => reply }),
+    plan: (server) => ({
+      command: withRawData(cmd, rawData, server.description.maxWireVersion),
+      parse: (reply) => reply,
+    }),
   });
 }
 
@@ -394,7 +415,7 @@ export async function dropIndexes(coll: CollectionLike, options: DropIndexesOpti
 export function listIndexesSource(
   coll: CollectionLike,
   options: ListIndexesOptions | undefined,
-): { kind: "command"; command: Document; options: CommandCursorOptions } {
+): { kind: "command"; command: Document; options: CommandCursorOptions; rawData?: boolean } {
   const opts = checkOptions(options, "listIndexes options");
   checkOptionNames(opts, LIST_OPTIONS, "listIndexes option");
   const cursor: Document = {};
@@ -402,8 +423,9 @@ export function listIndexesSource(
   if (batchSize !== undefined && batchSize > 0) cursor.batchSize = batchSize;
   const command: Document = { listIndexes: coll.name, cursor };
   if (opts.comment !== undefined) command.comment = opts.comment;
-  const { comment: _, ...cursorOptions } = opts;
-  return { kind: "command", command, options: cursorOptions };
+  const rawData = checkBoolean(opts.rawData, "rawData", "listIndexes");
+  const { comment: _, rawData: _raw, ...cursorOptions } = opts;
+  return { kind: "command", command, options: cursorOptions, rawData };
 }
 
 /** Runs `renameCollection` (on `admin`); resolves to the new name. */
