@@ -12,7 +12,7 @@
 
 import {
   AutoReconnect,
-  ConfigurationError,
+  type ConfigurationError,
   ConnectionFailure,
   MongoError,
   NetworkTimeout,

@@ -17,20 +17,10 @@ const name = (call: Call) => Object.keys(call.cmd)[0];
 describe("index management", () => {
   test("createIndex: keys or a field name, index options renamed as the server wants, the generated name", async () => {
     const { coll, log } = setup();
-    assert.equal(
-      await coll.createIndex({ name: 1, age: -1 }, {
-        unique: true,
-        maxTimeMS: 100,
-      }),
-      "name_1_age_-1",
-    );
+    assert.equal(await coll.createIndex({ name: 1, age: -1 }, { unique: true, maxTimeMS: 100 }), "name_1_age_-1");
     assert.deepEqual(log[0].cmd, {
       createIndexes: "people",
-      indexes: [{
-        key: { name: 1, age: -1 },
-        name: "name_1_age_-1",
-        unique: true,
-      }],
+      indexes: [{ key: { name: 1, age: -1 }, name: "name_1_age_-1", unique: true }],
       maxTimeMS: 100,
     });
     assert.equal(log[0].server, "a:27017");
@@ -63,10 +53,7 @@ describe("index management", () => {
 
   test("createIndexes sends every index in one command and returns the names in order", async () => {
     const { coll, log } = setup();
-    const names = await coll.createIndexes([{ key: { a: 1 } }, {
-      key: { loc: "2dsphere" },
-      name: "where",
-    }], {
+    const names = await coll.createIndexes([{ key: { a: 1 } }, { key: { loc: "2dsphere" }, name: "where" }], {
       commitQuorum: "majority",
       comment: "c",
     });
@@ -74,10 +61,7 @@ describe("index management", () => {
     assert.equal(log.length, 1);
     assert.deepEqual(log[0].cmd, {
       createIndexes: "people",
-      indexes: [{ key: { a: 1 }, name: "a_1" }, {
-        key: { loc: "2dsphere" },
-        name: "where",
-      }],
+      indexes: [{ key: { a: 1 }, name: "a_1" }, { key: { loc: "2dsphere" }, name: "where" }],
       commitQuorum: "majority",
       comment: "c",
     });
@@ -86,10 +70,7 @@ describe("index management", () => {
   test("commitQuorum is refused before MongoDB 4.4, nothing sent", async () => {
     const { coll, log, primary } = setup();
     primary.description = { ...primary.description, maxWireVersion: 8 };
-    await assert.rejects(
-      coll.createIndex({ a: 1 }, { commitQuorum: 2 }),
-      /commitQuorum needs MongoDB 4.4/,
-    );
+    await assert.rejects(coll.createIndex({ a: 1 }, { commitQuorum: 2 }), /commitQuorum needs MongoDB 4.4/);
     assert.equal(log.length, 0);
   });
 
@@ -100,65 +81,30 @@ describe("index management", () => {
       coll.createIndex({ a: true } as unknown as Document),
       /key "a" must be 1, -1 or an index type/,
     );
-    await assert.rejects(
-      coll.createIndex({ a: 1 }, { uniqe: true } as Document),
-      /unknown createIndex option "uniqe"/,
-    );
+    await assert.rejects(coll.createIndex({ a: 1 }, { uniqe: true } as Document), /unknown createIndex option "uniqe"/);
     await assert.rejects(coll.createIndexes([]), /non-empty array/);
-    await assert.rejects(
-      coll.createIndexes([{ keys: { a: 1 } } as unknown as { key: Document }]),
-      /field "keys"/,
-    );
+    await assert.rejects(coll.createIndexes([{ keys: { a: 1 } } as unknown as { key: Document }]), /field "keys"/);
     await assert.rejects(coll.dropIndex("*"), /use dropIndexes/);
-    await assert.rejects(
-      coll.dropIndex(7 as unknown as string),
-      ConfigurationError,
-    );
+    await assert.rejects(coll.dropIndex(7 as unknown as string), ConfigurationError);
     assert.equal(log.length, 0);
   });
 
   test("listIndexes is a cursor on the primary, with getMore and batchSize", async () => {
     const { coll, log } = setup((call) => {
       if (name(call) === "listIndexes") {
-        return {
-          ok: 1,
-          cursor: {
-            id: 8n,
-            ns: "test.people",
-            firstBatch: [{ v: 2, key: { _id: 1 }, name: "_id_" }],
-          },
-        };
+        return { ok: 1, cursor: { id: 8n, ns: "test.people", firstBatch: [{ v: 2, key: { _id: 1 }, name: "_id_" }] } };
       }
       if (name(call) === "getMore") {
-        return {
-          ok: 1,
-          cursor: {
-            id: 0n,
-            ns: "test.people",
-            nextBatch: [{ v: 2, key: { a: 1 }, name: "a_1" }],
-          },
-        };
+        return { ok: 1, cursor: { id: 0n, ns: "test.people", nextBatch: [{ v: 2, key: { a: 1 }, name: "a_1" }] } };
       }
       return okHandler(call);
     });
-    const indexes = await coll.listIndexes({ batchSize: 1, comment: "c" })
-      .toArray();
+    const indexes = await coll.listIndexes({ batchSize: 1, comment: "c" }).toArray();
     assert.deepEqual(indexes.map((i) => i.name), ["_id_", "a_1"]);
-    assert.deepEqual(log[0].cmd, {
-      listIndexes: "people",
-      cursor: { batchSize: 1 },
-      comment: "c",
-    });
+    assert.deepEqual(log[0].cmd, { listIndexes: "people", cursor: { batchSize: 1 }, comment: "c" });
     assert.equal(log[0].server, "a:27017");
-    assert.deepEqual(log[1].cmd, {
-      getMore: 8n,
-      collection: "people",
-      batchSize: 1,
-    });
-    assert.throws(
-      () => coll.listIndexes({ limit: 1 } as Document),
-      /unknown listIndexes option "limit"/,
-    );
+    assert.deepEqual(log[1].cmd, { getMore: 8n, collection: "people", batchSize: 1 });
+    assert.throws(() => coll.listIndexes({ limit: 1 } as Document), /unknown listIndexes option "limit"/);
   });
 
   test("dropIndex by name or keys, dropIndexes with *", async () => {
@@ -178,24 +124,14 @@ describe("index management", () => {
     const renamed = await coll.rename("archive", { dropTarget: true });
     assert.equal(renamed.namespace, "test.archive");
     assert.equal(log[0].db, "admin");
-    assert.deepEqual(log[0].cmd, {
-      renameCollection: "test.people",
-      to: "test.archive",
-      dropTarget: true,
-    });
+    assert.deepEqual(log[0].cmd, { renameCollection: "test.people", to: "test.archive", dropTarget: true });
     await assert.rejects(coll.rename("a$b"), ConfigurationError);
   });
 
-  test("rawData goes with createIndexes, listIndexes and dropIndexes to 8.2+ servers only; not a boolean is a TypeError", async () => {
+  test("rawData goes with createIndexes, listIndexes and dropIndexes to 8.2+ servers only; a non-boolean is a TypeError", async () => {
+    const listReply = { ok: 1, cursor: { id: 0n, ns: "test.people", firstBatch: [] } };
     for (const [wire, sent] of [[27, true], [25, false]] as const) {
-      const { coll, log } = setup(
-        (call) =>
-          name(call) === "listIndexes"
-            ? { ok: 1, cursor: { id: 0n, ns: "test.people", firstBatch: [] } }
-            : okHandler(call),
-        {},
-        wire,
-      );
+      const { coll, log } = setup((call) => name(call) === "listIndexes" ? listReply : okHandler(call), {}, wire);
       await coll.createIndex({ x: 1 }, { rawData: true });
       await coll.listIndexes({ rawData: true }).toArray();
       await coll.dropIndex("x_1", { rawData: true });
@@ -206,23 +142,14 @@ describe("index management", () => {
       ], `wire ${wire}`);
     }
     const { coll, log } = setup(okHandler, {}, 27);
-    await assert.rejects(
-      coll.createIndex({ x: 1 }, { rawData: "yes" } as never),
-      TypeError,
-    );
+    await assert.rejects(coll.createIndex({ x: 1 }, { rawData: "yes" } as never), TypeError);
     await assert.rejects(coll.dropIndexes({ rawData: 1 } as never), TypeError);
-    assert.throws(
-      () => coll.listIndexes({ rawData: "yes" } as never),
-      TypeError,
-    );
+    assert.throws(() => coll.listIndexes({ rawData: "yes" } as never), TypeError);
     assert.equal(log.length, 0);
   });
 
   test("indexName joins each field and its value", () => {
-    assert.equal(
-      indexName({ a: 1, "b.c": -1, d: "hashed" }),
-      "a_1_b.c_-1_d_hashed",
-    );
+    assert.equal(indexName({ a: 1, "b.c": -1, d: "hashed" }), "a_1_b.c_-1_d_hashed");
   });
 });
 
@@ -246,10 +173,7 @@ describe("database and client", () => {
       validator: { $jsonSchema: { required: ["at"] } },
       validationLevel: "moderate",
     });
-    await assert.rejects(
-      db.createCollection("x", { capped: true }),
-      /needs size/,
-    );
+    await assert.rejects(db.createCollection("x", { capped: true }), /needs size/);
     await assert.rejects(
       db.createCollection("x", { cappd: true } as Document),
       /unknown createCollection option "cappd"/,
@@ -262,22 +186,13 @@ describe("database and client", () => {
       if (name(call) === "listCollections") {
         return {
           ok: 1,
-          cursor: {
-            id: 0n,
-            ns: "test.$cmd.listCollections",
-            firstBatch: [{ name: "a" }, { name: "b" }],
-          },
+          cursor: { id: 0n, ns: "test.$cmd.listCollections", firstBatch: [{ name: "a" }, { name: "b" }] },
         };
       }
       return okHandler(call);
     });
     const db = client.db("test");
-    assert.deepEqual(
-      await db.listCollectionNames({ name: { $ne: "c" } }, {
-        authorizedCollections: true,
-      }),
-      ["a", "b"],
-    );
+    assert.deepEqual(await db.listCollectionNames({ name: { $ne: "c" } }, { authorizedCollections: true }), ["a", "b"]);
     assert.deepEqual(log[0].cmd, {
       listCollections: 1,
       filter: { name: { $ne: "c" } },
@@ -290,19 +205,9 @@ describe("database and client", () => {
   });
 
   test("listDatabaseNames sends listDatabases with nameOnly to admin", async () => {
-    const { client, log } = setup(() => ({
-      ok: 1,
-      databases: [{ name: "admin" }, { name: "test" }],
-    }));
-    assert.deepEqual(
-      await client.listDatabaseNames({ authorizedDatabases: true }),
-      ["admin", "test"],
-    );
+    const { client, log } = setup(() => ({ ok: 1, databases: [{ name: "admin" }, { name: "test" }] }));
+    assert.deepEqual(await client.listDatabaseNames({ authorizedDatabases: true }), ["admin", "test"]);
     assert.equal(log[0].db, "admin");
-    assert.deepEqual(log[0].cmd, {
-      listDatabases: 1,
-      nameOnly: true,
-      authorizedDatabases: true,
-    });
+    assert.deepEqual(log[0].cmd, { listDatabases: 1, nameOnly: true, authorizedDatabases: true });
   });
 });
