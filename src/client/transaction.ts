@@ -12,7 +12,6 @@
 
 import {
   AutoReconnect,
-  type ConfigurationError,
   ConnectionFailure,
   MongoError,
   NetworkTimeout,
