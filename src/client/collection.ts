@@ -7,82 +7,49 @@
  * @module
  */
 
-import { checkSession } from "./session.ts";
-import { ErrorCode } from "../error_codes.ts";
-import { ConfigurationError, OperationFailure } from "../errors.ts";
+import { ConfigurationError } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
 import { ReadPreference } from "../topology/read_preference.ts";
-import {
-  checkDocument,
-  checkInt,
-  checkOptions,
-  checkSignal,
-  type ClientContext,
-  contextOf,
-  count,
-  show,
-  typeError,
-} from "./_internal.ts";
-import { checkHint } from "./cursor_options.ts";
+import { checkDocument, checkInt, checkOptions, type ClientContext, contextOf, show, typeError } from "./_internal.ts";
 import { insertOne, runDelete, runUpdate } from "./writes.ts";
 import { checkOptionNames, LEVEL_OPTIONS } from "./_write.ts";
-
-const COUNT_OPTIONS: ReadonlySet<string> = new Set([
-  "skip",
-  "limit",
-  "hint",
-  "collation",
-  "comment",
-  "maxTimeMS",
-  "rawData",
-  "readPreference",
-  "readConcern",
-  "signal",
-  "session",
-  "timeoutMS",
-]);
-const DROP_OPTIONS: ReadonlySet<string> = new Set(["writeConcern", "signal", "session", "timeoutMS"]);
 import {
   createIndex,
   type CreateIndexesOptions,
   createIndexes,
   type CreateIndexOptions,
+  dropCollection,
   dropIndex,
   dropIndexes,
   type DropIndexesOptions,
   type IndexDescription,
-  type IndexOptions,
   type ListIndexesOptions,
   listIndexesSource,
   rename,
   type RenameOptions,
 } from "./indexes.ts";
-import {
-  type AnyBulkWriteOperation,
-  bulkWrite,
-  type BulkWriteOptions,
-  type BulkWriteResult,
-  type DeleteModel,
-  insertMany,
-  type ReplaceModel,
-  type UpdateModel,
-} from "./bulk_write.ts";
+import { type AnyBulkWriteOperation, bulkWrite, type BulkWriteOptions, type BulkWriteResult, insertMany } from "./bulk_write.ts";
 import {
   findAndModify,
   type FindOneAndDeleteOptions,
   type FindOneAndReplaceOptions,
   type FindOneAndUpdateOptions,
 } from "./find_and_modify.ts";
-import { countCommand, type CountOptions, distinct, type DistinctOptions, estimatedDocumentCount } from "./distinct.ts";
-import type { EstimatedDocumentCountOptions } from "./distinct.ts";
-import { execute } from "./execute.ts";
+import {
+  countCommand,
+  countDocuments,
+  type CountOptions,
+  distinct,
+  type DistinctOptions,
+  estimatedDocumentCount,
+  type EstimatedDocumentCountOptions,
+} from "./distinct.ts";
 import * as search from "./search_indexes.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
 import { type AggregateOptions, Cursor, type FindOptions } from "./cursor.ts";
 import { ChangeStream, type ChangeStreamOptions } from "./change_stream.ts";
 import type { Database } from "./database.ts";
-
 import type {
   CollectionOptions,
   CountDocumentsOptions,
@@ -92,7 +59,6 @@ import type {
   InsertManyOptions,
   InsertManyResult,
   InsertOneResult,
-  InferIdType,
   OptionalId,
   SchemaDocument,
   UpdateOptions,
@@ -100,43 +66,6 @@ import type {
   WithId,
   WriteOptions,
 } from "./collection_options.ts";
-
-export type {
-  CollectionOptions,
-  CountDocumentsOptions,
-  DeleteOptions,
-  DeleteResult,
-  DropCollectionOptions,
-  InsertManyOptions,
-  InsertManyResult,
-  InsertOneResult,
-  InferIdType,
-  OptionalId,
-  SchemaDocument,
-  UpdateOptions,
-  UpdateResult,
-  WithId,
-  WriteOptions,
-};
-export type {
-  AnyBulkWriteOperation,
-  CreateIndexesOptions,
-  CreateIndexOptions,
-  DropIndexesOptions,
-  IndexDescription,
-  IndexOptions,
-  ListIndexesOptions,
-  RenameOptions,
-  BulkWriteOptions,
-  DeleteModel,
-  DistinctOptions,
-  EstimatedDocumentCountOptions,
-  FindOneAndDeleteOptions,
-  FindOneAndReplaceOptions,
-  FindOneAndUpdateOptions,
-  ReplaceModel,
-  UpdateModel,
-};
 
 // Characters MongoDB does not allow in collection names.
 const BAD_COLLECTION_NAME = /[$\0]/;
@@ -387,31 +316,10 @@ export class Collection<T extends SchemaDocument = Document> {
    * console.log(await people.countDocuments({ age: { $gte: 18 } }));
    * ```
    */
-  async countDocuments(filter: Document = {}, options: CountDocumentsOptions = {}): Promise<number> {
-    checkDocument(filter, "the countDocuments filter");
-    const opts = checkOptions(options, "countDocuments options");
-    checkOptionNames(opts, COUNT_OPTIONS, "countDocuments option");
-    const pipeline: Document[] = [{ $match: filter }];
-    const skip = checkInt(opts.skip, "skip", 0);
-    const limit = checkInt(opts.limit, "limit", 0);
-    if (skip !== undefined && skip > 0) pipeline.push({ $skip: skip });
-    if (limit !== undefined && limit > 0) pipeline.push({ $limit: limit });
-    pipeline.push({ $group: { _id: 1, n: { $sum: 1 } } });
-    checkHint(opts.hint);
-    const docs = await this.aggregate(pipeline, {
-      hint: opts.hint,
-      collation: opts.collation,
-      comment: opts.comment,
-      maxTimeMS: opts.maxTimeMS,
-      rawData: opts.rawData,
-      readPreference: opts.readPreference,
-      readConcern: opts.readConcern,
-      signal: opts.signal,
-      session: opts.session,
-      timeoutMS: opts.timeoutMS,
-    }).toArray();
-    return docs.length === 0 ? 0 : count(docs[0].n);
+  countDocuments(filter: Document = {}, options: CountDocumentsOptions = {}): Promise<number> {
+    return countDocuments(this, filter, options);
   }
+
 
   /**
    * Updates the first document matching `filter` with update operators
@@ -761,30 +669,10 @@ export class Collection<T extends SchemaDocument = Document> {
    * await people.drop();
    * ```
    */
-  async drop(options: DropCollectionOptions = {}): Promise<boolean> {
-    const opts = checkOptions(options, "drop options");
-    checkOptionNames(opts, DROP_OPTIONS, "drop option");
-    const signal = checkSignal(opts.signal);
-    const wc = opts.writeConcern === undefined ? this.writeConcern : checkWriteConcern(opts.writeConcern);
-    try {
-      return await execute(this.#ctx, {
-        name: "drop",
-        db: this.#db.name,
-        kind: "write",
-        retryable: false,
-        writeConcern: wc,
-        writeConcernMinWireVersion: 5,
-        timeoutMS: this.#timeout(opts),
-        session: checkSession(opts.session, this.#ctx, opts),
-        signal,
-        plan: () => ({ command: { drop: this.#name }, parse: () => true }),
-      });
-    } catch (e) {
-      // NamespaceNotFound: nothing to drop (older servers say it in errmsg only).
-      if (e instanceof OperationFailure && (e.code === ErrorCode.NamespaceNotFound || e.errmsg === "ns not found")) return false;
-      throw e;
-    }
+  drop(options?: DropCollectionOptions): Promise<boolean> {
+    return dropCollection(this, options);
   }
+
 
   /** `Collection(Database(...), 'name')`, as PyMongo prints it. */
   toString(): string {

@@ -27,12 +27,8 @@ import {
 import { execute, type ServerRun } from "./execute.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
-import {
-  Collection,
-  type CollectionOptions,
-  type DropCollectionOptions,
-  type SchemaDocument,
-} from "./collection.ts";
+import { Collection } from "./collection.ts";
+import type { CollectionOptions, DropCollectionOptions, SchemaDocument } from "./collection_options.ts";
 import { checkOptionNames, LEVEL_OPTIONS } from "./_write.ts";
 import { type AggregateOptions, Cursor } from "./cursor.ts";
 import type { ClientBase } from "./client_base.ts";

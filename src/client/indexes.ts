@@ -1,13 +1,13 @@
 /**
  * Index management (`createIndex`, `createIndexes`, `listIndexes`,
- * `dropIndex`, `dropIndexes`) and `rename`, as the index management and
- * CRUD specifications describe them.
+ * `dropIndex`, `dropIndexes`) and the collection's own `rename` and `drop`,
+ * as the index management and CRUD specifications describe them.
  *
  * @module
  */
 
 import type { ClientSession } from "./session.ts";
-import { ConfigurationError } from "../errors.ts";
+import { ConfigurationError, OperationFailure } from "../errors.ts";
 import { type Document, Double, Int32, Long } from "../bson/mod.ts";
 import { checkBoolean, checkDocument, checkInt, checkOptions, isDocument, show, typeError } from "./_internal.ts";
 import { execute } from "./execute.ts";
@@ -15,6 +15,8 @@ import { withRawData } from "./wire_features.ts";
 import { checkOptionNames, type CollectionLike, operationBase, writeConcernOf } from "./_write.ts";
 import type { CommandCursorOptions } from "./cursor_options.ts";
 import type { WriteConcern } from "./write_concern.ts";
+import type { DropCollectionOptions } from "./collection_options.ts";
+import { ErrorCode } from "../error_codes.ts";
 
 /** `commitQuorum` needs MongoDB 4.4 (wire 9). */
 const COMMIT_QUORUM_WIRE_VERSION = 9;
@@ -462,4 +464,31 @@ export async function rename(
     plan: () => ({ command: cmd, parse: () => undefined }),
   });
   return newName;
+}
+
+const DROP_COLLECTION_OPTIONS: ReadonlySet<string> = new Set(["writeConcern", "signal", "session", "timeoutMS"]);
+
+/** Runs `drop`; resolves to false when there was no collection to drop. */
+export async function dropCollection(coll: CollectionLike, options: DropCollectionOptions | undefined): Promise<boolean> {
+  const opts = checkOptions(options, "drop options");
+  checkOptionNames(opts, DROP_COLLECTION_OPTIONS, "drop option");
+  const base = operationBase(coll, opts);
+  try {
+    return await execute(base.ctx, {
+      name: "drop",
+      db: base.db,
+      kind: "write",
+      retryable: false,
+      writeConcern: writeConcernOf(coll, opts),
+      writeConcernMinWireVersion: 5,
+      timeoutMS: base.timeoutMS,
+      session: base.session,
+      signal: base.signal,
+      plan: () => ({ command: { drop: base.coll }, parse: () => true }),
+    });
+  } catch (e) {
+    // NamespaceNotFound: nothing to drop (older servers say it in errmsg only).
+    if (e instanceof OperationFailure && (e.code === ErrorCode.NamespaceNotFound || e.errmsg === "ns not found")) return false;
+    throw e;
+  }
 }
