@@ -252,11 +252,11 @@ export class Cursor<T = Document> {
       : rp === undefined
       ? (command ? ReadPreference.PRIMARY : collection.readPreference)
       : ReadPreference.from(rp);
-    // A command cursor is sent without a read concern; an aggregate that writes ($out, $merge) takes one
-    // (read-write-concern.md), from MongoDB 4.2 on (see #plan).
+    // A command cursor takes only the read concern its source names (a change stream's); an aggregate that
+    // writes ($out, $merge) takes one (read-write-concern.md), from MongoDB 4.2 on (see #plan).
     const rc = (o as AggregateOptions).readConcern;
-    this.#readConcern = command
-      ? undefined
+    this.#readConcern = source.kind === "command"
+      ? (source.readConcern === undefined ? undefined : checkReadConcern(source.readConcern))
       : rc === undefined
       ? collection.readConcern
       : checkReadConcern(rc);

@@ -166,6 +166,8 @@ export type CursorSource =
     readonly options: CommandCursorOptions;
     /** Send `rawData` with the command to servers that take it (MongoDB 8.2+), ignored by older servers, as the CRUD specification says. */
     readonly rawData?: boolean;
+    /** The command's read concern (default: none; a change stream's aggregate takes its parent's). */
+    readonly readConcern?: ReadConcern;
   }
   | {
     readonly kind: "aggregate";
