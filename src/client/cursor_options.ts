@@ -168,6 +168,10 @@ export type CursorSource =
     readonly rawData?: boolean;
     /** The command's read concern (default: none; a change stream's aggregate takes its parent's). */
     readonly readConcern?: ReadConcern;
+    /** Whether the command is a retryable read (default true; `runCursorCommand`'s is not). */
+    readonly retryable?: boolean;
+    /** Fields of every `getMore` beside `batchSize`: `maxTimeMS` and `comment` (`runCursorCommand`). */
+    readonly getMore?: { readonly maxTimeMS?: number; readonly comment?: unknown };
   }
   | {
     readonly kind: "aggregate";

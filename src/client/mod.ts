@@ -95,6 +95,7 @@ export {
   type UpdateDescription,
 } from "./change_stream.ts";
 export { indexName } from "./indexes.ts";
+export type { RunCursorCommandOptions } from "./run_cursor_command.ts";
 export type { CountOptions } from "./distinct.ts";
 export {
   ClientBulkWriteError,
