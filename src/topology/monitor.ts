@@ -258,9 +258,11 @@ export class Monitor {
 
   /**
    * Asks for a check as soon as allowed: at once when the previous check
-   * ended 500 ms ago or more, otherwise 500 ms after it ended (a request
-   * during a check is kept for after it). Several requests before that check
-   * count as one.
+   * ended 500 ms ago or more, otherwise 500 ms after it ended. Several
+   * requests before that check count as one. A request during a polling
+   * check is answered by that check (as the reference drivers do), so a
+   * client's first server selection, made while the first check runs, adds
+   * no second one; an awaitable hello in flight is abandoned for a new check.
    *
    * @example
    * ```ts ignore
@@ -268,7 +270,7 @@ export class Monitor {
    * ```
    */
   requestCheck(): void {
-    if (this.#closed) return;
+    if (this.#closed || (this.#check !== null && !this.#awaiting)) return;
     this.#requested = true;
     // An awaitable hello in flight answers only when the server's state changes; the driver's own reasons to
     // look again (an error that marked the server Unknown, a selection waiting) need an answer now: abandon it.

@@ -16,6 +16,7 @@ import {
   ReplicaSetConnection,
 } from "../../../src/client/mod.ts";
 import { isDocument } from "./matcher.ts";
+import type { TopologyName } from "./server_versions.ts";
 import { dispatchesEvents, observe, type ObservedEvent } from "./events.ts";
 import { ThreadEntity } from "./thread_entities.ts";
 import { trackTopology } from "./topology_snapshots.ts";
@@ -49,7 +50,7 @@ export interface Deployment {
   /** `user:password@` (URI-encoded) when the set requires authentication, else absent. */
   readonly userinfo?: string;
   /** The topology runOnRequirements see (default "replicaset": the simulated set); see target.ts. */
-  readonly topology?: "single" | "replicaset";
+  readonly topology?: TopologyName;
   /** The deployment's name in skip reasons (default: the simulated set). */
   readonly name?: string;
 }
@@ -454,7 +455,8 @@ async function createClient(
   const unknown: string[] = [];
   const uri = clientUri(deployment, spec.uriOptions);
   const onWarning = (m: string) => unknown.push(m);
-  const client = uri.includes("directConnection=true")
+  // ReplicaSetConnection discovers a replica set; Connection serves anything else (one server, direct or discovered).
+  const client = uri.includes("directConnection=true") || (deployment.topology ?? "replicaset") !== "replicaset"
     ? new Connection(uri, { onWarning })
     : new ReplicaSetConnection(uri, { onWarning });
   trackTopology(client);
