@@ -22,6 +22,7 @@ import { ThreadEntity } from "./thread_entities.ts";
 import { trackTopology } from "./topology_snapshots.ts";
 import { trackCheckouts } from "./connection_counts.ts";
 import { createSessionEntity } from "./session_operations.ts";
+import { type ClientLogs, observeLogMessages } from "./log_messages.ts";
 
 /** A test that cannot run here; `reason` says why (not applicable, or what the driver or simulator lacks). */
 export class SkipTest extends Error {
@@ -63,6 +64,8 @@ export interface ClientEntity {
   readonly ignoreCommandMonitoringEvents: readonly string[];
   /** The events observed so far, or undefined when the driver's client dispatches none. */
   readonly events: ObservedEvent[] | undefined;
+  /** What it logged, when it observes log messages (log_messages.ts). */
+  readonly logs?: ClientLogs;
 }
 
 /** The kinds of entity a test can define or save. */
@@ -473,8 +476,9 @@ async function createClient(
     ignoreCommandMonitoringEvents,
     observeSensitiveCommands: spec.observeSensitiveCommands === true,
   });
+  const logs = observeLogMessages(client, spec.observeLogMessages);
   // Monitoring starts when the client is created, as drivers that connect in the background do (SDAM
   // tests wait for the monitors' events before any operation); connect() resolves or fails on its own.
   client.connect().catch(() => {});
-  return { client, observeEvents, ignoreCommandMonitoringEvents, events };
+  return { client, observeEvents, ignoreCommandMonitoringEvents, events, ...(logs === undefined ? {} : { logs }) };
 }

@@ -22,7 +22,8 @@ import { isDocument, MatcherUsageError } from "./matcher.ts";
 import { type FailPointRecord, type OperationResult, runOperation, validateOperation } from "./operations.ts";
 import { simulatorGap } from "./simulator_gaps.ts";
 import { unmetRequirements } from "./requirements.ts";
-import { checkError, checkOutcome, checkResult, logMessagesGap, matchContext } from "./expectations.ts";
+import { checkError, checkOutcome, checkResult, matchContext } from "./expectations.ts";
+import { checkLogMessages } from "./log_messages.ts";
 import { checkExpectedEvents } from "./events.ts";
 import { type TopologyName, VersionedEnvironments } from "./server_versions.ts";
 import { startStandaloneEnvironment } from "./standalone_environment.ts";
@@ -224,7 +225,7 @@ export async function runTest(
     }
     await checkOutcome(test.outcome, env);
     await checkExpectedEvents(test.expectEvents, (id) => entities.get(id, "client").events, ctx);
-    const gap = logMessagesGap(test);
+    const gap = checkLogMessages(test.expectLogMessages, (id) => entities.get(id, "client").logs, ctx);
     if (gap !== undefined) return { status: "skipped", reason: gap };
     return { status: "passed" };
   } catch (e) {
