@@ -20,6 +20,16 @@
  * console.log(old.host !== next.host); // true
  * ```
  *
+ * @example A standalone mongod (no `--replSet`)
+ * ```ts ignore
+ * import { startStandalone } from "@zerodep/mongo/testing";
+ *
+ * await using server = await startStandalone({ maxWireVersion: 21 });
+ * // mongodb://127.0.0.1:40001/ : hello says isWritablePrimary without setName; retryable writes,
+ * // transactions and change streams are refused as a real standalone refuses them.
+ * console.log(server.uri);
+ * ```
+ *
  * @module
  */
 export {
@@ -30,6 +40,7 @@ export {
   startReplicaSet,
   type UserConfig,
 } from "./replica_set.ts";
+export { Standalone, type StandaloneOptions, startStandalone } from "./standalone.ts";
 export type { FaultOptions, Member, MemberState, RequestLogEntry } from "./member.ts";
 export { listen, type Listener, type ListenerConnection, type ListenOptions } from "./listener.ts";
 export type { Document } from "../bson/mod.ts";

@@ -140,11 +140,3 @@ export function checkError(
     }
   }
 }
-
-/** What the missing log-message support makes impossible to check, or undefined when no message is expected. */
-export function logMessagesGap(test: Document): string | undefined {
-  for (const l of (test.expectLogMessages ?? []) as Document[]) {
-    if (Array.isArray(l.messages) && l.messages.length > 0) return "log messages not implemented";
-  }
-  return undefined;
-}

@@ -56,7 +56,9 @@ async function unmet(
         const topology = env.deployment.topology ?? "replicaset";
         if (!(v as string[]).includes(topology)) {
           return `topologies ${(v as string[]).join(", ")} not applicable to ${
-            topology === "replicaset" ? "a replica set" : `${env.deployment.name ?? "the target"} (${topology})`
+            topology === "replicaset"
+              ? "a replica set"
+              : `${env.deployment.name ?? `the simulated ${topology === "single" ? "standalone" : "deployment"}`} (${topology})`
           }`;
         }
         break;

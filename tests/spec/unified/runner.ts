@@ -22,9 +22,11 @@ import { isDocument, MatcherUsageError } from "./matcher.ts";
 import { type FailPointRecord, type OperationResult, runOperation, validateOperation } from "./operations.ts";
 import { simulatorGap } from "./simulator_gaps.ts";
 import { unmetRequirements } from "./requirements.ts";
-import { checkError, checkOutcome, checkResult, logMessagesGap, matchContext } from "./expectations.ts";
+import { checkError, checkOutcome, checkResult, matchContext } from "./expectations.ts";
+import { checkLogMessages } from "./log_messages.ts";
 import { checkExpectedEvents } from "./events.ts";
-import { VersionedEnvironments } from "./server_versions.ts";
+import { type TopologyName, VersionedEnvironments } from "./server_versions.ts";
+import { startStandaloneEnvironment } from "./standalone_environment.ts";
 import { startTargetEnvironment, targetFromEnvironment, type UnifiedTarget } from "./target.ts";
 
 /** The newest schema version this runner implements; files of a newer minor or another major are refused. */
@@ -44,7 +46,8 @@ export type TestOutcome = { status: "passed" } | {
 
 /** The environment a folder's tests share. */
 export interface RunnerEnvironment {
-  readonly rs: ReplicaSet;
+  /** The simulated deployment (a replica set, or another topology's; see DEPLOYMENTS), closed with the folder. */
+  readonly rs: Pick<ReplicaSet, "close">;
   readonly internal: ReplicaSetConnection;
   readonly deployment: Deployment;
   /** Cached `getParameter` answers for `serverParameters` requirements. */
@@ -222,7 +225,7 @@ export async function runTest(
     }
     await checkOutcome(test.outcome, env);
     await checkExpectedEvents(test.expectEvents, (id) => entities.get(id, "client").events, ctx);
-    const gap = logMessagesGap(test);
+    const gap = checkLogMessages(test.expectLogMessages, (id) => entities.get(id, "client").logs, ctx);
     if (gap !== undefined) return { status: "skipped", reason: gap };
     return { status: "passed" };
   } catch (e) {
@@ -277,6 +280,18 @@ export async function startEnvironment(
   };
 }
 
+/** How the runner starts each topology it can simulate: the default replica set, and the areas' `topologies`. */
+const DEPLOYMENTS: Partial<Record<TopologyName, (options: ReplicaSetOptions) => Promise<RunnerEnvironment>>> = {
+  replicaset: startEnvironment,
+  single: startStandaloneEnvironment,
+};
+
+function startDeployment(topology: TopologyName, options: ReplicaSetOptions): Promise<RunnerEnvironment> {
+  const start = DEPLOYMENTS[topology];
+  if (start === undefined) throw new Error(`the simulator has no ${topology} deployment`);
+  return start(options);
+}
+
 /** One folder of an area: its path, and whether its files must pass (or be rejected, for `valid-fail`). */
 export interface AreaFolder {
   readonly path: string;
@@ -311,6 +326,13 @@ export interface UnifiedAreaOptions {
    * first needed (default false: every test on the one set).
    */
   readonly serverVersions?: boolean;
+  /**
+   * Run a test whose runOnRequirements no replica set meets on a deployment
+   * of one of these topologies (tried in order; "single": a simulated
+   * standalone) that meets them, started when first needed; of another
+   * version too with `serverVersions` (default none: replica sets only).
+   */
+  readonly topologies?: readonly TopologyName[];
   /** Run against this server instead of the simulated set (default: `UNIFIED_TARGET_URI`, if set); see target.ts. */
   readonly target?: UnifiedTarget;
 }
@@ -348,9 +370,10 @@ export function runUnifiedArea(options: UnifiedAreaOptions): void {
   describe(`${area} unified spec tests (${root})`, () => {
     let env: RunnerEnvironment | undefined;
     const versioned = new VersionedEnvironments(
-      (wire) => startEnvironment({ ...options.replicaSet, maxWireVersion: wire }),
+      (wire, topology) => startDeployment(topology, { ...options.replicaSet, maxWireVersion: wire }),
       () => env!,
       (options.replicaSet?.users?.length ?? 0) > 0,
+      { versions: options.serverVersions === true, topologies: options.topologies },
     );
     let closeTarget: (() => Promise<void>) | undefined;
     before(async () => {
@@ -403,7 +426,8 @@ export function runUnifiedArea(options: UnifiedAreaOptions): void {
                   outcome = { status: "skipped", reason: gap };
                 } else {
                   // Against a target there is one server, of its own version.
-                  const testEnv = options.serverVersions === true && target === undefined
+                  const alternatives = options.serverVersions === true || options.topologies !== undefined;
+                  const testEnv = alternatives && target === undefined
                     ? await versioned.for(file!.doc.runOnRequirements, t.runOnRequirements)
                     : env!;
                   outcome = await runTest(file!, t, testEnv);
