@@ -52,6 +52,8 @@ export interface Deployment {
   readonly userinfo?: string;
   /** The topology runOnRequirements see (default "replicaset": the simulated set); see target.ts. */
   readonly topology?: TopologyName;
+  /** On a sharded deployment: the URI naming only the first mongos, for clients without `useMultipleMongoses: true` (`uri` names every mongos). */
+  readonly singleUri?: string;
   /** The deployment's name in skip reasons (default: the simulated set). */
   readonly name?: string;
 }
@@ -456,7 +458,12 @@ async function createClient(
     throw new SkipTest("driver lacks a pool size to await (awaitMinPoolSize)");
   }
   const unknown: string[] = [];
-  const uri = clientUri(deployment, spec.uriOptions);
+  const uri = clientUri(
+    spec.useMultipleMongoses !== true && deployment.singleUri !== undefined
+      ? { ...deployment, uri: deployment.singleUri }
+      : deployment,
+    spec.uriOptions,
+  );
   const onWarning = (m: string) => unknown.push(m);
   // ReplicaSetConnection discovers a replica set; Connection serves anything else (one server, direct or discovered).
   const client = uri.includes("directConnection=true") || (deployment.topology ?? "replicaset") !== "replicaset"

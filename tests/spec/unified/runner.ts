@@ -27,6 +27,7 @@ import { checkLogMessages } from "./log_messages.ts";
 import { checkExpectedEvents } from "./events.ts";
 import { type TopologyName, VersionedEnvironments } from "./server_versions.ts";
 import { startStandaloneEnvironment } from "./standalone_environment.ts";
+import { startShardedEnvironment } from "./sharded.ts";
 import { startTargetEnvironment, targetFromEnvironment, type UnifiedTarget } from "./target.ts";
 
 /** The newest schema version this runner implements; files of a newer minor or another major are refused. */
@@ -52,6 +53,8 @@ export interface RunnerEnvironment {
   readonly deployment: Deployment;
   /** Cached `getParameter` answers for `serverParameters` requirements. */
   readonly parameters: Map<string, unknown>;
+  /** On a sharded deployment: one client per mongos (the first is `internal`), to kill sessions and turn fail points off on each. */
+  readonly routers?: readonly ReplicaSetConnection[];
 }
 
 /** Parses a file as the format says: Extended JSON, numbers keeping their BSON types. */
@@ -167,7 +170,7 @@ export async function runTest(
     }
 
     // The format: end transactions a failed test may have left open (they hold locks: WriteConflict).
-    await env.internal.admin.command({ killAllSessions: [] }).catch(() => {});
+    for (const c of env.routers ?? [env.internal]) await c.admin.command({ killAllSessions: [] }).catch(() => {});
     await loadInitialData(file.doc.initialData, env).catch((e) => {
       const gap = env.deployment.name === undefined ? simulatorGap(e) : undefined; // a target explains its own
       throw gap === undefined ? e : new SkipTest(`${gap} (initialData)`);
@@ -234,10 +237,9 @@ export async function runTest(
   } finally {
     await entities.close();
     for (const fp of failPoints) {
-      await env.internal.admin.command({
-        configureFailPoint: fp.name,
-        mode: "off",
-      }).catch(() => {});
+      for (const c of env.routers ?? [env.internal]) {
+        await c.admin.command({ configureFailPoint: fp.name, mode: "off" }).catch(() => {});
+      }
     }
   }
 }
@@ -284,6 +286,7 @@ export async function startEnvironment(
 const DEPLOYMENTS: Partial<Record<TopologyName, (options: ReplicaSetOptions) => Promise<RunnerEnvironment>>> = {
   replicaset: startEnvironment,
   single: startStandaloneEnvironment,
+  sharded: startShardedEnvironment,
 };
 
 function startDeployment(topology: TopologyName, options: ReplicaSetOptions): Promise<RunnerEnvironment> {
@@ -329,7 +332,7 @@ export interface UnifiedAreaOptions {
   /**
    * Run a test whose runOnRequirements no replica set meets on a deployment
    * of one of these topologies (tried in order; "single": a simulated
-   * standalone) that meets them, started when first needed; of another
+   * standalone, "sharded": a simulated sharded cluster, `sharded.ts`) that meets them, started when first needed; of another
    * version too with `serverVersions` (default none: replica sets only).
    */
   readonly topologies?: readonly TopologyName[];

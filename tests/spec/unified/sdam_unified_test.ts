@@ -17,7 +17,8 @@ runUnifiedArea({
   // As drivers' CI runs these tests against an --auth deployment too: the auth-*.json tests need one, and the
   // others run the same with clients that authenticate.
   replicaSet: { users: [{ user: "sdam", password: "sdam-tests" }] },
-  // serverMonitoringMode, logging-standalone and the single-server backpressure tests need a standalone (of 4.2 too).
-  topologies: ["single"],
+  // serverMonitoringMode, logging-standalone and the single-server backpressure tests need a standalone (of 4.2 too);
+  // sharded-*.json and logging-sharded.json mongoses: a simulated sharded cluster.
+  topologies: ["single", "sharded"],
   serverVersions: true,
 });

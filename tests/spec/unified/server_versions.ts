@@ -16,6 +16,7 @@
  */
 import { isDocument } from "./matcher.ts";
 import type { RunnerEnvironment } from "./runner.ts";
+import { topologiesSatisfied } from "./sharded.ts";
 
 /** The versions a folder may run on, the default first, then newer, then older ones; with their maxWireVersion. */
 export const SERVER_VERSIONS: readonly {
@@ -59,7 +60,8 @@ function possibleOn(req: unknown, version: string, auth: boolean, topology: Topo
     typeof req.maxServerVersion === "string" &&
     compareVersions(version, req.maxServerVersion) > 0
   ) return false;
-  if (Array.isArray(req.topologies) && !req.topologies.includes(topology)) {
+  const listed = req.topologies;
+  if (Array.isArray(listed) && !topologiesSatisfied(topology).some((t) => listed.includes(t))) {
     return false;
   }
   if (
