@@ -83,6 +83,8 @@ export interface ConnectionState {
   lastError?: Document;
   /** The application name the handshake gave (`client.application.name`). */
   appName?: string;
+  /** A router's connection to the shard (`mongos.ts`): authenticated as the cluster's own. */
+  readonly router?: boolean;
 }
 
 /** One command to run. */

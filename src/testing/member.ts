@@ -453,6 +453,15 @@ export class SimulatedMember implements Member, CommandHost {
     this.bump(); // wakes awaitable hellos so their loops end
   }
 
+  /** @internal A router's in-process entry (`mongos.ts`): a command as if it arrived by OP_MSG on `state`; null: the connection would have closed. */
+  async route(state: ConnectionState, db: string, name: string, body: Document, secondaryOk: boolean): Promise<Document | null> {
+    const rp = isPlainDocument(body.$readPreference) ? body.$readPreference : undefined;
+    this.#record(OP_MSG, 0, 0, db, `${db}.$cmd`, name, body, rp, secondaryOk, state);
+    const reply = this.alive ? await this.#command(state, db, name, body, secondaryOk) : null;
+    if (reply !== null) this.#gossip(reply);
+    return this.alive ? reply : null;
+  }
+
   /** Closes every open client connection (pre-4.2 servers do this on stepdown). */
   closeConnections(): void {
     for (const c of [...this.#connections]) c.close();
@@ -881,7 +890,7 @@ export class SimulatedMember implements Member, CommandHost {
 
   // mongod looks a command up first (unknown: CommandNotFound), then asks for authentication.
   #needsAuthentication(state: ConnectionState, name: string): boolean {
-    if (this.#set.auth() === null || UNAUTHENTICATED_COMMANDS.has(name) || !isCommand(name)) return false;
+    if (this.#set.auth() === null || state.router === true || UNAUTHENTICATED_COMMANDS.has(name) || !isCommand(name)) return false;
     return !this.#session(state).authenticated;
   }
 

@@ -20,6 +20,15 @@
  * console.log(old.host !== next.host); // true
  * ```
  *
+ * @example A sharded cluster: two mongos routers over a replica-set shard
+ * ```ts ignore
+ * import { startShardedCluster } from "@zerodep/mongo/testing";
+ *
+ * await using cluster = await startShardedCluster({ mongoses: 2, shard: { members: 3 } });
+ * // point a driver at cluster.uri (every mongos) ...
+ * await cluster.kill(0); // the driver goes on through the other mongos
+ * ```
+ *
  * @module
  */
 export {
@@ -30,6 +39,8 @@ export {
   startReplicaSet,
   type UserConfig,
 } from "./replica_set.ts";
+export { type MongosRef, ShardedCluster, type ShardedClusterOptions, startShardedCluster } from "./sharded_cluster.ts";
+export type { Mongos } from "./mongos.ts";
 export type { FaultOptions, Member, MemberState, RequestLogEntry } from "./member.ts";
 export { listen, type Listener, type ListenerConnection, type ListenOptions } from "./listener.ts";
 export type { Document } from "../bson/mod.ts";
