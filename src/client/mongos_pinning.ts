@@ -55,7 +55,25 @@ export function pinnedServer(session: ClientSession): ServerLike | undefined {
 export function pinToFirstServer(session: ClientSession, server: ServerLike, operation: string): void {
   if (server.description.type !== "Mongos" || session.transaction.state !== "STARTING_TRANSACTION") return;
   if (operation === "commitTransaction" || operation === "abortTransaction") return;
-  pinOf(session).server = server;
+  pinOf(session).server = pinnedView(server);
+}
+
+/**
+ * The pinned mongos as the transaction sees it: the server itself, with the
+ * description it had when the session was pinned. Its live description goes
+ * Unknown when its monitor loses it, and the runner reads the wire version
+ * and session support from the description; the transaction's commands still
+ * go there (the specification: no selection), and their network error is the
+ * transient error that unpins.
+ */
+function pinnedView(server: ServerLike): ServerLike {
+  const description = server.description;
+  return {
+    address: server.address,
+    description,
+    command: (db, cmd, options) => server.command(db, cmd, options),
+    withConnection: (fn, options) => server.withConnection(fn, options),
+  };
 }
 
 /** Unpins the session (abort, a retryable commit error, the session's end). */

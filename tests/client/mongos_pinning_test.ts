@@ -12,7 +12,7 @@ import { AutoReconnect, OperationFailure } from "../../src/errors.ts";
 import { type ClientConnectionOptions, Connection } from "../../mod.ts";
 import type { ClientSession } from "../../src/client/session.ts";
 import { pinnedServer } from "../../src/client/mongos_pinning.ts";
-import { type Call, fakeCluster, fakeSet, okHandler, TOPOLOGY_FACTORY } from "./_fake_topology.ts";
+import { type Call, fakeCluster, fakeSet, markUnknown, okHandler, TOPOLOGY_FACTORY } from "./_fake_topology.ts";
 import { ReplicaSetConnection } from "../../src/client/mod.ts";
 import { rejectsWith } from "../helpers/rejects.ts";
 
@@ -276,6 +276,19 @@ describe("mongos pinning (fake sharded cluster, two mongoses taken in turn)", ()
     const commit = cluster.log.at(-1)!;
     assert.equal(commit.server, [...where][0]);
     assert.deepEqual(commit.cmd.recoveryToken, { t: 2 }, "the getMore's token, the latest");
+    await client.close();
+  });
+
+  test("the pinned mongos gone Unknown (its monitor lost it) still gets the transaction's commands", async () => {
+    const { client, coll, log, mongoses } = setup();
+    await using session = client.startSession();
+    session.startTransaction();
+    await coll.insertOne({ _id: 1 }, { session });
+    const at = mongoses.find((m) => m.address === pinned(session))!;
+    markUnknown(at);
+    await coll.insertOne({ _id: 2 }, { session });
+    await session.commitTransaction();
+    assert.deepEqual(route(log).slice(-2), [["insert", at.address], ["commitTransaction", at.address]]);
     await client.close();
   });
 
