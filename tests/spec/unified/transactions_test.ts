@@ -13,6 +13,9 @@ const BACKPRESSURE =
 runUnifiedArea({
   // Tests the 7.0 set cannot run go to a simulated set of a version they need (server_versions.ts).
   serverVersions: true,
+  // As drivers' CI runs them against an --auth deployment too: the `auth: true` tests (the handshake errors of a
+  // retried commit / abort) need one, and the others run the same with clients that authenticate.
+  replicaSet: { users: [{ user: "transactions", password: "transactions-tests" }] },
   area: "transactions",
   envVar: "TRANSACTIONS_SPEC_DIR",
   defaultDir: fileURLToPath(new URL("../transactions", import.meta.url)),
