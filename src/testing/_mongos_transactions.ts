@@ -65,6 +65,29 @@ export class MongosTransactions {
     };
   }
 
+  /**
+   * The reply to a `commitTransaction` of a transaction this mongos never
+   * routed, sent with a `recoveryToken`: such a mongos recovers the decision
+   * of a commit begun through another mongos, but never commits a
+   * transaction itself (a real one waits for the transaction to time out and
+   * then answers that it was aborted). Undefined when `committed` says the
+   * shard committed it (the command routes, and the shard answers ok), else
+   * NoSuchTransaction.
+   */
+  refuseRecovery(name: string, body: Document, committed: (key: string, txnNumber: bigint) => boolean): Document | undefined {
+    if (name !== "commitTransaction" || this.knows(body) || body.recoveryToken === undefined) return undefined;
+    const key = sessionKey(body.lsid);
+    const txn = numericValue(body.txnNumber);
+    if (key !== undefined && txn !== undefined && committed(key, BigInt(txn))) return undefined;
+    return {
+      ok: 0,
+      errmsg: `commitTransaction: transaction ${String(txn)} of this session was not being committed when this mongos ` +
+        "recovered its decision from the recoveryToken: it was aborted",
+      code: NO_SUCH_TRANSACTION,
+      codeName: "NoSuchTransaction",
+    };
+  }
+
   /** Adds the `recoveryToken` of a reply to a command inside a transaction (before `ok`, as mongos orders it). */
   addRecoveryToken(body: Document, reply: Document): void {
     if (body.autocommit === undefined || body.lsid === undefined) return;

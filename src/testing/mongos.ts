@@ -476,7 +476,8 @@ export class SimulatedMongos implements Mongos {
     try {
       if (!LOCAL.has(name)) {
         if (endsTransaction(name)) {
-          const refused = this.#transactions.refuseEnd(name, body);
+          const refused = this.#transactions.refuseEnd(name, body) ??
+            this.#transactions.refuseRecovery(name, body, (key, txn) => this.#committed(key, txn));
           if (refused !== undefined) return refused;
         }
         return await this.#route(state, db, name, body);
@@ -514,6 +515,14 @@ export class SimulatedMongos implements Mongos {
       const f = toFailure(e);
       return { ok: 0, errmsg: f.errmsg, code: new Int32(f.code), codeName: f.codeName, ...f.extra };
     }
+  }
+
+  // Whether a member of the shard has transaction `txnNumber` of the session `key` committed (the replicated table).
+  #committed(key: string, txnNumber: bigint): boolean {
+    return this.#shard.members().some((m) => {
+      const row = m.store.sessions.get(key);
+      return row !== undefined && row.txnNumber === txnNumber && row.committed;
+    });
   }
 
   #serverStatus(): Document {

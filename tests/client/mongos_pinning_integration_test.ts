@@ -91,7 +91,7 @@ describe("sharded transactions (simulated cluster of two mongoses)", () => {
     }
   });
 
-  test("a commit whose mongos died is retried through another mongos with the recoveryToken", async () => {
+  test("after its mongos is killed, the commit is retried through another mongos with the recoveryToken", async () => {
     await checker.db("pin").command({ create: "c" });
     await using client = await Connection.connect(cluster.uri, FAST);
     const coll = client.db("pin").collection("c");
@@ -100,19 +100,44 @@ describe("sharded transactions (simulated cluster of two mongoses)", () => {
     session.startTransaction({ writeConcern: { w: "majority" } });
     await coll.insertOne({ _id: 1 }, { session });
     await coll.insertOne({ _id: 2 }, { session });
+    await session.commitTransaction(); // committed through the pinned mongos: the session stays pinned
     const pinned = pinnedServer(session)!.address;
     const other = cluster.hosts.find((h) => h !== pinned)!;
     cluster.clearLog();
     await cluster.kill(pinned);
     try {
-      // The attempt on the dead mongos fails with a network error; the retry selects the other one.
+      // Committing again (as after a lost reply): the pinned mongos is dead, the retry selects the other one,
+      // which finds the outcome from the recoveryToken.
       await session.commitTransaction();
       const commits = cluster.requests(other).filter((r) => r.command === "commitTransaction");
       assert.equal(commits.length, 1, "the retried commit went to the other mongos");
       const body = commits[0].body as Document;
       assert.ok(body.recoveryToken !== undefined, "with the recoveryToken");
       assert.deepEqual((body.writeConcern as Document).w, "majority");
-      assert.deepEqual(await ids("c"), [1, 2], "the transaction committed");
+      assert.equal(pinnedServer(session), undefined, "the retry unpinned the session");
+      assert.deepEqual(await ids("c"), [1, 2]);
+    } finally {
+      await cluster.restart(pinned);
+    }
+  });
+
+  test("a commit that never reached the pinned mongos: another one cannot commit it (NoSuchTransaction, transient)", async () => {
+    await checker.db("pin").command({ create: "e" });
+    await using client = await Connection.connect(cluster.uri, FAST);
+    const coll = client.db("pin").collection("e");
+    await Promise.all([0, 1, 2, 3].map(() => coll.findOne({})));
+    await using session = client.startSession();
+    session.startTransaction();
+    await coll.insertOne({ _id: 1 }, { session });
+    const pinned = pinnedServer(session)!.address;
+    await cluster.kill(pinned);
+    try {
+      const error = await session.commitTransaction().then(() => undefined, (e) => e);
+      assert.ok(error instanceof MongoError, `an error, got ${error}`);
+      assert.ok(error.hasErrorLabel("TransientTransactionError"), `labels: ${error.errorLabels}`);
+      assert.ok(!error.hasErrorLabel("UnknownTransactionCommitResult"));
+      assert.equal(pinnedServer(session), undefined);
+      assert.deepEqual(await ids("e"), [], "nothing committed");
     } finally {
       await cluster.restart(pinned);
     }
