@@ -49,7 +49,9 @@ export interface Deployment {
   /** `user:password@` (URI-encoded) when the set requires authentication, else absent. */
   readonly userinfo?: string;
   /** The topology runOnRequirements see (default "replicaset": the simulated set); see target.ts. */
-  readonly topology?: "single" | "replicaset";
+  readonly topology?: "single" | "replicaset" | "sharded";
+  /** On a sharded deployment: the URI naming only the first mongos, for clients without `useMultipleMongoses: true` (`uri` names every mongos). */
+  readonly singleUri?: string;
   /** The deployment's name in skip reasons (default: the simulated set). */
   readonly name?: string;
 }
@@ -452,9 +454,15 @@ async function createClient(
     throw new SkipTest("driver lacks a pool size to await (awaitMinPoolSize)");
   }
   const unknown: string[] = [];
-  const uri = clientUri(deployment, spec.uriOptions);
+  const uri = clientUri(
+    spec.useMultipleMongoses !== true && deployment.singleUri !== undefined
+      ? { ...deployment, uri: deployment.singleUri }
+      : deployment,
+    spec.uriOptions,
+  );
   const onWarning = (m: string) => unknown.push(m);
-  const client = uri.includes("directConnection=true")
+  // A mongos URI has no replicaSet: Connection, which discovers a Sharded topology from several seeds (or one seed with directConnection=false).
+  const client = uri.includes("directConnection=true") || deployment.topology === "sharded"
     ? new Connection(uri, { onWarning })
     : new ReplicaSetConnection(uri, { onWarning });
   trackTopology(client);

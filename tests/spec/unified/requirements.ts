@@ -8,6 +8,7 @@ import { plain, TestFileError } from "./entities.ts";
 import { isDocument, match } from "./matcher.ts";
 import type { RunnerEnvironment } from "./runner.ts";
 import { compareVersions } from "./server_versions.ts";
+import { topologiesSatisfied } from "./sharded.ts";
 
 
 /**
@@ -54,7 +55,7 @@ async function unmet(
         break;
       case "topologies": {
         const topology = env.deployment.topology ?? "replicaset";
-        if (!(v as string[]).includes(topology)) {
+        if (!topologiesSatisfied(topology).some((t) => (v as string[]).includes(t))) {
           return `topologies ${(v as string[]).join(", ")} not applicable to ${
             topology === "replicaset" ? "a replica set" : `${env.deployment.name ?? "the target"} (${topology})`
           }`;

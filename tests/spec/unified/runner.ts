@@ -24,7 +24,8 @@ import { simulatorGap } from "./simulator_gaps.ts";
 import { unmetRequirements } from "./requirements.ts";
 import { checkError, checkOutcome, checkResult, logMessagesGap, matchContext } from "./expectations.ts";
 import { checkExpectedEvents } from "./events.ts";
-import { VersionedEnvironments } from "./server_versions.ts";
+import { type SimulatedTopology, VersionedEnvironments } from "./server_versions.ts";
+import { startShardedEnvironment } from "./sharded.ts";
 import { startTargetEnvironment, targetFromEnvironment, type UnifiedTarget } from "./target.ts";
 
 /** The newest schema version this runner implements; files of a newer minor or another major are refused. */
@@ -49,6 +50,10 @@ export interface RunnerEnvironment {
   readonly deployment: Deployment;
   /** Cached `getParameter` answers for `serverParameters` requirements. */
   readonly parameters: Map<string, unknown>;
+  /** On a sharded deployment: one client per mongos (the first is `internal`), to kill sessions and turn fail points off on each. */
+  readonly routers?: readonly ReplicaSetConnection[];
+  /** Closes what `internal.close()` and `rs.close()` do not (a sharded deployment's mongoses). */
+  readonly release?: () => Promise<void>;
 }
 
 /** Parses a file as the format says: Extended JSON, numbers keeping their BSON types. */
@@ -164,7 +169,7 @@ export async function runTest(
     }
 
     // The format: end transactions a failed test may have left open (they hold locks: WriteConflict).
-    await env.internal.admin.command({ killAllSessions: [] }).catch(() => {});
+    for (const c of env.routers ?? [env.internal]) await c.admin.command({ killAllSessions: [] }).catch(() => {});
     await loadInitialData(file.doc.initialData, env).catch((e) => {
       const gap = env.deployment.name === undefined ? simulatorGap(e) : undefined; // a target explains its own
       throw gap === undefined ? e : new SkipTest(`${gap} (initialData)`);
@@ -232,10 +237,9 @@ export async function runTest(
   } finally {
     await entities.close();
     for (const fp of failPoints) {
-      await env.internal.admin.command({
-        configureFailPoint: fp.name,
-        mode: "off",
-      }).catch(() => {});
+      for (const c of env.routers ?? [env.internal]) {
+        await c.admin.command({ configureFailPoint: fp.name, mode: "off" }).catch(() => {});
+      }
     }
   }
 }
@@ -312,6 +316,12 @@ export interface UnifiedAreaOptions {
    * first needed (default false: every test on the one set).
    */
   readonly serverVersions?: boolean;
+  /**
+   * Run a test whose runOnRequirements no replica set meets on a simulated
+   * deployment of another topology that meets them (`"sharded"`: a sharded
+   * cluster, `sharded.ts`), started when first needed (default: none).
+   */
+  readonly topologies?: readonly SimulatedTopology[];
   /** Run against this server instead of the simulated set (default: `UNIFIED_TARGET_URI`, if set); see target.ts. */
   readonly target?: UnifiedTarget;
 }
@@ -348,10 +358,17 @@ export function runUnifiedArea(options: UnifiedAreaOptions): void {
 
   describe(`${area} unified spec tests (${root})`, () => {
     let env: RunnerEnvironment | undefined;
+    const topologies: SimulatedTopology[] = ["replicaset", ...(options.topologies ?? [])];
     const versioned = new VersionedEnvironments(
-      (wire) => startEnvironment({ ...options.replicaSet, maxWireVersion: wire }),
+      (wire, topology) =>
+        (topology === "sharded" ? startShardedEnvironment : startEnvironment)({
+          ...options.replicaSet,
+          maxWireVersion: wire,
+        }),
       () => env!,
       (options.replicaSet?.users?.length ?? 0) > 0,
+      topologies,
+      options.serverVersions === true,
     );
     let closeTarget: (() => Promise<void>) | undefined;
     before(async () => {
@@ -404,7 +421,7 @@ export function runUnifiedArea(options: UnifiedAreaOptions): void {
                   outcome = { status: "skipped", reason: gap };
                 } else {
                   // Against a target there is one server, of its own version.
-                  const testEnv = options.serverVersions === true && target === undefined
+                  const testEnv = (options.serverVersions === true || topologies.length > 1) && target === undefined
                     ? await versioned.for(file!.doc.runOnRequirements, t.runOnRequirements)
                     : env!;
                   outcome = await runTest(file!, t, testEnv);

@@ -17,4 +17,11 @@ runUnifiedArea({
   // As drivers' CI runs these tests against an --auth deployment too: the auth-*.json tests need one, and the
   // others run the same with clients that authenticate.
   replicaSet: { users: [{ user: "sdam", password: "sdam-tests" }] },
+  // sharded-*.json, logging-sharded.json and serverMonitoringMode.json need mongoses: a simulated sharded cluster.
+  topologies: ["sharded"],
+  serverVersions: true,
+  knownBugs: {
+    "serverMonitoringMode.json: poll waits after successful heartbeat":
+      "known driver bug: a check requested while the first check is in flight (the runner's connect() selecting a server) is kept and runs 500 ms after it, so a client polling with heartbeatFrequencyMS 1000000 checks twice (the Node driver drops such a request)",
+  },
 });

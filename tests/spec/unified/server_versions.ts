@@ -12,6 +12,10 @@
  */
 import { isDocument } from "./matcher.ts";
 import type { RunnerEnvironment } from "./runner.ts";
+import { topologiesSatisfied } from "./sharded.ts";
+
+/** The deployments the runner can simulate: a replica set, and a sharded cluster (mongoses over a replica-set shard). */
+export type SimulatedTopology = "replicaset" | "sharded";
 
 /** The versions a folder may run on, the default first, then newer, then older ones; with their maxWireVersion. */
 export const SERVER_VERSIONS: readonly {
@@ -38,8 +42,8 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** Whether one requirement can hold on a replica set of `version` (its static fields only). */
-function possibleOn(req: unknown, version: string, auth: boolean): boolean {
+/** Whether one requirement can hold on a deployment of `topology` and `version` (its static fields only). */
+function possibleOn(req: unknown, version: string, auth: boolean, topology: SimulatedTopology): boolean {
   if (!isDocument(req)) return false;
   if (
     typeof req.minServerVersion === "string" &&
@@ -49,7 +53,8 @@ function possibleOn(req: unknown, version: string, auth: boolean): boolean {
     typeof req.maxServerVersion === "string" &&
     compareVersions(version, req.maxServerVersion) > 0
   ) return false;
-  if (Array.isArray(req.topologies) && !req.topologies.includes("replicaset")) {
+  const listed = req.topologies;
+  if (Array.isArray(listed) && !topologiesSatisfied(topology).some((t) => listed.includes(t))) {
     return false;
   }
   if (
@@ -60,8 +65,8 @@ function possibleOn(req: unknown, version: string, auth: boolean): boolean {
   return true;
 }
 
-function listPossibleOn(list: unknown, version: string, auth: boolean): boolean {
-  return !Array.isArray(list) || list.some((r) => possibleOn(r, version, auth));
+function listPossibleOn(list: unknown, version: string, auth: boolean, topology: SimulatedTopology): boolean {
+  return !Array.isArray(list) || list.some((r) => possibleOn(r, version, auth, topology));
 }
 
 /**
@@ -73,38 +78,52 @@ export function wireVersionFor(
   fileRequirements: unknown,
   testRequirements: unknown,
   auth = false,
+  topology: SimulatedTopology = "replicaset",
 ): number | undefined {
   for (const { version, wire } of SERVER_VERSIONS) {
     if (
-      listPossibleOn(fileRequirements, version, auth) &&
-      listPossibleOn(testRequirements, version, auth)
+      listPossibleOn(fileRequirements, version, auth, topology) &&
+      listPossibleOn(testRequirements, version, auth, topology)
     ) return wire;
   }
   return undefined;
 }
 
-/** The environments of one folder, one per wire version, each started once when first needed. */
+/**
+ * The environments of one folder, one per topology and wire version, each
+ * started once when first needed: the default one (a replica set of 7.0)
+ * unless the test's requirements cannot hold on it, then the first of
+ * `topologies` (in order) and of the versions where they can.
+ */
 export class VersionedEnvironments {
-  readonly #start: (wire: number) => Promise<RunnerEnvironment>;
+  readonly #start: (wire: number, topology: SimulatedTopology) => Promise<RunnerEnvironment>;
   readonly #default: () => RunnerEnvironment;
-  readonly #started = new Map<number, Promise<RunnerEnvironment>>();
+  readonly #started = new Map<string, Promise<RunnerEnvironment>>();
   readonly #auth: boolean;
+  readonly #topologies: readonly SimulatedTopology[];
+  readonly #versions: boolean;
 
   /**
-   * `start` starts a set of the given maxWireVersion; `defaultEnv` is the folder's 7.0 set, already started;
-   * `auth`: the sets require authentication (the area's users), so `auth: true` requirements can hold.
+   * `start` starts a deployment of the given maxWireVersion and topology; `defaultEnv` is the folder's 7.0 set,
+   * already started; `auth`: the deployments require authentication (the area's users), so `auth: true`
+   * requirements can hold; `topologies`: those the folder may run on (default: the replica set only);
+   * `versions`: whether other versions than 7.0 may be started (default true).
    */
   constructor(
-    start: (wire: number) => Promise<RunnerEnvironment>,
+    start: (wire: number, topology: SimulatedTopology) => Promise<RunnerEnvironment>,
     defaultEnv: () => RunnerEnvironment,
     auth = false,
+    topologies: readonly SimulatedTopology[] = ["replicaset"],
+    versions = true,
   ) {
     this.#start = start;
     this.#default = defaultEnv;
     this.#auth = auth;
+    this.#topologies = topologies;
+    this.#versions = versions;
   }
 
-  /** The environment a test runs in: the default one unless its requirements need another version. */
+  /** The environment a test runs in: the default one unless its requirements need another topology or version. */
   async for(
     fileRequirements: unknown,
     testRequirements: unknown,
@@ -113,15 +132,23 @@ export class VersionedEnvironments {
     const def = this.#default();
     const version = def.deployment.serverVersion;
     const auth = this.#auth;
-    if (listPossibleOn(fileRequirements, version, auth) && listPossibleOn(testRequirements, version, auth)) return def;
-    const wire = wireVersionFor(fileRequirements, testRequirements, auth) ?? SERVER_VERSIONS[0].wire;
-    if (wire === SERVER_VERSIONS[0].wire) return def;
-    let env = this.#started.get(wire);
-    if (env === undefined) {
-      env = this.#start(wire);
-      this.#started.set(wire, env);
+    const possible = (v: string, t: SimulatedTopology) =>
+      listPossibleOn(fileRequirements, v, auth, t) && listPossibleOn(testRequirements, v, auth, t);
+    if (possible(version, "replicaset")) return def;
+    for (const topology of this.#topologies) {
+      const versions = this.#versions ? SERVER_VERSIONS : SERVER_VERSIONS.slice(0, 1);
+      const found = versions.find((v) => possible(v.version, topology));
+      if (found === undefined) continue;
+      if (topology === "replicaset" && found.wire === SERVER_VERSIONS[0].wire) return def;
+      const key = `${topology}/${found.wire}`;
+      let env = this.#started.get(key);
+      if (env === undefined) {
+        env = this.#start(found.wire, topology);
+        this.#started.set(key, env);
+      }
+      return await env;
     }
-    return await env;
+    return def;
   }
 
   /** Closes every environment but the default one (the caller closes that). */
@@ -130,6 +157,7 @@ export class VersionedEnvironments {
       const e = await env.catch(() => undefined);
       await e?.internal.close();
       await e?.rs.close();
+      await e?.release?.();
     }
   }
 }
