@@ -3,15 +3,12 @@
 // them: server selection, connection checkout, the round trip, error
 // classification and the retry policy, under one deadline when `timeoutMS`
 // is set (the client-side operations timeout specification). The final
-// command document is built in one place, `finishCommand`: sessions,
-// `$clusterTime` and command monitoring events attach there. Nothing here is
-// part of the public API.
+// command document is built in one place, `finishCommand`
+// (_finish_command.ts): sessions, transactions and `$clusterTime` attach
+// there. A sharded transaction's commands go to the mongos it is pinned to
+// (mongos_pinning.ts). Nothing here is part of the public API.
 
 import {
-  AutoReconnect,
-  ConfigurationError,
-  ConnectionFailure,
-  NetworkTimeout,
   OperationFailure,
   OperationTimeoutError,
   ServerSelectionError,
@@ -35,20 +32,13 @@ import {
 } from "./_internal.ts";
 import type { ReadConcern } from "./read_concern.ts";
 import type { WriteConcern } from "./write_concern.ts";
-import { ClientSession, laterTimestamp, observeReply, releaseServerSession, sessionState } from "./session.ts";
+import { ClientSession, releaseServerSession, sessionState } from "./session.ts";
+import { finishCommand, observed, SESSIONS_WIRE_VERSION } from "./_finish_command.ts";
+import { leaveTransaction, pinnedServer, pinToFirstServer, unpinAfterError } from "./mongos_pinning.ts";
 import { supportsRetryableWrites, transactionNumbersError, writeErrorToThrow } from "./retryable_writes.ts";
-
-/** Sessions, `$clusterTime` and retryable writes need MongoDB 3.6+ (wire 6). */
-const SESSIONS_WIRE_VERSION = 6;
-
-/** Snapshot reads need MongoDB 5.0+ (wire 13). */
-const SNAPSHOT_WIRE_VERSION = 13;
 
 /** Retryable reads need MongoDB 3.6+ (wire 6), as the specification says. */
 const RETRYABLE_READS_WIRE_VERSION = 6;
-
-/** `readConcern` needs MongoDB 3.2+ (wire 4). */
-const READ_CONCERN_WIRE_VERSION = 4;
 
 /** No server deprioritized. */
 const NONE: readonly string[] = Object.freeze([]);
@@ -256,6 +246,17 @@ class Clock {
     return new OperationTimeoutError(message, { timeoutMS: ms, phase: this.phase, address: this.address, cause });
   }
 
+  /**
+   * Sets (or, under `timeoutMS: 0`, removes) `maxTimeMS` from the time left
+   * minus the round-trip estimate; called when the command is built and again
+   * once a connection is checked out, just before it is written. Throws the
+   * timeout error instead of sending when that leaves nothing.
+   */
+  setMaxTimeMS(body: Document, rtt: number): void {
+    if (this.deadline!.infinite) delete body.maxTimeMS;
+    else body.maxTimeMS = maxTimeMSLeft(this, rtt);
+  }
+
   /** Whether a finite deadline has passed. */
   passed(): boolean {
     return this.deadline !== undefined && this.deadline.remaining() <= 0;
@@ -329,6 +330,7 @@ export function execute<T>(ctx: ClientContext, op: Operation<T>): Promise<T> {
     // A network or selection error inside a transaction: the whole transaction may be retried.
     run = run.catch((error) => {
       exec.session!.transaction.labelError(error, op.name);
+      unpinAfterError(exec.session!, error);
       throw error;
     });
   }
@@ -379,6 +381,7 @@ function startExecution(ctx: ClientContext, op: Operation<unknown>): Execution {
       );
     }
   }
+  if (session !== undefined && !inTransaction) leaveTransaction(session); // unpinned before selection
   return { session, owned: false, unacknowledged, txnNumber: undefined, retryConcernError: false, inTransaction };
 }
 
@@ -429,10 +432,8 @@ async function attempts<T>(ctx: ClientContext, op: Operation<T>, clock: Clock, e
     !exec.unacknowledged && op.noSession !== true && !exec.inTransaction;
   let lastError: unknown;
   for (let attempt = 0;; attempt++) {
-    let server: ServerLike;
-    if (op.server !== undefined) {
-      server = op.server;
-    } else {
+    let server: ServerLike | undefined = op.server ?? (exec.inTransaction ? pinnedServer(exec.session!) : undefined);
+    if (server === undefined) {
       clock.enter("serverSelection");
       try {
         server = await select(ctx, selector, clock.signal, failed.length === 0 ? NONE : [...failed]);
@@ -441,6 +442,7 @@ async function attempts<T>(ctx: ClientContext, op: Operation<T>, clock: Clock, e
         throw lastError;
       }
     }
+    if (exec.inTransaction) pinToFirstServer(exec.session!, server, op.name);
     // Read before the attempt: a failure marks the server Unknown (wire 0).
     const wireVersion = server.description.maxWireVersion;
     if (retryWrites) {
@@ -570,35 +572,6 @@ async function attemptOn<T>(
   });
 }
 
-/**
- * A round trip's outcome, observed: `$clusterTime` and `operationTime` of
- * the reply (or of an error's reply) advance the client's and the session's
- * times; a network error makes the server session dirty (not reused).
- */
-async function observed(
-  ctx: ClientContext,
-  session: ClientSession | undefined,
-  reply: Promise<Document>,
-): Promise<Document> {
-  try {
-    const r = await reply;
-    observeReply(ctx, session, r);
-    return r;
-  } catch (error) {
-    if (error instanceof OperationFailure) observeReply(ctx, session, error.response);
-    else if (session !== undefined && isNetworkError(error)) {
-      const s = sessionState(session).serverSession;
-      if (s !== undefined) s.isDirty = true;
-    }
-    throw error;
-  }
-}
-
-function isNetworkError(error: unknown): boolean {
-  return error instanceof AutoReconnect || error instanceof NetworkTimeout ||
-    (error instanceof ConnectionFailure && error.when !== undefined);
-}
-
 function pinned(
   ctx: ClientContext,
   op: Operation<unknown>,
@@ -642,107 +615,8 @@ function pinned(
 function checkedOut(clock: Clock, address: string, timedBody: Document | undefined, rtt: number): () => void {
   return () => {
     clock.enter("reply", address);
-    if (timedBody !== undefined) setMaxTimeMS(timedBody, clock, rtt);
+    if (timedBody !== undefined) clock.setMaxTimeMS(timedBody, rtt);
   };
-}
-
-/**
- * The command as sent: the operation's document with the read concern, the
- * write concern and `maxTimeMS` the runner adds. The one place where the
- * final document is built (sessions, `$clusterTime` and command monitoring
- * attach here). The operation's document is not modified.
- */
-function finishCommand(
-  ctx: ClientContext,
-  op: Operation<unknown>,
-  exec: Execution,
-  session: ClientSession | undefined,
-  cmd: Document,
-  wireVersion: number,
-  clock: Clock,
-  rtt: number,
-  timed: boolean,
-  txnNumber?: false,
-): Document {
-  const rc = op.readConcern;
-  const wc = op.writeConcern;
-  const state = session === undefined ? undefined : sessionState(session);
-  // Causal consistency: a read that takes a read concern waits for the session's last operation.
-  const afterClusterTime = state !== undefined && session!.supports.causalConsistency && rc !== undefined
-    ? state.operationTime
-    : undefined;
-  const snapshot = session?.snapshotEnabled === true && rc !== undefined;
-  const addRc = (rc !== undefined && rc.level !== undefined) || afterClusterTime !== undefined || snapshot;
-  const addWc = wc !== undefined && Object.keys(wc).length > 0 && wireVersion >= (op.writeConcernMinWireVersion ?? 0);
-  const clusterTime = op.noSession === true || wireVersion < SESSIONS_WIRE_VERSION
-    ? undefined
-    : laterTimestamp(state?.clusterTime?.clusterTime, ctx.clusterTime?.clusterTime)
-    ? state!.clusterTime
-    : ctx.clusterTime;
-  if (!addRc && !addWc && !timed && session === undefined && clusterTime === undefined) return cmd;
-  const body: Document = { ...cmd };
-  if (session !== undefined) {
-    body.lsid = session.id;
-    state!.serverSession!.lastUse = performance.now();
-    if (exec.txnNumber !== undefined && txnNumber !== false) body.txnNumber = exec.txnNumber;
-  }
-  if (addRc) {
-    if (snapshot) {
-      if (wireVersion < SNAPSHOT_WIRE_VERSION) {
-        throw new SessionError(
-          `Snapshot reads require MongoDB 5.0 or later (wire version 13); the server's maxWireVersion is ${wireVersion}`,
-        );
-      }
-      body.readConcern = state!.snapshotTime === undefined
-        ? { level: "snapshot" }
-        : { level: "snapshot", atClusterTime: state!.snapshotTime };
-    } else {
-      if (wireVersion < READ_CONCERN_WIRE_VERSION) {
-        throw new ConfigurationError(
-          `readConcern level ${JSON.stringify(rc?.level)} needs MongoDB 3.2 or later (wire version 4); ` +
-            `the server's maxWireVersion is ${wireVersion}`,
-        );
-      }
-      const doc: Document = rc?.level === undefined ? {} : { level: rc.level };
-      if (afterClusterTime !== undefined) doc.afterClusterTime = afterClusterTime;
-      body.readConcern = doc;
-    }
-  }
-  if (clusterTime !== undefined) body.$clusterTime = clusterTime;
-  if (addWc) {
-    const { wtimeout, ...rest } = wc;
-    // Under timeoutMS the deprecated wtimeout is ignored (the deadline bounds the wait).
-    body.writeConcern = clock.deadline === undefined || wtimeout === undefined ? { ...wc } : rest;
-  }
-  if (timed) setMaxTimeMS(body, clock, rtt);
-  return exec.inTransaction ? transactionCommand(session!, body) : body;
-}
-
-/**
- * A command of a transaction: the transaction's fields (`txnNumber`,
- * `autocommit`, `startTransaction` and its readConcern on the first), none of
- * the inherited read or write concern; the first command of a causally
- * consistent session waits for the session's last operation
- * (`readConcern.afterClusterTime`), even a write.
- */
-function transactionCommand(session: ClientSession, body: Document): Document {
-  const state = sessionState(session);
-  const out = session.transaction.applyToCommand(body, state.serverSession!.txnNumber);
-  if (out.startTransaction === true && session.supports.causalConsistency && state.operationTime !== undefined) {
-    out.readConcern = { ...(out.readConcern as Document | undefined), afterClusterTime: state.operationTime };
-  }
-  return out;
-}
-
-/**
- * Sets (or, under `timeoutMS: 0`, removes) `maxTimeMS` from the time left
- * minus the round-trip estimate; called when the command is built and again
- * once a connection is checked out, just before it is written. Throws the
- * timeout error instead of sending when that leaves nothing.
- */
-function setMaxTimeMS(body: Document, clock: Clock, rtt: number): void {
-  if (clock.deadline!.infinite) delete body.maxTimeMS;
-  else body.maxTimeMS = maxTimeMSLeft(clock, rtt);
 }
 
 function maxTimeMSLeft(clock: Clock, rtt: number): number {

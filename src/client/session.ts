@@ -16,6 +16,7 @@ import { checkOptions, type ClientContext, contextOf, isDocument, show } from ".
 import type { ServerSession } from "./server_session_pool.ts";
 import { Transaction, type TransactionOptions } from "./transaction.ts";
 import { runTransactionCommand } from "./_transaction_command.ts";
+import { leaveTransaction, unpin, unpinAfterError } from "./mongos_pinning.ts";
 import { withTransaction, type WithTransactionOptions } from "./with_transaction.ts";
 
 /**
@@ -294,6 +295,7 @@ export class ClientSession {
       await this.abortTransaction().catch(() => {}); // the specification: errors are ignored
     }
     s.ended = true;
+    unpin(this);
     releaseServerSession(s);
   }
 
@@ -322,6 +324,7 @@ export class ClientSession {
       throw new SessionError("transactions are not supported in snapshot sessions: start a session without snapshot");
     }
     this.transaction.start(options, this.defaultTransactionOptions, s.ctx);
+    leaveTransaction(this); // a new transaction is not pinned and has no recoveryToken yet
     this.id; // takes a server session: the transaction's number is its next one
     s.serverSession!.txnNumber++;
   }
@@ -340,7 +343,10 @@ export class ClientSession {
    * ```
    */
   commitTransaction(): Promise<void> {
-    return this.transaction.commit((command) => runTransactionCommand(this, command));
+    return this.transaction.commit((command) => runTransactionCommand(this, command)).catch((error) => {
+      unpinAfterError(this, error); // UnknownTransactionCommitResult: the next commit may go to any mongos
+      throw error;
+    });
   }
 
   /**
@@ -355,7 +361,8 @@ export class ClientSession {
    * ```
    */
   abortTransaction(): Promise<void> {
-    return this.transaction.abort((command) => runTransactionCommand(this, command));
+    // Unpinned however the abort ends, sent or not.
+    return this.transaction.abort((command) => runTransactionCommand(this, command)).finally(() => unpin(this));
   }
 
   /** Whether a transaction is starting or in progress. */

@@ -47,7 +47,7 @@ export class FakeServer implements ServerLike {
 
   constructor(
     address: string,
-    type: "primary" | "secondary" | "arbiter" | "ghost",
+    type: "primary" | "secondary" | "arbiter" | "ghost" | "mongos",
     wire: number,
     log: Call[],
     handler: Handler,
@@ -59,6 +59,12 @@ export class FakeServer implements ServerLike {
     if (type === "primary") hello.isWritablePrimary = true;
     if (type === "secondary") hello.secondary = true;
     if (type === "arbiter") hello.arbiterOnly = true;
+    if (type === "mongos") {
+      // A mongos: no set name, sessions supported.
+      delete hello.setName;
+      hello.msg = "isdbgrid";
+      hello.logicalSessionTimeoutMinutes = 30;
+    }
     if (type === "ghost") {
       delete hello.setName;
       hello.isreplicaset = true;
@@ -158,7 +164,7 @@ export class FakeTopology implements TopologyLike {
       servers,
       compatible: true,
       compatibilityError: null,
-      logicalSessionTimeoutMinutes: null,
+      logicalSessionTimeoutMinutes: this.type === "Sharded" ? 30 : null,
       heartbeatFrequencyMS: 10000,
       localThresholdMS: 15,
     };
@@ -189,6 +195,7 @@ export class FakeTopology implements TopologyLike {
     this.selections.push({ selector, deprioritized });
     const live = this.servers.filter((s) => s.description.type !== "Unknown");
     if (this.type === "Single") return this.servers[0];
+    if (this.type === "Sharded") return this.#nextMongos(live, deprioritized);
     const primary = live.filter((s) => s.description.type === "RSPrimary");
     const secondaries = live.filter((s) => s.description.type === "RSSecondary");
     const prefer = (list: FakeServer[]) => {
@@ -218,6 +225,17 @@ export class FakeTopology implements TopologyLike {
     const chosen = prefer(pool)[0];
     if (chosen === undefined) throw new ServerSelectionError(`no server for ${selector.readPreference.mode}`);
     return chosen;
+  }
+
+  #turn = 0;
+
+  /** Mongoses in turn (so that anything not pinned moves between them), the deprioritized ones last. */
+  #nextMongos(live: FakeServer[], deprioritized: readonly string[]): FakeServer {
+    const mongoses = live.filter((s) => s.description.type === "Mongos");
+    const fresh = mongoses.filter((s) => !deprioritized.includes(s.address));
+    const pool = fresh.length > 0 ? fresh : mongoses;
+    if (pool.length === 0) throw new ServerSelectionError("no mongos");
+    return pool[this.#turn++ % pool.length];
   }
 
   close(): Promise<void> {
@@ -268,4 +286,15 @@ export function okHandler(call: Call): Document {
     default:
       return { ok: 1 };
   }
+}
+
+/** Two mongoses of a sharded cluster (selection takes them in turn), sharing one log and one handler. */
+export function fakeCluster(
+  handler: Handler,
+  options: { wire?: number } = {},
+): { topology: FakeTopology; log: Call[]; mongoses: FakeServer[] } {
+  const log: Call[] = [];
+  const wire = options.wire ?? 17;
+  const mongoses = ["m1:27017", "m2:27017"].map((a) => new FakeServer(a, "mongos", wire, log, handler));
+  return { topology: new FakeTopology(mongoses, "Sharded"), log, mongoses };
 }

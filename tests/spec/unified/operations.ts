@@ -13,7 +13,7 @@
 import type { Document } from "../../../src/bson/mod.ts";
 import { OperationFailure } from "../../../src/errors.ts";
 import type { ClientBase, Cursor, Database, ReplicaSetConnection, RunCommandOptions } from "../../../src/client/mod.ts";
-import { type EntityMap, plain, SkipTest, TestFileError } from "./entities.ts";
+import { type Deployment, type EntityMap, plain, SkipTest, TestFileError } from "./entities.ts";
 import { type Args, docArg, take } from "./arguments.ts";
 import { runCollectionOperation } from "./collection_operations.ts";
 import { runClientBulkWrite } from "./client_bulk_write_operations.ts";
@@ -55,6 +55,8 @@ export interface OperationContext {
   readonly failPoints: FailPointRecord[];
   /** Creates entities for the `createEntities` operation. */
   createEntities(list: unknown): Promise<void>;
+  /** The deployment (targetedFailPoint connects to a mongos of it). */
+  readonly deployment?: Deployment;
 }
 
 /** Every operation name the unified format defines, by the object it runs on. */

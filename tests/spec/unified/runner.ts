@@ -186,6 +186,7 @@ export async function runTest(
       internal: env.internal,
       failPoints,
       createEntities: (list: unknown) => createEntities(list as unknown[], entities, env.deployment),
+      deployment: env.deployment,
     };
     for (const op of test.operations as Document[]) {
       let result: OperationResult | undefined;

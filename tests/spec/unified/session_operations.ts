@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import type { Document } from "../../../src/bson/mod.ts";
-import { ClientSession, type ClientSessionOptions } from "../../../src/client/mod.ts";
+import { ClientSession, type ClientSessionOptions, Connection } from "../../../src/client/mod.ts";
+import { pinnedServer } from "../../../src/client/mongos_pinning.ts";
 import { type EntityMap, plain, SkipTest, TestFileError } from "./entities.ts";
 import type { Args } from "./arguments.ts";
 import { isDocument } from "./matcher.ts";
@@ -59,6 +60,7 @@ export function sessionArgumentGap(name: string, kind: string, args: Args): stri
   if (!(args.session instanceof ClientSession) || kind === "collection") return undefined;
   if (kind === "client" && name === "clientBulkWrite") return undefined;
   if (kind === "database" && name === "runCommand") return undefined; // passes it (operations.ts)
+  if (kind === "database" && name === "createCollection") return undefined; // passes it (management_operations.ts)
   return `runner lacks the session argument of ${name} (${kind})`;
 }
 
@@ -87,7 +89,7 @@ export function runSessionTestRunnerOperation(
   name: string,
   args: Args,
   ctx: OperationContext,
-): OperationResult | undefined {
+): OperationResult | Promise<OperationResult> | undefined {
   switch (name) {
     case "assertSessionDirty":
     case "assertSessionNotDirty": {
@@ -97,16 +99,14 @@ export function runSessionTestRunnerOperation(
     }
     case "assertSessionPinned":
     case "assertSessionUnpinned": {
-      ctx.entities.get(args.session, "session");
-      // A replica set pins no session (pinning is a sharded and load-balanced transaction matter).
-      if (name === "assertSessionPinned") {
-        assert.fail("assertSessionPinned: the session is not pinned (sessions are never pinned on a replica set)");
-      }
+      const session = ctx.entities.get(args.session, "session") as ClientSession;
+      const pinned = pinnedServer(session)?.address;
+      if (name === "assertSessionPinned") assert.ok(pinned !== undefined, "assertSessionPinned: the session is not pinned");
+      else assert.equal(pinned, undefined, `assertSessionUnpinned: the session is pinned to ${pinned}`);
       return { value: undefined };
     }
     case "targetedFailPoint":
-      ctx.entities.get(args.session, "session");
-      throw new SkipTest("not applicable to a replica set: targetedFailPoint needs a session pinned to a mongos");
+      return targetedFailPoint(args, ctx);
     case "assertSameLsidOnLastTwoCommands":
     case "assertDifferentLsidOnLastTwoCommands": {
       const c = ctx.entities.get(args.client, "client");
@@ -124,6 +124,37 @@ export function runSessionTestRunnerOperation(
     default:
       return undefined;
   }
+}
+
+/**
+ * `targetedFailPoint`: the fail point on the mongos the session is pinned to,
+ * through a new client connected directly to it (the driver has no API to
+ * send a command to a given server), closed once the command is done. The
+ * runner turns fail points off on every mongos after the test.
+ */
+async function targetedFailPoint(args: Args, ctx: OperationContext): Promise<OperationResult> {
+  const session = ctx.entities.get(args.session, "session") as ClientSession;
+  const fp = args.failPoint;
+  if (!isDocument(fp) || typeof fp.configureFailPoint !== "string") {
+    throw new TestFileError("targetedFailPoint: failPoint must be a configureFailPoint command");
+  }
+  const address = pinnedServer(session)?.address;
+  if (address === undefined) {
+    if (String(ctx.deployment?.topology) !== "sharded") {
+      throw new SkipTest("not applicable to a replica set: targetedFailPoint needs a session pinned to a mongos");
+    }
+    throw new TestFileError("targetedFailPoint: the session is not pinned to a mongos");
+  }
+  const direct = await Connection.connect(`mongodb://${ctx.deployment?.userinfo ?? ""}${address}/?directConnection=true`, {
+    serverSelectionTimeoutMS: 10_000,
+  });
+  try {
+    await direct.admin.command(fp);
+  } finally {
+    await direct.close();
+  }
+  ctx.failPoints.push({ name: fp.configureFailPoint });
+  return { value: undefined };
 }
 
 function sameLsid(a: unknown, b: unknown): boolean {

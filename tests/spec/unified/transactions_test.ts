@@ -1,4 +1,4 @@
-// The transactions specification's unified tests against the simulated replica set.
+// The transactions specification's unified tests against the simulated replica set (and sharded cluster).
 //
 //   TRANSACTIONS_SPEC_DIR  a folder of unified-format *.json files (default: tests/spec/transactions)
 //
@@ -13,6 +13,11 @@ const BACKPRESSURE =
 runUnifiedArea({
   // Tests the 7.0 set cannot run go to a simulated set of a version they need (server_versions.ts).
   serverVersions: true,
+  // Tests for mongos (pinning, recoveryToken) run on a simulated sharded cluster of two mongoses (sharded.ts).
+  topologies: ["sharded"],
+  // As drivers' CI runs them against an --auth deployment too: the `auth: true` tests (the handshake errors of a
+  // retried commit / abort) need one, and the others run the same with clients that authenticate.
+  replicaSet: { users: [{ user: "transactions", password: "transactions-tests" }] },
   area: "transactions",
   envVar: "TRANSACTIONS_SPEC_DIR",
   defaultDir: fileURLToPath(new URL("../transactions", import.meta.url)),
