@@ -21,6 +21,7 @@ import { ThreadEntity } from "./thread_entities.ts";
 import { trackTopology } from "./topology_snapshots.ts";
 import { trackCheckouts } from "./connection_counts.ts";
 import { createSessionEntity } from "./session_operations.ts";
+import { createBucket } from "./gridfs_operations.ts";
 
 /** A test that cannot run here; `reason` says why (not applicable, or what the driver or simulator lacks). */
 export class SkipTest extends Error {
@@ -72,6 +73,7 @@ export type EntityKind =
   | "cursor"
   | "thread"
   | "session"
+  | "bucket"
   | "value";
 
 interface Entry {
@@ -330,7 +332,7 @@ function clientUri(deployment: Deployment, uriOptions: unknown): string {
 /**
  * Creates the entities of a `createEntities` list (already checked by
  * {@linkcode validateEntities}) into `map`. Entities the driver has no
- * counterpart for yet (session, bucket, clientEncryption) skip the
+ * counterpart for yet (clientEncryption) skip the
  * test with the reason.
  */
 export async function createEntities(
@@ -380,8 +382,8 @@ export async function createEntities(
         createSessionEntity(spec, map);
         break;
       case "bucket":
-        map.get(spec.database, "database");
-        throw new SkipTest("driver lacks GridFS (bucket entity)");
+        map.set(id, "bucket", createBucket(spec, map.get(spec.database, "database")));
+        break;
       case "thread":
         map.set(id, "thread", new ThreadEntity());
         break;

@@ -24,6 +24,7 @@ import { runChangeStreamOperation } from "./change_stream_operations.ts";
 import { isDocument } from "./matcher.ts";
 import { runSdamOperation, SDAM_RUNNER_OPERATIONS } from "./sdam_operations.ts";
 import { runReadOperation } from "./read_operations.ts";
+import { runBucketOperation } from "./gridfs_operations.ts";
 import {
   runSessionEntityOperation,
   runSessionTestRunnerOperation,
@@ -78,6 +79,7 @@ const SPEC_OPERATIONS = new Set([
   "downloadByName", "downloadToStream", "downloadToStreamByName", "openDownloadStream", "openDownloadStreamByName",
   "openUploadStream", "openUploadStreamWithId", "upload", "uploadWithId", "uploadFromStream",
   "uploadFromStreamWithId", "iterateUntilDocumentOrError", "iterateOnce", "listCollectionObjects", "listDatabaseObjects",
+  "deleteByName", "renameByName",
 ]);
 
 /** Required arguments of the operations the runner checks before anything else. */
@@ -196,6 +198,8 @@ export async function runOperation(
   args = withSessionArgument(args, ctx.entities);
   const read = await runReadOperation(name, args, kind, ctx.entities.get(op.object));
   if (read !== undefined) return read;
+  const bucket = await runBucketOperation(name, args, kind, ctx.entities.get(op.object));
+  if (bucket !== undefined) return bucket;
   const sessionGap = sessionArgumentGap(name, kind, args);
   if (sessionGap !== undefined) throw new SkipTest(sessionGap);
   switch (kind) {
