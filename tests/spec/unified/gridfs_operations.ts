@@ -14,6 +14,18 @@ import { type Args, docArg, options, take } from "./arguments.ts";
 import { isDocument } from "./matcher.ts";
 import type { OperationResult } from "./operations.ts";
 
+/** Required arguments of the bucket operations (checked before anything runs, as operations.ts does for the others). */
+export const BUCKET_REQUIRED: Record<string, string[]> = {
+  download: ["id"],
+  downloadByName: ["filename"],
+  upload: ["filename", "source"],
+  uploadWithId: ["id", "filename", "source"],
+  delete: ["id"],
+  deleteByName: ["filename"],
+  rename: ["id", "newFilename"],
+  renameByName: ["filename", "newFilename"],
+};
+
 const BUCKET_OPTIONS = new Set(["bucketName", "chunkSizeBytes", "writeConcern", "readConcern", "readPreference"]);
 
 /** The bucket of a `bucket` entity definition; options the driver does not take skip the test. */
