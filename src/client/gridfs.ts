@@ -12,7 +12,7 @@
 import type { Document } from "../bson/mod.ts";
 import { ConfigurationError, OperationFailure } from "../errors.ts";
 import { ErrorCode } from "../error_codes.ts";
-import { type ReadPreferenceLike } from "../topology/read_preference.ts";
+import type { ReadPreferenceLike } from "../topology/read_preference.ts";
 import type { Collection, CollectionOptions } from "./collection.ts";
 import type { Cursor } from "./cursor.ts";
 import type { Database } from "./database.ts";
@@ -22,7 +22,14 @@ import type { WriteConcern } from "./write_concern.ts";
 import { checkDocument, checkInt, checkOptions, checkSignal, show, typeError } from "./_internal.ts";
 import { checkOptionNames } from "./_write.ts";
 import { FileNotFoundError, RevisionNotFoundError } from "./gridfs_errors.ts";
-import { checkUploadOptions, type GridFSFile, GridFSUploadStream, type GridFSUploadOptions } from "./gridfs_upload.ts";
+import {
+  checkUploadOptions,
+  type CommandOptions,
+  type GridFSFile,
+  GridFSUploadStream,
+  type GridFSUploadOptions,
+} from "./gridfs_upload.ts";
+import { gridFSDeadline } from "./_gridfs_deadline.ts";
 import {
   checkDownloadOptions,
   type GridFSDownloadByNameOptions,
@@ -52,6 +59,11 @@ export interface GridFSBucketOptions {
   readonly readConcern?: ReadConcern;
   /** Where reads go (default: the database's read preference). */
   readonly readPreference?: ReadPreferenceLike;
+  /**
+   * Default time limit of each method in ms, over every command it sends, and of each stream's
+   * whole life; 0 = no limit (default: the database's `timeoutMS`).
+   */
+  readonly timeoutMS?: number;
 }
 
 /**
@@ -69,6 +81,8 @@ export interface GridFSOperationOptions {
   readonly signal?: AbortSignal;
   /** Runs every command of the operation in this session. */
   readonly session?: ClientSession;
+  /** Time limit of the whole operation in ms, 0 = no limit (default: the bucket's). */
+  readonly timeoutMS?: number;
 }
 
 /**
@@ -104,8 +118,9 @@ const BUCKET_OPTIONS: ReadonlySet<string> = new Set([
   "writeConcern",
   "readConcern",
   "readPreference",
+  "timeoutMS",
 ]);
-const OPERATION_OPTIONS: ReadonlySet<string> = new Set(["signal", "session"]);
+const OPERATION_OPTIONS: ReadonlySet<string> = new Set(["signal", "session", "timeoutMS"]);
 const FIND_OPTIONS: ReadonlySet<string> = new Set([
   ...OPERATION_OPTIONS,
   "allowDiskUse",
@@ -163,6 +178,7 @@ export class GridFSBucket {
   #files: Collection;
   #chunks: Collection;
   #indexes: Promise<void> | undefined;
+  #timeoutMS: number | undefined;
 
   /**
    * A bucket of `db`.
@@ -179,10 +195,12 @@ export class GridFSBucket {
     this.#db = db;
     this.#name = name;
     this.#chunkSize = checkInt(o.chunkSizeBytes, "chunkSizeBytes", 1) ?? DEFAULT_CHUNK_SIZE;
+    this.#timeoutMS = checkInt(o.timeoutMS, "timeoutMS", 0);
     const level: CollectionOptions = {};
     if (o.writeConcern !== undefined) Object.assign(level, { writeConcern: o.writeConcern });
     if (o.readConcern !== undefined) Object.assign(level, { readConcern: o.readConcern });
     if (o.readPreference !== undefined) Object.assign(level, { readPreference: o.readPreference });
+    if (o.timeoutMS !== undefined) Object.assign(level, { timeoutMS: o.timeoutMS });
     this.#files = db.collection(`${name}.files`, level);
     this.#chunks = db.collection(`${name}.chunks`, level);
   }
@@ -190,6 +208,11 @@ export class GridFSBucket {
   /** The bucket's name, the prefix of its collections. */
   get bucketName(): string {
     return this.#name;
+  }
+
+  /** The bucket's `timeoutMS`: its own, else the database's (`undefined`: not set; 0: no limit). */
+  get timeoutMS(): number | undefined {
+    return this.#timeoutMS ?? this.#db.timeoutMS;
   }
 
   /** The chunk size of new files, in bytes. */
@@ -231,7 +254,8 @@ export class GridFSBucket {
   openUploadStream(filename: string, options?: GridFSUploadOptions): GridFSUploadStream {
     if (typeof filename !== "string") throw typeError("filename", "a string", filename, "GridFS upload");
     const o = checkUploadOptions(options);
-    return new GridFSUploadStream(this.#target(), filename, o.chunkSizeBytes ?? this.#chunkSize, o);
+    const deadline = this.#deadline(o.timeoutMS, "GridFS upload");
+    return new GridFSUploadStream(this.#target(), filename, o.chunkSizeBytes ?? this.#chunkSize, o, deadline);
   }
 
   /**
@@ -296,14 +320,14 @@ export class GridFSBucket {
    */
   openDownloadStream(id: unknown, options?: GridFSDownloadOptions): GridFSDownloadStream {
     const o = checkDownloadOptions(options, false);
-    const lookup = async () => {
-      const file = await this.#files.findOne({ _id: id }, opOptions(o));
+    const lookup = async (command: () => CommandOptions) => {
+      const file = await this.#files.findOne({ _id: id }, command());
       if (file === null) {
         throw new FileNotFoundError(`no GridFS file with id ${show(id)} in bucket ${this.#name}`, { id });
       }
       return file as unknown as GridFSFile;
     };
-    return new GridFSDownloadStream(this.#chunks, lookup, o);
+    return new GridFSDownloadStream(this.#chunks, lookup, o, this.#deadline(o.timeoutMS, "GridFS download"));
   }
 
   /**
@@ -321,12 +345,12 @@ export class GridFSBucket {
     if (typeof filename !== "string") throw typeError("filename", "a string", filename, "GridFS download");
     const o = checkDownloadOptions(options, true);
     const revision = o.revision ?? -1;
-    const lookup = async () => {
+    const lookup = async (command: () => CommandOptions) => {
       const skip = revision >= 0 ? revision : -revision - 1;
       const sort = { uploadDate: revision >= 0 ? 1 : -1 };
-      const file = await this.#files.findOne({ filename }, { sort, skip, ...opOptions(o) });
+      const file = await this.#files.findOne({ filename }, { sort, skip, ...command() });
       if (file !== null) return file as unknown as GridFSFile;
-      const any = skip === 0 ? null : await this.#files.findOne({ filename }, { projection: { _id: 1 }, ...opOptions(o) });
+      const any = skip === 0 ? null : await this.#files.findOne({ filename }, { projection: { _id: 1 }, ...command() });
       if (any === null) {
         throw new FileNotFoundError(`no GridFS file named ${show(filename)} in bucket ${this.#name}`, { filename });
       }
@@ -335,7 +359,7 @@ export class GridFSBucket {
         { filename, revision },
       );
     };
-    return new GridFSDownloadStream(this.#chunks, lookup, o);
+    return new GridFSDownloadStream(this.#chunks, lookup, o, this.#deadline(o.timeoutMS, "GridFS download"));
   }
 
   /**
@@ -398,9 +422,9 @@ export class GridFSBucket {
    * ```
    */
   async delete(id: unknown, options?: GridFSOperationOptions): Promise<void> {
-    const o = checkOperation(options);
-    const { deletedCount } = await this.#files.deleteOne({ _id: id }, o);
-    await this.#chunks.deleteMany({ files_id: id }, o);
+    const cmd = this.#command(options, "GridFS delete");
+    const { deletedCount } = await this.#files.deleteOne({ _id: id }, cmd());
+    await this.#chunks.deleteMany({ files_id: id }, cmd());
     if (deletedCount === 0) {
       throw new FileNotFoundError(`no GridFS file with id ${show(id)} in bucket ${this.#name}; nothing was deleted`, { id });
     }
@@ -419,16 +443,17 @@ export class GridFSBucket {
    */
   async deleteByName(filename: string, options?: GridFSOperationOptions): Promise<void> {
     if (typeof filename !== "string") throw typeError("filename", "a string", filename, "GridFS deleteByName");
-    const o = checkOperation(options);
-    const found = await this.#files.find({ filename }, { projection: { _id: 1 }, ...o }).toArray({ signal: o.signal });
+    const cmd = this.#command(options, "GridFS deleteByName");
+    const first = cmd();
+    const found = await this.#files.find({ filename }, { projection: { _id: 1 }, ...first }).toArray({ signal: first.signal });
     if (found.length === 0) {
       throw new FileNotFoundError(`no GridFS file named ${show(filename)} in bucket ${this.#name}; nothing was deleted`, {
         filename,
       });
     }
     const ids = found.map((f) => f._id);
-    await this.#files.deleteMany({ _id: { $in: ids } }, o);
-    await this.#chunks.deleteMany({ files_id: { $in: ids } }, o);
+    await this.#files.deleteMany({ _id: { $in: ids } }, cmd());
+    await this.#chunks.deleteMany({ files_id: { $in: ids } }, cmd());
   }
 
   /**
@@ -443,8 +468,8 @@ export class GridFSBucket {
    */
   async rename(id: unknown, newFilename: string, options?: GridFSOperationOptions): Promise<void> {
     if (typeof newFilename !== "string") throw typeError("newFilename", "a string", newFilename, "GridFS rename");
-    const o = checkOperation(options);
-    const { matchedCount } = await this.#files.updateOne({ _id: id }, { $set: { filename: newFilename } }, o);
+    const cmd = this.#command(options, "GridFS rename");
+    const { matchedCount } = await this.#files.updateOne({ _id: id }, { $set: { filename: newFilename } }, cmd());
     if (matchedCount === 0) {
       throw new FileNotFoundError(`no GridFS file with id ${show(id)} in bucket ${this.#name}; nothing was renamed`, { id });
     }
@@ -463,8 +488,8 @@ export class GridFSBucket {
   async renameByName(filename: string, newFilename: string, options?: GridFSOperationOptions): Promise<void> {
     if (typeof filename !== "string") throw typeError("filename", "a string", filename, "GridFS renameByName");
     if (typeof newFilename !== "string") throw typeError("newFilename", "a string", newFilename, "GridFS renameByName");
-    const o = checkOperation(options);
-    const { matchedCount } = await this.#files.updateMany({ filename }, { $set: { filename: newFilename } }, o);
+    const cmd = this.#command(options, "GridFS renameByName");
+    const { matchedCount } = await this.#files.updateMany({ filename }, { $set: { filename: newFilename } }, cmd());
     if (matchedCount === 0) {
       throw new FileNotFoundError(`no GridFS file named ${show(filename)} in bucket ${this.#name}; nothing was renamed`, {
         filename,
@@ -482,9 +507,9 @@ export class GridFSBucket {
    * ```
    */
   async drop(options?: GridFSOperationOptions): Promise<void> {
-    const o = checkOperation(options);
-    await this.#files.drop(o);
-    await this.#chunks.drop(o);
+    const cmd = this.#command(options, "GridFS drop");
+    await this.#files.drop(cmd());
+    await this.#chunks.drop(cmd());
     this.#indexes = undefined;
   }
 
@@ -493,13 +518,25 @@ export class GridFSBucket {
     return `GridFSBucket(${this.#db.toString()}, '${this.#name}')`;
   }
 
+  /** A deadline of `timeoutMS` (else the bucket's) from now. */
+  #deadline(timeoutMS: number | undefined, what: string): () => { timeoutMS?: number } {
+    return gridFSDeadline(timeoutMS ?? this.timeoutMS, what);
+  }
+
+  /** The options of each command of a method: its signal and session, and what is left of its `timeoutMS`. */
+  #command(options: GridFSOperationOptions | undefined, what: string): () => CommandOptions {
+    const o = checkOperation(options);
+    const deadline = this.#deadline(o.timeoutMS, what);
+    return () => ({ ...opOptions(o), ...deadline() });
+  }
+
   #target() {
     return {
       files: this.#files,
       chunks: this.#chunks,
-      ensureIndexes: (o: GridFSOperationOptions) => {
+      ensureIndexes: (command: () => CommandOptions) => {
         // Once per bucket, shared by concurrent uploads; a failure lets the next write try again.
-        this.#indexes ??= ensureIndexes(this.#files, this.#chunks, o).catch((e) => {
+        this.#indexes ??= ensureIndexes(this.#files, this.#chunks, command).catch((e) => {
           this.#indexes = undefined;
           throw e;
         });
@@ -513,10 +550,11 @@ function checkOperation(options: GridFSOperationOptions | undefined): GridFSOper
   const o = checkOptions(options, "GridFS options");
   checkOptionNames(o, OPERATION_OPTIONS, "GridFS option");
   checkSignal(o.signal);
+  checkInt(o.timeoutMS, "timeoutMS", 0);
   return o;
 }
 
-function opOptions(o: GridFSOperationOptions): GridFSOperationOptions {
+function opOptions(o: GridFSOperationOptions): CommandOptions {
   const out: { signal?: AbortSignal; session?: ClientSession } = {};
   if (o.signal !== undefined) out.signal = o.signal;
   if (o.session !== undefined) out.session = o.session;
@@ -555,9 +593,10 @@ function sameKeys(keys: unknown, want: Document): boolean {
   return a.length === b.length && a.every(([k, v], i) => k === b[i][0] && Number(v) === b[i][1]);
 }
 
-async function hasIndex(coll: Collection, keys: Document, o: GridFSOperationOptions): Promise<boolean> {
+async function hasIndex(coll: Collection, keys: Document, command: () => CommandOptions): Promise<boolean> {
   try {
-    const indexes = await coll.listIndexes({ ...opOptions(o), readPreference: "primary" }).toArray({ signal: o.signal });
+    const o = command();
+    const indexes = await coll.listIndexes({ ...o, readPreference: "primary" }).toArray({ signal: o.signal });
     return indexes.some((i) => sameKeys(i.key, keys));
   } catch (e) {
     if (e instanceof OperationFailure && e.code === ErrorCode.NamespaceNotFound) return false;
@@ -566,9 +605,9 @@ async function hasIndex(coll: Collection, keys: Document, o: GridFSOperationOpti
 }
 
 /** The specification's index check: only when the files collection is empty (read on the primary). */
-async function ensureIndexes(files: Collection, chunks: Collection, o: GridFSOperationOptions): Promise<void> {
-  const any = await files.findOne({}, { projection: { _id: 1 }, readPreference: "primary", ...opOptions(o) });
+async function ensureIndexes(files: Collection, chunks: Collection, command: () => CommandOptions): Promise<void> {
+  const any = await files.findOne({}, { projection: { _id: 1 }, readPreference: "primary", ...command() });
   if (any !== null) return;
-  if (!await hasIndex(files, FILES_INDEX, o)) await files.createIndex(FILES_INDEX, opOptions(o));
-  if (!await hasIndex(chunks, CHUNKS_INDEX, o)) await chunks.createIndex(CHUNKS_INDEX, { unique: true, ...opOptions(o) });
+  if (!await hasIndex(files, FILES_INDEX, command)) await files.createIndex(FILES_INDEX, command());
+  if (!await hasIndex(chunks, CHUNKS_INDEX, command)) await chunks.createIndex(CHUNKS_INDEX, { unique: true, ...command() });
 }

@@ -15,7 +15,8 @@ import type { Cursor } from "./cursor.ts";
 import type { ClientSession } from "./session.ts";
 import { checkInt, checkOptions, checkSignal, show } from "./_internal.ts";
 import { checkOptionNames } from "./_write.ts";
-import type { GridFSFile } from "./gridfs_upload.ts";
+import type { CommandOptions, GridFSFile } from "./gridfs_upload.ts";
+import type { DeadlineOptions } from "./_gridfs_deadline.ts";
 import { ChunkIsMissingError, ChunkIsWrongSizeError, ExtraChunkError, GridFSError } from "./gridfs_errors.ts";
 
 /**
@@ -39,6 +40,8 @@ export interface GridFSDownloadOptions {
   readonly signal?: AbortSignal;
   /** Runs every read in this session. */
   readonly session?: ClientSession;
+  /** Time limit of the stream's whole life in ms, from its opening to its last read (0 = no limit; default: the bucket's). */
+  readonly timeoutMS?: number;
 }
 
 /**
@@ -62,7 +65,7 @@ export interface GridFSDownloadByNameOptions extends GridFSDownloadOptions {
   readonly revision?: number;
 }
 
-const DOWNLOAD_OPTIONS: ReadonlySet<string> = new Set(["start", "end", "signal", "session"]);
+const DOWNLOAD_OPTIONS: ReadonlySet<string> = new Set(["start", "end", "signal", "session", "timeoutMS"]);
 const BY_NAME_OPTIONS: ReadonlySet<string> = new Set([...DOWNLOAD_OPTIONS, "revision"]);
 
 /** Checks download options (by name when `byName`). */
@@ -71,6 +74,7 @@ export function checkDownloadOptions<T extends GridFSDownloadByNameOptions>(opti
   checkOptionNames(o, byName ? BY_NAME_OPTIONS : DOWNLOAD_OPTIONS, "GridFS download option");
   const start = checkInt(o.start, "start", 0);
   const end = checkInt(o.end, "end", 0);
+  checkInt(o.timeoutMS, "timeoutMS", 0);
   if (start !== undefined && end !== undefined && start > end) {
     throw new ConfigurationError(`GridFS download: start (${start}) must not be past end (${end})`);
   }
@@ -109,8 +113,9 @@ interface Plan {
 
 interface DownloadState {
   chunks: Collection;
-  lookup: () => Promise<GridFSFile>;
+  lookup: (command: () => CommandOptions) => Promise<GridFSFile>;
   options: GridFSDownloadOptions;
+  deadline: () => DeadlineOptions;
   plan: Plan | undefined;
   cursor: Cursor<Document> | undefined;
   next: number;
@@ -141,8 +146,22 @@ export class GridFSDownloadStream extends ReadableStream<Uint8Array> {
   #state: DownloadState;
 
   /** Prefer {@linkcode GridFSBucket.openDownloadStream} or {@linkcode GridFSBucket.openDownloadStreamByName}. */
-  constructor(chunks: Collection, lookup: () => Promise<GridFSFile>, options: GridFSDownloadOptions) {
-    const state: DownloadState = { chunks, lookup, options, plan: undefined, cursor: undefined, next: 0, done: false };
+  constructor(
+    chunks: Collection,
+    lookup: (command: () => CommandOptions) => Promise<GridFSFile>,
+    options: GridFSDownloadOptions,
+    deadline: () => DeadlineOptions = () => ({}),
+  ) {
+    const state: DownloadState = {
+      chunks,
+      lookup,
+      options,
+      deadline,
+      plan: undefined,
+      cursor: undefined,
+      next: 0,
+      done: false,
+    };
     super({
       pull: (controller) => pull(state, controller),
       cancel: () => finish(state),
@@ -181,8 +200,8 @@ async function finish(state: DownloadState): Promise<void> {
   if (c !== undefined) await c.close().catch(() => {});
 }
 
-function opOptions(state: DownloadState): { signal?: AbortSignal; session?: ClientSession } {
-  const o: { signal?: AbortSignal; session?: ClientSession } = {};
+function opOptions(state: DownloadState): CommandOptions {
+  const o: CommandOptions = { ...state.deadline() };
   if (state.options.signal !== undefined) o.signal = state.options.signal;
   if (state.options.session !== undefined) o.session = state.options.session;
   return o;
@@ -209,7 +228,7 @@ async function pull(state: DownloadState, controller: ReadableStreamDefaultContr
   try {
     if (state.done) return;
     if (state.plan === undefined) {
-      const plan = makePlan(await state.lookup(), state.options);
+      const plan = makePlan(await state.lookup(() => opOptions(state)), state.options);
       state.plan = plan;
       state.next = plan.first;
       if (plan.last < plan.first) {

@@ -13,6 +13,7 @@ import type { Collection } from "./collection.ts";
 import type { ClientSession } from "./session.ts";
 import { checkDocument, checkInt, checkOptions, checkSignal, typeError } from "./_internal.ts";
 import { checkOptionNames } from "./_write.ts";
+import type { DeadlineOptions } from "./_gridfs_deadline.ts";
 
 /**
  * The files collection document of a stored file, as GridFS writes it.
@@ -73,14 +74,22 @@ export interface GridFSUploadOptions {
   readonly signal?: AbortSignal;
   /** Runs every command of the upload in this session. */
   readonly session?: ClientSession;
+  /**
+   * Time limit of the stream's whole life in ms, from `openUploadStream` to `close()` or `abort()` (0 = no
+   * limit; default: the bucket's). `uploadFromStream` cannot interrupt a source that does not answer in time.
+   */
+  readonly timeoutMS?: number;
 }
+
+/** The options of one command of a GridFS operation: its signal, session and what is left of its `timeoutMS`. */
+export type CommandOptions = { signal?: AbortSignal; session?: ClientSession } & DeadlineOptions;
 
 /** What an upload stream needs of its bucket. */
 export interface UploadTarget {
   readonly files: Collection;
   readonly chunks: Collection;
-  /** Creates the bucket's indexes before its first write (once per bucket). */
-  ensureIndexes(options: { signal?: AbortSignal; session?: ClientSession }): Promise<void>;
+  /** Creates the bucket's indexes before its first write (once per bucket); `command` gives each command's options. */
+  ensureIndexes(command: () => CommandOptions): Promise<void>;
 }
 
 const UPLOAD_OPTIONS: ReadonlySet<string> = new Set([
@@ -91,6 +100,7 @@ const UPLOAD_OPTIONS: ReadonlySet<string> = new Set([
   "aliases",
   "signal",
   "session",
+  "timeoutMS",
 ]);
 
 interface UploadState {
@@ -99,6 +109,7 @@ interface UploadState {
   filename: string;
   chunkSize: number;
   options: GridFSUploadOptions;
+  deadline: () => DeadlineOptions;
   buffer: Uint8Array;
   filled: number;
   n: number;
@@ -133,8 +144,15 @@ export class GridFSUploadStream extends WritableStream<Uint8Array> {
   #state: UploadState;
 
   /** Prefer {@linkcode GridFSBucket.openUploadStream}. */
-  constructor(target: UploadTarget, filename: string, chunkSize: number, options: GridFSUploadOptions) {
+  constructor(
+    target: UploadTarget,
+    filename: string,
+    chunkSize: number,
+    options: GridFSUploadOptions,
+    deadline: () => DeadlineOptions = () => ({}),
+  ) {
     const state: UploadState = {
+      deadline,
       target,
       id: options.id === undefined ? new ObjectId() : options.id,
       filename,
@@ -186,6 +204,7 @@ export function checkUploadOptions(options: GridFSUploadOptions | undefined): Gr
   const o = checkOptions(options, "GridFS upload options");
   checkOptionNames(o as Document, UPLOAD_OPTIONS, "GridFS upload option");
   checkInt(o.chunkSizeBytes, "chunkSizeBytes", 1);
+  checkInt(o.timeoutMS, "timeoutMS", 0);
   if (o.metadata !== undefined) checkDocument(o.metadata, "metadata");
   if (o.contentType !== undefined && typeof o.contentType !== "string") {
     throw typeError("contentType", "a string", o.contentType, "GridFS upload options");
@@ -197,8 +216,8 @@ export function checkUploadOptions(options: GridFSUploadOptions | undefined): Gr
   return o;
 }
 
-function opOptions(state: UploadState): { signal?: AbortSignal; session?: ClientSession } {
-  const o: { signal?: AbortSignal; session?: ClientSession } = {};
+function opOptions(state: UploadState): CommandOptions {
+  const o: CommandOptions = { ...state.deadline() };
   if (state.options.signal !== undefined) o.signal = state.options.signal;
   if (state.options.session !== undefined) o.session = state.options.session;
   return o;
@@ -210,7 +229,7 @@ function chunkDoc(state: UploadState, data: Uint8Array): Document {
 
 async function insertChunks(state: UploadState, docs: Document[]): Promise<void> {
   if (docs.length === 0) return;
-  await state.target.ensureIndexes(opOptions(state));
+  await state.target.ensureIndexes(() => opOptions(state));
   state.wroteChunks = true;
   if (docs.length === 1) await state.target.chunks.insertOne(docs[0], opOptions(state));
   else await state.target.chunks.insertMany(docs, opOptions(state));
@@ -263,7 +282,7 @@ async function close(state: UploadState): Promise<void> {
   if (o.contentType !== undefined) file.contentType = o.contentType;
   if (o.aliases !== undefined) file.aliases = [...o.aliases];
   if (o.metadata !== undefined) file.metadata = o.metadata;
-  await state.target.ensureIndexes(opOptions(state));
+  await state.target.ensureIndexes(() => opOptions(state));
   await state.target.files.insertOne(file, opOptions(state));
   state.file = file as unknown as GridFSFile;
 }
@@ -273,6 +292,7 @@ async function abort(state: UploadState): Promise<void> {
   state.filled = 0;
   if (!state.wroteChunks) return;
   // The abort's own signal is not the upload's: an upload cancelled by its signal must still clean up.
-  const o = state.options.session === undefined ? {} : { session: state.options.session };
+  const o: CommandOptions = { ...state.deadline() };
+  if (state.options.session !== undefined) o.session = state.options.session;
   await state.target.chunks.deleteMany({ files_id: state.id }, o);
 }

@@ -18,6 +18,7 @@ import {
   FileNotFoundError,
   GridFSBucket,
   ObjectId,
+  OperationTimeoutError,
   OptionTypeError,
   ReplicaSetConnection,
   RevisionNotFoundError,
@@ -252,6 +253,36 @@ describe("GridFSBucket against the simulated set", () => {
     } finally {
       await conn.admin.command({ configureFailPoint: "failCommand", mode: "off" });
     }
+  });
+
+  test("timeoutMS caps a whole download and an upload stream's life, not each command", async () => {
+    const bucket = new GridFSBucket(freshDb(), { chunkSizeBytes: 4 });
+    const id = await bucket.upload("t", bytes(10));
+    // Each find is blocked 150 ms: under a 250 ms limit alone, over it together (the files lookup, then the chunks).
+    const block = () =>
+      conn.admin.command({
+        configureFailPoint: "failCommand",
+        mode: { times: 2 },
+        data: { failCommands: ["find"], blockConnection: true, blockTimeMS: 150 },
+      });
+    await block();
+    try {
+      await assert.rejects(bucket.download(id, { timeoutMS: 250 }), OperationTimeoutError);
+      await block();
+      assert.deepEqual(await bucket.download(id, { timeoutMS: 0 }), bytes(10), "0: no limit");
+    } finally {
+      await conn.admin.command({ configureFailPoint: "failCommand", mode: "off" });
+    }
+    // An upload stream's limit runs from its opening: once it has passed, the next insert is refused.
+    const upload = new GridFSBucket(bucket.database, { bucketName: "t", timeoutMS: 50 }).openUploadStream("late");
+    const opened = performance.now();
+    while (performance.now() - opened < 60) await new Promise((r) => setTimeout(r, 5));
+    await assert.rejects(upload.getWriter().write(bytes(300 * 1024)), (e: unknown) => {
+      assert.ok(e instanceof OperationTimeoutError, String(e));
+      assert.equal(e.phase, "gridfs");
+      return true;
+    });
+    assert.throws(() => bucket.openUploadStream("x", { timeoutMS: -1 }), ConfigurationError);
   });
 
   test("find, rename, renameByName, delete, deleteByName and drop", async () => {
