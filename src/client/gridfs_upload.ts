@@ -70,7 +70,7 @@ export interface GridFSUploadOptions {
   readonly contentType?: string;
   /** Deprecated by the GridFS specification: put other names in `metadata` instead. */
   readonly aliases?: readonly string[];
-  /** Cancels every insert of the upload (the stream errors; chunks already written stay until `abort()`). */
+  /** Cancels the upload: the stream errors with the signal's reason and the chunks written are deleted, as by `abort()`. */
   readonly signal?: AbortSignal;
   /** Runs every command of the upload in this session. */
   readonly session?: ClientSession;
@@ -115,6 +115,8 @@ interface UploadState {
   n: number;
   length: number;
   wroteChunks: boolean;
+  /** The files document's insert was sent (it may have happened). */
+  wroteFile: boolean;
   file: GridFSFile | undefined;
 }
 
@@ -163,11 +165,12 @@ export class GridFSUploadStream extends WritableStream<Uint8Array> {
       n: 0,
       length: 0,
       wroteChunks: false,
+      wroteFile: false,
       file: undefined,
     };
     super({
-      write: (bytes) => write(state, bytes),
-      close: () => close(state),
+      write: (bytes) => cleanUpIfCancelled(state, write(state, bytes)),
+      close: () => cleanUpIfCancelled(state, close(state)),
       abort: () => abort(state),
     }, { highWaterMark: 1 });
     this.#state = state;
@@ -283,8 +286,28 @@ async function close(state: UploadState): Promise<void> {
   if (o.aliases !== undefined) file.aliases = [...o.aliases];
   if (o.metadata !== undefined) file.metadata = o.metadata;
   await state.target.ensureIndexes(() => opOptions(state));
+  state.wroteFile = true;
   await state.target.files.insertOne(file, opOptions(state));
   state.file = file as unknown as GridFSFile;
+}
+
+/**
+ * `work`; when it fails because the upload's signal aborted, the upload is
+ * aborted too (its chunks deleted, best effort: the signal's reason is what
+ * the caller gets). Other failures leave the chunks, as the specification says.
+ */
+async function cleanUpIfCancelled(state: UploadState, work: Promise<void>): Promise<void> {
+  try {
+    await work;
+  } catch (e) {
+    if (state.options.signal?.aborted === true) {
+      // Cancelled during close: the files document may have been stored; the caller was told it was not.
+      const o: CommandOptions = state.options.session === undefined ? {} : { session: state.options.session };
+      if (state.wroteFile) await state.target.files.deleteOne({ _id: state.id }, o).catch(() => {});
+      await abort(state).catch(() => {});
+    }
+    throw e;
+  }
 }
 
 async function abort(state: UploadState): Promise<void> {

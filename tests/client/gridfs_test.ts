@@ -323,6 +323,15 @@ describe("GridFSBucket against the simulated set", () => {
     await assert.rejects(bucket.download(id, { signal: ac.signal }), (e: unknown) => e === reason);
     await assert.rejects(bucket.upload("t", bytes(3), { signal: ac.signal }), (e: unknown) => e === reason);
     await assert.rejects(bucket.delete(id, { signal: ac.signal }), (e: unknown) => e === reason);
+    // A signal that aborts mid-upload cancels it and deletes the chunks already written.
+    const mid = new AbortController();
+    const cancelled = bucket.openUploadStream("mid", { chunkSizeBytes: 4, signal: mid.signal });
+    const w = cancelled.getWriter();
+    await w.write(bytes(8));
+    assert.equal(await bucket.chunksCollection.countDocuments({ files_id: cancelled.id }), 2);
+    mid.abort(reason);
+    await assert.rejects(w.write(bytes(8)), (e: unknown) => e === reason);
+    assert.equal(await bucket.chunksCollection.countDocuments({ files_id: cancelled.id }), 0);
     assert.throws(() => new GridFSBucket(conn.db("x"), { chunkSizeBytes: 0 }), ConfigurationError);
     assert.throws(() => new GridFSBucket(conn.db("x"), { bucketName: "" }), ConfigurationError);
     assert.throws(() => new GridFSBucket(conn.db("x"), { chunkSize: 5 } as never), ConfigurationError);
