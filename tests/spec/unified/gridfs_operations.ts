@@ -4,7 +4,7 @@
  * its bytes (for `$$matchesHexBytes`), `upload`/`uploadWithId` take their
  * source as `{$$hexBytes: "..."}`, and `delete`, `deleteByName`, `rename`,
  * `renameByName`, `drop` and `find` map one to one. A `session` argument
- * goes to the driver. The stream operations the format tells test files not
+ * goes to the driver, and so does `timeoutMS` (every GridFS method takes it). The stream operations the format tells test files not
  * to use skip with the reason.
  */
 import type { Document } from "../../../src/bson/mod.ts";
@@ -26,7 +26,14 @@ export const BUCKET_REQUIRED: Record<string, string[]> = {
   renameByName: ["filename", "newFilename"],
 };
 
-const BUCKET_OPTIONS = new Set(["bucketName", "chunkSizeBytes", "writeConcern", "readConcern", "readPreference"]);
+const BUCKET_OPTIONS = new Set([
+  "bucketName",
+  "chunkSizeBytes",
+  "writeConcern",
+  "readConcern",
+  "readPreference",
+  "timeoutMS",
+]);
 
 /** The bucket of a `bucket` entity definition; options the driver does not take skip the test. */
 export function createBucket(spec: Record<string, unknown>, db: Database): GridFSBucket {
@@ -83,17 +90,29 @@ export async function runBucketOperation(
 ): Promise<OperationResult | undefined> {
   if (kind !== "bucket") return undefined;
   const bucket = entity as GridFSBucket;
+  // Every bucket method takes timeoutMS (the client-side operations timeout's GridFS rules): passed through.
+  const { timeoutMS, ...rest } = raw;
+  return await runBucketMethod(name, rest, bucket, timeoutMS === undefined ? {} : { timeoutMS: plain(timeoutMS) as number });
+}
+
+async function runBucketMethod(
+  name: string,
+  raw: Args,
+  bucket: GridFSBucket,
+  timeout: { timeoutMS?: number },
+): Promise<OperationResult> {
   if (STREAM_OPERATIONS.has(name)) {
     throw new SkipTest(`runner lacks bucket ${name} (the unified format has test files use download/upload instead)`);
   }
   switch (name) {
     case "download": {
       const a = take(name, raw, ["id"]);
-      return { value: await bucket.download(need(a, "id", name), options(a, ["id"])) };
+      return { value: await bucket.download(need(a, "id", name), { ...options(a, ["id"]), ...timeout }) };
     }
     case "downloadByName": {
       const a = take(name, raw, ["filename", "revision"]);
-      return { value: await bucket.downloadByName(stringArg(a, "filename", name), options(a, ["filename"])) };
+      const o = { ...options(a, ["filename"]), ...timeout };
+      return { value: await bucket.downloadByName(stringArg(a, "filename", name), o) };
     }
     case "upload":
     case "uploadWithId": {
@@ -101,39 +120,40 @@ export async function runBucketOperation(
       if (a.disableMD5 === false) throw new SkipTest("driver lacks MD5 checksums (disableMD5: false)");
       if (name === "uploadWithId") need(a, "id", name);
       const bytes = hexSource(need(a, "source", name), name);
-      const o = options(a, ["filename", "source", "disableMD5"]);
+      const o = { ...options(a, ["filename", "source", "disableMD5"]), ...timeout };
       return { value: await bucket.upload(stringArg(a, "filename", name), bytes, o) };
     }
     case "delete": {
       const a = take(name, raw, ["id"]);
-      await bucket.delete(need(a, "id", name), options(a, ["id"]));
+      await bucket.delete(need(a, "id", name), { ...options(a, ["id"]), ...timeout });
       return { value: undefined };
     }
     case "deleteByName": {
       const a = take(name, raw, ["filename"]);
-      await bucket.deleteByName(stringArg(a, "filename", name), options(a, ["filename"]));
+      await bucket.deleteByName(stringArg(a, "filename", name), { ...options(a, ["filename"]), ...timeout });
       return { value: undefined };
     }
     case "rename": {
       const a = take(name, raw, ["id", "newFilename"]);
-      await bucket.rename(need(a, "id", name), stringArg(a, "newFilename", name), options(a, ["id", "newFilename"]));
+      const o = { ...options(a, ["id", "newFilename"]), ...timeout };
+      await bucket.rename(need(a, "id", name), stringArg(a, "newFilename", name), o);
       return { value: undefined };
     }
     case "renameByName": {
       const a = take(name, raw, ["filename", "newFilename"]);
-      const o = options(a, ["filename", "newFilename"]);
+      const o = { ...options(a, ["filename", "newFilename"]), ...timeout };
       await bucket.renameByName(stringArg(a, "filename", name), stringArg(a, "newFilename", name), o);
       return { value: undefined };
     }
     case "drop": {
       const a = take(name, raw, []);
-      await bucket.drop(options(a, []));
+      await bucket.drop({ ...options(a, []), ...timeout });
       return { value: undefined };
     }
     case "find": {
       const a = take(name, raw, ["filter", "allowDiskUse", "batchSize", "limit", "maxTimeMS", "noCursorTimeout", "skip", "sort"]);
       const filter: Document = a.filter === undefined ? {} : docArg(a, "filter", name);
-      return { value: await bucket.find(filter, options(a, ["filter"])).toArray(), iterable: true };
+      return { value: await bucket.find(filter, { ...options(a, ["filter"]), ...timeout }).toArray(), iterable: true };
     }
     default:
       throw new SkipTest(`driver lacks ${name} (bucket)`);
