@@ -160,7 +160,8 @@ export class ServerSelectionError extends MongoError {}
 /**
  * What an operation was waiting for when its `timeoutMS` ran out: server
  * selection, a pooled connection (checkout), or a server's reply; or
- * `"withTransaction"`: its retries passed their limit (120 s).
+ * `"withTransaction"`: its retries passed their limit (120 s); or
+ * `"gridfs"`: a GridFS method or stream used up its `timeoutMS` between commands.
  *
  * @example
  * ```ts
@@ -169,7 +170,7 @@ export class ServerSelectionError extends MongoError {}
  * const phase: TimeoutPhase = "reply";
  * ```
  */
-export type TimeoutPhase = "serverSelection" | "connectionCheckout" | "reply" | "withTransaction";
+export type TimeoutPhase = "serverSelection" | "connectionCheckout" | "reply" | "withTransaction" | "gridfs";
 
 /**
  * Options of {@linkcode OperationTimeoutError}.

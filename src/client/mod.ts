@@ -109,3 +109,23 @@ export {
 export type { SearchIndexModel, SearchIndexOptions } from "./search_indexes.ts";
 export { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
 export { checkReadConcern, type ReadConcern } from "./read_concern.ts";
+export {
+  GridFSBucket,
+  type GridFSBucketOptions,
+  type GridFSFindOptions,
+  type GridFSOperationOptions,
+} from "./gridfs.ts";
+export { type GridFSFile, GridFSUploadStream, type GridFSUploadOptions } from "./gridfs_upload.ts";
+export {
+  type GridFSDownloadByNameOptions,
+  type GridFSDownloadOptions,
+  GridFSDownloadStream,
+} from "./gridfs_download.ts";
+export {
+  ChunkIsMissingError,
+  ChunkIsWrongSizeError,
+  ExtraChunkError,
+  FileNotFoundError,
+  GridFSError,
+  RevisionNotFoundError,
+} from "./gridfs_errors.ts";

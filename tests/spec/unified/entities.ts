@@ -23,6 +23,7 @@ import { trackTopology } from "./topology_snapshots.ts";
 import { trackCheckouts } from "./connection_counts.ts";
 import { createSessionEntity } from "./session_operations.ts";
 import { type ClientLogs, observeLogMessages } from "./log_messages.ts";
+import { createBucket } from "./gridfs_operations.ts";
 
 /** A test that cannot run here; `reason` says why (not applicable, or what the driver or simulator lacks). */
 export class SkipTest extends Error {
@@ -78,6 +79,7 @@ export type EntityKind =
   | "cursor"
   | "thread"
   | "session"
+  | "bucket"
   | "value";
 
 interface Entry {
@@ -336,7 +338,7 @@ function clientUri(deployment: Deployment, uriOptions: unknown): string {
 /**
  * Creates the entities of a `createEntities` list (already checked by
  * {@linkcode validateEntities}) into `map`. Entities the driver has no
- * counterpart for yet (session, bucket, clientEncryption) skip the
+ * counterpart for yet (clientEncryption) skip the
  * test with the reason.
  */
 export async function createEntities(
@@ -386,8 +388,8 @@ export async function createEntities(
         createSessionEntity(spec, map);
         break;
       case "bucket":
-        map.get(spec.database, "database");
-        throw new SkipTest("driver lacks GridFS (bucket entity)");
+        map.set(id, "bucket", createBucket(spec, map.get(spec.database, "database")));
+        break;
       case "thread":
         map.set(id, "thread", new ThreadEntity());
         break;

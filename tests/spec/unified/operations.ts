@@ -24,6 +24,7 @@ import { runChangeStreamOperation } from "./change_stream_operations.ts";
 import { isDocument } from "./matcher.ts";
 import { runSdamOperation, SDAM_RUNNER_OPERATIONS } from "./sdam_operations.ts";
 import { runReadOperation } from "./read_operations.ts";
+import { BUCKET_REQUIRED, runBucketOperation } from "./gridfs_operations.ts";
 import {
   runSessionEntityOperation,
   runSessionTestRunnerOperation,
@@ -80,6 +81,7 @@ const SPEC_OPERATIONS = new Set([
   "downloadByName", "downloadToStream", "downloadToStreamByName", "openDownloadStream", "openDownloadStreamByName",
   "openUploadStream", "openUploadStreamWithId", "upload", "uploadWithId", "uploadFromStream",
   "uploadFromStreamWithId", "iterateUntilDocumentOrError", "iterateOnce", "listCollectionObjects", "listDatabaseObjects",
+  "deleteByName", "renameByName",
 ]);
 
 /** Required arguments of the operations the runner checks before anything else. */
@@ -129,8 +131,11 @@ const REQUIRED: Record<string, string[]> = {
   waitForThread: ["thread"],
 };
 
-/** Validates what the runner can check statically: the operation exists in the format, its required arguments. */
-export function validateOperation(op: Record<string, unknown>): void {
+/**
+ * Validates what the runner can check statically: the operation exists in the format, its required arguments
+ * (those of the entity type `kind` when it has its own, as a bucket's `rename` does).
+ */
+export function validateOperation(op: Record<string, unknown>, kind?: string): void {
   if (typeof op.name !== "string") {
     throw new TestFileError("an operation needs a name");
   }
@@ -146,7 +151,7 @@ export function validateOperation(op: Record<string, unknown>): void {
       `operation ${op.name}: arguments must be a document`,
     );
   }
-  for (const r of REQUIRED[op.name] ?? []) {
+  for (const r of (kind === "bucket" ? BUCKET_REQUIRED[op.name] : REQUIRED[op.name]) ?? []) {
     if (args[r] === undefined) {
       throw new TestFileError(
         `operation ${op.name} is missing its required argument ${r}`,
@@ -198,6 +203,8 @@ export async function runOperation(
   args = withSessionArgument(args, ctx.entities);
   const read = await runReadOperation(name, args, kind, ctx.entities.get(op.object));
   if (read !== undefined) return read;
+  const bucket = await runBucketOperation(name, args, kind, ctx.entities.get(op.object));
+  if (bucket !== undefined) return bucket;
   const sessionGap = sessionArgumentGap(name, kind, args);
   if (sessionGap !== undefined) throw new SkipTest(sessionGap);
   switch (kind) {

@@ -107,7 +107,7 @@ export function validateTest(test: unknown, known: Map<string, string>): void {
     if (!isDocument(op)) {
       throw new TestFileError("an operation must be a document");
     }
-    validateOperation(op);
+    validateOperation(op, inTest.get(op.object as string));
     if (op.name === "createEntities" && op.object === "testRunner") {
       validateEntities((op.arguments as Document).entities, inTest);
     }
