@@ -24,7 +24,6 @@ import {
   typeError,
 } from "./_internal.ts";
 import { checkHint } from "./cursor_options.ts";
-import { insertOne, runDelete, runUpdate } from "./writes.ts";
 import { checkOptionNames, LEVEL_OPTIONS } from "./_write.ts";
 
 const COUNT_OPTIONS: ReadonlySet<string> = new Set([
@@ -57,24 +56,32 @@ import {
   rename,
   type RenameOptions,
 } from "./indexes.ts";
-import {
-  type AnyBulkWriteOperation,
-  bulkWrite,
-  type BulkWriteOptions,
-  type BulkWriteResult,
-  type DeleteModel,
-  insertMany,
-  type ReplaceModel,
-  type UpdateModel,
+import type {
+  AnyBulkWriteOperation,
+  BulkWriteOptions,
+  BulkWriteResult,
+  DeleteModel,
+  ReplaceModel,
+  UpdateModel,
 } from "./bulk_write.ts";
-import {
-  findAndModify,
-  type FindOneAndDeleteOptions,
-  type FindOneAndReplaceOptions,
-  type FindOneAndUpdateOptions,
+import type {
+  FindOneAndDeleteOptions,
+  FindOneAndReplaceOptions,
+  FindOneAndUpdateOptions,
 } from "./find_and_modify.ts";
-import { countCommand, type CountOptions, distinct, type DistinctOptions, estimatedDocumentCount } from "./distinct.ts";
-import type { EstimatedDocumentCountOptions } from "./distinct.ts";
+import type { CountOptions, DistinctOptions, EstimatedDocumentCountOptions } from "./distinct.ts";
+// The writes, findAndModify, distinct and counts load on their first call (see _on_first_use.ts).
+import {
+  bulkWrite,
+  countCommand,
+  distinct,
+  estimatedDocumentCount,
+  findAndModify,
+  insertMany,
+  insertOne,
+  runDelete,
+  runUpdate,
+} from "./_on_first_use.ts";
 import { execute } from "./execute.ts";
 import * as search from "./search_indexes.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";

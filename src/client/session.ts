@@ -16,7 +16,7 @@ import { checkOptions, type ClientContext, contextOf, isDocument, show } from ".
 import type { ServerSession } from "./server_session_pool.ts";
 import { Transaction, type TransactionOptions } from "./transaction.ts";
 import { runTransactionCommand } from "./_transaction_command.ts";
-import { withTransaction, type WithTransactionOptions } from "./with_transaction.ts";
+import type { WithTransactionOptions } from "./with_transaction.ts";
 
 /**
  * The `$clusterTime` document servers gossip: the cluster time and its
@@ -381,7 +381,8 @@ export class ClientSession {
    * ```
    */
   withTransaction<T>(fn: (session: ClientSession) => Promise<T> | T, options?: WithTransactionOptions): Promise<T> {
-    return withTransaction(this, fn, options);
+    // Loaded on first use: the convenient transactions API is not on a cold start's path.
+    return import("./with_transaction.ts").then((m) => m.withTransaction(this, fn, options));
   }
 
   /** Ends the session at the end of an `await using` block. */
