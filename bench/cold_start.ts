@@ -48,7 +48,8 @@ const dir = new URL("./cold/", import.meta.url).pathname;
 const onNode = runtime.startsWith("Node");
 const compileCache = onNode ? mkdtempSync(join(tmpdir(), "zerodep-mongo-cold-")) : undefined;
 const bundleDir = BUNDLE ? mkdtempSync(join(tmpdir(), "zerodep-mongo-bundle-")) : undefined;
-const bundle = bundleDir === undefined ? undefined : join(bundleDir, "mod.js");
+// .mjs: without a package.json "type" beside it, Node would parse a .js twice to detect its format.
+const bundle = bundleDir === undefined ? undefined : join(bundleDir, "mod.mjs");
 
 function command(script: string): [string, string[]] {
   const path = `${dir}${script}`;
