@@ -165,6 +165,7 @@ describe("source layout", () => {
       "src/client/distinct.ts",
       "src/client/client_bulk_write.ts",
       "src/client/with_transaction.ts",
+      "src/client/_transaction_command.ts",
     ];
     assert.deepEqual(deferred.filter((f) => loaded.has(f)), [], "a static import brought these back into the cold start");
     for (const f of deferred) assert.ok(all.some((e) => e.dynamic && e.to === f), `${f} is still loaded on first use`);

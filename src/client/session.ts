@@ -15,7 +15,6 @@ import { ConfigurationError, SessionError } from "../errors.ts";
 import { checkOptions, type ClientContext, contextOf, isDocument, show } from "./_internal.ts";
 import type { ServerSession } from "./server_session_pool.ts";
 import { Transaction, type TransactionOptions } from "./transaction.ts";
-import { runTransactionCommand } from "./_transaction_command.ts";
 import type { WithTransactionOptions } from "./with_transaction.ts";
 
 /**
@@ -461,4 +460,9 @@ export function observeReply(ctx: ClientContext, session: ClientSession | undefi
       s.snapshotTime = at as Timestamp;
     }
   }
+}
+
+/** commitTransaction / abortTransaction through the operation runner; its module loads with the first transaction. */
+function runTransactionCommand(session: ClientSession, command: Document): Promise<Document> {
+  return import("./_transaction_command.ts").then((m) => m.runTransactionCommand(session, command));
 }
