@@ -29,6 +29,7 @@ export const findAndModify: FindAndModify["findAndModify"] = onFirstUse(
   "findAndModify",
 );
 export const distinct: Distinct["distinct"] = onFirstUse(() => import("./distinct.ts"), "distinct");
+export const countDocuments: Distinct["countDocuments"] = onFirstUse(() => import("./distinct.ts"), "countDocuments");
 export const countCommand: Distinct["countCommand"] = onFirstUse(() => import("./distinct.ts"), "countCommand");
 export const estimatedDocumentCount: Distinct["estimatedDocumentCount"] = onFirstUse(
   () => import("./distinct.ts"),

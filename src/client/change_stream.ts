@@ -445,9 +445,12 @@ export class ChangeStream<T = Document, E = ChangeStreamDocument<T>> {
     // The cursor needs a collection for its database and inherited settings;
     // a database-level stream's namespace comes from the server's reply.
     const source = target.kind === "collection" ? target.collection : db.collection("changeStream");
+    const level = target.kind === "collection" ? target.collection : target.db;
     const cursor = new Cursor<Document>(source, {
       kind: "command",
       command,
+      // change-streams.md: the read concern of the collection, database or client (read-write-concern.md).
+      readConcern: level.readConcern,
       options: {
         readPreference: this.#readPreference,
         ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),

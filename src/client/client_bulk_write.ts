@@ -12,7 +12,8 @@
  * @module
  */
 import type { Document } from "../bson/mod.ts";
-import { ConfigurationError, MongoError, WireProtocolError, WriteConcernError } from "../errors.ts";
+import { ConfigurationError, MongoError, OperationFailure, WireProtocolError, WriteConcernError } from "../errors.ts";
+import { ErrorCode } from "../error_codes.ts";
 import { encode } from "../bson/mod.ts";
 import {
   checkDocument,
@@ -517,12 +518,18 @@ async function readCursor(conn: PinnedConnection, batch: SentBatch): Promise<voi
   const cursor = isDocument(batch.reply.cursor) ? batch.reply.cursor : {};
   let id = cursorId(cursor.id);
   const ns = typeof cursor.ns === "string" ? cursor.ns : "admin.$cmd.bulkWrite";
+  const collection = ns.slice(ns.indexOf(".") + 1);
   while (id !== 0n) {
     let more: Document;
     try {
-      more = await conn.command({ getMore: id, collection: ns.slice(ns.indexOf(".") + 1) }, { txnNumber: false });
+      more = await conn.command({ getMore: id, collection }, { txnNumber: false });
     } catch (e) {
       batch.getMoreError = e;
+      // A server error leaves the cursor open (unless it is already gone): close it, best effort, on the same
+      // connection. After a network error the connection is gone, and the server reaps the idle cursor later.
+      if (e instanceof OperationFailure && e.code !== ErrorCode.CursorNotFound) {
+        await conn.command({ killCursors: collection, cursors: [id] }, { txnNumber: false }).catch(() => {});
+      }
       return;
     }
     const c = isDocument(more.cursor) ? more.cursor : {};

@@ -7,73 +7,34 @@
  * @module
  */
 
-import { checkSession } from "./session.ts";
-import { ErrorCode } from "../error_codes.ts";
-import { ConfigurationError, OperationFailure } from "../errors.ts";
+import { ConfigurationError } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
 import { ReadPreference } from "../topology/read_preference.ts";
-import {
-  checkDocument,
-  checkInt,
-  checkOptions,
-  checkSignal,
-  type ClientContext,
-  contextOf,
-  count,
-  show,
-  typeError,
-} from "./_internal.ts";
-import { checkHint } from "./cursor_options.ts";
+import { checkDocument, checkInt, checkOptions, type ClientContext, contextOf, show, typeError } from "./_internal.ts";
 import { checkOptionNames, LEVEL_OPTIONS } from "./_write.ts";
-
-const COUNT_OPTIONS: ReadonlySet<string> = new Set([
-  "skip",
-  "limit",
-  "hint",
-  "collation",
-  "comment",
-  "maxTimeMS",
-  "rawData",
-  "readPreference",
-  "readConcern",
-  "signal",
-  "session",
-  "timeoutMS",
-]);
-const DROP_OPTIONS: ReadonlySet<string> = new Set(["writeConcern", "signal", "session", "timeoutMS"]);
 import {
   createIndex,
   type CreateIndexesOptions,
   createIndexes,
   type CreateIndexOptions,
+  dropCollection,
   dropIndex,
   dropIndexes,
   type DropIndexesOptions,
   type IndexDescription,
-  type IndexOptions,
   type ListIndexesOptions,
   listIndexesSource,
   rename,
   type RenameOptions,
 } from "./indexes.ts";
-import type {
-  AnyBulkWriteOperation,
-  BulkWriteOptions,
-  BulkWriteResult,
-  DeleteModel,
-  ReplaceModel,
-  UpdateModel,
-} from "./bulk_write.ts";
-import type {
-  FindOneAndDeleteOptions,
-  FindOneAndReplaceOptions,
-  FindOneAndUpdateOptions,
-} from "./find_and_modify.ts";
+import type { AnyBulkWriteOperation, BulkWriteOptions, BulkWriteResult } from "./bulk_write.ts";
+import type { FindOneAndDeleteOptions, FindOneAndReplaceOptions, FindOneAndUpdateOptions } from "./find_and_modify.ts";
 import type { CountOptions, DistinctOptions, EstimatedDocumentCountOptions } from "./distinct.ts";
-// The writes, findAndModify, distinct and counts load on their first call (see _on_first_use.ts).
+// The writes, findAndModify, distinct and the counts load on their first call (see _on_first_use.ts).
 import {
   bulkWrite,
   countCommand,
+  countDocuments,
   distinct,
   estimatedDocumentCount,
   findAndModify,
@@ -82,14 +43,12 @@ import {
   runDelete,
   runUpdate,
 } from "./_on_first_use.ts";
-import { execute } from "./execute.ts";
 import * as search from "./search_indexes.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
 import { type AggregateOptions, Cursor, type FindOptions } from "./cursor.ts";
 import { ChangeStream, type ChangeStreamOptions } from "./change_stream.ts";
 import type { Database } from "./database.ts";
-
 import type {
   CollectionOptions,
   CountDocumentsOptions,
@@ -99,7 +58,6 @@ import type {
   InsertManyOptions,
   InsertManyResult,
   InsertOneResult,
-  InferIdType,
   OptionalId,
   SchemaDocument,
   UpdateOptions,
@@ -107,43 +65,6 @@ import type {
   WithId,
   WriteOptions,
 } from "./collection_options.ts";
-
-export type {
-  CollectionOptions,
-  CountDocumentsOptions,
-  DeleteOptions,
-  DeleteResult,
-  DropCollectionOptions,
-  InsertManyOptions,
-  InsertManyResult,
-  InsertOneResult,
-  InferIdType,
-  OptionalId,
-  SchemaDocument,
-  UpdateOptions,
-  UpdateResult,
-  WithId,
-  WriteOptions,
-};
-export type {
-  AnyBulkWriteOperation,
-  CreateIndexesOptions,
-  CreateIndexOptions,
-  DropIndexesOptions,
-  IndexDescription,
-  IndexOptions,
-  ListIndexesOptions,
-  RenameOptions,
-  BulkWriteOptions,
-  DeleteModel,
-  DistinctOptions,
-  EstimatedDocumentCountOptions,
-  FindOneAndDeleteOptions,
-  FindOneAndReplaceOptions,
-  FindOneAndUpdateOptions,
-  ReplaceModel,
-  UpdateModel,
-};
 
 // Characters MongoDB does not allow in collection names.
 const BAD_COLLECTION_NAME = /[$\0]/;
@@ -394,31 +315,10 @@ export class Collection<T extends SchemaDocument = Document> {
    * console.log(await people.countDocuments({ age: { $gte: 18 } }));
    * ```
    */
-  async countDocuments(filter: Document = {}, options: CountDocumentsOptions = {}): Promise<number> {
-    checkDocument(filter, "the countDocuments filter");
-    const opts = checkOptions(options, "countDocuments options");
-    checkOptionNames(opts, COUNT_OPTIONS, "countDocuments option");
-    const pipeline: Document[] = [{ $match: filter }];
-    const skip = checkInt(opts.skip, "skip", 0);
-    const limit = checkInt(opts.limit, "limit", 0);
-    if (skip !== undefined && skip > 0) pipeline.push({ $skip: skip });
-    if (limit !== undefined && limit > 0) pipeline.push({ $limit: limit });
-    pipeline.push({ $group: { _id: 1, n: { $sum: 1 } } });
-    checkHint(opts.hint);
-    const docs = await this.aggregate(pipeline, {
-      hint: opts.hint,
-      collation: opts.collation,
-      comment: opts.comment,
-      maxTimeMS: opts.maxTimeMS,
-      rawData: opts.rawData,
-      readPreference: opts.readPreference,
-      readConcern: opts.readConcern,
-      signal: opts.signal,
-      session: opts.session,
-      timeoutMS: opts.timeoutMS,
-    }).toArray();
-    return docs.length === 0 ? 0 : count(docs[0].n);
+  countDocuments(filter: Document = {}, options: CountDocumentsOptions = {}): Promise<number> {
+    return countDocuments(this, filter, options);
   }
+
 
   /**
    * Updates the first document matching `filter` with update operators
@@ -768,30 +668,10 @@ export class Collection<T extends SchemaDocument = Document> {
    * await people.drop();
    * ```
    */
-  async drop(options: DropCollectionOptions = {}): Promise<boolean> {
-    const opts = checkOptions(options, "drop options");
-    checkOptionNames(opts, DROP_OPTIONS, "drop option");
-    const signal = checkSignal(opts.signal);
-    const wc = opts.writeConcern === undefined ? this.writeConcern : checkWriteConcern(opts.writeConcern);
-    try {
-      return await execute(this.#ctx, {
-        name: "drop",
-        db: this.#db.name,
-        kind: "write",
-        retryable: false,
-        writeConcern: wc,
-        writeConcernMinWireVersion: 5,
-        timeoutMS: this.#timeout(opts),
-        session: checkSession(opts.session, this.#ctx, opts),
-        signal,
-        plan: () => ({ command: { drop: this.#name }, parse: () => true }),
-      });
-    } catch (e) {
-      // NamespaceNotFound: nothing to drop (older servers say it in errmsg only).
-      if (e instanceof OperationFailure && (e.code === ErrorCode.NamespaceNotFound || e.errmsg === "ns not found")) return false;
-      throw e;
-    }
+  drop(options?: DropCollectionOptions): Promise<boolean> {
+    return dropCollection(this, options);
   }
+
 
   /** `Collection(Database(...), 'name')`, as PyMongo prints it. */
   toString(): string {

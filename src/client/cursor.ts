@@ -12,6 +12,7 @@ import { ErrorCode } from "../error_codes.ts";
 import type { Document } from "../bson/mod.ts";
 import { ReadPreference } from "../topology/read_preference.ts";
 import {
+  checkBoolean,
   checkDocument,
   checkInt,
   checkOptions,
@@ -176,6 +177,9 @@ export class Cursor<T = Document> {
   #ctx: ClientContext;
   #kind: "find" | "aggregate" | "command";
   #commandDoc: Document = {};
+  #commandRawData: boolean | undefined;
+  #commandRetryable = true;
+  #commandGetMore: { readonly maxTimeMS?: number; readonly comment?: unknown } = {};
   #filter: Document = {};
   #pipeline: readonly Document[] = [];
   /** A database-level aggregate (`aggregate: 1`). */
@@ -230,6 +234,12 @@ export class Cursor<T = Document> {
       o = checkOptions(source.options, "cursor options");
       checkOptionNames(o, COMMAND_CURSOR_OPTIONS, "cursor option");
       this.#commandDoc = checkDocument(source.command, "the cursor command");
+      this.#commandRawData = checkBoolean(source.rawData, "rawData");
+      this.#commandRetryable = source.retryable !== false;
+      if (source.getMore !== undefined) {
+        checkInt(source.getMore.maxTimeMS, "maxTimeMS", 0);
+        this.#commandGetMore = source.getMore;
+      }
       if (o.batchSize !== undefined) this.batchSize(o.batchSize);
     } else {
       o = checkOptions(source.options, "aggregate options");
@@ -249,11 +259,11 @@ export class Cursor<T = Document> {
       : rp === undefined
       ? (command ? ReadPreference.PRIMARY : collection.readPreference)
       : ReadPreference.from(rp);
-    // A command cursor is sent without a read concern; an aggregate that writes ($out, $merge) takes one
-    // (read-write-concern.md), from MongoDB 4.2 on (see #plan).
+    // A command cursor takes only the read concern its source names (a change stream's); an aggregate that
+    // writes ($out, $merge) takes one (read-write-concern.md), from MongoDB 4.2 on (see #plan).
     const rc = (o as AggregateOptions).readConcern;
-    this.#readConcern = command
-      ? undefined
+    this.#readConcern = source.kind === "command"
+      ? (source.readConcern === undefined ? undefined : checkReadConcern(source.readConcern))
       : rc === undefined
       ? collection.readConcern
       : checkReadConcern(rc);
@@ -567,7 +577,7 @@ export class Cursor<T = Document> {
       db: this.#collection.database.name,
       kind: writes ? "write" : "read",
       readPreference: this.#readPreference,
-      retryable: !writes,
+      retryable: !writes && (this.#kind !== "command" || this.#commandRetryable),
       readConcern: this.#readConcern,
       session: this.#state.session ??= new ClientSession(this.#ctx.client, undefined, true),
       writeConcern: writes ? this.#collection.writeConcern : undefined,
@@ -603,7 +613,7 @@ export class Cursor<T = Document> {
         ? withRawData(this.#findCommand(), this.#find.rawData, wire)
         : this.#kind === "aggregate"
         ? withRawData(this.#aggregateCommand(), this.#aggregate.rawData, wire)
-        : this.#commandDoc,
+        : withRawData(this.#commandDoc, this.#commandRawData, wire),
       parse: (reply) => {
         observer?.reply(reply, server.description.maxWireVersion);
         const cursor = isDocument(reply.cursor) ? reply.cursor : {};
@@ -699,7 +709,9 @@ export class Cursor<T = Document> {
     const id = state.id;
     // A tailable awaitData cursor's getMore waits up to maxAwaitTimeMS for new documents.
     const observer = observers.get(this);
-    const awaitMS = this.#find.awaitData === true ? this.#find.maxAwaitTimeMS : observer?.maxAwaitTimeMS;
+    const awaitMS = this.#find.awaitData === true
+      ? this.#find.maxAwaitTimeMS
+      : observer?.maxAwaitTimeMS ?? this.#commandGetMore.maxTimeMS;
     // No read concern, no maxTimeMS; cursorLifetime: the cursor's deadline,
     // iteration: a fresh timeoutMS for this call.
     await execute(this.#ctx, {
@@ -725,7 +737,11 @@ export class Cursor<T = Document> {
             if (batchSize > 0) cmd.batchSize = batchSize;
             if (awaitMS !== undefined) cmd.maxTimeMS = awaitMS;
             // crud.md: the find or aggregate comment goes on each getMore too, for servers (4.4+) that take any value.
-            const comment = this.#kind === "find" ? this.#find.comment : this.#kind === "aggregate" ? this.#aggregate.comment : undefined;
+            const comment = this.#kind === "find"
+              ? this.#find.comment
+              : this.#kind === "aggregate"
+              ? this.#aggregate.comment
+              : this.#commandGetMore.comment;
             if (comment !== undefined && conn.conn.maxWireVersion >= GETMORE_COMMENT_WIRE_VERSION) cmd.comment = comment;
             const reply = await conn.command(cmd);
             observer?.reply(reply, server.description.maxWireVersion);

@@ -160,7 +160,19 @@ export interface AggregateOptions {
  */
 export type CursorSource =
   | { readonly kind: "find"; readonly filter: Document; readonly options: FindOptions }
-  | { readonly kind: "command"; readonly command: Document; readonly options: CommandCursorOptions }
+  | {
+    readonly kind: "command";
+    readonly command: Document;
+    readonly options: CommandCursorOptions;
+    /** Send `rawData` with the command to servers that take it (MongoDB 8.2+), ignored by older servers, as the CRUD specification says. */
+    readonly rawData?: boolean;
+    /** The command's read concern (default: none; a change stream's aggregate takes its parent's). */
+    readonly readConcern?: ReadConcern;
+    /** Whether the command is a retryable read (default true; `runCursorCommand`'s is not). */
+    readonly retryable?: boolean;
+    /** Fields of every `getMore` beside `batchSize`: `maxTimeMS` and `comment` (`runCursorCommand`). */
+    readonly getMore?: { readonly maxTimeMS?: number; readonly comment?: unknown };
+  }
   | {
     readonly kind: "aggregate";
     readonly pipeline: readonly Document[];

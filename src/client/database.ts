@@ -27,14 +27,11 @@ import {
 import { execute, type ServerRun } from "./execute.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";
-import {
-  Collection,
-  type CollectionOptions,
-  type DropCollectionOptions,
-  type SchemaDocument,
-} from "./collection.ts";
+import { Collection } from "./collection.ts";
+import type { CollectionOptions, DropCollectionOptions, SchemaDocument } from "./collection_options.ts";
 import { checkOptionNames, LEVEL_OPTIONS } from "./_write.ts";
 import { type AggregateOptions, Cursor } from "./cursor.ts";
+import { runCursorCommandSource, type RunCursorCommandOptions } from "./run_cursor_command.ts";
 import type { ClientBase } from "./client_base.ts";
 
 /**
@@ -386,6 +383,32 @@ export class Database {
    */
   watch<T = Document>(pipeline: readonly Document[] = [], options: ChangeStreamOptions = {}): ChangeStream<T> {
     return new ChangeStream<T>(this, pipeline, options);
+  }
+
+  /**
+   * Runs a command whose reply is a cursor (`find`, `aggregate`,
+   * `listCollections`, ...) and returns that cursor; later batches come
+   * with `getMore` from the same server. The command goes as written: no
+   * read or write concern is added, the read preference is the primary
+   * unless `options.readPreference` says otherwise, and it is not retried.
+   * Nothing is sent until the first document is asked for.
+   *
+   * @param command The command document, its name first.
+   * @param options Where it runs, and each getMore's `batchSize`, `maxTimeMS` and `comment`.
+   * @throws {ConfigurationError} for an empty command or an unknown option.
+   * @throws {TypeError} for a command that is not a document or an option of the wrong type.
+   *
+   * @example
+   * ```ts ignore
+   * const names = await db.runCursorCommand({ listCollections: 1, nameOnly: true }).toArray();
+   * for await (const doc of db.runCursorCommand({ find: "people", filter: {}, batchSize: 100 }, { batchSize: 100 })) {
+   *   console.log(doc);
+   * }
+   * ```
+   */
+  runCursorCommand(command: Document, options?: RunCursorCommandOptions): Cursor<Document> {
+    // The cursor takes its database from this collection; its namespace comes from the reply.
+    return new Cursor<Document>(this.collection("runCursorCommand"), runCursorCommandSource(command, options));
   }
 
   /**

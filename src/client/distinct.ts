@@ -1,6 +1,7 @@
 /**
- * `distinct` and `estimatedDocumentCount` (the `distinct` and `count`
- * commands): reads that answer with one reply, no cursor.
+ * The counting reads: `distinct`, `estimatedDocumentCount` and `count` (the
+ * `distinct` and `count` commands, one reply each, no cursor), and
+ * `countDocuments` (an aggregate whose one document is the count).
  *
  * @module
  */
@@ -15,6 +16,8 @@ import { checkHint } from "./cursor_options.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import { checkOptionNames, type CollectionLike, operationBase } from "./_write.ts";
 import { withRawData } from "./wire_features.ts";
+import type { CountDocumentsOptions } from "./collection_options.ts";
+import type { AggregateOptions } from "./cursor_options.ts";
 
 /**
  * Options of {@linkcode Collection.distinct}.
@@ -206,4 +209,55 @@ export async function countCommand(
   if (opts.hint !== undefined) cmd.hint = opts.hint;
   if (opts.collation !== undefined) cmd.collation = checkDocument(opts.collation, "collation");
   return await read(coll, "count", opts, cmd, (reply) => count(reply.n));
+}
+
+const COUNT_DOCUMENTS_OPTIONS: ReadonlySet<string> = new Set([
+  "skip",
+  "limit",
+  "hint",
+  "collation",
+  "comment",
+  "maxTimeMS",
+  "rawData",
+  "readPreference",
+  "readConcern",
+  "signal",
+  "session",
+  "timeoutMS",
+]);
+
+/** What `countDocuments` needs of a collection: its `aggregate`. */
+interface Aggregating {
+  aggregate(pipeline: readonly Document[], options: AggregateOptions): { toArray(): Promise<Document[]> };
+}
+
+/** Runs `countDocuments`: `$match`, then `$skip`/`$limit` when given, then a `$group` counting what is left. */
+export async function countDocuments(
+  coll: Aggregating,
+  filter: Document,
+  options: CountDocumentsOptions,
+): Promise<number> {
+  checkDocument(filter, "the countDocuments filter");
+  const opts = checkOptions(options, "countDocuments options");
+  checkOptionNames(opts, COUNT_DOCUMENTS_OPTIONS, "countDocuments option");
+  const pipeline: Document[] = [{ $match: filter }];
+  const skip = checkInt(opts.skip, "skip", 0);
+  const limit = checkInt(opts.limit, "limit", 0);
+  if (skip !== undefined && skip > 0) pipeline.push({ $skip: skip });
+  if (limit !== undefined && limit > 0) pipeline.push({ $limit: limit });
+  pipeline.push({ $group: { _id: 1, n: { $sum: 1 } } });
+  checkHint(opts.hint);
+  const docs = await coll.aggregate(pipeline, {
+    hint: opts.hint,
+    collation: opts.collation,
+    comment: opts.comment,
+    maxTimeMS: opts.maxTimeMS,
+    rawData: opts.rawData,
+    readPreference: opts.readPreference,
+    readConcern: opts.readConcern,
+    signal: opts.signal,
+    session: opts.session,
+    timeoutMS: opts.timeoutMS,
+  }).toArray();
+  return docs.length === 0 ? 0 : count(docs[0].n);
 }

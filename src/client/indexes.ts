@@ -1,19 +1,22 @@
 /**
  * Index management (`createIndex`, `createIndexes`, `listIndexes`,
- * `dropIndex`, `dropIndexes`) and `rename`, as the index management and
- * CRUD specifications describe them.
+ * `dropIndex`, `dropIndexes`) and the collection's own `rename` and `drop`,
+ * as the index management and CRUD specifications describe them.
  *
  * @module
  */
 
 import type { ClientSession } from "./session.ts";
-import { ConfigurationError } from "../errors.ts";
+import { ConfigurationError, OperationFailure } from "../errors.ts";
 import { type Document, Double, Int32, Long } from "../bson/mod.ts";
 import { checkBoolean, checkDocument, checkInt, checkOptions, isDocument, show, typeError } from "./_internal.ts";
 import { execute } from "./execute.ts";
+import { withRawData } from "./wire_features.ts";
 import { checkOptionNames, type CollectionLike, operationBase, writeConcernOf } from "./_write.ts";
 import type { CommandCursorOptions } from "./cursor_options.ts";
 import type { WriteConcern } from "./write_concern.ts";
+import type { DropCollectionOptions } from "./collection_options.ts";
+import { ErrorCode } from "../error_codes.ts";
 
 /** `commitQuorum` needs MongoDB 4.4 (wire 9). */
 const COMMIT_QUORUM_WIRE_VERSION = 9;
@@ -105,6 +108,8 @@ export interface CreateIndexesOptions {
   readonly comment?: unknown;
   /** Write concern (default: the collection's; sent to MongoDB 3.4+). */
   readonly writeConcern?: WriteConcern;
+  /** Act on a time series collection's raw buckets (MongoDB 8.2+; not sent to older servers, as the CRUD specification says). */
+  readonly rawData?: boolean;
   /** Cancels the operation (the indexes may still be built). */
   readonly signal?: AbortSignal;
   /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
@@ -143,6 +148,8 @@ export interface DropIndexesOptions {
   readonly comment?: unknown;
   /** Write concern (default: the collection's; sent to MongoDB 3.4+). */
   readonly writeConcern?: WriteConcern;
+  /** Act on a time series collection's raw buckets (MongoDB 8.2+; not sent to older servers, as the CRUD specification says). */
+  readonly rawData?: boolean;
   /** Cancels the operation. */
   readonly signal?: AbortSignal;
   /** Runs the operation in this session (from `startSession()`); default: an implicit session of its own. */
@@ -164,6 +171,8 @@ export interface DropIndexesOptions {
 export interface ListIndexesOptions extends CommandCursorOptions {
   /** A comment to find the operation by in the server's logs (MongoDB 4.4+). */
   readonly comment?: unknown;
+  /** Act on a time series collection's raw buckets (MongoDB 8.2+; not sent to older servers, as the CRUD specification says). */
+  readonly rawData?: boolean;
 }
 
 /**
@@ -213,14 +222,23 @@ const INDEX_FIELDS: Readonly<Record<keyof IndexOptions, string>> = {
   max: "max",
   wildcardProjection: "wildcardProjection",
 };
-const OPERATION_FIELDS = ["commitQuorum", "maxTimeMS", "comment", "writeConcern", "signal", "session", "timeoutMS"];
+const OPERATION_FIELDS = ["commitQuorum", "maxTimeMS", "comment", "writeConcern", "rawData", "signal", "session", "timeoutMS"];
 const CREATE_INDEXES_OPTIONS: ReadonlySet<string> = new Set(OPERATION_FIELDS);
 const CREATE_INDEX_OPTIONS: ReadonlySet<string> = new Set([...OPERATION_FIELDS, ...Object.keys(INDEX_FIELDS)]);
 const INDEX_DESCRIPTION_FIELDS: ReadonlySet<string> = new Set(["key", ...Object.keys(INDEX_FIELDS)]);
-const DROP_OPTIONS: ReadonlySet<string> = new Set(["maxTimeMS", "comment", "writeConcern", "signal", "session", "timeoutMS"]);
+const DROP_OPTIONS: ReadonlySet<string> = new Set([
+  "maxTimeMS",
+  "comment",
+  "writeConcern",
+  "rawData",
+  "signal",
+  "session",
+  "timeoutMS",
+]);
 const LIST_OPTIONS: ReadonlySet<string> = new Set([
   "batchSize",
   "comment",
+  "rawData",
   "readPreference",
   "signal",
   "session",
@@ -304,6 +322,7 @@ export async function createIndexes(
   }
   if (opts.maxTimeMS !== undefined) cmd.maxTimeMS = checkInt(opts.maxTimeMS, "maxTimeMS", 0);
   if (opts.comment !== undefined) cmd.comment = opts.comment;
+  const rawData = checkBoolean(opts.rawData, "rawData", what);
   return await execute(base.ctx, {
     name: "createIndexes",
     db: base.db,
@@ -321,7 +340,7 @@ export async function createIndexes(
           `commitQuorum needs MongoDB 4.4 or later (wire version 9); the server's maxWireVersion is ${wire}`,
         );
       }
-      return { command: cmd, parse: () => specs.map((s) => s.name as string) };
+      return { command: withRawData(cmd, rawData, wire), parse: () => specs.map((s) => s.name as string) };
     },
   });
 }
@@ -354,6 +373,7 @@ function dropOperation(
   const cmd: Document = { dropIndexes: base.coll, index };
   if (opts.maxTimeMS !== undefined) cmd.maxTimeMS = checkInt(opts.maxTimeMS, "maxTimeMS", 0);
   if (opts.comment !== undefined) cmd.comment = opts.comment;
+  const rawData = checkBoolean(opts.rawData, "rawData", "dropIndexes");
   return execute(base.ctx, {
     name: "dropIndexes",
     db: base.db,
@@ -364,7 +384,10 @@ function dropOperation(
     timeoutMS: base.timeoutMS,
     signal: base.signal,
     session: base.session,
-    plan: () => ({ command: cmd, parse: (reply) => reply }),
+    plan: (server) => ({
+      command: withRawData(cmd, rawData, server.description.maxWireVersion),
+      parse: (reply) => reply,
+    }),
   });
 }
 
@@ -394,7 +417,7 @@ export async function dropIndexes(coll: CollectionLike, options: DropIndexesOpti
 export function listIndexesSource(
   coll: CollectionLike,
   options: ListIndexesOptions | undefined,
-): { kind: "command"; command: Document; options: CommandCursorOptions } {
+): { kind: "command"; command: Document; options: CommandCursorOptions; rawData?: boolean } {
   const opts = checkOptions(options, "listIndexes options");
   checkOptionNames(opts, LIST_OPTIONS, "listIndexes option");
   const cursor: Document = {};
@@ -402,8 +425,9 @@ export function listIndexesSource(
   if (batchSize !== undefined && batchSize > 0) cursor.batchSize = batchSize;
   const command: Document = { listIndexes: coll.name, cursor };
   if (opts.comment !== undefined) command.comment = opts.comment;
-  const { comment: _, ...cursorOptions } = opts;
-  return { kind: "command", command, options: cursorOptions };
+  const rawData = checkBoolean(opts.rawData, "rawData", "listIndexes");
+  const { comment: _, rawData: _raw, ...cursorOptions } = opts;
+  return { kind: "command", command, options: cursorOptions, rawData };
 }
 
 /** Runs `renameCollection` (on `admin`); resolves to the new name. */
@@ -440,4 +464,31 @@ export async function rename(
     plan: () => ({ command: cmd, parse: () => undefined }),
   });
   return newName;
+}
+
+const DROP_COLLECTION_OPTIONS: ReadonlySet<string> = new Set(["writeConcern", "signal", "session", "timeoutMS"]);
+
+/** Runs `drop`; resolves to false when there was no collection to drop. */
+export async function dropCollection(coll: CollectionLike, options: DropCollectionOptions | undefined): Promise<boolean> {
+  const opts = checkOptions(options, "drop options");
+  checkOptionNames(opts, DROP_COLLECTION_OPTIONS, "drop option");
+  const base = operationBase(coll, opts);
+  try {
+    return await execute(base.ctx, {
+      name: "drop",
+      db: base.db,
+      kind: "write",
+      retryable: false,
+      writeConcern: writeConcernOf(coll, opts),
+      writeConcernMinWireVersion: 5,
+      timeoutMS: base.timeoutMS,
+      session: base.session,
+      signal: base.signal,
+      plan: () => ({ command: { drop: base.coll }, parse: () => true }),
+    });
+  } catch (e) {
+    // NamespaceNotFound: nothing to drop (older servers say it in errmsg only).
+    if (e instanceof OperationFailure && (e.code === ErrorCode.NamespaceNotFound || e.errmsg === "ns not found")) return false;
+    throw e;
+  }
 }

@@ -43,41 +43,36 @@ export {
   type ListCollectionsOptions,
   type RunCommandOptions,
 } from "./database.ts";
-export {
-  type AnyBulkWriteOperation,
-  type BulkWriteOptions,
-  Collection,
-  type CollectionOptions,
-  type CountDocumentsOptions,
-  type CreateIndexesOptions,
-  type CreateIndexOptions,
-  type DeleteModel,
-  type DeleteOptions,
-  type DeleteResult,
-  type DistinctOptions,
-  type DropCollectionOptions,
-  type DropIndexesOptions,
-  type EstimatedDocumentCountOptions,
-  type FindOneAndDeleteOptions,
-  type FindOneAndReplaceOptions,
-  type FindOneAndUpdateOptions,
-  type IndexDescription,
-  type IndexOptions,
-  type ListIndexesOptions,
-  type RenameOptions,
-  type InsertManyOptions,
-  type InsertManyResult,
-  type InsertOneResult,
-  type InferIdType,
-  type OptionalId,
-  type ReplaceModel,
-  type SchemaDocument,
-  type UpdateModel,
-  type UpdateOptions,
-  type UpdateResult,
-  type WithId,
-  type WriteOptions,
-} from "./collection.ts";
+export { Collection } from "./collection.ts";
+export type {
+  CollectionOptions,
+  CountDocumentsOptions,
+  DeleteOptions,
+  DeleteResult,
+  DropCollectionOptions,
+  InferIdType,
+  InsertManyOptions,
+  InsertManyResult,
+  InsertOneResult,
+  OptionalId,
+  SchemaDocument,
+  UpdateOptions,
+  UpdateResult,
+  WithId,
+  WriteOptions,
+} from "./collection_options.ts";
+export type {
+  CreateIndexesOptions,
+  CreateIndexOptions,
+  DropIndexesOptions,
+  IndexDescription,
+  IndexOptions,
+  ListIndexesOptions,
+  RenameOptions,
+} from "./indexes.ts";
+export type { AnyBulkWriteOperation, BulkWriteOptions, DeleteModel, ReplaceModel, UpdateModel } from "./bulk_write.ts";
+export type { DistinctOptions, EstimatedDocumentCountOptions } from "./distinct.ts";
+export type { FindOneAndDeleteOptions, FindOneAndReplaceOptions, FindOneAndUpdateOptions } from "./find_and_modify.ts";
 export {
   type AggregateOptions,
   type CommandCursorOptions,
@@ -100,6 +95,7 @@ export {
   type UpdateDescription,
 } from "./change_stream.ts";
 export { indexName } from "./indexes.ts";
+export type { RunCursorCommandOptions } from "./run_cursor_command.ts";
 export type { CountOptions } from "./distinct.ts";
 export { ClientBulkWriteError, type ClientWriteErrorDetail } from "./client_bulk_write_error.ts";
 export type {

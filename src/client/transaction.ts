@@ -12,7 +12,6 @@
 
 import {
   AutoReconnect,
-  ConfigurationError,
   ConnectionFailure,
   MongoError,
   NetworkTimeout,

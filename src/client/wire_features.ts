@@ -8,6 +8,7 @@
  */
 import type { Document } from "../bson/mod.ts";
 import { ConfigurationError } from "../errors.ts";
+import { typeError } from "./_internal.ts";
 
 /** The first wire version whose servers take `hint` on each kind of unacknowledged write (4.2 for update, 4.4 for delete and findAndModify). */
 const HINT_WIRE: Readonly<Record<string, readonly [number, string]>> = {
@@ -67,11 +68,8 @@ export function withRawData(
   rawData: unknown,
   wireVersion: number,
 ): Document {
-  if (rawData === undefined || wireVersion < RAW_DATA_WIRE_VERSION) return cmd;
-  if (typeof rawData !== "boolean") {
-    throw new ConfigurationError(
-      `rawData must be a boolean, got ${typeof rawData}`,
-    );
-  }
+  if (rawData === undefined) return cmd;
+  if (typeof rawData !== "boolean") throw typeError("rawData", "a boolean", rawData);
+  if (wireVersion < RAW_DATA_WIRE_VERSION) return cmd;
   return { ...cmd, rawData };
 }

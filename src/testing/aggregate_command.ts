@@ -2,7 +2,8 @@
  * The `aggregate` command of the simulated server: a collection's pipeline
  * or a database's (`aggregate: 1` starting with `$documents`), with the
  * writing last stages `$out` and `$merge` (on the primary only, through the
- * oplog, checked against the target's unique indexes and validator).
+ * oplog, checked against the target's unique indexes and validator), and a
+ * first `$collStats` stage (`coll_stats.ts`).
  *
  * @module
  */
@@ -19,6 +20,7 @@ import { cloneValue, isPlainDocument, numericValue, valuesEqual } from "./query.
 import { letVariables, storeInsert, storeReplace } from "./write_commands.ts";
 import { checkCollation, checkCollectionName, cursorReply, docArg, idFor, num, withIdFirst } from "./_args.ts";
 import { serverError, typeMismatch } from "./_server_error.ts";
+import { collStatsStage } from "./coll_stats.ts";
 
 function target(db: string, arg: unknown, stage: string): string {
   if (typeof arg === "string") return `${db}.${checkCollectionName(db, arg)}`;
@@ -141,12 +143,15 @@ export function aggregate(req: CommandRequest): Document {
   if (writes && req.host.state !== "PRIMARY") {
     throw serverError(ErrorCode.NotWritablePrimary, "NotWritablePrimary", "not primary");
   }
+  const collStats = !onDatabase && names[0] === "$collStats";
   const input = listSessions
     ? req.host.localSessions.list()
+    : collStats
+    ? [collStatsStage(req, source, (pipeline[0] as Document).$collStats)]
     : onDatabase
     ? []
     : readableDocuments(req.host.store, source).map((d) => cloneValue(d));
-  const stages = (writes ? pipeline.slice(0, -1) : pipeline).slice(listSessions ? 1 : 0);
+  const stages = (writes ? pipeline.slice(0, -1) : pipeline).slice(listSessions || collStats ? 1 : 0);
   const docs = runPipeline(input, stages, vars);
   const cursor = b.cursor as Document;
   const batchSize = cursor.batchSize === undefined ? undefined : num(cursor.batchSize, "batchSize");

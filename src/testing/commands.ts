@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type Document, encode, Int32, Int64 } from "../bson/mod.ts";
+import { type Document, Int32, Int64 } from "../bson/mod.ts";
 import { ErrorCode } from "../error_codes.ts";
 import { aggregate } from "./aggregate_command.ts";
 import { CATALOG_COMMANDS } from "./catalog.ts";
@@ -45,6 +45,7 @@ import {
 import { badValue, serverError, toFailure, typeMismatch } from "./_server_error.ts";
 import { unsupportedByVersion } from "./server_features.ts";
 import { clientBulkWrite } from "./client_bulk_write.ts";
+import { storageStats } from "./coll_stats.ts";
 
 /** What a member offers the commands. */
 export interface CommandHost {
@@ -388,13 +389,8 @@ function dbStats(req: CommandRequest): Document {
 }
 
 function collStats(req: CommandRequest): Document {
-  const coll = collectionArg(req);
-  const ns = `${req.db}.${coll}`;
-  const c = req.host.store.collection(ns);
-  if (c === undefined) throw serverError(26, "NamespaceNotFound", `Collection [${ns}] not found.`);
-  let size = 0;
-  for (const d of c.documents) size += encode(d).length;
-  return { ns, count: c.documents.length, size, storageSize: size, nindexes: c.indexes.length, ok: 1 };
+  const ns = `${req.db}.${collectionArg(req)}`;
+  return { ns, ...storageStats(req, ns), ok: 1 };
 }
 
 function notInTransaction(name: string): Document {

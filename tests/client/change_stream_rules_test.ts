@@ -5,7 +5,7 @@
 // sends (startAfter before the first change of a startAfter stream, else
 // resumeAfter; startAtOperationTime from the first aggregate's operationTime
 // when there is no token); resumable errors by label on wire 9+, by code
-// below; a change without _id.
+// below; a change without _id; the read concern the aggregate takes.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 
@@ -78,6 +78,18 @@ describe("change stream commands", () => {
     const getMore = sent("getMore")[0];
     assert.equal(getMore.collection, "$cmd.aggregate");
     assert.equal(getMore.maxTimeMS, 20, "maxAwaitTimeMS is each getMore's maxTimeMS");
+    await client.close();
+  });
+});
+
+describe("change stream read concern", () => {
+  test("the aggregate takes the collection's, database's or client's read concern; none when it is the default", async () => {
+    const { client, sent } = scripted([first([], tok(0)), first([], tok(0), {}, "db.$cmd.aggregate"), first([], tok(0))], []);
+    const coll = client.db("db").collection("coll", { readConcern: { level: "majority" } });
+    await (await coll.watch().start()).close();
+    await (await client.db("db", { readConcern: { level: "local" } }).watch().start()).close();
+    await (await client.db("db").collection("coll").watch().start()).close();
+    assert.deepEqual(sent("aggregate").map((cmd) => cmd.readConcern), [{ level: "majority" }, { level: "local" }, undefined]);
     await client.close();
   });
 });

@@ -177,6 +177,32 @@ describe("client bulkWrite", () => {
     assert.deepEqual(r.insertResults, { 0: { insertedId: 1 }, 1: { insertedId: 2 } });
   });
 
+  test("a getMore refused by the server is thrown after the results before it, and the cursor is killed", async () => {
+    for (const [code, killed] of [[8, true], [43, false]] as const) {
+      const { client, log } = setup((call) => {
+        if (call.cmd.getMore !== undefined) {
+          throw new OperationFailure("no more", { code, response: { ok: 0, code, errmsg: "no more" } });
+        }
+        if (call.cmd.killCursors !== undefined) return { ok: 1, cursorsKilled: [42n] };
+        return {
+          ok: 1,
+          cursor: { id: 42n, firstBatch: [{ ok: 1, idx: 0, n: 1 }], ns: "admin.$cmd.bulkWrite" },
+          nErrors: 0,
+          nInserted: 2,
+        };
+      }, {}, 25);
+      const e = await client.bulkWrite([1, 2].map((i) => ({ insertOne: { namespace: "db.a", document: { _id: i } } })), {
+        verboseResults: true,
+      }).then(() => undefined, (e) => e);
+      assert.ok(e instanceof ClientBulkWriteError, `code ${code}: ${e}`);
+      assert.equal((e.error as OperationFailure).code, code, "the getMore error is the top-level error");
+      assert.deepEqual(e.partialResult?.insertResults, { 0: { insertedId: 1 } });
+      const names = log.map((c) => Object.keys(c.cmd)[0]);
+      assert.deepEqual(names, killed ? ["bulkWrite", "getMore", "killCursors"] : ["bulkWrite", "getMore"], `code ${code}`);
+      if (killed) assert.deepEqual(log[2].cmd, { killCursors: "$cmd.bulkWrite", cursors: [42n] });
+    }
+  });
+
   test("a command error before any result is thrown as it is", async () => {
     const reply = { ok: 0, code: 8, codeName: "UnknownError", errmsg: "boom" };
     const { client } = setup(() => {

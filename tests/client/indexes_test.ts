@@ -128,6 +128,26 @@ describe("index management", () => {
     await assert.rejects(coll.rename("a$b"), ConfigurationError);
   });
 
+  test("rawData goes with createIndexes, listIndexes and dropIndexes to 8.2+ servers only; a non-boolean is a TypeError", async () => {
+    const listReply = { ok: 1, cursor: { id: 0n, ns: "test.people", firstBatch: [] } };
+    for (const [wire, sent] of [[27, true], [25, false]] as const) {
+      const { coll, log } = setup((call) => name(call) === "listIndexes" ? listReply : okHandler(call), {}, wire);
+      await coll.createIndex({ x: 1 }, { rawData: true });
+      await coll.listIndexes({ rawData: true }).toArray();
+      await coll.dropIndex("x_1", { rawData: true });
+      assert.deepEqual(log.map((c) => [name(c), c.cmd.rawData]), [
+        ["createIndexes", sent ? true : undefined],
+        ["listIndexes", sent ? true : undefined],
+        ["dropIndexes", sent ? true : undefined],
+      ], `wire ${wire}`);
+    }
+    const { coll, log } = setup(okHandler, {}, 27);
+    await assert.rejects(coll.createIndex({ x: 1 }, { rawData: "yes" } as never), TypeError);
+    await assert.rejects(coll.dropIndexes({ rawData: 1 } as never), TypeError);
+    assert.throws(() => coll.listIndexes({ rawData: "yes" } as never), TypeError);
+    assert.equal(log.length, 0);
+  });
+
   test("indexName joins each field and its value", () => {
     assert.equal(indexName({ a: 1, "b.c": -1, d: "hashed" }), "a_1_b.c_-1_d_hashed");
   });

@@ -213,6 +213,19 @@ describe("official Node driver application API against the simulator", () => {
       const capped = await db.createCollection<Doc>("log", { capped: true, size: 4096, max: 2 });
       await capped.insertMany([{ _id: 1 }, { _id: 2 }, { _id: 3 }]);
       assert.deepEqual(await capped.find().toArray(), [{ _id: 2 }, { _id: 3 }]);
+      const [stats] = await capped.aggregate([
+        { $collStats: { storageStats: {}, count: {} } },
+        { $project: { _id: 0, capped: "$storageStats.capped", maxSize: "$storageStats.maxSize", max: "$storageStats.max", count: 1 } },
+      ]).toArray();
+      assert.deepEqual(stats, { capped: true, maxSize: 4096, max: 2, count: 2 });
+      const command = await db.command({ collStats: "log" });
+      assert.equal(command.count, 2);
+      assert.equal(command.capped, true);
+      await assert.rejects(
+        db.collection("missing").aggregate([{ $collStats: { storageStats: {} } }]).toArray(),
+        (e: MongoServerError) => e.code === 26,
+      );
+      await assert.rejects(capped.aggregate([{ $collStats: { latencyStats: {} } }]).toArray(), (e: MongoServerError) => e.code === 238);
 
       await rs.waitForReplication();
       assert.deepEqual(rs.secondaries[0].documents("t.new"), [{ _id: 1 }]);

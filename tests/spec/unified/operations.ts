@@ -17,7 +17,7 @@ import { type EntityMap, plain, SkipTest, TestFileError } from "./entities.ts";
 import { type Args, docArg, take } from "./arguments.ts";
 import { runCollectionOperation } from "./collection_operations.ts";
 import { runClientBulkWrite } from "./client_bulk_write_operations.ts";
-import { runDatabaseAggregate } from "./crud_database_operations.ts";
+import { runDatabaseAggregate, runDatabaseCursorCommand } from "./crud_database_operations.ts";
 import { runDatabaseManagementOperation } from "./management_operations.ts";
 import { runTransactionOperation } from "./transaction_operations.ts";
 import { runChangeStreamOperation } from "./change_stream_operations.ts";
@@ -253,6 +253,9 @@ async function runDatabaseOperation(
     }
     case "aggregate":
       return await runDatabaseAggregate(raw, db);
+    case "runCursorCommand":
+    case "createCommandCursor":
+      return await runDatabaseCursorCommand(name, raw, db);
     case "listCollections": {
       const a = take(name, raw, ["filter"]);
       return {
