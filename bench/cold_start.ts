@@ -14,15 +14,19 @@
 //
 // A third row times `floor_connect.ts`: no driver, one raw connection, hello
 // and ping on the runtime's own socket API: the floor under any driver here.
+// With --bundle, the bench first builds a single-file bundle of `mod.ts`
+// (`bun build --target=node`, into a temporary folder) and two more rows time
+// it, imported and connected: what shipping a bundle instead of the sources
+// would give on this runtime. Nothing published changes; this is a yardstick.
 // With --phases, `ours_phases.ts` and `timer_probe.ts` also run N times each
 // and a second table gives the median of each phase of our cold connect.
 //
-//   deno run -A bench/cold_start.ts [--runs 7] [--phases]
-//   bun bench/cold_start.ts [--runs 7]
-//   node bench/cold_start.ts [--runs 7]     (Node 22.18 or later; npm's node is 24)
+//   deno run -A bench/cold_start.ts [--runs 9] [--phases] [--bundle]
+//   bun bench/cold_start.ts [--runs 9] [--phases] [--bundle]
+//   node bench/cold_start.ts [--runs 9] [--phases] [--bundle]   (Node 22.18 or later; npm's node is 24)
 //
 // Fails loudly if any child fails (a missing `mongodb` package included).
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -35,13 +39,17 @@ const g = globalThis as {
 };
 const cli = args();
 const runsAt = cli.indexOf("--runs");
-const RUNS = runsAt >= 0 ? Number(cli[runsAt + 1]) : 7;
+const RUNS = runsAt >= 0 ? Number(cli[runsAt + 1]) : 9;
 if (!Number.isInteger(RUNS) || RUNS < 1) fail(`--runs must be a positive integer, got ${cli[runsAt + 1]}`);
 const PHASES = cli.includes("--phases");
+const BUNDLE = cli.includes("--bundle");
 const runtime = runtimeLabel();
 const dir = new URL("./cold/", import.meta.url).pathname;
 const onNode = runtime.startsWith("Node");
 const compileCache = onNode ? mkdtempSync(join(tmpdir(), "zerodep-mongo-cold-")) : undefined;
+const bundleDir = BUNDLE ? mkdtempSync(join(tmpdir(), "zerodep-mongo-bundle-")) : undefined;
+// .mjs: without a package.json "type" beside it, Node would parse a .js twice to detect its format.
+const bundle = bundleDir === undefined ? undefined : join(bundleDir, "mod.mjs");
 
 function command(script: string): [string, string[]] {
   const path = `${dir}${script}`;
@@ -63,6 +71,7 @@ function runChild(script: string, uri: string): Promise<{ ms: number; stdout: st
       env: {
         ...g.process?.env,
         BENCH_URI: uri,
+        ...(bundle === undefined ? {} : { BENCH_BUNDLE: bundle }),
         NO_COLOR: "1",
         ...(compileCache === undefined ? {} : { NODE_COMPILE_CACHE: compileCache }),
       },
@@ -86,6 +95,17 @@ if (!existsSync(new URL("../node_modules/mongodb/package.json", import.meta.url)
   fail("the official Node driver is missing: run `npm ci` (it is a devDependency)");
 }
 
+if (bundle !== undefined) {
+  const bun = new URL("../node_modules/.bin/bun", import.meta.url).pathname;
+  if (!existsSync(bun)) fail("--bundle needs bun: run `npm ci` (it is a devDependency)");
+  const mod = new URL("../mod.ts", import.meta.url).pathname;
+  // cloudflare:sockets is only ever imported on workerd; every other dynamic import is inlined.
+  const built = spawnSync(bun, ["build", mod, "--target=node", "--external", "cloudflare:sockets", "--outfile", bundle], {
+    encoding: "utf8",
+  });
+  if (built.status !== 0) fail(`bun build failed (${built.status}):\n${built.stdout}${built.stderr}`);
+}
+
 const scripts = [
   "empty.ts",
   "ours_import.ts",
@@ -93,6 +113,7 @@ const scripts = [
   "ours_connect.ts",
   "node_connect.ts",
   "floor_connect.ts",
+  ...(BUNDLE ? ["bundle_import.ts", "bundle_connect.ts"] : []),
 ];
 const rs = await startReplicaSet({ members: 3, name: "cold" });
 const times = new Map<string, number[]>(scripts.map((s) => [s, []]));
@@ -120,10 +141,15 @@ try {
 } finally {
   await rs.close();
   if (compileCache !== undefined) rmSync(compileCache, { recursive: true, force: true });
+  if (bundleDir !== undefined) rmSync(bundleDir, { recursive: true, force: true });
 }
 
 const m = (s: string) => median(times.get(s)!);
 const base = m("empty.ts");
+const range = (xs: number[], digits: number, unit = "") =>
+  `${Math.min(...xs).toFixed(digits)}${unit}-${Math.max(...xs).toFixed(digits)}${unit}`;
+/** The ratio in each round (runs are interleaved, so round r's runs met the same machine). */
+const perRound = (ours: string, theirs: string) => times.get(ours)!.map((a, r) => a / times.get(theirs)![r]);
 const row = (label: string, ours: string, theirs: string, target: string, net: boolean) => {
   const a = m(ours);
   const b = m(theirs);
@@ -133,26 +159,30 @@ const row = (label: string, ours: string, theirs: string, target: string, net: b
   const limit = Number(target.replace(/[^0-9.]/g, ""));
   const met = target === "-" ? "-" : judged <= limit ? "yes" : "NO";
   return `| ${label} | ${a.toFixed(0)} | ${b.toFixed(0)} | ${ratio.toFixed(3)}x | ${
-    Math.max(0, a - base).toFixed(0)
-  } | ${Math.max(0, b - base).toFixed(0)} | ${netRatio.toFixed(3)}x | ${target} | ${met} |`;
+    range(perRound(ours, theirs), 2, "x")
+  } | ${Math.max(0, a - base).toFixed(0)} | ${Math.max(0, b - base).toFixed(0)} | ${
+    netRatio.toFixed(3)
+  }x | ${target} | ${met} |`;
 };
 console.log(
   `\ncold_start on ${runtime}: median wall ms of ${RUNS} fresh processes each (empty script: ${base.toFixed(0)} ms)`,
 );
 console.log(
-  "| script | ours ms | node driver ms | ratio | ours - empty | node - empty | ratio net of start-up | target | met? |",
+  "| script | ours ms | node driver ms | ratio | ratio per round (min-max) | ours - empty | node - empty | ratio net of start-up | target | met? |",
 );
-console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
+console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
 console.log(row("import only", "ours_import.ts", "node_import.ts", "<= 0.2x (net)", true));
 console.log(row("import + connect + ping + close", "ours_connect.ts", "node_connect.ts", "<= 0.3x", false));
-const floor = m("floor_connect.ts");
-console.log(
-  `| floor: no driver, 1 raw connection, hello + ping | ${floor.toFixed(0)} | ${m("node_connect.ts").toFixed(0)} | ${
-    (floor / m("node_connect.ts")).toFixed(3)
-  }x | ${Math.max(0, floor - base).toFixed(0)} | ${Math.max(0, m("node_connect.ts") - base).toFixed(0)} | ${
-    ((floor - base) / (m("node_connect.ts") - base)).toFixed(3)
-  }x | - | - |`,
-);
+console.log(row("floor: no driver, 1 raw connection, hello + ping", "floor_connect.ts", "node_connect.ts", "-", false));
+if (BUNDLE) {
+  console.log(row("bundle of mod.ts: import only", "bundle_import.ts", "node_import.ts", "-", true));
+  console.log(row("bundle of mod.ts: import + connect + ping + close", "bundle_connect.ts", "node_connect.ts", "-", false));
+}
+console.log(`\nwall ms per script over the ${RUNS} runs: min / median / max`);
+for (const s of scripts) {
+  const xs = times.get(s)!;
+  console.log(`  ${s.padEnd(20)} ${Math.min(...xs).toFixed(0)} / ${median(xs).toFixed(0)} / ${Math.max(...xs).toFixed(0)}`);
+}
 if (PHASES) {
   console.log(`\nphases of ours_connect on ${runtime}: median ms of ${RUNS} fresh processes (ours_phases.ts, timer_probe.ts)`);
   console.log("| phase | ms |");

@@ -156,6 +156,23 @@ describe("source layout", () => {
     assert.ok(live.has("src/net/connection.ts") && live.has("src/wire/op_msg.ts"));
   });
 
+  test("importing mod.ts evaluates none of the operations that load on first use (cold start, issue 15)", () => {
+    const loaded = evaluatedBy("mod.ts");
+    const deferred = [
+      "src/client/writes.ts",
+      "src/client/bulk_write.ts",
+      "src/client/find_and_modify.ts",
+      "src/client/distinct.ts",
+      "src/client/client_bulk_write.ts",
+      "src/client/with_transaction.ts",
+      "src/client/_transaction_command.ts",
+    ];
+    assert.deepEqual(deferred.filter((f) => loaded.has(f)), [], "a static import brought these back into the cold start");
+    for (const f of deferred) assert.ok(all.some((e) => e.dynamic && e.to === f), `${f} is still loaded on first use`);
+    // The error class a bulk write throws stays importable at once (and instanceof works across the split).
+    assert.ok(loaded.has("src/client/client_bulk_write_error.ts"));
+  });
+
   test("the ./bson entry evaluates only the codec and the error classes", () => {
     const outside = [...evaluatedBy("src/bson/mod.ts")].filter((f) =>
       !f.startsWith("src/bson/") && f !== "src/errors.ts"

@@ -57,12 +57,7 @@ const LIST_DATABASES_OPTIONS: ReadonlySet<string> = new Set([
   "timeoutMS",
 ]);
 import { Database, type DatabaseOptions } from "./database.ts";
-import {
-  clientBulkWrite,
-  type ClientBulkWriteModel,
-  type ClientBulkWriteOptions,
-  type ClientBulkWriteResult,
-} from "./client_bulk_write.ts";
+import type { ClientBulkWriteModel, ClientBulkWriteOptions, ClientBulkWriteResult } from "./client_bulk_write.ts";
 import type { ClientConnectionOptions, ConnectOptions, DatabaseInfo, ListDatabasesOptions } from "./client_options.ts";
 
 export type { ClientConnectionOptions, ConnectOptions, DatabaseInfo, ListDatabasesOptions };
@@ -875,7 +870,8 @@ export class ClientBase extends EventTarget {
    * ```
    */
   bulkWrite(models: readonly ClientBulkWriteModel[], options?: ClientBulkWriteOptions): Promise<ClientBulkWriteResult> {
-    return clientBulkWrite(this, models, options);
+    // Loaded on first use: a cold start that never writes across namespaces does not pay for it.
+    return import("./client_bulk_write.ts").then((m) => m.clientBulkWrite(this, models, options));
   }
 
   /** The guide's printed form: `ReplicaSetConnection(['h:27019', 'h:27017', 'h:27018'])`. */

@@ -11,7 +11,6 @@ import { ConfigurationError } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
 import { ReadPreference } from "../topology/read_preference.ts";
 import { checkDocument, checkInt, checkOptions, type ClientContext, contextOf, show, typeError } from "./_internal.ts";
-import { insertOne, runDelete, runUpdate } from "./writes.ts";
 import { checkOptionNames, LEVEL_OPTIONS } from "./_write.ts";
 import {
   createIndex,
@@ -28,22 +27,22 @@ import {
   rename,
   type RenameOptions,
 } from "./indexes.ts";
-import { type AnyBulkWriteOperation, bulkWrite, type BulkWriteOptions, type BulkWriteResult, insertMany } from "./bulk_write.ts";
+import type { AnyBulkWriteOperation, BulkWriteOptions, BulkWriteResult } from "./bulk_write.ts";
+import type { FindOneAndDeleteOptions, FindOneAndReplaceOptions, FindOneAndUpdateOptions } from "./find_and_modify.ts";
+import type { CountOptions, DistinctOptions, EstimatedDocumentCountOptions } from "./distinct.ts";
+// The writes, findAndModify, distinct and the counts load on their first call (see _on_first_use.ts).
 import {
-  findAndModify,
-  type FindOneAndDeleteOptions,
-  type FindOneAndReplaceOptions,
-  type FindOneAndUpdateOptions,
-} from "./find_and_modify.ts";
-import {
+  bulkWrite,
   countCommand,
   countDocuments,
-  type CountOptions,
   distinct,
-  type DistinctOptions,
   estimatedDocumentCount,
-  type EstimatedDocumentCountOptions,
-} from "./distinct.ts";
+  findAndModify,
+  insertMany,
+  insertOne,
+  runDelete,
+  runUpdate,
+} from "./_on_first_use.ts";
 import * as search from "./search_indexes.ts";
 import { checkReadConcern, type ReadConcern } from "./read_concern.ts";
 import { checkWriteConcern, type WriteConcern } from "./write_concern.ts";

@@ -97,14 +97,13 @@ export {
 export { indexName } from "./indexes.ts";
 export type { RunCursorCommandOptions } from "./run_cursor_command.ts";
 export type { CountOptions } from "./distinct.ts";
-export {
-  ClientBulkWriteError,
-  type ClientBulkWriteModel,
-  type ClientBulkWriteOptions,
-  type ClientBulkWriteResult,
-  type ClientDeleteFields,
-  type ClientUpdateFields,
-  type ClientWriteErrorDetail,
+export { ClientBulkWriteError, type ClientWriteErrorDetail } from "./client_bulk_write_error.ts";
+export type {
+  ClientBulkWriteModel,
+  ClientBulkWriteOptions,
+  ClientBulkWriteResult,
+  ClientDeleteFields,
+  ClientUpdateFields,
 } from "./client_bulk_write.ts";
 export type { SearchIndexModel, SearchIndexOptions } from "./search_indexes.ts";
 export { checkWriteConcern, type WriteConcern } from "./write_concern.ts";

@@ -15,9 +15,8 @@ import { ConfigurationError, SessionError } from "../errors.ts";
 import { checkOptions, type ClientContext, contextOf, isDocument, show } from "./_internal.ts";
 import type { ServerSession } from "./server_session_pool.ts";
 import { Transaction, type TransactionOptions } from "./transaction.ts";
-import { runTransactionCommand } from "./_transaction_command.ts";
 import { leaveTransaction, unpin, unpinAfterError } from "./mongos_pinning.ts";
-import { withTransaction, type WithTransactionOptions } from "./with_transaction.ts";
+import type { WithTransactionOptions } from "./with_transaction.ts";
 
 /**
  * The `$clusterTime` document servers gossip: the cluster time and its
@@ -388,7 +387,8 @@ export class ClientSession {
    * ```
    */
   withTransaction<T>(fn: (session: ClientSession) => Promise<T> | T, options?: WithTransactionOptions): Promise<T> {
-    return withTransaction(this, fn, options);
+    // Loaded on first use: the convenient transactions API is not on a cold start's path.
+    return import("./with_transaction.ts").then((m) => m.withTransaction(this, fn, options));
   }
 
   /** Ends the session at the end of an `await using` block. */
@@ -467,4 +467,9 @@ export function observeReply(ctx: ClientContext, session: ClientSession | undefi
       s.snapshotTime = at as Timestamp;
     }
   }
+}
+
+/** commitTransaction / abortTransaction through the operation runner; its module loads with the first transaction. */
+function runTransactionCommand(session: ClientSession, command: Document): Promise<Document> {
+  return import("./_transaction_command.ts").then((m) => m.runTransactionCommand(session, command));
 }

@@ -10,11 +10,8 @@
  * @module
  */
 import type { Document } from "../bson/mod.ts";
-import {
-  Connection,
-  type ConnectionOptions,
-  type ServerAddress,
-} from "../net/mod.ts";
+// From connection.ts, not the ../net/mod.ts barrel: nothing else on a cold connect loads the barrel.
+import { Connection, type ConnectionOptions, type ServerAddress } from "../net/connection.ts";
 import { updateRoundTripTime } from "./rtt.ts";
 
 /**
