@@ -254,9 +254,9 @@ export class Cursor<T = Document> {
     const command = source.kind === "command";
     this.#signal = checkSignal(o.signal);
     const writes = this.#writesOutput();
-    this.#readPreference = writes
-      ? ReadPreference.PRIMARY
-      : rp === undefined
+    // An aggregate that writes ($out, $merge) keeps its read preference: execute() applies it only where every
+    // server is 5.0+ (crud.md), else selects the primary.
+    this.#readPreference = rp === undefined
       ? (command ? ReadPreference.PRIMARY : collection.readPreference)
       : ReadPreference.from(rp);
     // A command cursor takes only the read concern its source names (a change stream's); an aggregate that
@@ -577,6 +577,7 @@ export class Cursor<T = Document> {
       db: this.#collection.database.name,
       kind: writes ? "write" : "read",
       readPreference: this.#readPreference,
+      writeStage: writes,
       retryable: !writes && (this.#kind !== "command" || this.#commandRetryable),
       readConcern: this.#readConcern,
       session: this.#state.session ??= new ClientSession(this.#ctx.client, undefined, true),

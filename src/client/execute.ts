@@ -20,7 +20,7 @@ import { ErrorCode } from "../error_codes.ts";
 import type { Document } from "../bson/mod.ts";
 import type { DocumentSequence } from "../wire/mod.ts";
 import { ReadPreference } from "../topology/read_preference.ts";
-import type { ServerSelector } from "../topology/server_selection.ts";
+import { type ServerSelector, writeStageReadPreference } from "../topology/server_selection.ts";
 import {
   type ClientContext,
   isRetryableReadError,
@@ -86,8 +86,15 @@ export interface Operation<T> {
   readonly db: string;
   /** A read is routed by `readPreference`; a write goes to the primary. */
   readonly kind: "read" | "write";
-  /** Where a read may run (default primary); writes ignore it. */
+  /** Where a read may run (default primary); writes ignore it, unless `writeStage`. */
   readonly readPreference?: ReadPreference;
+  /**
+   * A write that reads: an aggregate ending in `$out` or `$merge`. It is
+   * selected as a read with `readPreference` where crud.md allows (every
+   * available server 5.0+, see `writeStageReadPreference`), else on the
+   * primary, and sent with the read preference its selection used.
+   */
+  readonly writeStage?: boolean;
   /**
    * Whether the retryable reads / writes specifications let this operation
    * run again after a retryable error (see `execute`). A retryable write
@@ -423,10 +430,11 @@ async function underDeadline<T>(ctx: ClientContext, op: Operation<T>, clock: Clo
 
 async function attempts<T>(ctx: ClientContext, op: Operation<T>, clock: Clock, exec: Execution): Promise<T> {
   // A transaction reads from the primary only (checked before: its read preference is primary).
-  const readPreference = op.kind === "read" && !exec.inTransaction
-    ? op.readPreference ?? ReadPreference.PRIMARY
-    : ReadPreference.PRIMARY;
-  const selector: ServerSelector = { operation: op.kind, readPreference };
+  const routed = op.kind === "read" || op.writeStage === true;
+  const readPreference = routed && !exec.inTransaction ? op.readPreference ?? ReadPreference.PRIMARY : ReadPreference.PRIMARY;
+  const selector: ServerSelector = op.writeStage === true
+    ? { operation: "read", readPreference, writeStage: true }
+    : { operation: op.kind, readPreference };
   const failed: string[] = [];
   const retryWrites = op.kind === "write" && op.retryable && op.server === undefined && ctx.retryWrites &&
     !exec.unacknowledged && op.noSession !== true && !exec.inTransaction;
@@ -460,7 +468,9 @@ async function attempts<T>(ctx: ClientContext, op: Operation<T>, clock: Clock, e
     exec.retryConcernError = exec.txnNumber !== undefined &&
       (attempt === 0 || (clock.deadline !== undefined && !clock.deadline.infinite));
     try {
-      return await attemptOn(ctx, op, exec, server, readPreference, clock);
+      // A write stage was selected with the primary or its read preference: the same description says which.
+      const used = op.writeStage === true ? writeStageReadPreference(ctx.description, readPreference) : readPreference;
+      return await attemptOn(ctx, op, exec, server, used, clock);
     } catch (error) {
       if (exec.txnNumber !== undefined) {
         lastError = writeErrorToThrow(error, lastError, wireVersion);
@@ -531,11 +541,11 @@ async function attemptOn<T>(
     const session = sessionFor(ctx, op, exec, wireVersion, lstm);
     const body = finishCommand(ctx, op, exec, session, cmd, wireVersion, clock, rtt, timed, run.txnNumber);
     const options: ServerCommandOptionsLike = {
-      operation: op.kind,
+      operation: op.writeStage === true ? "read" : op.kind,
       signal: clock.signal,
       onConnection: checkedOut(clock, address, timed ? body : undefined, rtt),
     };
-    if (op.kind === "read") options.readPreference = readPreference;
+    if (op.kind === "read" || op.writeStage === true) options.readPreference = readPreference;
     // Unacknowledged (w: 0): OP_MSG's moreToCome, no reply awaited (the command monitoring spec's reply is { ok: 1 }).
     if (op.kind === "write" && (body.writeConcern as Document | undefined)?.w === 0) options.moreToCome = true;
     if (sequences !== undefined) options.sequences = sequences;

@@ -1,8 +1,9 @@
 /**
  * The `aggregate` command of the simulated server: a collection's pipeline
  * or a database's (`aggregate: 1` starting with `$documents`), with the
- * writing last stages `$out` and `$merge` (on the primary only, through the
- * oplog, checked against the target's unique indexes and validator), and a
+ * writing last stages `$out` and `$merge` (through the primary's oplog, also
+ * from a 5.0+ secondary, checked against the target's unique indexes and
+ * validator), and a
  * first `$collStats` stage (`coll_stats.ts`).
  *
  * @module
@@ -10,7 +11,7 @@
 import type { Document } from "../bson/mod.ts";
 import { ErrorCode } from "../error_codes.ts";
 import { runPipeline, stageOf } from "./aggregate.ts";
-import type { CommandRequest } from "./commands.ts";
+import type { CommandHost, CommandRequest } from "./commands.ts";
 import { checkHint, firstDuplicate } from "./indexes.ts";
 import { openStream, pollStream, postBatchResumeToken } from "./change_streams.ts";
 import type { ServerCursor } from "./store.ts";
@@ -93,6 +94,14 @@ function merge(req: CommandRequest, spec: unknown, docs: Document[], bypass: boo
   return ns;
 }
 
+/** The first wire version (MongoDB 5.0) whose secondaries run `$out` and `$merge`. */
+const SECONDARY_WRITE_STAGE_WIRE_VERSION = 13;
+
+/** The request as the primary `host` runs it, or undefined without one. */
+function withHost(req: CommandRequest, host: CommandHost | undefined): CommandRequest | undefined {
+  return host === undefined || host.state !== "PRIMARY" ? undefined : { ...req, host };
+}
+
 /** `aggregate`: runs the pipeline and returns a cursor (empty after `$out`/`$merge`). */
 export function aggregate(req: CommandRequest): Document {
   const b = req.body;
@@ -140,9 +149,13 @@ export function aggregate(req: CommandRequest): Document {
     throw serverError(40601, "Location40601", `${names[writeAt]} can only be the final stage in the pipeline`);
   }
   const writes = writeAt >= 0;
-  if (writes && req.host.state !== "PRIMARY") {
-    throw serverError(ErrorCode.NotWritablePrimary, "NotWritablePrimary", "not primary");
-  }
+  // From 5.0 a secondary runs the pipeline on its own data and sends the writes to the primary.
+  const writer = !writes || req.host.state === "PRIMARY"
+    ? req
+    : req.host.maxWireVersion >= SECONDARY_WRITE_STAGE_WIRE_VERSION && req.host.state === "SECONDARY"
+    ? withHost(req, req.host.primaryHost?.())
+    : undefined;
+  if (writer === undefined) throw serverError(ErrorCode.NotWritablePrimary, "NotWritablePrimary", "not primary");
   const collStats = !onDatabase && names[0] === "$collStats";
   const input = listSessions
     ? req.host.localSessions.list()
@@ -158,8 +171,8 @@ export function aggregate(req: CommandRequest): Document {
   if (writes) {
     const bypass = b.bypassDocumentValidation === true;
     const last = pipeline[pipeline.length - 1] as Document;
-    if (names[writeAt] === "$out") out(req, target(req.db, last.$out, "$out"), docs, bypass);
-    else merge(req, last.$merge, docs, bypass);
+    if (names[writeAt] === "$out") out(writer, target(req.db, last.$out, "$out"), docs, bypass);
+    else merge(writer, last.$merge, docs, bypass);
     return cursorReply(source, [], 0n, true);
   }
   const { batch, id } = req.host.cursors.open(source, docs, { batchSize });

@@ -49,6 +49,8 @@ import { storageStats } from "./coll_stats.ts";
 
 /** What a member offers the commands. */
 export interface CommandHost {
+  /** The set's primary, where a 5.0+ secondary sends the writes of `$out` and `$merge`; undefined when there is none. */
+  primaryHost?(): CommandHost | undefined;
   readonly store: Store;
   readonly cursors: CursorRegistry;
   readonly failPoints: FailPoints;

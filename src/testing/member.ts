@@ -233,6 +233,8 @@ export interface SetContext {
   getConfig(member: SimulatedMember): Document;
   stepDown(member: SimulatedMember, seconds: number): Document;
   freeze(member: SimulatedMember, seconds: number): Document;
+  /** The set's primary, if it has one (a secondary's `$out`/`$merge` writes go there). */
+  primaryMember?(): SimulatedMember | undefined;
   /** A standalone (`standalone.ts`): the state it starts in (else STARTUP without a config), what it refuses. */
   readonly startState?: MemberState;
   refuse?(member: SimulatedMember, name: string, body: Document): Document | null;
@@ -480,6 +482,11 @@ export class SimulatedMember implements Member, CommandHost {
   /** Waits on the set's timers (cut short when the set closes). */
   sleep(ms: number): Promise<void> {
     return this.#set.timers.sleep(ms);
+  }
+
+  /** The set's primary (a standalone or a set without one: undefined). */
+  primaryHost(): SimulatedMember | undefined {
+    return this.#set.primaryMember?.();
   }
 
   /** Applies a change as primary and logs it for replication. */
@@ -983,7 +990,9 @@ export class SimulatedMember implements Member, CommandHost {
     if (HANDSHAKES.has(name) && reply.ok === 1) this.#authHello(state, body, reply);
     const writes = WRITE_COMMANDS.has(name) || endsTransaction(name) || (name === "aggregate" && aggregateWrites(body));
     if (writes && reply.ok === 1 && Transactions.waitsForWriteConcern(name, body)) {
-      const failure = await this.#set.waitForWriteConcern(this, body.writeConcern);
+      // A secondary's $out/$merge wrote through the primary: the write concern is the primary's to wait for.
+      const writer = this.state === "PRIMARY" ? this : this.primaryHost() ?? this;
+      const failure = await this.#set.waitForWriteConcern(writer, body.writeConcern);
       if (failure !== null) reply.writeConcernError = failure;
     }
     return reply;

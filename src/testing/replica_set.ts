@@ -593,6 +593,7 @@ export class ReplicaSet implements AsyncDisposable {
       helloFields: (m) => this.#helloFields(m),
       logChange: (m, change) => this.#logChange(m, change),
       waitForWriteConcern: (m, wc) => this.#waitForWriteConcern(m, wc),
+      primaryMember: () => this.#members.find((m) => m.state === "PRIMARY"),
       waitForApplied: (m, ts, maxTimeMS) => this.#waitForApplied(m, ts, maxTimeMS),
       oplog: (m) => ({ entries: this.#oplog, applied: Math.min(m.applied, this.#oplog.length) }),
       clusterTime: (m) => {

@@ -111,6 +111,7 @@ export {
   type ServerSelectionResult,
   type ServerSelector,
   SMALLEST_MAX_STALENESS_SECONDS,
+  writeStageReadPreference,
 } from "./server_selection.ts";
 export {
   applyServerDescription,

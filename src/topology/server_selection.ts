@@ -10,7 +10,7 @@
 import { ConfigurationError, ServerSelectionError } from "../errors.ts";
 import type { ServerDescription } from "./server_description.ts";
 import type { TopologyDescription } from "./topology_description.ts";
-import type { ReadPreference, TagSet } from "./read_preference.ts";
+import { ReadPreference, type TagSet } from "./read_preference.ts";
 
 /** How often an idle primary writes a no-op to its oplog (Max Staleness spec). */
 export const IDLE_WRITE_PERIOD_MS = 10_000;
@@ -39,6 +39,39 @@ export interface ServerSelector {
   readonly operation: "read" | "write";
   /** The read preference (ignored for writes, except that it is shown in errors). */
   readonly readPreference: ReadPreference;
+  /**
+   * A read that writes: an aggregate ending in `$out` or `$merge`. Its read
+   * preference applies only where {@linkcode writeStageReadPreference} says;
+   * otherwise the primary is selected.
+   */
+  readonly writeStage?: boolean;
+}
+
+/** The first wire version (MongoDB 5.0) whose secondaries run `$out` and `$merge`. */
+const WRITE_STAGE_ON_SECONDARIES_WIRE_VERSION = 13;
+
+/**
+ * The read preference an aggregate ending in `$out` or `$merge` is selected
+ * with (crud.md): `readPreference` when the topology is LoadBalanced or no
+ * available server is older than MongoDB 5.0 (wire 13), none being
+ * available included; else the primary. The same description gives the
+ * same answer, so a caller can tell which one a selection used.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ReadPreference, type TopologyDescription, writeStageReadPreference } from "@zerodep/mongo/topology";
+ *
+ * const topology = { type: "ReplicaSetNoPrimary", servers: new Map() } as unknown as TopologyDescription;
+ * assert.equal(writeStageReadPreference(topology, ReadPreference.SECONDARY), ReadPreference.SECONDARY);
+ * ```
+ */
+export function writeStageReadPreference(topology: TopologyDescription, readPreference: ReadPreference): ReadPreference {
+  if (readPreference.mode === "primary" || topology.type === "LoadBalanced") return readPreference;
+  for (const s of topology.servers.values()) {
+    if (isAvailable(s) && s.maxWireVersion < WRITE_STAGE_ON_SECONDARIES_WIRE_VERSION) return ReadPreference.PRIMARY;
+  }
+  return readPreference;
 }
 
 /**
@@ -328,6 +361,9 @@ export function selectServers(
       topology.compatibilityError ??
         "the deployment's wire versions do not overlap those this driver supports",
     );
+  }
+  if (selector.operation === "read" && selector.writeStage === true) {
+    selector = { ...selector, readPreference: writeStageReadPreference(topology, selector.readPreference) };
   }
   if (selector.operation === "read") checkReadPreference(topology, selector.readPreference);
 

@@ -9,7 +9,7 @@ import {
   serverDescriptionFromHello,
   unknownServerDescription,
 } from "../../src/topology/server_description.ts";
-import type { ServerSelector } from "../../src/topology/server_selection.ts";
+import { type ServerSelector, writeStageReadPreference } from "../../src/topology/server_selection.ts";
 import type { TopologyDescription, TopologyType } from "../../src/topology/topology_description.ts";
 import { ServerSelectionError } from "../../src/errors.ts";
 import {
@@ -203,9 +203,13 @@ export class FakeTopology implements TopologyLike {
       return fresh.length > 0 ? fresh : list;
     };
     let pool: FakeServer[];
+    // An aggregate with $out/$merge takes its read preference only where the real selection would (crud.md).
+    const rp = selector.writeStage === true
+      ? writeStageReadPreference(this.description, selector.readPreference)
+      : selector.readPreference;
     if (selector.operation === "write") pool = primary;
     else {
-      switch (selector.readPreference.mode) {
+      switch (rp.mode) {
         case "primary":
           pool = primary;
           break;

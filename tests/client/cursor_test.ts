@@ -151,16 +151,25 @@ describe("aggregate", () => {
     assert.equal(Object.keys(log[1].cmd)[0], "getMore");
   });
 
-  test("a $out pipeline is a write: it goes to the primary with the write concern", async () => {
-    const { client, log, topology } = setup(cursorServer(0), {
-      readPreference: ReadPreference.SECONDARY,
-      writeConcern: { w: "majority" },
-    });
-    await client.db("test").collection("people").aggregate([{ $match: {} }, { $out: "copy" }]).toArray();
+  test("a $out pipeline is a write with the write concern, on a secondary when its read preference says so and every server is 5.0+", async () => {
+    for (const [wire, server, mode] of [[13, "b:27017", "secondaryPreferred"], [9, "a:27017", "primary"]] as const) {
+      const { client, log, topology } = setup(cursorServer(0), {
+        readPreference: ReadPreference.SECONDARY,
+        writeConcern: { w: "majority" },
+      }, wire);
+      await client.db("test").collection("people").aggregate([{ $match: {} }, { $out: "copy" }]).toArray();
+      assert.equal(log[0].server, server, `wire ${wire}`);
+      assert.equal(log[0].options.operation, "read", `wire ${wire}: selected and sent as a read, with the primary below 5.0`);
+      assert.equal((log[0].options.readPreference as ReadPreference).mode, mode, `wire ${wire}: sent with the read preference used`);
+      assert.deepEqual(log[0].cmd.writeConcern, { w: "majority" });
+      assert.equal(topology.selections[0].selector.writeStage, true);
+    }
+  });
+
+  test("a $merge pipeline without a read preference goes to the primary", async () => {
+    const { client, log } = setup(cursorServer(0), {}, 21);
+    await client.db("test").collection("people").aggregate([{ $merge: { into: "copy" } }]).toArray();
     assert.equal(log[0].server, "a:27017");
-    assert.equal(log[0].options.operation, "write");
-    assert.deepEqual(log[0].cmd.writeConcern, { w: "majority" });
-    assert.equal(topology.selections[0].selector.readPreference.mode, "primary");
   });
 });
 

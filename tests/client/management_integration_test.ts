@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 
 import { type ReplicaSet, startReplicaSet } from "../../src/testing/mod.ts";
-import { BulkWriteError, OperationFailure, ReplicaSetConnection } from "../../mod.ts";
+import { AutoReconnect, BulkWriteError, Connection, OperationFailure, ReadPreference, ReplicaSetConnection } from "../../mod.ts";
 
 const FAST = { serverSelectionTimeoutMS: 5000, heartbeatFrequencyMS: 500, connectTimeoutMS: 2000 };
 
@@ -128,5 +128,40 @@ describe("index and collection management against the simulated set", () => {
       ["majority", 2],
     );
     assert.deepEqual(await names("mgmt", "quorum"), ["_id_", "q_1", "r_1"]);
+  });
+});
+
+describe("an aggregate with $out or $merge and a secondary read preference (crud.md)", () => {
+  for (const [version, wire, onSecondary] of [["7.0", 21, true], ["4.4", 9, false]] as const) {
+    test(`MongoDB ${version}: it runs on ${onSecondary ? "a secondary, writing through the primary" : "the primary"}`, async () => {
+      await using rs = await startReplicaSet({ members: 3, name: `out${wire}`, maxWireVersion: wire });
+      const conn = await ReplicaSetConnection.connect(rs.uri, FAST);
+      try {
+        const db = conn.db("agg");
+        await db.collection("src").insertMany([{ _id: 1, x: 1 }, { _id: 2, x: 2 }], { writeConcern: { w: 3 } });
+        const src = db.collection("src", { readPreference: ReadPreference.SECONDARY_ONLY });
+        assert.deepEqual(await src.aggregate([{ $match: { x: 2 } }, { $out: "dst" }]).toArray(), []);
+        await src.aggregate([{ $match: { x: 1 } }, { $merge: { into: "dst" } }]).toArray();
+        const ran = rs.members.filter((m) => rs.requests(m).some((r) => r.command === "aggregate"));
+        assert.ok(ran.length > 0);
+        for (const m of ran) assert.equal(m.state === "PRIMARY", !onSecondary, `${m.host} ran one, as ${m.state}`);
+        const stored = await db.collection("dst").find({}, { sort: { _id: 1 } }).toArray();
+        assert.deepEqual(stored, [{ _id: 1, x: 1 }, { _id: 2, x: 2 }], "the primary has the output");
+      } finally {
+        await conn.close();
+      }
+    });
+  }
+
+  test("a secondary of MongoDB 4.4 refuses $out itself: NotWritablePrimary (10107, raised as AutoReconnect)", async () => {
+    await using rs = await startReplicaSet({ members: 2, name: "out44", maxWireVersion: 9 });
+    await rs.waitForPrimary();
+    const secondary = await Connection.connect(`mongodb://${rs.secondaries[0].host}/?directConnection=true`, FAST);
+    try {
+      const c = secondary.db("agg").collection("src", { readPreference: ReadPreference.SECONDARY });
+      await assert.rejects(c.aggregate([{ $out: "dst" }]).toArray(), (e: unknown) => e instanceof AutoReconnect && /code 10107/.test(e.message));
+    } finally {
+      await secondary.close();
+    }
   });
 });

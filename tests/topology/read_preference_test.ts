@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 
 import { ConfigurationError, MongoError, OptionTypeError, ServerSelectionError } from "../../src/errors.ts";
 import { ReadPreference } from "../../src/topology/read_preference.ts";
-import { chooseServer, selectServers, type ServerSelector } from "../../src/topology/server_selection.ts";
+import { chooseServer, selectServers, type ServerSelector, writeStageReadPreference } from "../../src/topology/server_selection.ts";
 import { selectServer, type TopologySource } from "../../src/topology/select_loop.ts";
 import type { ServerDescription, ServerType } from "../../src/topology/server_description.ts";
 import type { TopologyDescription, TopologyType } from "../../src/topology/topology_description.ts";
@@ -490,5 +490,34 @@ describe("max staleness, latency window, deprioritized servers, the final choice
     assert.throws(() => chooseServer([]), ServerSelectionError);
     // A broken random source still yields a candidate.
     assert.ok(servers.includes(chooseServer(servers, { random: () => Number.NaN })));
+  });
+});
+
+describe("an aggregate with $out or $merge (crud.md's read preference rule)", () => {
+  const writeStage = (rp: ReadPreference): ServerSelector => ({ operation: "read", readPreference: rp, writeStage: true });
+  const rs = (secondaryWire: number) =>
+    topology("ReplicaSetWithPrimary", [
+      member("a:27017", "RSPrimary"),
+      member("b:27017", "RSSecondary", { maxWireVersion: secondaryWire }),
+      member("c:27017", "Unknown"),
+    ]);
+
+  test("every available server 5.0+: the read preference applies", () => {
+    assert.deepEqual(suitable(rs(13), writeStage(ReadPreference.SECONDARY_ONLY)), ["b:27017"]);
+    assert.equal(writeStageReadPreference(rs(13), ReadPreference.SECONDARY_ONLY), ReadPreference.SECONDARY_ONLY);
+  });
+
+  test("one available server older than 5.0: the primary, whatever the read preference", () => {
+    assert.deepEqual(suitable(rs(9), writeStage(ReadPreference.SECONDARY_ONLY)), ["a:27017"]);
+    assert.equal(writeStageReadPreference(rs(9), ReadPreference.NEAREST).mode, "primary");
+    // An Unknown server (wire 0) is not available, so it does not count.
+    assert.deepEqual(suitable(rs(21), writeStage(ReadPreference.SECONDARY_ONLY)), ["b:27017"]);
+  });
+
+  test("no available server, or a load balancer: the read preference", () => {
+    const none = topology("ReplicaSetNoPrimary", [member("a:27017", "Unknown")]);
+    assert.equal(writeStageReadPreference(none, ReadPreference.SECONDARY_ONLY), ReadPreference.SECONDARY_ONLY);
+    const lb = topology("LoadBalanced", [member("lb:27017", "LoadBalancer", { maxWireVersion: 9 })]);
+    assert.equal(writeStageReadPreference(lb, ReadPreference.SECONDARY_ONLY), ReadPreference.SECONDARY_ONLY);
   });
 });
