@@ -277,9 +277,9 @@ export class GridFSBucket {
     source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
     options?: GridFSUploadOptions,
   ): Promise<unknown> {
+    const iterable = toIterable(source);
     const upload = this.openUploadStream(filename, options);
     const writer = upload.getWriter();
-    const iterable = toIterable(source);
     try {
       for await (const bytes of iterable) await writer.write(bytes);
     } catch (e) {

@@ -338,6 +338,7 @@ describe("GridFSBucket against the simulated set", () => {
     assert.throws(() => bucket.openUploadStream("u", { chunkSizeBytes: 1.5 }), ConfigurationError);
     assert.throws(() => bucket.openUploadStream("u", { metadata: [] as never }), OptionTypeError);
     assert.throws(() => bucket.openDownloadStreamByName("u", { revision: 0.5 }), ConfigurationError);
+    await assert.rejects(bucket.uploadFromStream("u", 42 as never), OptionTypeError);
     const writer = bucket.openUploadStream("u").getWriter();
     await assert.rejects(writer.write("text" as never), OptionTypeError);
   });
