@@ -132,7 +132,8 @@ export function standaloneRefusal(name: string, body: Document, wire: number): D
       }
     }
   }
-  if (name === "aggregate" && Array.isArray(body.pipeline)) {
+  // Before 3.6 (wire 6) there was no such stage: the member's own aggregate refuses it as unknown.
+  if (name === "aggregate" && wire >= 6 && Array.isArray(body.pipeline)) {
     const first = body.pipeline[0];
     if (isPlainDocument(first) && first.$changeStream !== undefined) {
       return refusal(40573, "Location40573", "The $changeStream stage is only supported on replica sets");
