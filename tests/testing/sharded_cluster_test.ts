@@ -39,6 +39,15 @@ describe("simulated sharded cluster", () => {
     }
   });
 
+  test("bad options are refused with a ConfigurationError", async () => {
+    await assert.rejects(startShardedCluster({ mongoses: 0 }), /mongoses must be an integer in \[1, 10\]/);
+    await assert.rejects(startShardedCluster({ shard: { maxWireVersion: 5 } }), /\[6, 27\]/);
+    await assert.rejects(
+      startShardedCluster({ users: [{ user: "a", password: "b" }], shard: { users: [{ user: "a", password: "b" }] } }),
+      /users once/,
+    );
+  });
+
   test("writes go to the shard's primary, reads by their $readPreference; the mongos logs what it received", async () => {
     await using cluster = await startShardedCluster({ mongoses: 1 });
     const primary = await cluster.shard.waitForPrimary();
