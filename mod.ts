@@ -44,6 +44,14 @@ export type { ClientEventMap } from "./src/client/monitoring.ts";
 export * from "./src/client/command_events.ts";
 export * from "./src/client/pool_events.ts";
 export * from "./src/client/sdam_events.ts";
+export type { HeartbeatConnectionIds } from "./src/topology/sdam_events.ts";
+// SDAM log messages (the topology component), made from those events: `logTopology(conn, { severity, write })`.
+export {
+  type LogSeverity,
+  logTopology,
+  type TopologyLoggerOptions,
+  type TopologyLogMessage,
+} from "./src/client/logging.ts";
 export type { CheckOutFailedReason, ConnectionClosedReason } from "./src/net/monitoring.ts";
 export {
   type HedgeOptions,

@@ -542,10 +542,17 @@ export class OperationFailure extends MongoError {
 export class WriteConcernError extends OperationFailure {
   /** The whole reply: the write's result (the same object as `response`). */
   readonly result: Readonly<Record<string, unknown>>;
-  /** Creates the error; see {@linkcode OperationFailure}. */
-  constructor(errmsg: string, options: OperationFailureOptions) {
+  /**
+   * Whether a mongos sent it (its handshake said `msg: "isdbgrid"`): below
+   * MongoDB 4.4 the driver labels no such error retryable by its code (the
+   * retryable writes specification).
+   */
+  readonly fromMongos: boolean;
+  /** Creates the error; see {@linkcode OperationFailure}; `fromMongos` defaults to false. */
+  constructor(errmsg: string, options: OperationFailureOptions & { fromMongos?: boolean }) {
     super(errmsg, options);
     this.result = options.response;
+    this.fromMongos = options.fromMongos === true;
   }
 }
 

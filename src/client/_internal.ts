@@ -20,6 +20,7 @@ import {
   PoolClosedError,
   WaitQueueTimeoutError,
   WireProtocolError,
+  WriteConcernError,
 } from "../errors.ts";
 import type { Document } from "../bson/mod.ts";
 import type { Connection as WireConnection } from "../net/connection.ts";
@@ -168,6 +169,8 @@ export function isRetryableWriteError(error: unknown, wireVersion: number): bool
   if (error instanceof OperationFailure) {
     if (error.hasErrorLabel("RetryableWriteError")) return true;
     if (wireVersion >= 9) return false;
+    // A pre-4.4 mongos's writeConcernError code says nothing of retryability (the specification).
+    if (error instanceof WriteConcernError && error.fromMongos) return false;
     const code = error.code;
     if (code === undefined || !RETRYABLE_READ_CODES.has(code) || code === ReadConcernMajorityNotAvailableYet) return false;
     error.addErrorLabel("RetryableWriteError");

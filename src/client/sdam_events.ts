@@ -8,7 +8,7 @@
 import type { Document } from "../bson/mod.ts";
 import type { ServerDescription } from "../topology/server_description.ts";
 import type { TopologyDescription } from "../topology/topology_description.ts";
-import type { TopologyEventInitMap } from "../topology/sdam_events.ts";
+import type { HeartbeatConnectionIds, TopologyEventInitMap } from "../topology/sdam_events.ts";
 
 /**
  * The field every topology and server event has.
@@ -211,16 +211,22 @@ export class ServerHeartbeatEvent extends Event {
   readonly address: string;
   /** Whether the check was an awaitable (streaming) hello: always false, the driver polls. */
   readonly awaited: boolean;
+  /** The driver's id for the monitoring connection the check runs on (each monitor numbers its own: 1, 2, ...). */
+  readonly driverConnectionId?: number;
+  /** The server's id for that connection (its hello's `connectionId`), once known. */
+  readonly serverConnectionId?: number;
   /**
    * Makes an event of this type from its fields.
    *
    * @param type The event's type.
    * @param init The event's fields.
    */
-  constructor(type: string, init: { readonly address: string; readonly awaited: boolean }) {
+  constructor(type: string, init: HeartbeatConnectionIds & { readonly address: string; readonly awaited: boolean }) {
     super(type);
     this.address = init.address;
     this.awaited = init.awaited;
+    if (init.driverConnectionId !== undefined) this.driverConnectionId = init.driverConnectionId;
+    if (init.serverConnectionId !== undefined) this.serverConnectionId = init.serverConnectionId;
   }
 }
 

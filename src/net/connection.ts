@@ -370,7 +370,7 @@ export class Connection {
       () => this.#command(db, cmd, { ...options, raw: true }),
       commandOutcome,
     );
-    return options.raw === true ? raw : checkReply(raw);
+    return options.raw === true ? raw : checkReply(raw, { fromMongos: this.#hello.msg === "isdbgrid" });
   }
 
   async #command(db: string, cmd: Document, options: CommandOptions): Promise<Document> {
@@ -396,7 +396,7 @@ export class Connection {
     } else {
       reply = await legacyCommand(this.#legacy, db, cmd, options, { signal: options.signal, timeoutMS });
     }
-    return options.raw === true ? reply : checkReply(reply);
+    return options.raw === true ? reply : checkReply(reply, { fromMongos: this.#hello.msg === "isdbgrid" });
   }
 
   /**
@@ -436,7 +436,7 @@ export class Connection {
     } finally {
       this.#busy = false;
     }
-    return options.raw === true ? reply : checkReply(reply);
+    return options.raw === true ? reply : checkReply(reply, { fromMongos: this.#hello.msg === "isdbgrid" });
   }
 
   /**

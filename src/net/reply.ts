@@ -29,7 +29,7 @@ import { type OpReply, ResponseFlags } from "../wire/mod.ts";
  * }
  * ```
  */
-export function checkReply(reply: Document): Document {
+export function checkReply(reply: Document, origin: { fromMongos?: boolean } = {}): Document {
   const ok = reply.ok;
   const okNumber = typeof ok === "bigint" ? Number(ok) : typeof ok === "boolean" ? Number(ok) : ok;
   if (okNumber !== 1) {
@@ -53,6 +53,7 @@ export function checkReply(reply: Document): Document {
       codeName: typeof w.codeName === "string" ? w.codeName : undefined,
       errorLabels: labelsOf(reply.errorLabels ?? w.errorLabels),
       response: reply,
+      fromMongos: origin.fromMongos === true,
     });
   }
   return reply;

@@ -233,6 +233,9 @@ export interface SetContext {
   getConfig(member: SimulatedMember): Document;
   stepDown(member: SimulatedMember, seconds: number): Document;
   freeze(member: SimulatedMember, seconds: number): Document;
+  /** A standalone (`standalone.ts`): the state it starts in (else STARTUP without a config), what it refuses. */
+  readonly startState?: MemberState;
+  refuse?(member: SimulatedMember, name: string, body: Document): Document | null;
 }
 
 const HANDSHAKES = new Set(["hello", "isMaster", "ismaster"]);
@@ -427,7 +430,7 @@ export class SimulatedMember implements Member, CommandHost {
     this.#processId = new ObjectId();
     this.#counter = 0n;
     this.#startedAt = Date.now();
-    this.#state = this.role === null ? "STARTUP" : this.role.arbiterOnly ? "ARBITER" : "SECONDARY";
+    this.#state = this.role === null ? this.#set.startState ?? "STARTUP" : this.role.arbiterOnly ? "ARBITER" : "SECONDARY";
     this.#acceptLoop = (async () => {
       for await (const conn of listener.connections) {
         this.#connections.add(conn);
@@ -964,7 +967,7 @@ export class SimulatedMember implements Member, CommandHost {
     body: Document,
     secondaryOk: boolean,
   ): Promise<Document | null> {
-    const refused = this.#stateError(name, secondaryOk);
+    const refused = this.#stateError(name, secondaryOk) ?? this.#set.refuse?.(this, name, body) ?? null;
     if (refused !== null) return refused;
     const rc = body.readConcern;
     if (READ_COMMANDS.has(name) && isPlainDocument(rc) && rc.afterClusterTime instanceof Timestamp) {
@@ -1164,10 +1167,7 @@ export class SimulatedMember implements Member, CommandHost {
       db,
       msg.fullCollectionName,
       "getMore",
-      {
-        getMore: new Int64(msg.cursorId),
-        numberToReturn: new Int32(msg.numberToReturn),
-      },
+      { getMore: new Int64(msg.cursorId), numberToReturn: new Int32(msg.numberToReturn) },
       undefined,
       false,
       state,
@@ -1234,9 +1234,7 @@ export class SimulatedMember implements Member, CommandHost {
       "",
       "",
       "killCursors",
-      {
-        killCursors: msg.cursorIds.map((id) => new Int64(id)),
-      },
+      { killCursors: msg.cursorIds.map((id) => new Int64(id)) },
       undefined,
       false,
       state,

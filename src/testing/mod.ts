@@ -29,6 +29,16 @@
  * await cluster.kill(0); // the driver goes on through the other mongos
  * ```
  *
+ * @example A standalone mongod (no `--replSet`)
+ * ```ts ignore
+ * import { startStandalone } from "@zerodep/mongo/testing";
+ *
+ * await using server = await startStandalone({ maxWireVersion: 21 });
+ * // mongodb://127.0.0.1:40001/ : hello says isWritablePrimary without setName; retryable writes,
+ * // transactions and change streams are refused as a real standalone refuses them.
+ * console.log(server.uri);
+ * ```
+ *
  * @module
  */
 export {
@@ -41,6 +51,7 @@ export {
 } from "./replica_set.ts";
 export { type MongosRef, ShardedCluster, type ShardedClusterOptions, startShardedCluster } from "./sharded_cluster.ts";
 export type { Mongos } from "./mongos.ts";
+export { Standalone, type StandaloneOptions, startStandalone } from "./standalone.ts";
 export type { FaultOptions, Member, MemberState, RequestLogEntry } from "./member.ts";
 export { listen, type Listener, type ListenerConnection, type ListenOptions } from "./listener.ts";
 export type { Document } from "../bson/mod.ts";

@@ -34,7 +34,7 @@ import { type ConnectionState, READ_COMMANDS, versionForWire } from "./commands.
 import type { RequestLogEntry, SimulatedMember } from "./member.ts";
 import { isPlainDocument, numericValue } from "./query.ts";
 import { splitNamespace } from "./store.ts";
-import { addWriteConcernError, failedReply, FailPoints } from "./fail_points.ts";
+import { addWriteConcernError, type FailCommandAction, failedReply, FailPoints } from "./fail_points.ts";
 import { endsTransaction, labelReply } from "./_error_labels.ts";
 import { toFailure } from "./_server_error.ts";
 import { Authenticator, SaslSession, UNAUTHENTICATED_COMMANDS, unauthorized } from "./_scram.ts";
@@ -435,6 +435,7 @@ export class SimulatedMongos implements Mongos {
       if (failed.closeConnection) return null;
       if (failed.errorCode !== undefined) {
         const reply = failedReply(failed, body);
+        this.#withoutNewLabels(reply, failed);
         this.#transactions.addRecoveryToken(body, reply);
         return reply;
       }
@@ -450,10 +451,21 @@ export class SimulatedMongos implements Mongos {
     const reply = await this.#dispatch(state, db, name, body);
     if (reply === null) return null;
     if (HANDSHAKES.has(name) && reply.ok === 1) this.#authHello(state, body, reply);
-    if (failed !== undefined && Number(reply.ok) === 1) addWriteConcernError(reply, failed, body);
+    if (failed !== undefined && Number(reply.ok) === 1) {
+      addWriteConcernError(reply, failed, body);
+      this.#withoutNewLabels(reply, failed);
+    }
     labelReply(name, body, reply, this.#wire);
     this.#transactions.addRecoveryToken(body, reply);
     return reply;
+  }
+
+  // A mongos before 4.4 adds no RetryableWriteError (only labels a fail point names itself).
+  #withoutNewLabels(reply: Document, failed: FailCommandAction): void {
+    if (this.#wire >= 9 || failed.errorLabels !== undefined || !Array.isArray(reply.errorLabels)) return;
+    const labels = reply.errorLabels.filter((l) => l !== "RetryableWriteError");
+    if (labels.length > 0) reply.errorLabels = labels;
+    else delete reply.errorLabels;
   }
 
   // The handshake's authentication fields, as a mongod's.

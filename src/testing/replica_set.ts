@@ -239,7 +239,7 @@ export async function startReplicaSet(options: ReplicaSetOptions = {}): Promise<
   return rs;
 }
 
-function checkCompressors(value: unknown): SupportedCompressor[] {
+export function checkCompressors(value: unknown): SupportedCompressor[] {
   if (!Array.isArray(value)) {
     throw new ConfigurationError(`compressors must be an array of compressor names, got ${describeValue(value)}`);
   }
@@ -258,7 +258,7 @@ function checkCompressors(value: unknown): SupportedCompressor[] {
   return out;
 }
 
-function checkInt(value: unknown, name: string, min: number, max: number): number {
+export function checkInt(value: unknown, name: string, min: number, max: number): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
     throw new ConfigurationError(`${name} must be an integer in [${min}, ${max}], got ${String(value)}`);
   }
@@ -1169,7 +1169,7 @@ function checkMemberConfig(m: unknown, i: number): MemberConfig {
   return c;
 }
 
-function checkUsers(users: unknown): UserSpec[] {
+export function checkUsers(users: unknown): UserSpec[] {
   if (!Array.isArray(users) || users.length === 0) {
     throw new ConfigurationError(
       "users must be a non-empty array of { user, password, db? } (leave it out for a set without authentication)",

@@ -117,9 +117,13 @@ export class ShardedCluster implements AsyncDisposable {
     if (options.users !== undefined && options.shard?.users !== undefined) {
       throw new ConfigurationError("give the users once: users or shard.users");
     }
-    const wire = options.maxWireVersion;
-    if (wire !== undefined && (!Number.isInteger(wire) || wire < 6 || wire > 27)) {
-      throw new ConfigurationError(`maxWireVersion must be an integer in [6, 27] (mongos of 3.6 and later), got ${wire}`);
+    // The mongoses speak OP_MSG only (and OP_QUERY for the handshake): 3.6 and later.
+    const wire = options.maxWireVersion ?? options.shard?.maxWireVersion ?? 21;
+    if (!Number.isInteger(wire) || wire < 6 || wire > 27) {
+      throw new ConfigurationError(
+        `the mongoses' maxWireVersion (maxWireVersion, else shard.maxWireVersion) must be an integer in [6, 27] ` +
+          `(mongos of 3.6 and later), got ${String(wire)}`,
+      );
     }
     this.#options = options;
   }

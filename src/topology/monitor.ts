@@ -17,7 +17,7 @@ import { Connection, type ConnectionOptions, type ServerAddress } from "../net/c
 import { parseAddress } from "../address.ts";
 import { checkReply } from "../net/reply.ts";
 import type { EventSink } from "../net/monitoring.ts";
-import type { TopologyEventInitMap } from "./sdam_events.ts";
+import type { HeartbeatConnectionIds, TopologyEventInitMap } from "./sdam_events.ts";
 import { describeError } from "../describe.ts";
 import { RttMonitor } from "./rtt_monitor.ts";
 import {
@@ -168,6 +168,8 @@ export class Monitor {
   #closed = false;
   #lastCheckEnd = -Infinity;
   #checks = 0;
+  /** The driver's ids of this monitor's connections: 1, 2, ... (SDAM log messages' driverConnectionId). */
+  #connectionIds = 0;
   #streaming: boolean;
   /** The `topologyVersion` of the last good reply on the current connection (streaming only). */
   #topologyVersion: Document | null = null;
@@ -258,9 +260,11 @@ export class Monitor {
 
   /**
    * Asks for a check as soon as allowed: at once when the previous check
-   * ended 500 ms ago or more, otherwise 500 ms after it ended (a request
-   * during a check is kept for after it). Several requests before that check
-   * count as one.
+   * ended 500 ms ago or more, otherwise 500 ms after it ended. Several
+   * requests before that check count as one. A request during a polling
+   * check is answered by that check (as the reference drivers do), so a
+   * client's first server selection, made while the first check runs, adds
+   * no second one; an awaitable hello in flight is abandoned for a new check.
    *
    * @example
    * ```ts ignore
@@ -268,7 +272,7 @@ export class Monitor {
    * ```
    */
   requestCheck(): void {
-    if (this.#closed) return;
+    if (this.#closed || (this.#check !== null && !this.#awaiting)) return;
     this.#requested = true;
     // An awaitable hello in flight answers only when the server's state changes; the driver's own reasons to
     // look again (an error that marked the server Unknown, a selection waiting) need an answer now: abandon it.
@@ -385,8 +389,12 @@ export class Monitor {
       });
       this.#rtt.start();
     }
+    // The connection this check runs on: the open one, or the next one it makes.
+    const open = this.#conn !== null && !this.#conn.isClosed ? this.#conn : null;
+    const driverConnectionId = open?.id ?? this.#connectionIds + 1;
+    const serverConnectionId = serverIdOf(open?.hello);
     if (events?.wants("serverHeartbeatStarted")) {
-      events.emit("serverHeartbeatStarted", { address: this.address, awaited });
+      events.emit("serverHeartbeatStarted", { address: this.address, awaited, driverConnectionId, serverConnectionId });
     }
     const start = performance.now();
     let reply: Document;
@@ -397,6 +405,7 @@ export class Monitor {
           this.#dropConnection();
           const conn = await this.#connect(this.#server, {
             ...this.#connectionOptions,
+            id: ++this.#connectionIds,
             connectTimeoutMS: this.#connectTimeoutMS,
             socketTimeoutMS: this.#connectTimeoutMS,
             signal: controller.signal,
@@ -433,6 +442,8 @@ export class Monitor {
         events.emit("serverHeartbeatFailed", {
           address: this.address,
           awaited,
+          driverConnectionId,
+          serverConnectionId,
           durationMS: this.#lastCheckEnd - start,
           failure: error,
         });
@@ -442,7 +453,10 @@ export class Monitor {
       const known = previous.type !== "Unknown" && previous.type !== "PossiblePrimary";
       return known && isNetworkError(error) ? "retry" : "failed";
     }
-    if (events !== undefined) this.#heartbeatReplied(events, reply, this.#lastCheckEnd - start, awaited);
+    if (events !== undefined) {
+      const ids = { driverConnectionId, serverConnectionId: serverIdOf(reply) ?? serverConnectionId };
+      this.#heartbeatReplied(events, reply, this.#lastCheckEnd - start, awaited, ids);
+    }
     if (this.#closed) return "cancelled";
     const description = serverDescriptionFromHello(this.address, reply, {
       // An awaited hello's duration is mostly the server's wait: the RTT monitor's average stands for it.
@@ -474,10 +488,11 @@ export class Monitor {
     reply: Document,
     durationMS: number,
     awaited: boolean,
+    ids: HeartbeatConnectionIds,
   ): void {
     if (reply.ok === 1 || reply.ok === true) {
       if (events.wants("serverHeartbeatSucceeded")) {
-        events.emit("serverHeartbeatSucceeded", { address: this.address, awaited, durationMS, reply });
+        events.emit("serverHeartbeatSucceeded", { address: this.address, awaited, durationMS, reply, ...ids });
       }
       return;
     }
@@ -489,7 +504,7 @@ export class Monitor {
       } catch (error) {
         failure = error;
       }
-      events.emit("serverHeartbeatFailed", { address: this.address, awaited, durationMS, failure });
+      events.emit("serverHeartbeatFailed", { address: this.address, awaited, durationMS, failure, ...ids });
     }
   }
 
@@ -514,6 +529,14 @@ function failedCheckDescription(address: string, error: unknown): ServerDescript
     if (sd.type === "Unknown") return sd;
   }
   return unknownServerDescription(address, describeError(error));
+}
+
+/** The server's id for a connection: its hello's `connectionId`, if any. */
+function serverIdOf(hello: Document | undefined): number | undefined {
+  let id = hello?.connectionId;
+  // A raw reply keeps its BSON wrappers (Int32, Int64, Double).
+  if (id !== null && typeof id === "object" && "value" in id) id = (id as { value: unknown }).value;
+  return typeof id === "number" ? id : typeof id === "bigint" ? Number(id) : undefined;
 }
 
 function sameTopologyVersion(a: Document | null, b: Document | null): boolean {

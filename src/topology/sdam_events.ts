@@ -176,6 +176,24 @@ function emptyLike(td: TopologyDescription): TopologyDescription {
 }
 
 /**
+ * The monitoring connection a heartbeat ran on (for the SDAM log messages):
+ * the driver's id for it, and the server's (its hello's `connectionId`) once known.
+ *
+ * @example
+ * ```ts
+ * import type { HeartbeatConnectionIds } from "./sdam_events.ts";
+ *
+ * const ids: HeartbeatConnectionIds = { driverConnectionId: 1, serverConnectionId: 42 };
+ * ```
+ */
+export interface HeartbeatConnectionIds {
+  /** The driver's id for the monitoring connection (each monitor numbers its connections 1, 2, ...). */
+  readonly driverConnectionId?: number;
+  /** The server's id for it, once a hello on it answered. */
+  readonly serverConnectionId?: number;
+}
+
+/**
  * The fields of each SDAM monitoring event, by event type, with the command
  * monitoring and CMAP ones of the layer below: what a topology hands its
  * {@linkcode EventSink}. `topologyId` tells one client's topology from another's.
@@ -210,16 +228,16 @@ export interface TopologyEventInitMap extends NetEventInitMap {
   /** The fields of `serverClosed`. */
   serverClosed: { readonly topologyId: number; readonly address: string };
   /** The fields of `serverHeartbeatStarted`. */
-  serverHeartbeatStarted: { readonly address: string; readonly awaited: boolean };
+  serverHeartbeatStarted: HeartbeatConnectionIds & { readonly address: string; readonly awaited: boolean };
   /** The fields of `serverHeartbeatSucceeded`. */
-  serverHeartbeatSucceeded: {
+  serverHeartbeatSucceeded: HeartbeatConnectionIds & {
     readonly address: string;
     readonly awaited: boolean;
     readonly durationMS: number;
     readonly reply: Document;
   };
   /** The fields of `serverHeartbeatFailed`. */
-  serverHeartbeatFailed: {
+  serverHeartbeatFailed: HeartbeatConnectionIds & {
     readonly address: string;
     readonly awaited: boolean;
     readonly durationMS: number;

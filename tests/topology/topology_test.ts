@@ -227,6 +227,7 @@ describe("Topology: read preference on the wire", () => {
           }
         }
         // Monitoring checks after the handshake: hello over OP_MSG (the handshake said helloOk), isMaster over OP_QUERY.
+        topology.requestCheck(); // no check is in progress now: one follows within 500 ms
         await eventually(() => rs.heartbeats(0) >= 1, "a heartbeat after the handshake", 400);
         const checks = rs.members[0].requests.filter((r) => r.isHello && r.index > 1);
         assert.ok(

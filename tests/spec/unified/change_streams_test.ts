@@ -10,6 +10,8 @@ import { runUnifiedArea } from "./runner.ts";
 runUnifiedArea({
   // Tests the 7.0 set cannot run go to a simulated set of a version they need (server_versions.ts).
   serverVersions: true,
+  // Tests that need mongoses run on a simulated sharded cluster (sharded.ts).
+  topologies: ["sharded"],
   area: "change-streams",
   envVar: "CHANGE_STREAMS_SPEC_DIR",
   defaultDir: fileURLToPath(new URL("../change-streams", import.meta.url)),

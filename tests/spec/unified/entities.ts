@@ -16,11 +16,13 @@ import {
   ReplicaSetConnection,
 } from "../../../src/client/mod.ts";
 import { isDocument } from "./matcher.ts";
+import type { TopologyName } from "./server_versions.ts";
 import { dispatchesEvents, observe, type ObservedEvent } from "./events.ts";
 import { ThreadEntity } from "./thread_entities.ts";
 import { trackTopology } from "./topology_snapshots.ts";
 import { trackCheckouts } from "./connection_counts.ts";
 import { createSessionEntity } from "./session_operations.ts";
+import { type ClientLogs, observeLogMessages } from "./log_messages.ts";
 
 /** A test that cannot run here; `reason` says why (not applicable, or what the driver or simulator lacks). */
 export class SkipTest extends Error {
@@ -49,7 +51,7 @@ export interface Deployment {
   /** `user:password@` (URI-encoded) when the set requires authentication, else absent. */
   readonly userinfo?: string;
   /** The topology runOnRequirements see (default "replicaset": the simulated set); see target.ts. */
-  readonly topology?: "single" | "replicaset" | "sharded";
+  readonly topology?: TopologyName;
   /** On a sharded deployment: the URI naming only the first mongos, for clients without `useMultipleMongoses: true` (`uri` names every mongos). */
   readonly singleUri?: string;
   /** The deployment's name in skip reasons (default: the simulated set). */
@@ -64,6 +66,8 @@ export interface ClientEntity {
   readonly ignoreCommandMonitoringEvents: readonly string[];
   /** The events observed so far, or undefined when the driver's client dispatches none. */
   readonly events: ObservedEvent[] | undefined;
+  /** What it logged, when it observes log messages (log_messages.ts). */
+  readonly logs?: ClientLogs;
 }
 
 /** The kinds of entity a test can define or save. */
@@ -461,8 +465,8 @@ async function createClient(
     spec.uriOptions,
   );
   const onWarning = (m: string) => unknown.push(m);
-  // A mongos URI has no replicaSet: Connection, which discovers a Sharded topology from several seeds (or one seed with directConnection=false).
-  const client = uri.includes("directConnection=true") || deployment.topology === "sharded"
+  // ReplicaSetConnection discovers a replica set; Connection serves anything else (one server, direct or discovered).
+  const client = uri.includes("directConnection=true") || (deployment.topology ?? "replicaset") !== "replicaset"
     ? new Connection(uri, { onWarning })
     : new ReplicaSetConnection(uri, { onWarning });
   trackTopology(client);
@@ -479,8 +483,9 @@ async function createClient(
     ignoreCommandMonitoringEvents,
     observeSensitiveCommands: spec.observeSensitiveCommands === true,
   });
+  const logs = observeLogMessages(client, spec.observeLogMessages);
   // Monitoring starts when the client is created, as drivers that connect in the background do (SDAM
   // tests wait for the monitors' events before any operation); connect() resolves or fails on its own.
   client.connect().catch(() => {});
-  return { client, observeEvents, ignoreCommandMonitoringEvents, events };
+  return { client, observeEvents, ignoreCommandMonitoringEvents, events, ...(logs === undefined ? {} : { logs }) };
 }

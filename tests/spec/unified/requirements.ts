@@ -57,7 +57,9 @@ async function unmet(
         const topology = env.deployment.topology ?? "replicaset";
         if (!topologiesSatisfied(topology).some((t) => (v as string[]).includes(t))) {
           return `topologies ${(v as string[]).join(", ")} not applicable to ${
-            topology === "replicaset" ? "a replica set" : `${env.deployment.name ?? "the target"} (${topology})`
+            topology === "replicaset"
+              ? "a replica set"
+              : `${env.deployment.name ?? `the simulated ${topology === "single" ? "standalone" : topology === "sharded" ? "sharded cluster" : "deployment"}`} (${topology})`
           }`;
         }
         break;

@@ -16,4 +16,6 @@ runUnifiedArea({
   replicaSet: { users: [{ user: "retryable", password: "retryable-writes-tests" }] },
   // Tests the 7.0 set cannot run go to a simulated set of a version they need (as in crud).
   serverVersions: true,
+  // Tests that need mongoses run on a simulated sharded cluster (sharded.ts).
+  topologies: ["sharded"],
 });

@@ -22,9 +22,11 @@ import { isDocument, MatcherUsageError } from "./matcher.ts";
 import { type FailPointRecord, type OperationResult, runOperation, validateOperation } from "./operations.ts";
 import { simulatorGap } from "./simulator_gaps.ts";
 import { unmetRequirements } from "./requirements.ts";
-import { checkError, checkOutcome, checkResult, logMessagesGap, matchContext } from "./expectations.ts";
+import { checkError, checkOutcome, checkResult, matchContext } from "./expectations.ts";
+import { checkLogMessages } from "./log_messages.ts";
 import { checkExpectedEvents } from "./events.ts";
-import { type SimulatedTopology, VersionedEnvironments } from "./server_versions.ts";
+import { type TopologyName, VersionedEnvironments } from "./server_versions.ts";
+import { startStandaloneEnvironment } from "./standalone_environment.ts";
 import { startShardedEnvironment } from "./sharded.ts";
 import { startTargetEnvironment, targetFromEnvironment, type UnifiedTarget } from "./target.ts";
 
@@ -45,15 +47,14 @@ export type TestOutcome = { status: "passed" } | {
 
 /** The environment a folder's tests share. */
 export interface RunnerEnvironment {
-  readonly rs: ReplicaSet;
+  /** The simulated deployment (a replica set, or another topology's; see DEPLOYMENTS), closed with the folder. */
+  readonly rs: Pick<ReplicaSet, "close">;
   readonly internal: ReplicaSetConnection;
   readonly deployment: Deployment;
   /** Cached `getParameter` answers for `serverParameters` requirements. */
   readonly parameters: Map<string, unknown>;
   /** On a sharded deployment: one client per mongos (the first is `internal`), to kill sessions and turn fail points off on each. */
   readonly routers?: readonly ReplicaSetConnection[];
-  /** Closes what `internal.close()` and `rs.close()` do not (a sharded deployment's mongoses). */
-  readonly release?: () => Promise<void>;
 }
 
 /** Parses a file as the format says: Extended JSON, numbers keeping their BSON types. */
@@ -228,7 +229,7 @@ export async function runTest(
     }
     await checkOutcome(test.outcome, env);
     await checkExpectedEvents(test.expectEvents, (id) => entities.get(id, "client").events, ctx);
-    const gap = logMessagesGap(test);
+    const gap = checkLogMessages(test.expectLogMessages, (id) => entities.get(id, "client").logs, ctx);
     if (gap !== undefined) return { status: "skipped", reason: gap };
     return { status: "passed" };
   } catch (e) {
@@ -282,6 +283,19 @@ export async function startEnvironment(
   };
 }
 
+/** How the runner starts each topology it can simulate: the default replica set, and the areas' `topologies`. */
+const DEPLOYMENTS: Partial<Record<TopologyName, (options: ReplicaSetOptions) => Promise<RunnerEnvironment>>> = {
+  replicaset: startEnvironment,
+  single: startStandaloneEnvironment,
+  sharded: startShardedEnvironment,
+};
+
+function startDeployment(topology: TopologyName, options: ReplicaSetOptions): Promise<RunnerEnvironment> {
+  const start = DEPLOYMENTS[topology];
+  if (start === undefined) throw new Error(`the simulator has no ${topology} deployment`);
+  return start(options);
+}
+
 /** One folder of an area: its path, and whether its files must pass (or be rejected, for `valid-fail`). */
 export interface AreaFolder {
   readonly path: string;
@@ -317,11 +331,12 @@ export interface UnifiedAreaOptions {
    */
   readonly serverVersions?: boolean;
   /**
-   * Run a test whose runOnRequirements no replica set meets on a simulated
-   * deployment of another topology that meets them (`"sharded"`: a sharded
-   * cluster, `sharded.ts`), started when first needed (default: none).
+   * Run a test whose runOnRequirements no replica set meets on a deployment
+   * of one of these topologies (tried in order; "single": a simulated
+   * standalone, "sharded": a simulated sharded cluster, `sharded.ts`) that meets them, started when first needed; of another
+   * version too with `serverVersions` (default none: replica sets only).
    */
-  readonly topologies?: readonly SimulatedTopology[];
+  readonly topologies?: readonly TopologyName[];
   /** Run against this server instead of the simulated set (default: `UNIFIED_TARGET_URI`, if set); see target.ts. */
   readonly target?: UnifiedTarget;
 }
@@ -358,17 +373,11 @@ export function runUnifiedArea(options: UnifiedAreaOptions): void {
 
   describe(`${area} unified spec tests (${root})`, () => {
     let env: RunnerEnvironment | undefined;
-    const topologies: SimulatedTopology[] = ["replicaset", ...(options.topologies ?? [])];
     const versioned = new VersionedEnvironments(
-      (wire, topology) =>
-        (topology === "sharded" ? startShardedEnvironment : startEnvironment)({
-          ...options.replicaSet,
-          maxWireVersion: wire,
-        }),
+      (wire, topology) => startDeployment(topology, { ...options.replicaSet, maxWireVersion: wire }),
       () => env!,
       (options.replicaSet?.users?.length ?? 0) > 0,
-      topologies,
-      options.serverVersions === true,
+      { versions: options.serverVersions === true, topologies: options.topologies },
     );
     let closeTarget: (() => Promise<void>) | undefined;
     before(async () => {
@@ -421,7 +430,8 @@ export function runUnifiedArea(options: UnifiedAreaOptions): void {
                   outcome = { status: "skipped", reason: gap };
                 } else {
                   // Against a target there is one server, of its own version.
-                  const testEnv = (options.serverVersions === true || topologies.length > 1) && target === undefined
+                  const alternatives = options.serverVersions === true || options.topologies !== undefined;
+                  const testEnv = alternatives && target === undefined
                     ? await versioned.for(file!.doc.runOnRequirements, t.runOnRequirements)
                     : env!;
                   outcome = await runTest(file!, t, testEnv);

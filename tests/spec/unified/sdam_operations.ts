@@ -20,8 +20,14 @@ import {
   type TopologySnapshot,
 } from "./topology_snapshots.ts";
 
-/** How long `waitForEvent` and `waitForPrimaryChange` wait by default (the format's 10 seconds). */
-const DEFAULT_WAIT_MS = 10_000;
+/**
+ * How long `waitForEvent` and `waitForPrimaryChange` wait by default: the
+ * format's example of 10 seconds, plus 5 because a streaming monitor's
+ * awaited hello, already in flight when a test sets a fail point on hello,
+ * answers only after heartbeatFrequencyMS (10 s by default), as on mongod;
+ * the failing heartbeat comes then, a few ms before 10 s after the fail point.
+ */
+const DEFAULT_WAIT_MS = 15_000;
 
 /** The operations of this module, by name. */
 export const SDAM_RUNNER_OPERATIONS: ReadonlySet<string> = new Set([

@@ -17,11 +17,8 @@ runUnifiedArea({
   // As drivers' CI runs these tests against an --auth deployment too: the auth-*.json tests need one, and the
   // others run the same with clients that authenticate.
   replicaSet: { users: [{ user: "sdam", password: "sdam-tests" }] },
-  // sharded-*.json, logging-sharded.json and serverMonitoringMode.json need mongoses: a simulated sharded cluster.
-  topologies: ["sharded"],
+  // serverMonitoringMode, logging-standalone and the single-server backpressure tests need a standalone (of 4.2 too);
+  // sharded-*.json and logging-sharded.json mongoses: a simulated sharded cluster.
+  topologies: ["single", "sharded"],
   serverVersions: true,
-  knownBugs: {
-    "serverMonitoringMode.json: poll waits after successful heartbeat":
-      "known driver bug: a check requested while the first check is in flight (the runner's connect() selecting a server) is kept and runs 500 ms after it, so a client polling with heartbeatFrequencyMS 1000000 checks twice (the Node driver drops such a request)",
-  },
 });

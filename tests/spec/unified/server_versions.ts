@@ -1,10 +1,14 @@
 /**
- * One simulated set per server version: a test whose `runOnRequirements`
- * the default set (MongoDB 7.0) does not meet runs on a set of a version
- * that meets them, taken from {@linkcode SERVER_VERSIONS} and started the
- * first time a test of the folder needs it. The simulator gates what the
- * CRUD tests depend on by wire version (`src/testing/server_features.ts`),
- * so such a set answers as that version would.
+ * One simulated deployment per topology and server version: a test whose
+ * `runOnRequirements` the default set (a MongoDB 7.0 replica set) does not
+ * meet runs on a deployment that meets them: of a topology the area offers
+ * (the replica set first, then the area's `topologies` in order, e.g. a
+ * standalone for "single") and of a version taken from
+ * {@linkcode SERVER_VERSIONS} (with the area's `serverVersions`; else 7.0
+ * only), started the first time a test of the folder needs it. The simulator
+ * gates what the CRUD tests depend on by wire version
+ * (`src/testing/server_features.ts`), so such a deployment answers as that
+ * version would.
  *
  * Only the static requirements decide (server version, topology, serverless,
  * auth, CSFLE); `serverParameters` is checked later by `unmetRequirements` on
@@ -13,9 +17,6 @@
 import { isDocument } from "./matcher.ts";
 import type { RunnerEnvironment } from "./runner.ts";
 import { topologiesSatisfied } from "./sharded.ts";
-
-/** The deployments the runner can simulate: a replica set, and a sharded cluster (mongoses over a replica-set shard). */
-export type SimulatedTopology = "replicaset" | "sharded";
 
 /** The versions a folder may run on, the default first, then newer, then older ones; with their maxWireVersion. */
 export const SERVER_VERSIONS: readonly {
@@ -42,8 +43,14 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
+/**
+ * The topologies of `runOnRequirements` (the unified format's names). The
+ * runner's default deployment is a "replicaset"; an area may offer others.
+ */
+export type TopologyName = "single" | "replicaset" | "sharded" | "sharded-replicaset" | "load-balanced";
+
 /** Whether one requirement can hold on a deployment of `topology` and `version` (its static fields only). */
-function possibleOn(req: unknown, version: string, auth: boolean, topology: SimulatedTopology): boolean {
+function possibleOn(req: unknown, version: string, auth: boolean, topology: TopologyName): boolean {
   if (!isDocument(req)) return false;
   if (
     typeof req.minServerVersion === "string" &&
@@ -65,20 +72,20 @@ function possibleOn(req: unknown, version: string, auth: boolean, topology: Simu
   return true;
 }
 
-function listPossibleOn(list: unknown, version: string, auth: boolean, topology: SimulatedTopology): boolean {
+function listPossibleOn(list: unknown, version: string, auth: boolean, topology: TopologyName): boolean {
   return !Array.isArray(list) || list.some((r) => possibleOn(r, version, auth, topology));
 }
 
 /**
  * The maxWireVersion of the first version of {@linkcode SERVER_VERSIONS}
- * where both the file's and the test's requirements can hold, or undefined
- * when none can (the default set then reports why).
+ * where both the file's and the test's requirements can hold on a deployment
+ * of `topology` (default a replica set), or undefined when none can.
  */
 export function wireVersionFor(
   fileRequirements: unknown,
   testRequirements: unknown,
   auth = false,
-  topology: SimulatedTopology = "replicaset",
+  topology: TopologyName = "replicaset",
 ): number | undefined {
   for (const { version, wire } of SERVER_VERSIONS) {
     if (
@@ -89,38 +96,38 @@ export function wireVersionFor(
   return undefined;
 }
 
-/**
- * The environments of one folder, one per topology and wire version, each
- * started once when first needed: the default one (a replica set of 7.0)
- * unless the test's requirements cannot hold on it, then the first of
- * `topologies` (in order) and of the versions where they can.
- */
+/** Which alternative deployments an area offers besides its default replica set. */
+export interface AlternativeDeployments {
+  /** Other server versions ({@linkcode SERVER_VERSIONS}), for every topology offered (default false). */
+  readonly versions?: boolean;
+  /** Other topologies, tried in this order after the replica set (default none). */
+  readonly topologies?: readonly TopologyName[];
+}
+
+/** The environments of one folder, one per topology and wire version, each started once when first needed. */
 export class VersionedEnvironments {
-  readonly #start: (wire: number, topology: SimulatedTopology) => Promise<RunnerEnvironment>;
+  readonly #start: (wire: number, topology: TopologyName) => Promise<RunnerEnvironment>;
   readonly #default: () => RunnerEnvironment;
   readonly #started = new Map<string, Promise<RunnerEnvironment>>();
   readonly #auth: boolean;
-  readonly #topologies: readonly SimulatedTopology[];
-  readonly #versions: boolean;
+  readonly #alternatives: AlternativeDeployments;
 
   /**
-   * `start` starts a deployment of the given maxWireVersion and topology; `defaultEnv` is the folder's 7.0 set,
-   * already started; `auth`: the deployments require authentication (the area's users), so `auth: true`
-   * requirements can hold; `topologies`: those the folder may run on (default: the replica set only);
-   * `versions`: whether other versions than 7.0 may be started (default true).
+   * `start` starts a deployment of the given maxWireVersion and topology; `defaultEnv` is the folder's 7.0
+   * replica set, already started; `auth`: the deployments require authentication (the area's users), so
+   * `auth: true` requirements can hold; `alternatives`: the other deployments the area offers (default:
+   * other versions of the replica set, as before topologies were a parameter).
    */
   constructor(
-    start: (wire: number, topology: SimulatedTopology) => Promise<RunnerEnvironment>,
+    start: (wire: number, topology: TopologyName) => Promise<RunnerEnvironment>,
     defaultEnv: () => RunnerEnvironment,
     auth = false,
-    topologies: readonly SimulatedTopology[] = ["replicaset"],
-    versions = true,
+    alternatives: AlternativeDeployments = { versions: true },
   ) {
     this.#start = start;
     this.#default = defaultEnv;
     this.#auth = auth;
-    this.#topologies = topologies;
-    this.#versions = versions;
+    this.#alternatives = alternatives;
   }
 
   /** The environment a test runs in: the default one unless its requirements need another topology or version. */
@@ -132,22 +139,24 @@ export class VersionedEnvironments {
     const def = this.#default();
     const version = def.deployment.serverVersion;
     const auth = this.#auth;
-    const possible = (v: string, t: SimulatedTopology) =>
+    const possible = (v: string, t: TopologyName) =>
       listPossibleOn(fileRequirements, v, auth, t) && listPossibleOn(testRequirements, v, auth, t);
     if (possible(version, "replicaset")) return def;
-    for (const topology of this.#topologies) {
-      const versions = this.#versions ? SERVER_VERSIONS : SERVER_VERSIONS.slice(0, 1);
-      const found = versions.find((v) => possible(v.version, topology));
-      if (found === undefined) continue;
-      if (topology === "replicaset" && found.wire === SERVER_VERSIONS[0].wire) return def;
-      const key = `${topology}/${found.wire}`;
-      let env = this.#started.get(key);
-      if (env === undefined) {
-        env = this.#start(found.wire, topology);
-        this.#started.set(key, env);
+    const versions = this.#alternatives.versions === true ? SERVER_VERSIONS : SERVER_VERSIONS.slice(0, 1);
+    for (const topology of ["replicaset" as const, ...(this.#alternatives.topologies ?? [])]) {
+      for (const { version: v, wire } of versions) {
+        if (!possible(v, topology)) continue;
+        if (topology === "replicaset" && wire === SERVER_VERSIONS[0].wire) return def;
+        const key = `${topology}@${wire}`;
+        let env = this.#started.get(key);
+        if (env === undefined) {
+          env = this.#start(wire, topology);
+          this.#started.set(key, env);
+        }
+        return await env;
       }
-      return await env;
     }
+    // Nothing offered meets them: the default set reports why.
     return def;
   }
 
@@ -157,7 +166,6 @@ export class VersionedEnvironments {
       const e = await env.catch(() => undefined);
       await e?.internal.close();
       await e?.rs.close();
-      await e?.release?.();
     }
   }
 }

@@ -10,6 +10,8 @@ import { runUnifiedArea } from "./runner.ts";
 runUnifiedArea({
   // Tests the 7.0 set cannot run go to a simulated set of a version they need (server_versions.ts).
   serverVersions: true,
+  // snapshot-sessions-not-supported-server-error.json needs a standalone (topology "single").
+  topologies: ["single"],
   area: "sessions",
   envVar: "SESSIONS_SPEC_DIR",
   defaultDir: fileURLToPath(new URL("../sessions", import.meta.url)),

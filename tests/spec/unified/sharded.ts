@@ -44,13 +44,15 @@ export async function startShardedEnvironment(options: ReplicaSetOptions = {}): 
     }
     const info = await internal.admin.command("buildInfo");
     return {
-      rs: cluster.shard,
+      // Closing the deployment closes the mongoses' clients, the mongoses and the shard.
+      rs: {
+        close: async () => {
+          for (const r of routers) await r.close();
+          await cluster.close();
+        },
+      },
       internal,
       routers,
-      release: async () => {
-        for (const r of routers) await r.close();
-        await cluster.close();
-      },
       deployment: {
         uri,
         singleUri,

@@ -21,7 +21,7 @@ const STAGES = new Set([
   "$sortByCount", "$unionWith", "$unset", "$unwind", "$vectorSearch",
 ]);
 
-/** Commands of mongod 7.0/8.0 that spec tests send. */
+/** Commands of mongod (and mongos) 7.0/8.0 that spec tests send. */
 // deno-fmt-ignore
 const COMMANDS = new Set([
   "abortTransaction", "aggregate", "appendOplogNote", "authenticate", "buildInfo", "bulkWrite", "collMod",
@@ -31,7 +31,7 @@ const COMMANDS = new Set([
   "findAndModify", "fsync", "getLog", "getMore", "getParameter", "hello", "insert", "isMaster", "killAllSessions",
   "killCursors", "killOp", "killSessions", "listCollections", "listCommands", "listDatabases", "listIndexes",
   "listSearchIndexes", "mapReduce", "ping", "refreshSessions", "renameCollection", "replSetGetStatus",
-  "replSetStepDown", "saslContinue", "saslStart", "serverStatus", "setParameter", "startSession", "update",
+  "replSetStepDown", "saslContinue", "saslStart", "serverStatus", "setParameter", "shardCollection", "startSession", "update",
   "updateSearchIndex", "usersInfo", "validate",
 ]);
 
