@@ -28,7 +28,6 @@ import {
   decompressMessage,
   encodeOpMsg,
   encodeOpReply,
-  MessageReader,
   MsgFlags,
   nextRequestId,
   OP_COMPRESSED,
@@ -50,8 +49,8 @@ import {
 } from "../wire/mod.ts";
 import { WireProtocolError } from "../errors.ts";
 import { ErrorCode } from "../error_codes.ts";
-import type { Listener, ListenerConnection } from "./listener.ts";
-import { listen } from "./listener.ts";
+import type { ListenerConnection } from "./listener.ts";
+import { serveMessages, ServerProcess } from "./_server_process.ts";
 import {
   type CommandHost,
   type ConnectionState,
@@ -244,7 +243,6 @@ const HANDSHAKES = new Set(["hello", "isMaster", "ismaster"]);
 const LEGACY_OPCODE_MESSAGE = "The client driver may require an upgrade. For more details see " +
   "https://dochub.mongodb.org/core/legacy-opcode-removal";
 const AWAIT_CAPABLE = 8;
-const MAX_LOG = 10_000;
 // Without users, saslStart still answers as mongod does: there is nobody to authenticate as.
 const NO_USERS = new Authenticator([]);
 
@@ -285,26 +283,16 @@ const ZLIB_WIRE = 6;
 export class SimulatedMember implements Member, CommandHost {
   readonly index: number;
   readonly hostname: string;
-  #port: number;
+  readonly #process: ServerProcess;
   #name: string;
   #wire: number;
   #set: SetContext;
   #compressors: readonly SupportedCompressor[];
   #inbound = new WeakMap<ConnectionState, Inbound>();
-  #listener: Listener | undefined;
-  #acceptLoop: Promise<void> | undefined;
   #state: MemberState = "DOWN";
-  #log: RequestLogEntry[] = [];
   #faults: FaultOptions = {};
-  #connectionIds = 0;
-  #connections = new Set<ListenerConnection>();
   #sessions = new WeakMap<ConnectionState, SaslSession>();
   #writer = new ByteWriter(1024);
-  #processId = new ObjectId();
-  #counter = 0n;
-  #changed: Promise<void>;
-  #signalChange!: () => void;
-  #startedAt = Date.now();
   /** Data of this member. */
   readonly store: Store = new Store();
   /** Open cursors of this member. */
@@ -328,17 +316,16 @@ export class SimulatedMember implements Member, CommandHost {
   constructor(options: SimulatedMemberOptions) {
     this.index = options.index;
     this.hostname = options.hostname;
-    this.#port = options.port;
+    this.#process = new ServerProcess(options.hostname, options.port);
     this.#wire = options.maxWireVersion;
     this.#set = options.set;
     this.#compressors = [...(options.compressors ?? ["zlib"])];
     this.#name = `${options.hostname}:${options.port}`;
-    this.#changed = new Promise((r) => (this.#signalChange = r));
   }
 
   /** `"hostname:port"`. */
   get host(): string {
-    return `${this.hostname}:${this.#port}`;
+    return `${this.hostname}:${this.#process.port}`;
   }
 
   /** The name in the replica-set config. */
@@ -352,7 +339,7 @@ export class SimulatedMember implements Member, CommandHost {
 
   /** The listening port. */
   get port(): number {
-    return this.#port;
+    return this.#process.port;
   }
 
   /** The current state. */
@@ -362,7 +349,7 @@ export class SimulatedMember implements Member, CommandHost {
 
   /** Whether it is listening. */
   get alive(): boolean {
-    return this.#listener !== undefined;
+    return this.#process.alive;
   }
 
   /** The reported maxWireVersion (a fault may override the configured one). */
@@ -372,12 +359,12 @@ export class SimulatedMember implements Member, CommandHost {
 
   /** The request log. */
   get requests(): readonly RequestLogEntry[] {
-    return this.#log;
+    return this.#process.requests;
   }
 
   /** The processId of `topologyVersion` (new on every start). */
   get processId(): ObjectId {
-    return this.#processId;
+    return this.#process.processId;
   }
 
   /** Copies of the documents of a namespace, decoded as a client would (numbers promoted). */
@@ -387,7 +374,7 @@ export class SimulatedMember implements Member, CommandHost {
 
   /** Empties the request log. */
   clearLog(): void {
-    this.#log = [];
+    this.#process.clearLog();
   }
 
   /** Merges fault settings (see {@linkcode FaultOptions}). */
@@ -416,46 +403,25 @@ export class SimulatedMember implements Member, CommandHost {
 
   /** Increments `topologyVersion.counter` and wakes awaitable hellos. */
   bump(): void {
-    this.#counter++;
-    const signal = this.#signalChange;
-    this.#changed = new Promise((r) => (this.#signalChange = r));
-    signal();
+    this.#process.bump();
   }
 
   /** Starts listening (on the same port as before after a restart). */
   async start(): Promise<void> {
-    if (this.#listener !== undefined) return;
-    const listener = await listen({ hostname: this.hostname, port: this.#port });
-    this.#listener = listener;
-    this.#port = listener.port;
+    if (!(await this.#process.start((conn) => this.#serve(conn)))) return;
     if (this.#name.endsWith(":0")) this.#name = this.host;
-    this.#processId = new ObjectId();
-    this.#counter = 0n;
-    this.#startedAt = Date.now();
     this.#state = this.role === null ? this.#set.startState ?? "STARTUP" : this.role.arbiterOnly ? "ARBITER" : "SECONDARY";
-    this.#acceptLoop = (async () => {
-      for await (const conn of listener.connections) {
-        this.#connections.add(conn);
-        conn.closed.then(() => this.#connections.delete(conn));
-        this.#serve(conn).catch(() => conn.close());
-      }
-    })();
   }
 
   /** Stops listening and closes every connection, as a killed process would. */
   async stop(): Promise<void> {
-    const listener = this.#listener;
-    if (listener === undefined) return;
-    this.#listener = undefined;
+    if (!this.alive) return;
     this.#state = "DOWN";
     this.transactions.abortAll();
     this.cursors.clear();
     this.failPoints.clear();
     this.localSessions.clear();
-    for (const c of [...this.#connections]) c.abort();
-    await listener.close();
-    await this.#acceptLoop;
-    this.bump(); // wakes awaitable hellos so their loops end
+    await this.#process.stop(); // wakes awaitable hellos so their loops end
   }
 
   /** @internal A router's in-process entry (`mongos.ts`): a command as if it arrived by OP_MSG on `state`; null: the connection would have closed. */
@@ -469,7 +435,7 @@ export class SimulatedMember implements Member, CommandHost {
 
   /** Closes every open client connection (pre-4.2 servers do this on stepdown). */
   closeConnections(): void {
-    for (const c of [...this.#connections]) c.close();
+    this.#process.closeConnections();
   }
 
   // ---- CommandHost --------------------------------------------------------
@@ -501,7 +467,7 @@ export class SimulatedMember implements Member, CommandHost {
     const compression = this.#negotiate(legacy, body.compression);
     if (!Array.isArray(compression)) return compression;
     const doc: Document = {};
-    if (wire >= 9) doc.topologyVersion = { processId: this.#processId, counter: new Int64(this.#counter) };
+    if (wire >= 9) doc.topologyVersion = { processId: this.#process.processId, counter: new Int64(this.#process.counter) };
     const rs = this.#set.helloFields(this);
     const primaryKey = legacy ? "ismaster" : "isWritablePrimary";
     if (rs === null) {
@@ -604,11 +570,11 @@ export class SimulatedMember implements Member, CommandHost {
       host: this.#name,
       version: versionForWire(this.maxWireVersion),
       process: "mongod",
-      pid: new Int64(BigInt(this.#port)),
-      uptime: (now - this.#startedAt) / 1000,
-      uptimeMillis: new Int64(BigInt(now - this.#startedAt)),
+      pid: new Int64(BigInt(this.#process.port)),
+      uptime: (now - this.#process.startedAt) / 1000,
+      uptimeMillis: new Int64(BigInt(now - this.#process.startedAt)),
       localTime: new Date(now),
-      connections: { current: this.#connections.size, available: 838860, totalCreated: this.#connectionIds },
+      connections: { current: this.#process.connectionCount, available: 838860, totalCreated: this.#process.connectionsCreated },
       repl: this.hello(false, {}, 0),
       ok: 1,
     };
@@ -617,31 +583,12 @@ export class SimulatedMember implements Member, CommandHost {
   // ---- serving ------------------------------------------------------------
 
   async #serve(conn: ListenerConnection): Promise<void> {
-    const state: ConnectionState = { id: ++this.#connectionIds, peer: `127.0.0.1:${50000 + this.#connectionIds}` };
-    const reader = new MessageReader({ maxMessageSizeBytes: 48000000 });
-    for (;;) {
-      const chunk = await conn.read();
-      if (chunk === null) return;
-      let frames: Uint8Array[];
-      try {
-        reader.push(chunk);
-        frames = [];
-        for (let f = reader.next(); f !== null; f = reader.next()) frames.push(f);
-      } catch {
-        // An impossible messageLength: mongod drops the connection.
-        conn.close();
-        return;
-      }
-      for (const frame of frames) {
-        if (!this.alive) return;
-        const keepGoing = await this.#handle(conn, state, frame);
-        if (!keepGoing) {
-          conn.close();
-          return;
-        }
-      }
-    }
+    const id = this.#process.nextConnectionId();
+    const state: ConnectionState = { id, peer: `127.0.0.1:${50000 + id}` };
+    // An impossible messageLength closes the connection, as mongod does.
+    await serveMessages(conn, () => this.alive, (frame) => this.#handle(conn, state, frame));
   }
+
 
   #matchesFault(command: string): boolean {
     const only = this.#faults.commands;
@@ -756,8 +703,7 @@ export class SimulatedMember implements Member, CommandHost {
       inbound.compressReply = !UNCOMPRESSIBLE_COMMANDS.has(command);
     }
     // Monitors add a few entries a second; a long-lived set keeps the latest.
-    if (this.#log.length >= MAX_LOG) this.#log.splice(0, this.#log.length - MAX_LOG + 1);
-    this.#log.push(entry);
+    this.#process.record(entry);
   }
 
   // Applies fault injection; returns "close", "drop" (no reply), "garbage", or "ok" after any delay.
@@ -925,7 +871,7 @@ export class SimulatedMember implements Member, CommandHost {
 
   #withTopologyVersion(reply: Document): Document {
     if (this.maxWireVersion >= 9) {
-      reply.topologyVersion = { processId: this.#processId, counter: new Int64(this.#counter) };
+      reply.topologyVersion = { processId: this.#process.processId, counter: new Int64(this.#process.counter) };
     }
     return reply;
   }
@@ -1041,11 +987,11 @@ export class SimulatedMember implements Member, CommandHost {
     const wait = Math.max(0, Number(numericValue(body.maxAwaitTimeMS) ?? 0));
     const tv = body.topologyVersion as Document;
     const exhaust = (msg.flagBits & MsgFlags.exhaustAllowed) !== 0;
-    let sameProcess = tv.processId instanceof ObjectId && tv.processId.equals(this.#processId);
+    let sameProcess = tv.processId instanceof ObjectId && tv.processId.equals(this.#process.processId);
     let counter = numericValue(tv.counter);
     for (;;) {
-      if (sameProcess && counter !== undefined && BigInt(counter) === this.#counter) {
-        const changed = this.#changed;
+      if (sameProcess && counter !== undefined && BigInt(counter) === this.#process.counter) {
+        const changed = this.#process.changed;
         await this.#set.timers.race(changed, wait);
       }
       if (!this.alive) return false;
@@ -1062,7 +1008,7 @@ export class SimulatedMember implements Member, CommandHost {
       const ok = await this.#send(conn, this.#msg(msg.requestId, reply, exhaust ? MsgFlags.moreToCome : 0));
       if (!ok || !exhaust) return ok;
       sameProcess = true;
-      counter = this.#counter;
+      counter = this.#process.counter;
     }
   }
 

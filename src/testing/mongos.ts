@@ -19,7 +19,6 @@ import {
   decodeMessage,
   encodeOpMsg,
   encodeOpReply,
-  MessageReader,
   MsgFlags,
   nextRequestId,
   OP_MSG,
@@ -29,7 +28,8 @@ import {
   type OpQuery,
 } from "../wire/mod.ts";
 import { ErrorCode } from "../error_codes.ts";
-import { listen, type Listener, type ListenerConnection } from "./listener.ts";
+import type { ListenerConnection } from "./listener.ts";
+import { serveMessages, ServerProcess } from "./_server_process.ts";
 import { type ConnectionState, READ_COMMANDS, versionForWire } from "./commands.ts";
 import type { RequestLogEntry, SimulatedMember } from "./member.ts";
 import { isPlainDocument, numericValue } from "./query.ts";
@@ -99,7 +99,6 @@ interface MongosConnection extends ConnectionState {
 }
 
 const HANDSHAKES = new Set(["hello", "isMaster", "ismaster"]);
-const MAX_LOG = 10_000;
 // Commands mongos answers itself rather than routing to the shard.
 const LOCAL = new Set([
   "hello",
@@ -126,21 +125,11 @@ function failure(code: number, codeName: string, errmsg: string): Document {
 export class SimulatedMongos implements Mongos {
   readonly index: number;
   readonly hostname: string;
-  #port: number;
+  readonly #process: ServerProcess;
   #wire: number;
   #shard: ShardRoute;
   #selectionTimeoutMS: number;
-  #listener: Listener | undefined;
-  #acceptLoop: Promise<void> | undefined;
-  #connections = new Set<ListenerConnection>();
-  #connectionIds = 0;
-  #log: RequestLogEntry[] = [];
   #writer = new ByteWriter(1024);
-  #processId = new ObjectId();
-  #counter = 0n;
-  #changed: Promise<void>;
-  #signalChange!: () => void;
-  #startedAt = Date.now();
   #clusterTime: Document | undefined;
   #operationTime: unknown;
   /** The fail points set by `configureFailPoint` on this mongos (they affect only commands through it). */
@@ -152,27 +141,26 @@ export class SimulatedMongos implements Mongos {
   constructor(options: SimulatedMongosOptions) {
     this.index = options.index;
     this.hostname = options.hostname;
-    this.#port = options.port;
+    this.#process = new ServerProcess(options.hostname, options.port);
     this.#wire = options.maxWireVersion;
     this.#shard = options.shard;
     this.#selectionTimeoutMS = options.selectionTimeoutMS ?? 5000;
     this.#transactions = new MongosTransactions(options.shard.name);
-    this.#changed = new Promise((r) => (this.#signalChange = r));
   }
 
   /** `"hostname:port"`. */
   get host(): string {
-    return `${this.hostname}:${this.#port}`;
+    return `${this.hostname}:${this.#process.port}`;
   }
 
   /** The listening port. */
   get port(): number {
-    return this.#port;
+    return this.#process.port;
   }
 
   /** Whether it is listening. */
   get alive(): boolean {
-    return this.#listener !== undefined;
+    return this.#process.alive;
   }
 
   /** The maxWireVersion it reports. */
@@ -182,51 +170,26 @@ export class SimulatedMongos implements Mongos {
 
   /** The request log. */
   get requests(): readonly RequestLogEntry[] {
-    return this.#log;
+    return this.#process.requests;
   }
 
   /** Empties the request log. */
   clearLog(): void {
-    this.#log = [];
+    this.#process.clearLog();
   }
 
   /** Starts listening (on the same port as before after a restart). */
   async start(): Promise<void> {
-    if (this.#listener !== undefined) return;
-    const listener = await listen({ hostname: this.hostname, port: this.#port });
-    this.#listener = listener;
-    this.#port = listener.port;
-    this.#processId = new ObjectId();
-    this.#counter = 0n;
-    this.#startedAt = Date.now();
-    this.#acceptLoop = (async () => {
-      for await (const conn of listener.connections) {
-        this.#connections.add(conn);
-        conn.closed.then(() => this.#connections.delete(conn));
-        this.#serve(conn).catch(() => conn.close());
-      }
-    })();
+    await this.#process.start((conn) => this.#serve(conn));
   }
 
   /** Stops listening and drops every connection, as a killed process would; it forgets its cursors and fail points. */
   async stop(): Promise<void> {
-    const listener = this.#listener;
-    if (listener === undefined) return;
-    this.#listener = undefined;
+    if (!this.alive) return;
     this.#cursors.clear();
     this.failPoints.clear();
     this.#transactions.forget();
-    for (const c of [...this.#connections]) c.abort();
-    await listener.close();
-    await this.#acceptLoop;
-    this.#bump(); // wakes awaitable hellos so they end
-  }
-
-  #bump(): void {
-    this.#counter++;
-    const signal = this.#signalChange;
-    this.#changed = new Promise((r) => (this.#signalChange = r));
-    signal();
+    await this.#process.stop(); // wakes awaitable hellos so they end
   }
 
   /** The hello / isMaster reply of a mongos. */
@@ -234,7 +197,7 @@ export class SimulatedMongos implements Mongos {
     const wire = this.#wire;
     const doc: Document = {};
     doc[legacy ? "ismaster" : "isWritablePrimary"] = true;
-    if (wire >= 9) doc.topologyVersion = { processId: this.#processId, counter: new Int64(this.#counter) };
+    if (wire >= 9) doc.topologyVersion = { processId: this.#process.processId, counter: new Int64(this.#process.counter) };
     doc.msg = "isdbgrid";
     doc.maxBsonObjectSize = 16777216;
     doc.maxMessageSizeBytes = 48000000;
@@ -252,33 +215,14 @@ export class SimulatedMongos implements Mongos {
   // ---- serving ------------------------------------------------------------
 
   async #serve(conn: ListenerConnection): Promise<void> {
-    const id = ++this.#connectionIds;
+    const id = this.#process.nextConnectionId();
     const state: MongosConnection = {
       id,
       peer: `127.0.0.1:${51000 + id}`,
       sasl: new SaslSession(),
       shard: { id, peer: `${this.host}`, router: true },
     };
-    const reader = new MessageReader({ maxMessageSizeBytes: 48000000 });
-    for (;;) {
-      const chunk = await conn.read();
-      if (chunk === null) return;
-      const frames: Uint8Array[] = [];
-      try {
-        reader.push(chunk);
-        for (let f = reader.next(); f !== null; f = reader.next()) frames.push(f);
-      } catch {
-        conn.close();
-        return;
-      }
-      for (const frame of frames) {
-        if (!this.alive) return;
-        if (!(await this.#handle(conn, state, frame))) {
-          conn.close();
-          return;
-        }
-      }
-    }
+    await serveMessages(conn, () => this.alive, (frame) => this.#handle(conn, state, frame));
   }
 
   // Returns false when the connection must be closed. The mongos speaks OP_MSG, and OP_QUERY for the handshake.
@@ -310,8 +254,7 @@ export class SimulatedMongos implements Mongos {
       at: Date.now(),
     };
     if (rp !== undefined) entry.readPreference = rp;
-    if (this.#log.length >= MAX_LOG) this.#log.splice(0, this.#log.length - MAX_LOG + 1);
-    this.#log.push(entry);
+    this.#process.record(entry);
   }
 
   async #onMsg(conn: ListenerConnection, state: MongosConnection, msg: OpMsg): Promise<boolean> {
@@ -373,10 +316,10 @@ export class SimulatedMongos implements Mongos {
     const wait = Math.max(0, Number(numericValue(body.maxAwaitTimeMS) ?? 0));
     const tv = body.topologyVersion as Document;
     const exhaust = (msg.flagBits & MsgFlags.exhaustAllowed) !== 0;
-    let current = tv.processId instanceof ObjectId && tv.processId.equals(this.#processId) &&
-      BigInt(numericValue(tv.counter) ?? -1) === this.#counter;
+    let current = tv.processId instanceof ObjectId && tv.processId.equals(this.#process.processId) &&
+      BigInt(numericValue(tv.counter) ?? -1) === this.#process.counter;
     for (;;) {
-      if (current) await this.#shard.timers.race(this.#changed, wait);
+      if (current) await this.#shard.timers.race(this.#process.changed, wait);
       if (!this.alive) return false;
       const failed = this.failPoints.evaluate(name, state.appName);
       if (failed !== undefined) {
@@ -543,11 +486,11 @@ export class SimulatedMongos implements Mongos {
       host: this.host,
       version: versionForWire(this.#wire),
       process: "mongos",
-      pid: new Int64(BigInt(this.#port)),
-      uptime: (now - this.#startedAt) / 1000,
-      uptimeMillis: new Int64(BigInt(now - this.#startedAt)),
+      pid: new Int64(BigInt(this.#process.port)),
+      uptime: (now - this.#process.startedAt) / 1000,
+      uptimeMillis: new Int64(BigInt(now - this.#process.startedAt)),
       localTime: new Date(now),
-      connections: { current: this.#connections.size, available: 838860, totalCreated: this.#connectionIds },
+      connections: { current: this.#process.connectionCount, available: 838860, totalCreated: this.#process.connectionsCreated },
       ok: 1,
     };
   }
