@@ -107,6 +107,11 @@ export async function runIndexOperation(name: string, raw: Args, coll: Collectio
       await coll.dropIndexes(options(a, []));
       return { value: undefined };
     }
+    case "rename": {
+      const a = take(name, raw, ["to", "dropTarget", "comment", "writeConcern"]);
+      await coll.rename(stringArg(a, "to", name), options(a, ["to"]));
+      return { value: undefined };
+    }
     case "listIndexes":
     case "listIndexNames": {
       const a = take(name, raw, ["batchSize", "comment", "rawData"]);
