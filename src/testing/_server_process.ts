@@ -3,13 +3,15 @@
  * (`member.ts`) and a mongos (`mongos.ts`): the listener and the
  * connections it accepted, the `topologyVersion` its hellos report (a
  * `processId` new on every start and a counter whose every change wakes the
- * awaitable hellos), its request log, and the loop that cuts a connection's
- * bytes into wire messages.
+ * awaitable hellos), its request log, the loop that cuts a connection's
+ * bytes into wire messages, and how a reply is framed and sent.
  *
  * @module
  */
-import { ObjectId } from "../bson/mod.ts";
-import { MessageReader } from "../wire/mod.ts";
+import { type ByteWriter, type Document, ObjectId } from "../bson/mod.ts";
+import { ErrorCode } from "../error_codes.ts";
+import { encodeOpMsg, MessageReader, nextRequestId } from "../wire/mod.ts";
+import { toFailure } from "./_server_error.ts";
 import { listen, type Listener, type ListenerConnection } from "./listener.ts";
 import type { RequestLogEntry } from "./member.ts";
 
@@ -183,5 +185,39 @@ export async function serveMessages(
         return;
       }
     }
+  }
+}
+
+/**
+ * An OP_MSG reply to `responseTo`. A body that cannot be encoded (too large,
+ * or not BSON) is answered with the error instead, as mongod does:
+ * BSONObjectTooLarge for a size or BSON failure.
+ */
+export function encodeReply(writer: ByteWriter, responseTo: number, body: Document, flagBits = 0): Uint8Array {
+  try {
+    return encodeOpMsg(writer, { requestId: nextRequestId(), responseTo, body, flagBits });
+  } catch (e) {
+    const f = toFailure(e);
+    const tooLarge = f.code === ErrorCode.InvalidBSON;
+    return encodeOpMsg(writer, {
+      requestId: nextRequestId(),
+      responseTo,
+      body: {
+        ok: 0,
+        errmsg: f.errmsg,
+        code: tooLarge ? ErrorCode.BSONObjectTooLarge : f.code,
+        codeName: tooLarge ? "BSONObjectTooLarge" : f.codeName,
+      },
+    });
+  }
+}
+
+/** Writes `bytes` to `conn`; false when the connection is gone. */
+export async function sendMessage(conn: ListenerConnection, bytes: Uint8Array): Promise<boolean> {
+  try {
+    await conn.write(bytes);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -26,7 +26,6 @@ import {
   COMPRESSOR_IDS,
   decodeMessage,
   decompressMessage,
-  encodeOpMsg,
   encodeOpReply,
   MsgFlags,
   nextRequestId,
@@ -50,7 +49,7 @@ import {
 import { WireProtocolError } from "../errors.ts";
 import { ErrorCode } from "../error_codes.ts";
 import type { ListenerConnection } from "./listener.ts";
-import { serveMessages, ServerProcess } from "./_server_process.ts";
+import { encodeReply, sendMessage, serveMessages, ServerProcess } from "./_server_process.ts";
 import {
   type CommandHost,
   type ConnectionState,
@@ -610,7 +609,7 @@ export class SimulatedMember implements Member, CommandHost {
       msg = decodeMessage(frame, { bson: { promoteValues: false } });
     } catch (e) {
       if (opCode === OP_MSG && e instanceof WireProtocolError && e.cause instanceof BSONError) {
-        await this.#send(
+        await sendMessage(
           conn,
           this.#msg(requestId, {
             ok: 0,
@@ -733,15 +732,6 @@ export class SimulatedMember implements Member, CommandHost {
     return bytes;
   }
 
-  async #send(conn: ListenerConnection, bytes: Uint8Array): Promise<boolean> {
-    try {
-      await conn.write(bytes);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   // Replica-set members of 3.6+ gossip the cluster time on every reply.
   #gossip(reply: Document): void {
     if (this.maxWireVersion < 6 || this.role === null || this.role.arbiterOnly) return;
@@ -757,22 +747,9 @@ export class SimulatedMember implements Member, CommandHost {
   #msg(responseTo: number, body: Document, flagBits = 0): Uint8Array {
     withDoubleOk(body);
     this.#gossip(body);
-    try {
-      return encodeOpMsg(this.#writer, { requestId: nextRequestId(), responseTo, body, flagBits });
-    } catch (e) {
-      const f = toFailure(e);
-      return encodeOpMsg(this.#writer, {
-        requestId: nextRequestId(),
-        responseTo,
-        body: {
-          ok: 0,
-          errmsg: f.errmsg,
-          code: f.code === ErrorCode.InvalidBSON ? ErrorCode.BSONObjectTooLarge : f.code,
-          codeName: f.code === ErrorCode.InvalidBSON ? "BSONObjectTooLarge" : f.codeName,
-        },
-      });
-    }
+    return encodeReply(this.#writer, responseTo, body, flagBits);
   }
+
 
   #reply(
     responseTo: number,
@@ -955,7 +932,7 @@ export class SimulatedMember implements Member, CommandHost {
     const fault = await this.#fault(name);
     if (fault === "close") return false;
     if (fault === "drop") return true;
-    if (fault === "garbage") return await this.#send(conn, this.#garbage(msg.requestId));
+    if (fault === "garbage") return await sendMessage(conn, this.#garbage(msg.requestId));
     const noReply = (msg.flagBits & MsgFlags.moreToCome) !== 0;
     let reply: Document;
     if (body.$db === undefined) {
@@ -971,7 +948,7 @@ export class SimulatedMember implements Member, CommandHost {
     }
     if (noReply) return true;
     if (!this.alive) return false;
-    return await this.#send(conn, this.#msg(msg.requestId, reply));
+    return await sendMessage(conn, this.#msg(msg.requestId, reply));
   }
 
   // Streaming monitoring (4.4+): answer when the topology changes or after
@@ -1002,10 +979,10 @@ export class SimulatedMember implements Member, CommandHost {
       if (failed !== undefined) {
         if (failed.blockTimeMS > 0) await this.#set.timers.sleep(failed.blockTimeMS);
         if (failed.closeConnection || !this.alive) return false;
-        if (failed.errorCode !== undefined) return await this.#send(conn, this.#msg(msg.requestId, failedReply(failed, body)));
+        if (failed.errorCode !== undefined) return await sendMessage(conn, this.#msg(msg.requestId, failedReply(failed, body)));
       }
       const reply = this.hello(legacy, body, state.id);
-      const ok = await this.#send(conn, this.#msg(msg.requestId, reply, exhaust ? MsgFlags.moreToCome : 0));
+      const ok = await sendMessage(conn, this.#msg(msg.requestId, reply, exhaust ? MsgFlags.moreToCome : 0));
       if (!ok || !exhaust) return ok;
       sameProcess = true;
       counter = this.#process.counter;
@@ -1037,7 +1014,7 @@ export class SimulatedMember implements Member, CommandHost {
       const fault = await this.#fault(name);
       if (fault === "close") return false;
       if (fault === "drop") return true;
-      if (fault === "garbage") return await this.#send(conn, this.#garbage(msg.requestId));
+      if (fault === "garbage") return await sendMessage(conn, this.#garbage(msg.requestId));
       let reply: Document;
       if (wire >= 14 && !HANDSHAKES.has(name)) {
         reply = {
@@ -1054,7 +1031,7 @@ export class SimulatedMember implements Member, CommandHost {
       if (!this.alive) return false;
       withDoubleOk(reply);
       this.#gossip(reply);
-      return await this.#send(conn, this.#reply(msg.requestId, [reply]));
+      return await sendMessage(conn, this.#reply(msg.requestId, [reply]));
     }
     this.#record(
       OP_QUERY,
@@ -1071,8 +1048,8 @@ export class SimulatedMember implements Member, CommandHost {
     const fault = await this.#fault("find");
     if (fault === "close") return false;
     if (fault === "drop") return true;
-    if (fault === "garbage") return await this.#send(conn, this.#garbage(msg.requestId));
-    return await this.#send(conn, this.#legacyFind(state, msg, wire, secondaryOk));
+    if (fault === "garbage") return await sendMessage(conn, this.#garbage(msg.requestId));
+    return await sendMessage(conn, this.#legacyFind(state, msg, wire, secondaryOk));
   }
 
   #queryFailure(responseTo: number, errmsg: string, code: number): Uint8Array {
@@ -1130,24 +1107,24 @@ export class SimulatedMember implements Member, CommandHost {
     const fault = await this.#fault("getMore");
     if (fault === "close") return false;
     if (fault === "drop") return true;
-    if (fault === "garbage") return await this.#send(conn, this.#garbage(msg.requestId));
+    if (fault === "garbage") return await sendMessage(conn, this.#garbage(msg.requestId));
     if (wire >= 14) {
-      return await this.#send(
+      return await sendMessage(
         conn,
         this.#queryFailure(msg.requestId, `Unsupported OP_GET_MORE. ${LEGACY_OPCODE_MESSAGE}`, 5739101),
       );
     }
     if (this.#needsAuthentication(state, "getMore")) {
-      return await this.#send(conn, this.#queryFailure(msg.requestId, unauthorized("getMore").errmsg as string, 13));
+      return await sendMessage(conn, this.#queryFailure(msg.requestId, unauthorized("getMore").errmsg as string, 13));
     }
     try {
       const r = this.cursors.next(msg.cursorId, msg.numberToReturn, msg.fullCollectionName);
-      return await this.#send(
+      return await sendMessage(
         conn,
         this.#reply(msg.requestId, r.batch, { cursorId: r.id, startingFrom: r.startingFrom }),
       );
     } catch {
-      return await this.#send(conn, this.#reply(msg.requestId, [], { flags: 1 | AWAIT_CAPABLE }));
+      return await sendMessage(conn, this.#reply(msg.requestId, [], { flags: 1 | AWAIT_CAPABLE }));
     }
   }
 

@@ -17,7 +17,6 @@ import { type Document, Double, Int32, Int64, ObjectId } from "../bson/mod.ts";
 import { ByteWriter } from "../bson/mod.ts";
 import {
   decodeMessage,
-  encodeOpMsg,
   encodeOpReply,
   MsgFlags,
   nextRequestId,
@@ -29,7 +28,7 @@ import {
 } from "../wire/mod.ts";
 import { ErrorCode } from "../error_codes.ts";
 import type { ListenerConnection } from "./listener.ts";
-import { serveMessages, ServerProcess } from "./_server_process.ts";
+import { encodeReply, sendMessage, serveMessages, ServerProcess } from "./_server_process.ts";
 import { type ConnectionState, READ_COMMANDS, versionForWire } from "./commands.ts";
 import type { RequestLogEntry, SimulatedMember } from "./member.ts";
 import { isPlainDocument, numericValue } from "./query.ts";
@@ -275,7 +274,7 @@ export class SimulatedMongos implements Mongos {
     }
     if ((msg.flagBits & MsgFlags.moreToCome) !== 0) return true;
     if (!this.alive) return false;
-    return await this.#send(conn, this.#msg(msg.requestId, reply));
+    return await sendMessage(conn, this.#msg(msg.requestId, reply));
   }
 
   async #onQuery(conn: ListenerConnection, state: MongosConnection, msg: OpQuery): Promise<boolean> {
@@ -302,7 +301,7 @@ export class SimulatedMongos implements Mongos {
       startingFrom: 0,
       documents: [reply],
     });
-    return await this.#send(conn, bytes);
+    return await sendMessage(conn, bytes);
   }
 
   // Streaming monitoring (4.4+): an answer when the mongos changes or after maxAwaitTimeMS.
@@ -325,21 +324,12 @@ export class SimulatedMongos implements Mongos {
       if (failed !== undefined) {
         if (failed.blockTimeMS > 0) await this.#shard.timers.sleep(failed.blockTimeMS);
         if (failed.closeConnection || !this.alive) return false;
-        if (failed.errorCode !== undefined) return await this.#send(conn, this.#msg(msg.requestId, failedReply(failed, body)));
+        if (failed.errorCode !== undefined) return await sendMessage(conn, this.#msg(msg.requestId, failedReply(failed, body)));
       }
       const reply = this.hello(name !== "hello", body, state.id);
-      const sent = await this.#send(conn, this.#msg(msg.requestId, reply, exhaust ? MsgFlags.moreToCome : 0));
+      const sent = await sendMessage(conn, this.#msg(msg.requestId, reply, exhaust ? MsgFlags.moreToCome : 0));
       if (!sent || !exhaust) return sent;
       current = true;
-    }
-  }
-
-  async #send(conn: ListenerConnection, bytes: Uint8Array): Promise<boolean> {
-    try {
-      await conn.write(bytes);
-      return true;
-    } catch {
-      return false;
     }
   }
 
@@ -353,17 +343,9 @@ export class SimulatedMongos implements Mongos {
 
   #msg(responseTo: number, body: Document, flagBits = 0): Uint8Array {
     this.#finish(body);
-    try {
-      return encodeOpMsg(this.#writer, { requestId: nextRequestId(), responseTo, body, flagBits });
-    } catch (e) {
-      const f = toFailure(e);
-      return encodeOpMsg(this.#writer, {
-        requestId: nextRequestId(),
-        responseTo,
-        body: { ok: 0, errmsg: f.errmsg, code: ErrorCode.BSONObjectTooLarge, codeName: "BSONObjectTooLarge" },
-      });
-    }
+    return encodeReply(this.#writer, responseTo, body, flagBits);
   }
+
 
   // ---- commands -----------------------------------------------------------
 

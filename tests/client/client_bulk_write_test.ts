@@ -57,6 +57,14 @@ const THREE: ClientBulkWriteModel[] = [
   { deleteMany: { namespace: "db.a", filter: { old: true }, hint: "old_1" } },
 ];
 
+/** The reply to a bulkWrite of two inserts whose results cursor (id 42) holds the second result for a getMore. */
+const firstOfTwo = (): Document => ({
+  ok: 1,
+  cursor: { id: 42n, firstBatch: [{ ok: 1, idx: 0, n: 1 }], ns: "admin.$cmd.bulkWrite" },
+  nErrors: 0,
+  nInserted: 2,
+});
+
 describe("client bulkWrite", () => {
   test("one bulkWrite command on admin: ops and nsInfo sequences, errorsOnly, ordered, options", async () => {
     const { client, log } = setup((call) => bulkReply(call), {}, 25);
@@ -161,12 +169,7 @@ describe("client bulkWrite", () => {
       if (call.cmd.getMore !== undefined) {
         return { ok: 1, cursor: { id: 0n, nextBatch: [{ ok: 1, idx: 1, n: 1 }], ns: "admin.$cmd.bulkWrite" } };
       }
-      return {
-        ok: 1,
-        cursor: { id: 42n, firstBatch: [{ ok: 1, idx: 0, n: 1 }], ns: "admin.$cmd.bulkWrite" },
-        nErrors: 0,
-        nInserted: 2,
-      };
+      return firstOfTwo();
     }, {}, 25);
     const r = await client.bulkWrite(
       [1, 2].map((i) => ({ insertOne: { namespace: "db.a", document: { _id: i } } })),
@@ -184,12 +187,7 @@ describe("client bulkWrite", () => {
           throw new OperationFailure("no more", { code, response: { ok: 0, code, errmsg: "no more" } });
         }
         if (call.cmd.killCursors !== undefined) return { ok: 1, cursorsKilled: [42n] };
-        return {
-          ok: 1,
-          cursor: { id: 42n, firstBatch: [{ ok: 1, idx: 0, n: 1 }], ns: "admin.$cmd.bulkWrite" },
-          nErrors: 0,
-          nInserted: 2,
-        };
+        return firstOfTwo();
       }, {}, 25);
       const e = await client.bulkWrite([1, 2].map((i) => ({ insertOne: { namespace: "db.a", document: { _id: i } } })), {
         verboseResults: true,
