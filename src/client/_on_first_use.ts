@@ -12,10 +12,16 @@ type BulkWrites = typeof import("./bulk_write.ts");
 type FindAndModify = typeof import("./find_and_modify.ts");
 type Distinct = typeof import("./distinct.ts");
 
-/** `name` of the module `load` imports, called on first use with the caller's arguments. */
+/**
+ * `name` of the module `load` imports, called with the caller's arguments.
+ * The module is kept once loaded, so later calls (the hot path) go straight
+ * to the function, without awaiting the import again.
+ */
 function onFirstUse<M, K extends keyof M>(load: () => Promise<M>, name: K): M[K] {
-  const forward = async (...args: unknown[]): Promise<unknown> =>
-    ((await load())[name] as (...a: unknown[]) => Promise<unknown>)(...args);
+  type Fn = (...a: unknown[]) => Promise<unknown>;
+  let loaded: Fn | undefined;
+  const forward = (...args: unknown[]): Promise<unknown> =>
+    loaded !== undefined ? loaded(...args) : load().then((m) => (loaded = m[name] as Fn)(...args));
   return forward as M[K];
 }
 
